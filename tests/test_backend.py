@@ -1,0 +1,73 @@
+"""Device handling: clear errors for a missing CuPy, a missing GPU, and mixed devices."""
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import tinycoat as tc
+from tinycoat import backend
+
+
+@pytest.fixture
+def no_cached_cupy(monkeypatch):
+    monkeypatch.setattr(backend, "_cupy_module", None)
+
+
+def test_gpu_without_cupy_says_how_to_install(monkeypatch, no_cached_cupy):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` raise ImportError
+    with pytest.raises(tc.DeviceError, match=r"CuPy is not installed: pip install 'tinycoat\[gpu\]'"):
+        tc.zeros(2, device="gpu")
+    assert tc.gpu_available() is False
+
+
+def test_cupy_without_a_device_or_driver(monkeypatch, no_cached_cupy):
+    fake = types.ModuleType("cupy")
+
+    class CUDARuntimeError(RuntimeError):
+        pass
+
+    def no_driver():
+        raise CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(tc.DeviceError, match="no usable CUDA device or driver.*insufficient"):
+        tc.tensor([1.0], device="gpu")
+    fake.cuda.runtime.getDeviceCount = lambda: 0
+    with pytest.raises(tc.DeviceError, match="no CUDA device is visible"):
+        tc.tensor([1.0], device="gpu")
+
+
+def test_mixing_devices_names_both(monkeypatch):
+    a = tc.ones(2)
+    b = tc.ones(2)
+    b._device = "gpu"  # stand-in for a CuPy tensor on a machine without a GPU
+    with pytest.raises(tc.DeviceError, match=r"Add: .*input 0 on 'cpu', input 1 on 'gpu'"):
+        a + b
+
+
+def test_mixing_real_devices(device):
+    if device == "cpu":
+        pytest.skip("needs a GPU to hold one of the two tensors")
+    with pytest.raises(tc.DeviceError, match="input 0 on 'cpu', input 1 on 'gpu'"):
+        tc.ones(2) * tc.ones(2, device="gpu")
+
+
+def test_to_device_round_trip(device):
+    x = tc.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x.to(device)
+    assert y.device == device
+    (y * 2).to("cpu").sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_xp_is_the_tensors_array_module(device):
+    x = tc.ones(2, device=device)
+    assert x.xp is backend.array_module(device)
+    assert isinstance(x.data, x.xp.ndarray)
+
+
+def test_seed_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match="non-negative int"):
+        tc.manual_seed(-1)

@@ -1,0 +1,325 @@
+"""A property-based float64 gradient check for every differentiable primitive.
+
+Each test draws shapes and values with Hypothesis, runs ``tc.gradcheck`` (central
+differences against backward, contracted with a random upstream gradient) and,
+where it is cheap, compares the forward value with NumPy itself.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+from strategies import (arrays, away_from_zero, broadcastable_pair, distinct, positive,
+                        shape_and_axis, shapes)
+
+
+def leaf(array, device):
+    return tc.tensor(array, requires_grad=True, dtype="float64", device=device)
+
+
+def check(fn, *arrays_, device):
+    return tc.gradcheck(fn, *[leaf(a, device) for a in arrays_])
+
+
+# ------------------------------------------------------------------ binary arithmetic, broadcasting
+
+BINARY = {
+    "add": (lambda a, b: a + b, np.add),
+    "sub": (lambda a, b: a - b, np.subtract),
+    "mul": (lambda a, b: a * b, np.multiply),
+    "div": (lambda a, b: a / b, np.divide),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@given(data=st.data())
+def test_binary_ops_broadcast(name, data, device):
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    a = data.draw(arrays(shape_a))
+    b = data.draw(away_from_zero(shape_b) if name == "div" else arrays(shape_b))
+    fn, reference = BINARY[name]
+    out = fn(tc.tensor(a, device=device), tc.tensor(b, device=device))
+    np.testing.assert_allclose(out.numpy(), reference(a, b), rtol=1e-12)
+    assert check(fn, a, b, device=device)
+
+
+@given(data=st.data())
+def test_binary_ops_with_python_scalars(data, device):
+    a = data.draw(away_from_zero(shapes()))
+    s = data.draw(st.floats(0.5, 2.0))
+    assert check(lambda x: (2.5 - x) * s + s / x - x / s, a, device=device)
+
+
+@given(a=arrays(shapes()))
+def test_neg(a, device):
+    np.testing.assert_array_equal((-tc.tensor(a)).numpy(), -a)
+    assert check(lambda x: -x, a, device=device)
+
+
+@given(data=st.data())
+def test_pow_scalar_exponent(data, device):
+    a = data.draw(positive(shapes()))
+    p = data.draw(st.sampled_from([2, 3, 0.5, -1.5, 1.0]))
+    np.testing.assert_allclose((tc.tensor(a) ** p).numpy(), a ** p, rtol=1e-12)
+    assert check(lambda x: x ** p, a, device=device)
+
+
+@given(data=st.data())
+def test_pow_tensor_exponent_broadcast(data, device):
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    a = data.draw(positive(shape_a, 0.5, 2.0))
+    b = data.draw(arrays(shape_b, -2.0, 2.0))
+    assert check(lambda x, y: x ** y, a, b, device=device)
+
+
+@st.composite
+def matmul_shapes(draw):
+    """Operands of a (possibly batched, broadcast, 1-D) matrix product."""
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    kind = draw(st.sampled_from(["mm", "batched", "broadcast", "vec-mat", "mat-vec", "vec-vec"]))
+    if kind == "mm":
+        return (n, k), (k, m)
+    if kind == "batched":
+        b = draw(st.integers(1, 3))
+        return (b, n, k), (b, k, m)
+    if kind == "broadcast":
+        b = draw(st.integers(1, 3))
+        return (b, 1, n, k), (2, k, m)
+    if kind == "vec-mat":
+        return (k,), (draw(st.integers(1, 2)), k, m)
+    if kind == "mat-vec":
+        return (2, n, k), (k,)
+    return (k,), (k,)
+
+
+@given(data=st.data())
+def test_matmul(data, device):
+    shape_a, shape_b = data.draw(matmul_shapes())
+    a, b = data.draw(arrays(shape_a)), data.draw(arrays(shape_b))
+    np.testing.assert_allclose((tc.tensor(a) @ tc.tensor(b)).numpy(), a @ b, rtol=1e-10, atol=1e-12)
+    assert check(lambda x, y: x @ y, a, b, device=device)
+
+
+# ------------------------------------------------------------------ element-wise functions
+
+UNARY = {
+    # name: (function, NumPy reference, strategy for its domain)
+    "exp": (lambda x: x.exp(), np.exp, arrays),
+    "log": (lambda x: x.log(), np.log, positive),
+    "sqrt": (lambda x: x.sqrt(), np.sqrt, positive),
+    "tanh": (lambda x: x.tanh(), np.tanh, arrays),
+    "sigmoid": (lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), arrays),
+    "relu": (lambda x: x.relu(), lambda x: np.maximum(x, 0), away_from_zero),
+    "abs": (lambda x: x.abs(), np.abs, away_from_zero),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(data=st.data())
+def test_unary_ops(name, data, device):
+    fn, reference, domain = UNARY[name]
+    a = data.draw(domain(shapes()))
+    np.testing.assert_allclose(fn(tc.tensor(a)).numpy(), reference(a), rtol=1e-12, atol=1e-15)
+    assert check(fn, a, device=device)
+
+
+@given(data=st.data())
+def test_clip_away_from_the_bounds(data, device):
+    # Values are multiples of 1/4 shifted by 1/8, the bounds are multiples of 1/4:
+    # every value is at least 1/8 from a bound, far beyond eps.
+    a = data.draw(arrays(shapes()).map(lambda x: np.round(x * 4) / 4 + 0.125))
+    lo = data.draw(st.sampled_from([None, -1.0, 0.0]))
+    hi = data.draw(st.sampled_from([None, 0.5, 2.0]) if lo is not None else st.sampled_from([0.5, 2.0]))
+    np.testing.assert_array_equal(tc.tensor(a).clip(lo, hi).numpy(), np.clip(a, lo, hi))
+    assert check(lambda x: x.clip(lo, hi), a, device=device)
+
+
+def test_sigmoid_does_not_overflow():
+    x = tc.tensor([-1000.0, 0.0, 1000.0])
+    np.testing.assert_allclose(x.sigmoid().numpy(), [0.0, 0.5, 1.0])
+
+
+# ------------------------------------------------------------------ reductions
+
+@pytest.mark.parametrize("name", ["sum", "mean", "var"])
+@given(data=st.data(), keepdims=st.booleans())
+def test_reductions(name, data, keepdims, device):
+    shape, axis = data.draw(shape_and_axis())
+    a = data.draw(arrays(shape))
+    ddof = data.draw(st.sampled_from([0, 1])) if name == "var" else None
+    kwargs = {"ddof": ddof} if name == "var" else {}
+    n = a.size if axis is None else int(np.prod([shape[i] for i in np.atleast_1d(axis)]))
+    if name == "var" and n - ddof <= 0:
+        with pytest.raises(ValueError, match="var over axes"):
+            tc.tensor(a).var(axis=axis, ddof=ddof)
+        return
+
+    def fn(x):
+        return getattr(x, name)(axis=axis, keepdims=keepdims, **kwargs)
+
+    expected = getattr(np, name)(a, axis=axis, keepdims=keepdims, **kwargs)
+    np.testing.assert_allclose(fn(tc.tensor(a)).numpy(), expected, rtol=1e-10, atol=1e-12)
+    assert check(fn, a, device=device)
+
+
+@given(data=st.data(), keepdims=st.booleans())
+def test_max_with_a_unique_winner(data, keepdims, device):
+    shape, axis = data.draw(shape_and_axis())
+    a = data.draw(distinct(shape))
+    np.testing.assert_array_equal(tc.tensor(a).max(axis=axis, keepdims=keepdims).numpy(),
+                                  np.max(a, axis=axis, keepdims=keepdims))
+    assert check(lambda x: x.max(axis=axis, keepdims=keepdims), a, device=device)
+
+
+def test_max_splits_the_gradient_between_ties():
+    x = tc.tensor([1.0, 3.0, 3.0, 0.0], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.5, 0.5, 0.0])
+
+
+def test_empty_reductions():
+    empty = tc.zeros(0, 3, requires_grad=True)
+    s = empty.sum(axis=0)  # a sum over nothing is 0, and its gradient is empty
+    np.testing.assert_array_equal(s.numpy(), np.zeros(3))
+    s.sum().backward()
+    assert empty.grad.shape == (0, 3)
+    with pytest.raises(ValueError, match="no elements to average"):
+        empty.mean(axis=0)
+    with pytest.raises(ValueError, match="maximum of nothing"):
+        empty.max(axis=0)
+
+
+def test_bad_axis_is_a_clear_error():
+    with pytest.raises(ValueError, match="axis 3 is out of range for a tensor with 2 dimensions"):
+        tc.ones(2, 3).sum(axis=3)
+
+
+# ------------------------------------------------------------------ shape ops
+
+@given(data=st.data())
+def test_reshape_and_flatten(data, device):
+    a = data.draw(arrays(shapes(min_dims=1)))
+    flat = a.reshape(-1)
+    assert check(lambda x: x.reshape(-1, 1) * 2, a, device=device)
+    assert check(lambda x: x.flatten() * 2, a, device=device)
+    np.testing.assert_array_equal(tc.tensor(a).flatten().numpy(), flat)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        tc.tensor(a).reshape(a.size + 1)
+
+
+@given(data=st.data())
+def test_permute_and_transpose(data, device):
+    a = data.draw(arrays(shapes(min_dims=2, max_dims=4)))
+    dims = tuple(data.draw(st.permutations(range(a.ndim))))
+    np.testing.assert_array_equal(tc.tensor(a).permute(*dims).numpy(), a.transpose(dims))
+    np.testing.assert_array_equal(tc.tensor(a).transpose(0, -1).numpy(), np.swapaxes(a, 0, -1))
+    assert check(lambda x: x.permute(dims) * 3, a, device=device)
+    assert check(lambda x: x.transpose(0, -1) * 3, a, device=device)
+
+
+@st.composite
+def basic_index(draw, shape):
+    parts = []
+    for n in shape[:draw(st.integers(1, len(shape)))]:
+        kind = draw(st.sampled_from(["int", "slice", "full"]))
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start = draw(st.integers(0, n - 1))
+            parts.append(slice(start, draw(st.integers(start + 1, n)), draw(st.integers(1, 2))))
+        else:
+            parts.append(slice(None))
+    return tuple(parts)
+
+
+@given(data=st.data())
+def test_basic_indexing(data, device):
+    a = data.draw(arrays(shapes(min_dims=1)))
+    index = data.draw(basic_index(a.shape))
+    np.testing.assert_array_equal(tc.tensor(a)[index].numpy(), a[index])
+    assert check(lambda x: x[index] * 1.5, a, device=device)
+
+
+@given(data=st.data())
+def test_integer_array_indexing_with_repeats(data, device):
+    a = data.draw(arrays(shapes(min_dims=1)))
+    picks = data.draw(st.lists(st.integers(0, a.shape[0] - 1), min_size=1, max_size=6))
+    index = tc.tensor(np.array(picks), device=device)
+    np.testing.assert_array_equal(tc.tensor(a)[np.array(picks)].numpy(), a[picks])
+    # Repeated picks must *add* their gradients: checked numerically here.
+    assert check(lambda x: x[index] * 2, a, device=device)
+    assert check(lambda x: x[picks, ...], a, device=device)
+
+
+@given(data=st.data())
+def test_boolean_mask_indexing(data, device):
+    a = data.draw(arrays(shapes(min_dims=1)))
+    mask = a > 0
+    np.testing.assert_array_equal(tc.tensor(a)[mask].numpy(), a[mask])
+    assert check(lambda x: x[tc.tensor(mask, device=device)] * 2, a, device=device)
+
+
+@given(data=st.data())
+def test_concatenate_and_stack(data, device):
+    shape = data.draw(shapes(min_dims=1))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    widths = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    parts = []
+    for w in widths:
+        s = list(shape)
+        s[axis] = w
+        parts.append(data.draw(arrays(tuple(s))))
+    np.testing.assert_array_equal(tc.concatenate([tc.tensor(p) for p in parts], axis=axis).numpy(),
+                                  np.concatenate(parts, axis=axis))
+    assert check(lambda *xs: tc.concatenate(xs, axis=axis), *parts, device=device)
+    same = [data.draw(arrays(shape)) for _ in widths]
+    stack_axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
+    np.testing.assert_array_equal(tc.stack([tc.tensor(p) for p in same], axis=stack_axis).numpy(),
+                                  np.stack(same, axis=stack_axis))
+    assert check(lambda *xs: tc.stack(xs, axis=stack_axis), *same, device=device)
+
+
+def test_concatenate_mismatch_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"tensor 1 has shape \(2, 4\), incompatible"):
+        tc.concatenate([tc.ones(3, 3), tc.ones(2, 4)], axis=0)
+
+
+@given(data=st.data())
+def test_pad(data, device):
+    a = data.draw(arrays(shapes(min_dims=1)))
+    widths = tuple(data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in a.shape)
+    value = data.draw(st.sampled_from([0.0, -1.5]))
+    np.testing.assert_array_equal(tc.pad(tc.tensor(a), widths, value).numpy(),
+                                  np.pad(a, widths, constant_values=value))
+    assert check(lambda x: tc.pad(x, widths, value), a, device=device)
+
+
+@given(data=st.data())
+def test_where_broadcast(data, device):
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    a, b = data.draw(arrays(shape_a)), data.draw(arrays(shape_b))
+    cond = data.draw(st.just(np.broadcast_shapes(shape_a, shape_b)).flatmap(
+        lambda s: st.from_type(bool).flatmap(lambda _: arrays(s).map(lambda v: v > 0))))
+    np.testing.assert_array_equal(tc.where(cond, tc.tensor(a), tc.tensor(b)).numpy(), np.where(cond, a, b))
+    assert check(lambda x, y: tc.where(tc.tensor(cond, device=device), x, y), a, b, device=device)
+
+
+def test_dtype_copy_passes_the_gradient_back_in_the_input_dtype(device):
+    x = tc.tensor([1.0, 2.0], dtype="float64", requires_grad=True, device=device)
+    y = x.to(dtype="float32")
+    assert y.dtype == tc.float32
+    (y * tc.tensor([3.0, 4.0], device=device)).sum().backward()
+    assert x.grad.dtype == tc.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
+def test_composite_expression(device):
+    # A small MLP-like expression mixing many ops: the chain rule across them.
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+
+    def fn(x, w, b):
+        h = (x @ w + b).tanh()
+        return (h * h.sigmoid()).mean(axis=0) - h.var(axis=1, keepdims=True).sqrt()[0]
+
+    assert check(fn, x, w, b, device=device)

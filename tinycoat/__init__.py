@@ -1,0 +1,25 @@
+"""tinycoat: a small, readable deep-learning library that teaches how CoAtNet works.
+
+    import tinycoat as tc
+    x = tc.tensor([[1.0, 2.0]], requires_grad=True)
+    (x * x).sum().backward()      # x.grad == 2x
+
+Layers, from the bottom up (each imports only from the ones above it):
+    backend.py      NumPy (CPU) or CuPy (GPU): the only module that knows which
+    tensor.py       Tensor: data + grad + the Function that made it
+    autograd.py     Function, backward(), no_grad()
+    ops/            differentiable primitives, forward and backward side by side
+    gradcheck.py    finite-difference check of any backward
+"""
+from tinycoat.backend import (  # noqa: F401
+    DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
+    manual_seed, gpu_available)
+from tinycoat.tensor import (  # noqa: F401
+    Tensor, tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange)
+from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
+from tinycoat.ops import (  # noqa: F401
+    add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
+    sum, mean, max, var, reshape, flatten, permute, transpose, concatenate, stack, pad, where)
+from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
+
+__version__ = "0.1.0"

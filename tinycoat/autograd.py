@@ -1,0 +1,196 @@
+"""The autograd engine: Function, the graph it records, and backward().
+
+Every differentiable operation is a subclass of ``Function`` with two methods
+written next to each other:
+
+    forward(self, *arrays)   -> array       the value, from raw NumPy/CuPy arrays;
+                                            saves on ``self`` what backward needs
+    backward(self, grad_out) -> grads       d(loss)/d(input) for each input, given
+                                            d(loss)/d(output) (the chain rule, one link)
+
+``Function.apply(*inputs)`` runs ``forward`` and, when any input requires a
+gradient (and grad mode is on), remembers the inputs on the Function and the
+Function on the output tensor (``out._ctx``).  That chain of ``_ctx`` links *is*
+the graph: it is built as the Python code runs ("define-by-run").
+
+``backward(root)`` visits the graph in reverse topological order, calls each
+Function's ``backward`` once, sums the gradients that reach a tensor along
+different paths, and stores the result in ``.grad`` of the leaves.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from tinycoat import backend
+from tinycoat.tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(flag: bool):
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, flag
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """``with tc.no_grad():`` — run ops without recording a graph (evaluation, updates)."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    return _set_grad_enabled(True)
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """Wrap Python numbers and arrays as constant tensors.
+
+    A Python scalar takes the dtype and device of ``like``, so ``x * 2.0`` keeps a
+    float32 ``x`` in float32 instead of promoting it to float64.
+    """
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, bool)) and like.dtype.kind == "f":
+        return Tensor(like.xp.asarray(value, dtype=like.dtype))
+    device = like.device if like is not None else "cpu"
+    return Tensor(value, device=device if backend.device_of(value) == "cpu" else None)
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` back to ``shape``: the adjoint of NumPy broadcasting.
+
+    If x of shape (3, 1) was broadcast to (2, 3, 4), every x element was used
+    2·4 times, so its gradient is the sum over the broadcast axes.
+    """
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Function:
+    """One node of the graph. Subclasses define ``forward`` and ``backward``."""
+
+    def forward(self, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad_out):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run ``forward`` on the inputs' arrays and record the node if needed.
+
+        Positional ``inputs`` are tensors (or numbers, wrapped as constants);
+        keyword ``params`` are non-differentiable settings (axis, stride, ...).
+        """
+        first = next((t for t in inputs if isinstance(t, Tensor)), None)
+        tensors = [as_tensor(t, like=first) for t in inputs]
+        _check_same_device(cls.__name__, tensors)
+        fn = cls()
+        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        out = Tensor(fn.forward(*[t.data for t in tensors], **params))
+        if _grad_enabled and any(fn.needs_input_grad):
+            out.requires_grad = True
+            out._ctx = fn
+            fn.inputs = tensors
+        return out
+
+    def release(self):
+        """Drop saved arrays and inputs so their memory can be freed."""
+        self.__dict__.clear()
+        self.released = True
+
+
+def _check_same_device(name, tensors):
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        where = ", ".join(f"input {i} on '{t.device}'" for i, t in enumerate(tensors))
+        raise backend.DeviceError(
+            f"{name}: expected all tensors on the same device, but got {where}. "
+            "Move them with .to('cpu') or .to('gpu') first.")
+
+
+def _topological_order(root: Tensor):
+    """Tensors reachable from ``root`` through ``_ctx``, each after its inputs."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:  # iterative DFS: deep graphs must not hit Python's recursion limit
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            if getattr(node._ctx, "released", False):
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time: its saved values were "
+                    "freed by the first backward(). Pass retain_graph=True to the first call.")
+            for parent in node._ctx.inputs:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf requiring grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad and has no graph "
+                           "(did you create it under no_grad(), or forget requires_grad=True?)")
+    xp = root.xp
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, but this tensor has shape "
+                f"{root.shape}. Pass grad= (an array or tensor of that shape), or reduce it first, "
+                "e.g. loss.sum().backward().")
+        grad = xp.ones_like(root.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+        if backend.device_of(grad) != root.device:
+            raise backend.DeviceError(f"backward(): grad is on '{backend.device_of(grad)}' but the "
+                                      f"output is on '{root.device}'")
+        if grad.shape != root.shape:
+            raise ValueError(f"backward(): grad has shape {grad.shape}, expected the output's shape "
+                             f"{root.shape}")
+
+    grads = {id(root): grad}
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        fn = node._ctx
+        if fn is None:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
+            g = g.astype(node.dtype, copy=False)
+            if node.grad is None:
+                node.grad = Tensor(g.copy())  # own copy: g may be shared with another input
+            else:
+                node.grad = Tensor(node.grad.data + g)
+            continue
+        input_grads = fn.backward(g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, needs, pg in zip(fn.inputs, fn.needs_input_grad, input_grads):
+            if not needs or pg is None:
+                continue
+            if pg.shape != parent.shape:  # a bug in an op's backward: fail loudly
+                raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                                   f"{pg.shape} for an input of shape {parent.shape}")
+            previous = grads.get(id(parent))
+            grads[id(parent)] = pg if previous is None else previous + pg
+        if not retain_graph:
+            fn.release()

@@ -1,0 +1,191 @@
+"""The one place that knows NumPy from CuPy.
+
+Every other module in tinycoat asks a tensor for its array module (``tensor.xp``)
+and writes ``xp.exp(x)``, ``xp.matmul(a, b)``, ... so that the same line runs on
+NumPy arrays (device ``"cpu"``) and on CuPy arrays (device ``"gpu"``).  This
+module is where that choice is made: it imports NumPy, imports CuPy lazily (only
+when a GPU tensor is first asked for), moves arrays between devices, and owns
+the random number generators behind ``tinycoat.manual_seed``.
+"""
+from __future__ import annotations
+
+import numpy
+
+DEVICES = ("cpu", "gpu")
+_DEVICE_ALIASES = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
+
+# dtypes are NumPy dtype objects; CuPy uses the very same ones.
+float16 = numpy.dtype("float16")
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int32 = numpy.dtype("int32")
+int64 = numpy.dtype("int64")
+uint8 = numpy.dtype("uint8")
+bool_ = numpy.dtype("bool")
+
+_DTYPE_NAMES = {"float16": float16, "float32": float32, "float64": float64,
+                "int32": int32, "int64": int64, "uint8": uint8, "bool": bool_}
+
+# The default floating dtype of new tensors made from Python numbers (PyTorch's rule).
+default_float = float32
+
+
+class DeviceError(RuntimeError):
+    """A tensor or array is on the wrong device, or the device is not available."""
+
+
+# --------------------------------------------------------------------------- devices
+
+_cupy_module = None
+
+
+def _import_cupy():
+    """Return the CuPy module, or explain clearly why there is none."""
+    global _cupy_module
+    if _cupy_module is not None:
+        return _cupy_module
+    try:
+        import cupy
+    except ImportError as exc:  # not installed (or its CUDA libraries are missing)
+        raise DeviceError(
+            "device='gpu' needs CuPy, but CuPy is not installed: pip install 'tinycoat[gpu]' "
+            f"(cupy-cuda12x for CUDA 12, cupy-cuda13x for CUDA 13). Import error: {exc}"
+        ) from exc
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError: no driver, or a driver older than the wheel
+        raise DeviceError(
+            "device='gpu': CuPy is installed but found no usable CUDA device or driver "
+            f"({type(exc).__name__}: {exc}). Check `nvidia-smi`, and that the CuPy wheel "
+            "matches the driver's CUDA version (cupy-cuda12x or cupy-cuda13x)."
+        ) from exc
+    if count < 1:
+        raise DeviceError("device='gpu': CuPy is installed but no CUDA device is visible "
+                          "(CUDA_VISIBLE_DEVICES may hide it).")
+    _cupy_module = cupy
+    return cupy
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        _import_cupy()
+    except DeviceError:
+        return False
+    return True
+
+
+def canonical_device(device) -> str:
+    """'cpu' or 'gpu' from what a user may write ('cpu', 'gpu', 'cuda')."""
+    name = str(device).lower()
+    if name not in _DEVICE_ALIASES:
+        raise ValueError(f"unknown device {device!r}: expected one of 'cpu', 'gpu' (or 'cuda')")
+    return _DEVICE_ALIASES[name]
+
+
+def _is_cupy_array(array) -> bool:
+    # Checking the type's module avoids importing CuPy just to answer "no".
+    return type(array).__module__.startswith("cupy")
+
+
+def device_of(array) -> str:
+    """The device an array lives on: 'gpu' for CuPy arrays, 'cpu' for everything else."""
+    return "gpu" if _is_cupy_array(array) else "cpu"
+
+
+def array_module(device):
+    """NumPy for 'cpu', CuPy for 'gpu'."""
+    return _import_cupy() if canonical_device(device) == "gpu" else numpy
+
+
+def get_array_module(array):
+    """The array module (numpy or cupy) that owns ``array``."""
+    return _import_cupy() if _is_cupy_array(array) else numpy
+
+
+def to_device(array, device):
+    """Move (or copy only if needed) an array to ``device``."""
+    device = canonical_device(device)
+    if device == "gpu":
+        cupy = _import_cupy()
+        return array if _is_cupy_array(array) else cupy.asarray(array)
+    return array.get() if _is_cupy_array(array) else numpy.asarray(array)
+
+
+def to_numpy(array):
+    """A host NumPy array holding the same values (copies from the GPU)."""
+    return to_device(array, "cpu")
+
+
+def as_array(data, dtype=None, device="cpu"):
+    """An array on ``device`` from Python numbers, lists, NumPy or CuPy arrays.
+
+    Python floats become ``default_float`` (float32), as in PyTorch; arrays keep
+    their dtype unless ``dtype`` is given.
+    """
+    device = canonical_device(device)
+    if dtype is not None:
+        dtype = as_dtype(dtype)
+    if isinstance(data, numpy.generic):  # NumPy scalars (e.g. 0-d results) keep their dtype
+        data = numpy.asarray(data)
+    if not (isinstance(data, numpy.ndarray) or _is_cupy_array(data)):
+        host = numpy.asarray(data)
+        if dtype is None and host.dtype.kind == "f":
+            host = host.astype(default_float)
+        data = host
+    if dtype is not None and data.dtype != dtype:
+        data = data.astype(dtype)
+    return to_device(data, device)
+
+
+def as_dtype(dtype):
+    """A NumPy dtype from a dtype, a type or a name such as 'float32'."""
+    if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype]
+    try:
+        return numpy.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"unknown dtype {dtype!r}: expected e.g. 'float32' or 'float64'") from exc
+
+
+def scatter_add(target, index, values):
+    """target[index] += values, adding repeated indices (NumPy's ``add.at``)."""
+    if _is_cupy_array(target):
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)
+    return target
+
+
+# --------------------------------------------------------------------------- randomness
+
+_seed = None
+_generators = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random numbers of every device (as ``torch.manual_seed``)."""
+    global _seed
+    if not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"manual_seed expects a non-negative int, got {seed!r}")
+    _seed = int(seed)
+    _generators.clear()  # recreated from the seed on first use, per device
+
+
+def generator(device="cpu"):
+    """The seeded random generator of ``device`` (numpy or cupy ``Generator``)."""
+    device = canonical_device(device)
+    if device not in _generators:
+        xp = array_module(device)
+        _generators[device] = xp.random.default_rng(_seed)
+    return _generators[device]
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state as JSON-able data (for checkpoints)."""
+    return generator("cpu").bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    generator("cpu").bit_generator.state = state

@@ -1,0 +1,130 @@
+"""Arithmetic with broadcasting: + - * / ** @ and negation.
+
+Broadcasting copies an input along new or size-1 axes in the forward pass, so
+in the backward pass the gradient of that input is the *sum* over those axes:
+``unbroadcast`` (autograd.py) does that for every binary op here.
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function, as_tensor, unbroadcast
+from tinycoat.backend import get_array_module
+from tinycoat.tensor import Tensor
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.a_shape), unbroadcast(g, self.b_shape)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        return unbroadcast(g, self.a_shape), unbroadcast(-g, self.b_shape)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        # Save only what each gradient needs: d(ab)/da = b, d(ab)/db = a.
+        self.a = a if self.needs_input_grad[1] else None
+        self.b = b if self.needs_input_grad[0] else None
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a * b
+
+    def backward(self, g):
+        ga = unbroadcast(g * self.b, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * self.a, self.b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b²
+        ga = unbroadcast(g / self.b, self.a.shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * self.a / (self.b * self.b), self.b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    """a ** b.  d/da = b·a^(b−1);  d/db = a^b·log(a) (only asked for when b needs it)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(g * self.out * xp.log(self.a), self.b.shape)
+        return ga, gb
+
+
+class MatMul(Function):
+    """Batched matrix product of arrays with ndim >= 2 (batch axes broadcast).
+
+    C = A @ B  with  A (..., n, k), B (..., k, m):
+        dA = dC @ Bᵀ   (..., n, m)(..., m, k)
+        dB = Aᵀ @ dC   (..., k, n)(..., n, m)
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = unbroadcast(g @ xp.swapaxes(self.b, -1, -2), self.a.shape)
+        if self.needs_input_grad[1]:
+            gb = unbroadcast(xp.swapaxes(self.a, -1, -2) @ g, self.b.shape)
+        return ga, gb
+
+
+def add(a, b): return Add.apply(a, b)
+def sub(a, b): return Sub.apply(a, b)
+def mul(a, b): return Mul.apply(a, b)
+def div(a, b): return Div.apply(a, b)
+def neg(a): return Neg.apply(a)
+def pow(a, b): return Pow.apply(a, b)  # noqa: A001 - mirrors Python's operator name
+
+
+def matmul(a, b):
+    """``a @ b`` with NumPy's rules, 1-D operands included (promoted, then squeezed)."""
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+    if a.ndim == 1 and b.ndim == 1:
+        return MatMul.apply(a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
+    if a.ndim == 1:
+        out = MatMul.apply(a.reshape(1, -1), b)
+        return out.reshape(out.shape[:-2] + out.shape[-1:])
+    if b.ndim == 1:
+        return MatMul.apply(a, b.reshape(-1, 1)).reshape(a.shape[:-1])
+    return MatMul.apply(a, b)

@@ -1,0 +1,107 @@
+"""Element-wise functions: y = f(x) applied to every entry, so dy/dx = f'(x) entry-wise.
+
+Each backward multiplies the incoming gradient by f'(x), written from whichever
+of x or y makes it cheapest (e.g. d exp(x) = exp(x) = y, d tanh(x) = 1 − y²).
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+
+
+class Exp(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, g):
+        return g * self.y
+
+
+class Log(Function):
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, g):
+        return g / self.x
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, g):
+        return g / (2 * self.y)  # d√x = 1 / (2√x)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        self.y = get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, g):
+        return g * (1 - self.y * self.y)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        # σ(x) = ½(1 + tanh(x/2)): the same function, but it never overflows,
+        # unlike 1/(1 + exp(−x)) at x = −1000.
+        xp = get_array_module(x)
+        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
+        return self.y
+
+    def backward(self, g):
+        return g * self.y * (1 - self.y)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g):
+        return g * self.mask  # the kink at 0 gets gradient 0, as in PyTorch
+
+
+class Abs(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.sign = xp.sign(x)
+        return xp.abs(x)
+
+    def backward(self, g):
+        return g * self.sign
+
+
+class Clip(Function):
+    """clip(x, lo, hi): gradient 1 where lo <= x <= hi, else 0 (PyTorch's clamp)."""
+
+    def forward(self, x, lo=None, hi=None):
+        xp = get_array_module(x)
+        self.inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            self.inside &= x >= lo
+        if hi is not None:
+            self.inside &= x <= hi
+        return xp.clip(x, lo, hi)
+
+    def backward(self, g):
+        return g * self.inside
+
+
+def exp(x): return Exp.apply(x)
+def log(x): return Log.apply(x)
+def sqrt(x): return Sqrt.apply(x)
+def tanh(x): return Tanh.apply(x)
+def sigmoid(x): return Sigmoid.apply(x)
+def relu(x): return ReLU.apply(x)
+def abs(x): return Abs.apply(x)  # noqa: A001
+
+
+def clip(x, min=None, max=None):  # noqa: A002 - PyTorch/NumPy argument names
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    return Clip.apply(x, lo=min, hi=max)

@@ -1,0 +1,111 @@
+"""Reductions: sum, mean, max and variance over axes, with ``keepdims``.
+
+A reduction's backward *spreads* the gradient back over the axes it removed:
+put those axes back as size 1 (``_keep``) and broadcast to the input's shape.
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+
+
+def _normalize_axes(axis, ndim):
+    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < (ndim or 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def _keep(g, shape, axes):
+    """Reshape a reduced gradient so it broadcasts against the input (axes kept as 1)."""
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class Sum(Function):
+    def forward(self, x, axes=(), keepdims=False):
+        self.shape, self.axes = x.shape, axes
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.broadcast_to(_keep(g, self.shape, self.axes), self.shape)
+
+
+class Mean(Function):
+    def forward(self, x, axes=(), keepdims=False):
+        self.shape, self.axes = x.shape, axes
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        n = _count(self.shape, self.axes)
+        return xp.broadcast_to(_keep(g, self.shape, self.axes) / n, self.shape).astype(g.dtype, copy=False)
+
+
+class Max(Function):
+    """max over axes. The gradient goes to the maximal entries, split evenly between ties."""
+
+    def forward(self, x, axes=(), keepdims=False):
+        self.shape, self.axes = x.shape, axes
+        m = x.max(axis=axes, keepdims=True)
+        self.winners = x == m
+        return m if keepdims else m.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+    def backward(self, g):
+        ties = self.winners.sum(axis=self.axes, keepdims=True)
+        return self.winners * (_keep(g, self.shape, self.axes) / ties).astype(g.dtype, copy=False)
+
+
+class Var(Function):
+    """var = Σ(x − μ)² / (n − ddof);  d var / dx = 2(x − μ) / (n − ddof)."""
+
+    def forward(self, x, axes=(), keepdims=False, ddof=0):
+        self.shape, self.axes = x.shape, axes
+        self.centered = x - x.mean(axis=axes, keepdims=True)
+        self.denominator = _count(x.shape, axes) - ddof
+        return x.var(axis=axes, keepdims=keepdims, ddof=ddof)
+
+    def backward(self, g):
+        scale = 2 / self.denominator
+        return (_keep(g, self.shape, self.axes) * scale * self.centered).astype(g.dtype, copy=False)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    axes = _normalize_axes(axis, x.ndim)
+    if _count(x.shape, axes) == 0:
+        raise ValueError(f"mean over axes {axes} of a tensor of shape {x.shape}: no elements to average")
+    return Mean.apply(x, axes=axes, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    axes = _normalize_axes(axis, x.ndim)
+    if _count(x.shape, axes) == 0:
+        raise ValueError(f"max over axes {axes} of a tensor of shape {x.shape}: the maximum of nothing is undefined")
+    return Max.apply(x, axes=axes, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    axes = _normalize_axes(axis, x.ndim)
+    if _count(x.shape, axes) - ddof <= 0:
+        raise ValueError(f"var over axes {axes} of shape {x.shape} with ddof={ddof}: needs more than "
+                         f"{ddof} element(s)")
+    return Var.apply(x, axes=axes, keepdims=keepdims, ddof=ddof)

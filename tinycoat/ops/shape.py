@@ -1,0 +1,237 @@
+"""Ops that move entries around without changing them.
+
+Their backward moves the gradient back to where each entry came from: reshape
+back, permute by the inverse permutation, scatter-add a slice into zeros,
+split a concatenation, crop a padding.
+"""
+from __future__ import annotations
+
+from tinycoat import backend
+from tinycoat.autograd import Function, as_tensor, unbroadcast
+from tinycoat.backend import get_array_module
+from tinycoat.tensor import Tensor
+
+
+class Reshape(Function):
+    def forward(self, x, shape=()):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class Permute(Function):
+    def forward(self, x, dims=()):
+        self.inverse = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
+        return x.transpose(dims)
+
+    def backward(self, g):
+        return g.transpose(self.inverse)
+
+
+class GetItem(Function):
+    """x[index] for basic slices and integer/boolean arrays.
+
+    Backward: a zero array of x's shape with the gradient added at ``index``.
+    With integer arrays an entry may be picked twice, so the gradients must be
+    *added* (scatter-add), not assigned.
+    """
+
+    def forward(self, x, index=()):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grad = xp.zeros(self.shape, dtype=g.dtype)
+        if _has_array(self.index):
+            backend.scatter_add(grad, self.index, g)
+        else:  # basic indexing never repeats an entry: plain assignment is enough
+            grad[self.index] = g
+        return grad
+
+
+class Concatenate(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        bounds = [sum(self.sizes[:i + 1]) for i in range(len(self.sizes) - 1)]
+        return tuple(xp.split(g, bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        return get_array_module(arrays[0]).stack(arrays, axis=axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return tuple(xp.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
+
+
+class Pad(Function):
+    """Constant padding; backward crops the padded border away."""
+
+    def forward(self, x, pad_width=(), value=0.0):
+        self.crop = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return get_array_module(x).pad(x, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return g[self.crop]
+
+
+class Where(Function):
+    """where(cond, a, b): a where cond holds, else b; the gradient follows the choice."""
+
+    def forward(self, a, b, cond=None):
+        self.cond, self.a_shape, self.b_shape = cond, a.shape, b.shape
+        return get_array_module(a).where(cond, a, b)
+
+    def backward(self, g):
+        zero = g.dtype.type(0)
+        xp = get_array_module(g)
+        ga = unbroadcast(xp.where(self.cond, g, zero), self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(xp.where(self.cond, zero, g), self.b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class To(Function):
+    """A copy to another device and/or dtype; the gradient goes back the same way."""
+
+    def forward(self, x, device=None, dtype=None):
+        self.device, self.dtype = backend.device_of(x), x.dtype
+        y = backend.to_device(x, device) if device is not None else x
+        return y.astype(dtype) if dtype is not None and y.dtype != dtype else y
+
+    def backward(self, g):
+        return backend.to_device(g, self.device).astype(self.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------- user-facing functions
+
+def _has_array(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(hasattr(p, "shape") and not isinstance(p, slice) for p in parts)
+
+
+def _raw_index(index):
+    """Tensors inside an index become their arrays (integer or boolean)."""
+    if isinstance(index, tuple):
+        return tuple(_raw_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return backend.as_array(index)
+    return index
+
+
+def getitem(x, index):
+    index = _raw_index(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    for p in parts:
+        if hasattr(p, "shape") and backend.device_of(p) != x.device:
+            raise backend.DeviceError(f"indexing a tensor on '{x.device}' with an index array on "
+                                      f"'{backend.device_of(p)}'")
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as exc:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
+
+
+def reshape(x, shape):
+    shape = tuple(shape)
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:
+        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    middle = 1
+    for n in x.shape[start:end + 1]:
+        middle *= n
+    return reshape(x, x.shape[:start] + (middle,) + x.shape[end + 1:])
+
+
+def permute(x, dims):
+    dims = tuple(d % x.ndim for d in dims) if x.ndim else tuple(dims)
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x, dim0, dim1):
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(x, dims)
+
+
+def _check_joinable(name, tensors, axis, same_axis_size):
+    if len(tensors) == 0:
+        raise ValueError(f"{name}: needs at least one tensor")
+    first = tensors[0]
+    for i, t in enumerate(tensors):
+        ref = list(first.shape)
+        got = list(t.shape)
+        if same_axis_size or len(ref) != len(got):
+            ok = ref == got
+        else:
+            ref.pop(axis), got.pop(axis)
+            ok = ref == got
+        if not ok:
+            raise ValueError(f"{name}: tensor {i} has shape {t.shape}, incompatible with tensor 0's "
+                             f"shape {first.shape} along axis {axis}")
+
+
+def concatenate(tensors, axis=0):
+    tensors = [as_tensor(t) for t in tensors]
+    _check_joinable("concatenate", tensors, axis, same_axis_size=False)
+    return Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
+
+
+def stack(tensors, axis=0):
+    tensors = [as_tensor(t) for t in tensors]
+    _check_joinable("stack", tensors, axis, same_axis_size=True)
+    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+
+
+def pad(x, pad_width, value=0.0):
+    """Constant padding, ``pad_width`` as in ``numpy.pad``: ((before, after), ...) per axis."""
+    if isinstance(pad_width, int):
+        pad_width = ((pad_width, pad_width),) * x.ndim
+    pad_width = tuple((int(b), int(a)) for b, a in pad_width)
+    if len(pad_width) != x.ndim or any(b < 0 or a < 0 for b, a in pad_width):
+        raise ValueError(f"pad: pad_width needs one non-negative (before, after) pair per axis of "
+                         f"shape {x.shape}, got {pad_width}")
+    return Pad.apply(x, pad_width=pad_width, value=value)
+
+
+def where(cond, a, b):
+    """Entries of ``a`` where ``cond`` is true, else of ``b`` (cond is not differentiated)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    a, b = as_tensor(a, like=like), as_tensor(b, like=like)
+    cond = cond.data if isinstance(cond, Tensor) else backend.as_array(cond, device=a.device)
+    if cond.dtype != backend.bool_:
+        raise TypeError(f"where: the condition must be boolean, got dtype {cond.dtype}")
+    return Where.apply(a, b, cond=cond)
+
+
+def to(x, device=None, dtype=None):
+    device = backend.canonical_device(device) if device is not None else None
+    dtype = backend.as_dtype(dtype) if dtype is not None else None
+    if (device is None or device == x.device) and (dtype is None or dtype == x.dtype):
+        return x
+    return To.apply(x, device=device, dtype=dtype)
+
+
+def compare(a, b, op):
+    """Element-wise comparison (``numpy.less`` etc.) as a boolean tensor, no gradient."""
+    a = as_tensor(a)
+    b = as_tensor(b, like=a)
+    return Tensor(getattr(a.xp, op)(a.data, b.data))

@@ -1,0 +1,253 @@
+"""Tensor: an array that remembers how it was made.
+
+A ``Tensor`` holds
+
+* ``data``  — the backing NumPy (CPU) or CuPy (GPU) array, nothing more;
+* ``requires_grad`` — whether gradients should flow to it;
+* ``grad``  — after ``backward()``, a Tensor of d(output)/d(self), same shape;
+* ``_ctx``  — the ``Function`` (see ``autograd.py``) that produced it, or None for
+  a leaf (a tensor the user made).  Following ``_ctx.inputs`` backwards from a
+  result walks the whole computation graph: this is "define-by-run".
+
+The arithmetic sugar below (``a + b``, ``a @ b``, ``a.sum()``...) only forwards to
+the functions in ``tinycoat/ops/``, where each operation's forward and backward
+are written side by side.
+"""
+from __future__ import annotations
+
+from tinycoat import backend
+
+
+class Tensor:
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_device", "__weakref__")
+    # Make NumPy defer to our operators in `ndarray + Tensor`.
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            raise TypeError("Tensor(Tensor) is ambiguous: use t.detach() or tc.tensor(t.numpy())")
+        if device is None:
+            device = backend.device_of(data)
+        self.data = backend.as_array(data, dtype=dtype, device=device)
+        self._device = backend.device_of(self.data)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._ctx = None
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    @property
+    def xp(self):
+        """The array module of this tensor: numpy on 'cpu', cupy on 'gpu'."""
+        return backend.get_array_module(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = repr(backend.to_numpy(self.data)).replace("array", "tensor", 1)
+        extras = [] if self._device == "cpu" else [f"device='{self._device}'"]
+        if self._ctx is not None:
+            extras.append(f"grad_fn={type(self._ctx).__name__}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return body[:-1] + "".join(", " + e for e in extras) + ")" if extras else body
+
+    # ----------------------------------------------------------------- conversion
+    def numpy(self):
+        """The values as a host NumPy array (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (no copy)."""
+        return Tensor(self.data)
+
+    def to(self, device=None, dtype=None) -> "Tensor":
+        """A copy on ``device`` and/or with ``dtype``; differentiable (a copy op)."""
+        return ops.to(self, device=device, dtype=dtype)
+
+    def float(self):
+        return self.to(dtype=backend.float32)
+
+    def double(self):
+        return self.to(dtype=backend.float64)
+
+    def astype(self, dtype):
+        return self.to(dtype=dtype)
+
+    # ----------------------------------------------------------------- autograd
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every leaf this tensor depends on (see autograd.backward)."""
+        autograd.backward(self, grad, retain_graph=retain_graph)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad_(self):
+        self.grad = None
+        return self
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.pow(self, other)
+    def __rpow__(self, other): return ops.pow(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # Comparisons give boolean tensors without gradient (used by `where`, masks).
+    def __lt__(self, other): return ops.compare(self, other, "less")
+    def __le__(self, other): return ops.compare(self, other, "less_equal")
+    def __gt__(self, other): return ops.compare(self, other, "greater")
+    def __ge__(self, other): return ops.compare(self, other, "greater_equal")
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- methods
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def abs(self): return ops.abs(self)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.permute(self, dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        """Swap two axes (PyTorch's ``transpose``); see ``permute`` for any order."""
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def matmul(self, other): return ops.matmul(self, other)
+
+
+# ---------------------------------------------------------------------------- constructors
+
+def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tensor:
+    """Make a leaf tensor from Python numbers, lists, NumPy or CuPy arrays.
+
+    ``tc.tensor([1.0, 2.0])`` is float32 (Python floats default to float32, as in
+    PyTorch); a NumPy array keeps its dtype unless ``dtype`` is given.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=backend.canonical_device(device))
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def zeros(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    xp = backend.array_module(device)
+    return Tensor(xp.zeros(_shape(shape), dtype=backend.as_dtype(dtype or backend.default_float)),
+                  requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    xp = backend.array_module(device)
+    return Tensor(xp.ones(_shape(shape), dtype=backend.as_dtype(dtype or backend.default_float)),
+                  requires_grad=requires_grad)
+
+
+def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    xp = backend.array_module(device)
+    return Tensor(xp.full(tuple(shape), value, dtype=backend.as_dtype(dtype or backend.default_float)),
+                  requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Standard normal samples from the seeded generator (``tc.manual_seed``)."""
+    dtype = backend.as_dtype(dtype or backend.default_float)
+    values = backend.generator(device).standard_normal(_shape(shape), dtype=dtype)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) from the seeded generator."""
+    dtype = backend.as_dtype(dtype or backend.default_float)
+    values = backend.generator(device).random(_shape(shape), dtype=dtype)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, device="cpu") -> Tensor:
+    if stop is None:
+        start, stop = 0, start
+    xp = backend.array_module(device)
+    values = xp.arange(start, stop, step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = backend.default_float
+    return Tensor(values, dtype=dtype)
+
+
+# Imported last: autograd and ops build on Tensor, and Tensor's methods call them.
+from tinycoat import autograd, ops  # noqa: E402
