@@ -1,0 +1,178 @@
+"""Every update rule against a step computed by hand (in plain NumPy, from the formulas)."""
+import math
+
+import numpy as np
+import pytest
+
+import tinycoat as tc
+from tinycoat import optim
+from tinycoat.nn.module import Module, Parameter
+
+
+def param(values, device="cpu"):
+    return Parameter(tc.tensor(np.array(values, dtype=np.float64), device=device).data)
+
+
+def set_grad(p, values):
+    p.grad = tc.tensor(np.array(values, dtype=np.float64), device=p.device)
+
+
+def test_sgd_plain_and_weight_decay(device):
+    p = param([1.0, -2.0], device)
+    opt = optim.SGD([p], lr=0.1, weight_decay=0.5)
+    set_grad(p, [0.2, 0.4])
+    opt.step()
+    # θ − η(g + λθ) = [1 − 0.1(0.2 + 0.5), −2 − 0.1(0.4 − 1.0)]
+    np.testing.assert_allclose(p.numpy(), [0.93, -1.94], rtol=1e-12)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_two_steps(nesterov, device):
+    p = param([1.0], device)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=nesterov)
+    g1, g2 = 0.5, -0.25
+    set_grad(p, [g1])
+    opt.step()
+    set_grad(p, [g2])
+    opt.step()
+    b1 = g1
+    b2 = 0.9 * b1 + g2
+    if nesterov:
+        expected = 1.0 - 0.1 * (g1 + 0.9 * b1) - 0.1 * (g2 + 0.9 * b2)
+    else:
+        expected = 1.0 - 0.1 * b1 - 0.1 * b2
+    np.testing.assert_allclose(p.numpy(), [expected], rtol=1e-12)
+
+
+def test_adamw_two_steps_by_hand(device):
+    lr, b1, b2, eps, wd = 0.01, 0.9, 0.99, 1e-8, 0.1
+    p = param([0.5, -1.0], device)
+    opt = optim.AdamW([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    theta = np.array([0.5, -1.0])
+    m = v = np.zeros(2)
+    for t, g in enumerate([np.array([0.3, -0.1]), np.array([-0.2, 0.4])], start=1):
+        set_grad(p, g)
+        opt.step()
+        theta = theta * (1 - lr * wd)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        theta = theta - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12)
+
+
+def test_adamw_keeps_float32():
+    p = Parameter(tc.randn(3).data)
+    p.grad = tc.randn(3)
+    opt = optim.AdamW([p], lr=0.1)
+    opt.step()
+    assert p.dtype == tc.float32 and opt.state[p]["exp_avg"].dtype == np.float32
+
+
+def test_parameter_without_grad_is_skipped():
+    p = param([1.0])
+    optim.AdamW([p]).step()
+    np.testing.assert_array_equal(p.numpy(), [1.0])
+
+
+class Tiny(Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = param(np.ones((2, 2)))
+        self.bias = param([0.0, 0.0])
+        self.relative_bias_table = param(np.zeros((1, 3, 3)))
+        self.register_buffer("running_mean", tc.zeros(2, dtype="float64"))
+
+
+def test_weight_decay_groups_exclude_biases_norms_and_bias_tables():
+    model = Tiny()
+    groups = optim.weight_decay_groups(model.named_parameters(), weight_decay=0.05)
+    decayed, undecayed = groups
+    assert decayed["weight_decay"] == 0.05 and decayed["params"] == [model.weight]
+    assert undecayed["weight_decay"] == 0.0
+    assert {id(p) for p in undecayed["params"]} == {id(model.bias), id(model.relative_bias_table)}
+    opt = optim.AdamW(groups, lr=0.1)
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.05, 0.0]
+
+
+def test_clip_grad_norm(device):
+    a, b = param([0.0, 0.0], device), param([0.0], device)
+    set_grad(a, [3.0, 0.0])
+    set_grad(b, [4.0])  # global norm 5
+    norm = optim.clip_grad_norm_([a, b], max_norm=1.0)
+    assert norm.item() == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), [0.8], rtol=1e-6)
+    set_grad(a, [0.3, 0.4])  # norm 0.5 < max: untouched
+    optim.clip_grad_norm_([a], max_norm=1.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.3, 0.4])
+
+
+def test_warmup_cosine_by_hand():
+    peak, warm, total, low = 1e-3, 4, 14, 1e-5
+    assert optim.warmup_cosine(0, total, peak, warm, low) == pytest.approx(peak / 4)
+    assert optim.warmup_cosine(3, total, peak, warm, low) == pytest.approx(peak)
+    assert optim.warmup_cosine(4, total, peak, warm, low) == pytest.approx(peak)
+    assert optim.warmup_cosine(9, total, peak, warm, low) == pytest.approx(low + (peak - low) * 0.5)
+    assert optim.warmup_cosine(14, total, peak, warm, low) == pytest.approx(low)
+    p = param([1.0])
+    opt = optim.AdamW([p], lr=peak)
+    sched = optim.WarmupCosine(opt, total_steps=total, warmup_steps=warm, min_lr=low)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(total):
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs[0] == pytest.approx(peak / 4) and lrs[-1] == pytest.approx(low)
+    assert all(x >= y for x, y in zip(lrs[3:], lrs[4:]))  # non-increasing after warm-up
+    restored = optim.WarmupCosine(optim.AdamW([param([1.0])], lr=peak), total_steps=1)
+    restored.load_state_dict(sched.state_dict())
+    assert restored.get_last_lr() == pytest.approx([lrs[-1]])
+
+
+def test_optimizer_state_dict_round_trip():
+    p1, q1 = param([1.0, 2.0]), param([3.0])
+    opt = optim.AdamW([p1, q1], lr=0.1)
+    for g in ([0.1, 0.2], [0.3, -0.1]):
+        set_grad(p1, g)
+        set_grad(q1, [0.5])
+        opt.step()
+    p2, q2 = param(p1.numpy()), param(q1.numpy())
+    opt2 = optim.AdamW([p2, q2], lr=0.5)
+    opt2.load_state_dict(opt.state_dict())
+    assert opt2.param_groups[0]["lr"] == 0.1
+    for p, q in ((p1, p2), (q1, q2)):
+        set_grad(p, [0.2] * p.size)
+        set_grad(q, [0.2] * q.size)
+    opt.step()
+    opt2.step()
+    np.testing.assert_array_equal(p1.numpy(), p2.numpy())
+    with pytest.raises(ValueError, match="groups of sizes"):
+        optim.AdamW([param([1.0])]).load_state_dict(opt.state_dict())
+
+
+def test_ema_by_hand():
+    model = Tiny()
+    ema = optim.ModelEMA(model, decay=0.9)
+    model.weight.data[...] = 3.0
+    model.running_mean.data[...] = 7.0
+    ema.update(model)
+    # 0.9·1 + 0.1·3 = 1.2 ; buffers are copied
+    np.testing.assert_allclose(ema.shadow["weight"], np.full((2, 2), 1.2))
+    target = Tiny()
+    ema.copy_to(target)
+    np.testing.assert_allclose(target.weight.numpy(), np.full((2, 2), 1.2))
+    np.testing.assert_array_equal(target.running_mean.numpy(), [7.0, 7.0])
+    again = optim.ModelEMA(Tiny(), decay=0.9)
+    again.load_state_dict(ema.state_dict())
+    np.testing.assert_array_equal(again.shadow["weight"], ema.shadow["weight"])
+
+
+def test_bad_hyperparameters_are_clear_errors():
+    with pytest.raises(ValueError, match="betas"):
+        optim.AdamW([param([1.0])], betas=(0.9, 1.5))
+    with pytest.raises(ValueError, match="Nesterov"):
+        optim.SGD([param([1.0])], nesterov=True)
+    with pytest.raises(TypeError, match="requires_grad=True"):
+        optim.SGD([tc.ones(2)])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([])
+    assert math.isfinite(optim.warmup_cosine(0, 1, 1.0))

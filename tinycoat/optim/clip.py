@@ -1,0 +1,29 @@
+"""Gradient clipping by global norm.
+
+All gradients together form one long vector G. If ‖G‖₂ exceeds ``max_norm``
+every gradient is scaled by max_norm / ‖G‖₂: the step keeps its direction but
+cannot explode. The scale is computed on the device and never read back to the
+host, so clipping costs no GPU synchronisation.
+"""
+from __future__ import annotations
+
+from tinycoat.backend import get_array_module
+from tinycoat.tensor import Tensor
+
+
+def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
+    """Scale the gradients in place so their global L2 norm is at most ``max_norm``.
+
+    Returns the norm before clipping, as a 0-d tensor (read it with ``.item()``).
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    grads = [p.grad.data for p in parameters if p.grad is not None]
+    if not grads:
+        raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")
+    xp = get_array_module(grads[0])
+    total = xp.sqrt(sum(xp.vdot(g.ravel(), g.ravel()).astype(xp.float64) for g in grads))
+    scale = xp.minimum(1.0, max_norm / (total + eps))
+    for g in grads:
+        g *= scale.astype(g.dtype)
+    return Tensor(total)

@@ -1,0 +1,104 @@
+"""Optimizer: the bookkeeping every update rule shares.
+
+Parameters are held in *groups* (``param_groups``), each a dict with its own
+hyper-parameters, so one optimizer can apply weight decay to weights but not to
+biases or norms (see ``weight_decay_groups``). Per-parameter state (momentum,
+Adam moments) lives in ``self.state[param]``. Updates change ``param.data`` in
+place, outside the autograd graph: an update is not part of the model.
+"""
+from __future__ import annotations
+
+from tinycoat.tensor import Tensor
+
+
+class Optimizer:
+    def __init__(self, params, defaults: dict):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self.state = {}
+        seen = set()
+        for group in groups:
+            group = {**self.defaults, **group, "params": list(group["params"])}
+            for p in group["params"]:
+                if not isinstance(p, Tensor) or not p.requires_grad:
+                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor with "
+                                    f"requires_grad=True, got {type(p).__name__}")
+                if id(p) in seen:
+                    raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
+                seen.add(id(p))
+            self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ----------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        """{'state': {index: {name: array or number}}, 'param_groups': [hyper-parameters]}.
+
+        Parameters are named by their position across the groups, as in PyTorch,
+        so the state can be loaded into an optimizer built the same way.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index[id(p)] = len(index)
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[id(p)]: dict(s) for p, s in ((p, self.state[p]) for g in self.param_groups
+                                                     for p in g["params"] if p in self.state)}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(g["params"]) != len(mine["params"]) for g, mine in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved optimizer has groups of sizes "
+                             f"{[len(g['params']) for g in groups]}, this one "
+                             f"{[len(g['params']) for g in self.param_groups]}")
+        params = [p for g in self.param_groups for p in g["params"]]
+        for mine, saved in zip(self.param_groups, groups):
+            mine.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            self.state[p] = {k: (_like(v, p) if hasattr(v, "shape") and v.shape == p.shape else v)
+                             for k, v in s.items()}
+
+
+def _like(array, param):
+    """A copy of a saved array on the parameter's device, in its dtype."""
+    return param.xp.asarray(array, dtype=param.dtype).copy()
+
+
+def weight_decay_groups(named_parameters, weight_decay: float, no_decay=("relative_bias",)):
+    """Split parameters into a decayed group and an undecayed one.
+
+    Weight decay shrinks weights towards 0, a prior that suits matrices and
+    kernels. Biases, normalization scales and the relative-position bias table
+    are not weights in that sense (shrinking a LayerNorm scale to 0 silences the
+    layer), so they get none: every 0-d/1-d parameter, and any whose name holds
+    one of ``no_decay``.
+    """
+    decay, skip = [], []
+    for name, p in named_parameters:
+        if not p.requires_grad:
+            continue
+        (skip if p.ndim <= 1 or any(key in name for key in no_decay) else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if skip:
+        groups.append({"params": skip, "weight_decay": 0.0})
+    return [g for g in groups if g["params"]]

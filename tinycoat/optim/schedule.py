@@ -1,0 +1,61 @@
+"""Learning-rate schedule: linear warm-up, then cosine decay.
+
+    lr(t) = peak · (t + 1) / warmup                                    t < warmup
+    lr(t) = min + (peak − min) · ½(1 + cos(π · (t − warmup) / (T − warmup)))   after
+
+Warm-up keeps the first steps small while Adam's moment estimates and the
+BatchNorm statistics are still poor; the cosine then anneals smoothly to ``min``.
+"""
+from __future__ import annotations
+
+import math
+
+
+def warmup_cosine(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0,
+                  min_lr: float = 0.0) -> float:
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / warmup_steps
+    decay_steps = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / decay_steps)
+    return min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class WarmupCosine:
+    """Sets ``group['lr']`` of every group; call ``step()`` after each optimizer step.
+
+    Each group's peak is the lr it had when the schedule was made (kept as
+    ``initial_lr``), so groups with different learning rates keep their ratio.
+    """
+
+    def __init__(self, optimizer, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0):
+        if total_steps <= 0 or warmup_steps < 0 or warmup_steps > total_steps:
+            raise ValueError(f"WarmupCosine: need 0 <= warmup_steps <= total_steps and total_steps > 0, "
+                             f"got warmup_steps={warmup_steps}, total_steps={total_steps}")
+        self.optimizer, self.total_steps = optimizer, total_steps
+        self.warmup_steps, self.min_lr = warmup_steps, min_lr
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.last_step = 0
+        self._apply()
+
+    def _apply(self):
+        for group in self.optimizer.param_groups:
+            group["lr"] = warmup_cosine(self.last_step, self.total_steps, group["initial_lr"],
+                                        self.warmup_steps, self.min_lr)
+
+    def step(self):
+        self.last_step += 1
+        self._apply()
+
+    def get_last_lr(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {"last_step": self.last_step, "total_steps": self.total_steps,
+                "warmup_steps": self.warmup_steps, "min_lr": self.min_lr}
+
+    def load_state_dict(self, state: dict):
+        self.last_step = int(state["last_step"])
+        self.total_steps, self.warmup_steps = int(state["total_steps"]), int(state["warmup_steps"])
+        self.min_lr = float(state["min_lr"])
+        self._apply()

@@ -1,0 +1,39 @@
+"""Stochastic gradient descent with momentum and Nesterov momentum (PyTorch's rule).
+
+    g ← ∇ + λ·θ                       (L2 weight decay, coupled)
+    b ← μ·b + g                       (momentum buffer; b = g on the first step)
+    θ ← θ − η·(g + μ·b)   if Nesterov, else   θ ← θ − η·b
+"""
+from __future__ import annotations
+
+from tinycoat.optim.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=0.1, momentum=0.0, weight_decay=0.0, nesterov=False):
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
+        if nesterov and momentum == 0:
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+
+    def step(self):
+        for group in self.param_groups:
+            lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                if wd:
+                    g = g + wd * p.data
+                if mu:
+                    state = self.state.setdefault(p, {})
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = g.copy()
+                    else:
+                        buf = state["momentum_buffer"]
+                        buf *= mu
+                        buf += g
+                    buf = state["momentum_buffer"]
+                    g = g + mu * buf if group["nesterov"] else buf
+                p.data -= lr * g
