@@ -1,0 +1,165 @@
+"""DataLoader: batching, determinism, exact resume (also through .npz without pickle), prefetch."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from tinycoat.data import ArrayDataset, DataLoader, normalize
+
+MEAN, STD = (0.5, 0.25, 0.1), (0.5, 0.5, 0.5)
+
+
+def make_dataset(n=23, size=6):
+    # Image i is filled with value i (plus a gradient so flips and crops change it) and has
+    # label i, so every yielded sample can be traced back to its source.
+    ramp = np.arange(size, dtype=np.uint8)[None, None, :] * 3
+    images = (np.arange(n, dtype=np.uint8)[:, None, None, None] + ramp + 1).repeat(3, 1).repeat(size, 2)
+    return ArrayDataset(images.astype(np.uint8), np.arange(n), [f"c{k}" for k in range(n)], "toy")
+
+
+def run(loader, epochs):
+    return [[(x.copy(), y.copy()) for x, y in loader] for _ in range(epochs)]
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for (xa, ya), (xb, yb) in zip(a, b):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_len_and_batch_shapes():
+    data = make_dataset(23)
+    loader = DataLoader(data, 5, mean=MEAN, std=STD)
+    assert len(loader) == 5
+    sizes = [len(y) for _, y in loader]
+    assert sizes == [5, 5, 5, 5, 3]
+    x, y = next(iter(DataLoader(data, 5, drop_last=True, mean=MEAN, std=STD)))
+    assert x.shape == (5, 3, 6, 6) and x.dtype == np.float32 and y.dtype == np.int64
+    assert len(DataLoader(data, 5, drop_last=True, mean=MEAN, std=STD)) == 4
+    with pytest.raises(ValueError, match="no batches"):
+        DataLoader(data, 50, drop_last=True, mean=MEAN, std=STD)
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(data, 0, mean=MEAN, std=STD)
+
+
+def test_epoch_is_a_permutation_and_eval_is_plain_normalize():
+    data = make_dataset(23)
+    loader = DataLoader(data, 4, shuffle=True, seed=3, train_transforms=False, mean=MEAN, std=STD)
+    first, second = run(loader, 2)
+    order1 = np.concatenate([y for _, y in first])
+    order2 = np.concatenate([y for _, y in second])
+    assert sorted(order1.tolist()) == list(range(23)) and sorted(order2.tolist()) == list(range(23))
+    assert order1.tolist() != order2.tolist()  # reshuffled each epoch
+    for x, y in first:
+        np.testing.assert_array_equal(x, normalize(data.images[y], MEAN, STD))
+    in_order = DataLoader(data, 4, shuffle=False, mean=MEAN, std=STD)
+    assert np.concatenate([y for _, y in in_order]).tolist() == list(range(23))
+
+
+def test_default_normalisation_comes_from_dataset_name():
+    data = make_dataset(4)
+    data.name = "cifar10"
+    loader = DataLoader(data, 4)
+    assert loader.mean[0] == pytest.approx(0.4914)
+    with pytest.raises(KeyError, match="mean= and std="):
+        DataLoader(make_dataset(4), 4)  # "toy" has no constants
+
+
+def test_same_seed_same_batches_different_seed_different():
+    data = make_dataset()
+    kwargs = dict(batch_size=4, train_transforms=True, padding=2, mean=MEAN, std=STD)
+    a = run(DataLoader(data, seed=7, **kwargs), 2)
+    b = run(DataLoader(data, seed=7, **kwargs), 2)
+    c = run(DataLoader(data, seed=8, **kwargs), 2)
+    for ea, eb in zip(a, b):
+        assert_same(ea, eb)
+    assert not all(np.array_equal(xa, xc) for (xa, _), (xc, _) in zip(a[0], c[0]))
+    # Augmentation really happens: some train images differ from the plain normalised ones.
+    assert any(not np.array_equal(x, normalize(data.images[y], MEAN, STD)) for x, y in a[0])
+
+
+def test_resume_after_epoch_through_npz_without_pickle(tmp_path):
+    data = make_dataset()
+    kwargs = dict(batch_size=4, train_transforms=True, padding=2, seed=11, mean=MEAN, std=STD)
+    original = DataLoader(data, **kwargs)
+    run(original, 1)
+    np.savez(tmp_path / "loader.npz", **original.state_dict())
+    expected = run(original, 2)
+
+    restored = DataLoader(data, **{**kwargs, "seed": 999})  # seed is overridden by the state
+    with np.load(tmp_path / "loader.npz", allow_pickle=False) as f:
+        restored.load_state_dict(dict(f))
+    assert restored.epoch == 1
+    got = run(restored, 2)
+    for e, g in zip(expected, got):
+        assert_same(e, g)
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_resume_mid_epoch(prefetch):
+    data = make_dataset()
+    kwargs = dict(batch_size=4, train_transforms=True, seed=5, mean=MEAN, std=STD, prefetch=prefetch)
+    original = DataLoader(data, **kwargs)
+    run(original, 1)
+    rest, state = [], None
+    for i, (x, y) in enumerate(original):  # epoch 2: save while training on batch 2
+        if i == 2:
+            state = original.state_dict()
+        if i > 2:
+            rest.append((x, y))
+    expected = rest + run(original, 1)[0]
+
+    restored = DataLoader(data, **kwargs)
+    restored.load_state_dict(state)
+    assert int(state["batch"]) == 3 and int(state["epoch"]) == 1
+    got = run(restored, 1)[0] + run(restored, 1)[0]
+    assert_same(expected, got)
+
+
+def test_break_then_iterate_again_continues_the_epoch():
+    data = make_dataset()
+    kwargs = dict(batch_size=4, train_transforms=True, seed=2, mean=MEAN, std=STD)
+    full = run(DataLoader(data, **kwargs), 1)[0]
+    loader = DataLoader(data, **kwargs)
+    head = []
+    for x, y in loader:
+        head.append((x, y))
+        if len(head) == 2:
+            break
+    assert_same(full, head + run(loader, 1)[0])
+    assert loader.epoch == 1
+
+
+def test_prefetch_gives_identical_batches_and_stops_its_thread():
+    data = make_dataset(40)
+    kwargs = dict(batch_size=3, train_transforms=True, seed=4, mean=MEAN, std=STD)
+    plain = run(DataLoader(data, **kwargs), 2)
+    fetched = run(DataLoader(data, prefetch=True, **kwargs), 2)
+    for a, b in zip(plain, fetched):
+        assert_same(a, b)
+    loader = DataLoader(data, prefetch=True, **kwargs)
+    for i, _ in enumerate(loader):
+        if i == 1:
+            break
+    assert not [t for t in threading.enumerate() if t.name == "tinycoat-prefetch"]
+
+
+def test_prefetch_reraises_errors_from_the_worker():
+    loader = DataLoader(make_dataset(), 4, mean=(0.5,), std=(0.5,), prefetch=True)  # 1 != 3 channels
+    with pytest.raises(ValueError, match="one value per channel"):
+        run(loader, 1)
+
+
+def test_state_dict_is_plain_arrays_and_mismatches_are_refused():
+    data = make_dataset()
+    state = DataLoader(data, 4, mean=MEAN, std=STD).state_dict()
+    assert all(isinstance(v, np.ndarray) and v.dtype != object for v in state.values())
+    assert state["rng_state"].dtype.kind == "U"
+    with pytest.raises(ValueError, match="batch_size=4"):
+        DataLoader(data, 5, mean=MEAN, std=STD).load_state_dict(state)
+    with pytest.raises(ValueError, match="num_samples=23"):
+        DataLoader(make_dataset(24), 4, mean=MEAN, std=STD).load_state_dict(state)
+    with pytest.raises(ValueError, match="missing"):
+        DataLoader(data, 4, mean=MEAN, std=STD).load_state_dict({"epoch": 0})

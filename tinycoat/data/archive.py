@@ -1,0 +1,86 @@
+"""Extract a .tar.gz without letting any member land outside the target folder.
+
+A tar member can name any path ("../../.bashrc", "/etc/passwd") or be a link to one,
+so extracting an archive from the internet blindly can overwrite files anywhere.
+Every member is checked *before* anything is written; one bad member rejects the
+whole archive with an error that names it.
+"""
+
+import os
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from .errors import DatasetError
+
+
+def safe_extract_tar(archive, target_dir) -> Path:
+    """Extract ``archive`` (tar, tar.gz, ...) into ``target_dir``; return the target path.
+
+    Allowed: regular files, folders, and links whose target stays inside the archive.
+    Rejected: absolute names, ".." anywhere, links pointing outside (or through ".."),
+    device files, FIFOs and anything else that is not a plain file, folder or link.
+    """
+    archive = Path(archive)
+    target = Path(target_dir).resolve()
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(member, archive)
+            target.mkdir(parents=True, exist_ok=True)
+            for member in members:
+                _write_member(tar, member, target)
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DatasetError(f"cannot extract {archive}: {err} (the archive is corrupt or truncated)") from err
+    return target
+
+
+def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
+    def reject(why):
+        raise DatasetError(f"refusing to extract {archive}: member {member.name!r} {why}")
+
+    _check_relative(member.name, reject)
+    if member.issym():
+        # A symlink's target is relative to the folder that holds the link.
+        if PurePosixPath(member.linkname).is_absolute():
+            reject(f"is a symlink to the absolute path {member.linkname!r}")
+        # Forbidding ".." in link targets (not just checking where they resolve today) is
+        # what makes this safe: a link "a -> b/.." looks harmless until a later member
+        # turns b into a link to ".", and then "a" points outside. Without "..", every
+        # path only ever walks *down* from inside the target, so nothing can escape.
+        if ".." in PurePosixPath(member.linkname).parts:
+            reject(f"is a symlink through '..' ({member.linkname!r}); links must point down")
+    elif member.islnk():
+        # A hard link's target is another member name, relative to the archive root.
+        _check_relative(member.linkname, lambda why: reject(f"is a hard link whose target {why}"))
+    elif not (member.isfile() or member.isdir()):
+        reject("is a device file, FIFO or other special file; only files, folders and links are allowed")
+
+
+def _check_relative(name: str, reject) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute() or name.startswith("\\") or (len(name) > 1 and name[1] == ":"):
+        reject("is an absolute path; members must be relative to the archive root")
+    if ".." in path.parts:
+        reject("contains '..', which would escape the target folder")
+
+
+def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:
+    # We write members ourselves instead of tar.extract(): no owners, permissions or
+    # timestamps from the archive are applied, only the bytes.
+    dest = target / member.name
+    if member.isdir():
+        dest.mkdir(parents=True, exist_ok=True)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_symlink() or dest.exists():
+        dest.unlink()  # never write *through* an existing link
+    if member.issym():
+        os.symlink(member.linkname, dest)
+        return
+    source = tar.extractfile(member)  # for a hard link this reads the linked member's data
+    if source is None:
+        raise DatasetError(f"cannot read member {member.name!r}: its link target is missing from the archive")
+    with source, open(dest, "wb") as out:
+        shutil.copyfileobj(source, out)

@@ -1,0 +1,78 @@
+"""ArrayDataset: the one in-memory form every loader returns."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ArrayDataset:
+    """A whole dataset held as two arrays.
+
+    images:  uint8 (N, C, H, W). Kept as bytes (4x smaller than float32); the
+             loader converts one batch at a time.
+    labels:  int64 (N,), each in [0, len(classes)).
+    classes: class names; ``classes[k]`` is the name of label k.
+    name:    which dataset this is ("cifar10", "folder:imagenette2-160", ...);
+             the loader uses it to pick the normalisation constants.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list = field(default_factory=list)
+    name: str = "unnamed"
+
+    def __post_init__(self):
+        # Check once here so that every later stage can trust the shapes.
+        images = np.asarray(self.images)
+        if images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(
+                f"{self.name}: images must be a uint8 array of shape (N, C, H, W), "
+                f"got dtype {images.dtype} and shape {images.shape}"
+            )
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"{self.name}: labels must be a 1-D integer array, "
+                f"got dtype {labels.dtype} and shape {labels.shape}"
+            )
+        if len(labels) != len(images):
+            raise ValueError(
+                f"{self.name}: {len(images)} images but {len(labels)} labels; they must match"
+            )
+        self.classes = [str(c) for c in self.classes]
+        if len(labels) and (labels.min() < 0 or labels.max() >= len(self.classes)):
+            raise ValueError(
+                f"{self.name}: labels must lie in [0, {len(self.classes)}) "
+                f"(one per class name), got range [{labels.min()}, {labels.max()}]"
+            )
+        self.images = images
+        self.labels = labels.astype(np.int64, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple:
+        """(C, H, W) of one image."""
+        return tuple(self.images.shape[1:])
+
+    def subset(self, n: int, seed: int = 0) -> "ArrayDataset":
+        """The first ``n`` samples of a seeded shuffle: a quick random subset for smoke runs.
+
+        The name is kept so that the subset still gets its parent's normalisation.
+        """
+        if not 0 <= n <= len(self):
+            raise ValueError(f"{self.name}: subset size must be in [0, {len(self)}], got {n}")
+        pick = np.random.default_rng(seed).permutation(len(self))[:n]
+        return ArrayDataset(self.images[pick], self.labels[pick], list(self.classes), self.name)
+
+    def __repr__(self) -> str:
+        return (
+            f"ArrayDataset(name={self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
+            f"classes={self.num_classes})"
+        )

@@ -1,0 +1,36 @@
+"""load_dataset(name, ...): one entry point that picks the right loader by name."""
+
+from .cifar import load_cifar10, load_cifar100
+from .dataset import ArrayDataset
+from .fashion_mnist import load_fashion_mnist
+from .image_folder import load_image_folder
+from .paths import resolve_root
+
+NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "fashion-mnist": 32}  # fixed by the files
+DATASETS = ("cifar10", "cifar100", "fashion-mnist", "folder")
+DEFAULT_FOLDER_SIZE = 64
+
+
+def load_dataset(name: str, root=None, train: bool = True, download: bool = True,
+                 image_size=None, cache_dir=None) -> ArrayDataset:
+    """Load a dataset by name as an ArrayDataset of uint8 (N, C, H, W) images.
+
+    name: "cifar10", "cifar100", "fashion-mnist", or "folder" (``root`` is then the
+        folder holding train/ and val/; ``train`` picks which).
+    root: where datasets live; default ``$TINYCOAT_DATA`` or ``~/.cache/tinycoat``.
+    image_size: only for "folder" (default 64); the others are always 32x32.
+    """
+    key = name.lower()
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    if key == "folder":
+        if root is None:
+            raise ValueError('load_dataset("folder") needs root=<folder containing train/ and val/>')
+        size = DEFAULT_FOLDER_SIZE if image_size is None else image_size
+        return load_image_folder(root, "train" if train else "val", size, cache_dir)
+    if image_size not in (None, NATIVE_SIZE[key]):
+        raise ValueError(f"{key} images are {NATIVE_SIZE[key]}x{NATIVE_SIZE[key]}; image_size must be "
+                         f"None or {NATIVE_SIZE[key]}, got {image_size}")
+    loader = {"cifar10": load_cifar10, "cifar100": load_cifar100,
+              "fashion-mnist": load_fashion_mnist}[key]
+    return loader(resolve_root(root), train=train, download=download)

@@ -1,0 +1,104 @@
+"""Fetch a file over HTTP(S) safely: stream to a temp file, check its digest, then rename.
+
+The rename is the only step that makes the file appear under its real name, so an
+interrupted or corrupt download never leaves a file that looks complete.
+"""
+
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import DatasetError
+
+CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough for a smooth progress bar
+
+
+def file_digest(path, algorithm: str) -> str:
+    """Hex digest of a file, read in chunks so a 170 MB archive never sits in memory."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_checksum(path, sha256=None, md5=None, *, shown_name=None) -> None:
+    """Raise DatasetError unless the file matches every digest given.
+
+    ``shown_name`` is the name to put in the message (the final file name when
+    ``path`` is still a temporary file).
+    """
+    if sha256 is None and md5 is None:
+        raise ValueError("verify_checksum needs sha256= or md5= (or both)")
+    shown = shown_name or path
+    for algorithm, expected in (("sha256", sha256), ("md5", md5)):
+        if expected is None:
+            continue
+        actual = file_digest(path, algorithm)
+        if actual != expected.lower():
+            raise DatasetError(
+                f"checksum mismatch for {shown}: expected {algorithm} {expected.lower()}, "
+                f"got {actual}. The file is corrupt or incomplete: delete it and download it again."
+            )
+
+
+def download(url: str, dest_path, sha256=None, md5=None, *, timeout: float = 60,
+             progress: bool = True) -> Path:
+    """Download ``url`` to ``dest_path`` (verified if a digest is given) and return the path.
+
+    Offline machines get a DatasetError that says exactly where to put the file by hand.
+    """
+    dest = Path(dest_path).expanduser().resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder as the destination, so os.replace is an atomic rename (no cross-disk copy).
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _stream(url, out, dest, timeout, progress)
+            out.flush()
+            os.fsync(out.fileno())  # the bytes are on disk before the name points at them
+        if sha256 is not None or md5 is not None:
+            verify_checksum(tmp, sha256=sha256, md5=md5, shown_name=f"{dest} (downloaded from {url})")
+        os.replace(tmp, dest)
+    finally:
+        # On success tmp is already gone; on any failure (including Ctrl-C) it is removed here.
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _stream(url, out, dest, timeout, progress):
+    """Copy the body of ``url`` into the open file ``out`` with a progress bar."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            received = 0
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=dest.name, disable=not progress) as bar:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as err:
+        # URLError: DNS failure, refused, HTTP 404...; OSError: reset or timeout mid-body;
+        # HTTPException: the server broke the protocol (e.g. IncompleteRead).
+        raise DatasetError(_offline_message(url, dest, err)) from err
+    if total is not None and received != total:
+        raise DatasetError(_offline_message(
+            url, dest, f"connection closed after {received} of {total} bytes"))
+
+
+def _offline_message(url, dest, reason) -> str:
+    return (
+        f"could not download {url}: {reason}.\n"
+        f"If this machine has no internet access, download that file on another machine "
+        f"and copy it to\n    {dest}\n"
+        f"(exactly that path and name); the loader will find it there and verify it."
+    )

@@ -1,0 +1,134 @@
+"""An image-folder dataset (``root/<split>/<class>/*.jpg``) decoded once, then cached.
+
+Decoding and resizing thousands of JPEGs takes minutes; doing it every run would
+dominate small experiments. So the first load writes the resized uint8 arrays to a
+.npz file, and later loads read that file instead. The cache key includes a
+fingerprint of every image's name, size and modification time, so adding, removing
+or editing an image builds a fresh cache instead of silently serving a stale one.
+"""
+
+import hashlib
+import os
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
+
+from .dataset import ArrayDataset
+from .errors import DatasetError
+from .paths import default_root
+
+EXTENSIONS = {".jpg", ".jpeg", ".png"}  # compared lower-case: Imagenette uses ".JPEG"
+CACHE_VERSION = 1  # bump when the decoding below changes, to invalidate old caches
+
+
+def load_image_folder(root, split="train", image_size=64, cache_dir=None) -> ArrayDataset:
+    """Images under ``root/split/<class>/`` as uint8 (N, 3, image_size, image_size).
+
+    Classes are the sub-folder names, sorted, so label k is the k-th name alphabetically.
+    The cache lives in ``cache_dir`` (default: ``<default data root>/image-folder-cache``).
+    """
+    root = Path(root).expanduser().resolve()
+    if not (isinstance(image_size, int) and image_size > 0):
+        raise ValueError(f"image_size must be a positive int, got {image_size!r}")
+    classes, files, labels = list_images(root, split)
+
+    if cache_dir is None:
+        cache_dir = default_root() / "image-folder-cache"
+    cache_dir = Path(cache_dir).expanduser()
+    cache = cache_dir / f"{root.name}-{split}-{image_size}px-{fingerprint(root, files)}.npz"
+    name = f"folder:{root.name}"
+    cached = _read_cache(cache, len(files), image_size)
+    if cached is not None:
+        return ArrayDataset(cached, labels, classes, name)
+
+    images = np.empty((len(files), 3, image_size, image_size), dtype=np.uint8)
+    for i, path in enumerate(tqdm(files, desc=f"decoding {root.name}/{split}", unit="img")):
+        images[i] = decode_image(path, image_size)
+    _write_cache(cache, images, labels, classes)
+    return ArrayDataset(images, labels, classes, name)
+
+
+def list_images(root: Path, split: str):
+    """(sorted class names, image paths, labels) for ``root/split``, with clear errors."""
+    split_dir = root / split
+    if not split_dir.is_dir():
+        raise DatasetError(f"missing folder {split_dir}: an image-folder dataset needs "
+                           f"{root}/{split}/<class name>/<image>.jpg|jpeg|png")
+    classes = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+    if not classes:
+        raise DatasetError(f"{split_dir} has no class sub-folders; "
+                           f"expected {split_dir}/<class name>/<image files>")
+    files, labels = [], []
+    for label, cls in enumerate(classes):
+        found = sorted(p for p in (split_dir / cls).iterdir()
+                       if p.is_file() and p.suffix.lower() in EXTENSIONS)
+        if not found:
+            raise DatasetError(f"class folder {split_dir / cls} holds no .jpg/.jpeg/.png images")
+        files += found
+        labels += [label] * len(found)
+    return classes, files, np.array(labels, dtype=np.int64)
+
+
+def fingerprint(root: Path, files) -> str:
+    """A short hash of (relative name, size, mtime) for every file: changes when any image does."""
+    h = hashlib.sha256(f"v{CACHE_VERSION}\n{root}\n".encode())
+    for path in files:
+        st = path.stat()
+        h.update(f"{path.relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def decode_image(path: Path, size: int) -> np.ndarray:
+    """One image as uint8 (3, size, size): shorter side resized to ``size``, then centre-cropped."""
+    try:
+        with Image.open(path) as im:
+            # For JPEGs, draft() lets the decoder skip detail we would throw away (it decodes
+            # at 1/2, 1/4 or 1/8 scale while staying >= size): a big speed-up for full-size photos.
+            im.draft("RGB", (size, size))
+            im = im.convert("RGB")
+            w, h = im.size
+            scale = size / min(w, h)
+            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+            im = im.resize((new_w, new_h), Image.Resampling.BILINEAR)
+            left, top = (new_w - size) // 2, (new_h - size) // 2
+            im = im.crop((left, top, left + size, top + size))
+            pixels = np.asarray(im, dtype=np.uint8)  # (H, W, 3)
+    except (OSError, UnidentifiedImageError, ValueError) as err:
+        raise DatasetError(f"cannot read image {path}: {err}") from err
+    return pixels.transpose(2, 0, 1)  # HWC -> CHW
+
+
+def _read_cache(cache: Path, count: int, size: int):
+    """Cached images if the file exists and is sound, else None (the caller rebuilds it)."""
+    if not cache.is_file():
+        return None
+    try:
+        # allow_pickle=False: the cache holds only plain arrays, and a .npz from
+        # elsewhere must never be able to run code when loaded.
+        with np.load(cache, allow_pickle=False) as data:
+            images = data["images"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        warnings.warn(f"ignoring unreadable cache {cache} ({err}); rebuilding it")
+        return None
+    if images.dtype != np.uint8 or images.shape != (count, 3, size, size):
+        warnings.warn(f"ignoring cache {cache}: shape {images.shape}, expected {(count, 3, size, size)}")
+        return None
+    return images
+
+
+def _write_cache(cache: Path, images, labels, classes) -> None:
+    # Write to a temp file in the same folder, then rename: a crash mid-write leaves no
+    # half-written .npz behind that a later run would try to read.
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{cache.stem}.", suffix=".tmp", dir=cache.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
+        os.replace(tmp, cache)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
