@@ -35,9 +35,11 @@ def trained():
 
 def test_round_trip_restores_model_optimizer_and_schedule(tmp_path):
     net, opt, sched = trained()
-    path = save_checkpoint(tmp_path / "last.npz", net, opt, sched, meta={"epoch": 3, "config": {"lr": 0.01}})
+    path = save_checkpoint(tmp_path / "last.npz", net, opt, sched, meta={"epoch": 3, "config": {"lr": 0.01}},
+                           arrays={"loader/order": np.arange(5)})
     ck = load_checkpoint(path)
     assert ck["meta"] == {"epoch": 3, "config": {"lr": 0.01}}
+    np.testing.assert_array_equal(ck["arrays"]["loader/order"], np.arange(5))
     net2 = Net()
     net2.load_state_dict(ck["model"])
     opt2 = optim.AdamW(optim.weight_decay_groups(net2.named_parameters(), 0.05), lr=0.5)

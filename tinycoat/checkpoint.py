@@ -32,9 +32,12 @@ def _host(value):
     return backend.to_numpy(value) if hasattr(value, "shape") else value
 
 
-def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=None) -> str:
-    """Write model/optimizer/scheduler/EMA state and a JSON-able ``meta`` dict to ``path``."""
+def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=None, arrays=None) -> str:
+    """Write model/optimizer/scheduler/EMA state, a JSON-able ``meta`` dict and any
+    other named ``arrays`` (e.g. a data loader's state) to ``path``."""
+    extra = arrays or {}
     arrays = {f"model/{k}": _host(v) for k, v in model.state_dict().items()}
+    arrays.update({f"extra/{k}": _host(v) for k, v in extra.items()})
     info = {"format": FORMAT, "meta": meta or {}}
     if optimizer is not None:
         opt = optimizer.state_dict()
@@ -69,7 +72,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint: {'model', 'optimizer', 'scheduler', 'ema', 'meta'} (absent parts are None)."""
+    """Read a checkpoint: {'model', 'optimizer', 'scheduler', 'ema', 'meta', 'arrays'} (absent parts are None)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist")
@@ -101,4 +104,4 @@ def load_checkpoint(path) -> dict:
             g.update({k: tuple(v) for k, v in g.items() if k != "params" and isinstance(v, list)})
         optimizer = {"state": state, "param_groups": groups}
     return {"model": section("model/"), "optimizer": optimizer, "scheduler": info.get("scheduler"),
-            "ema": section("ema/") or None, "meta": info["meta"]}
+            "ema": section("ema/") or None, "meta": info["meta"], "arrays": section("extra/")}

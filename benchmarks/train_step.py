@@ -1,0 +1,175 @@
+"""Benchmark a full CoAtNet training step: forward, loss, backward, AdamW.
+
+    python benchmarks/train_step.py --model coatnet_cifar_nano --batch-size 128 --device cpu
+
+Prints a short table for people and one JSON line for the record:
+  * median images/s of a training step and of inference (eval mode, no graph);
+  * the model's multiply-adds per image (forward), and the achieved GFLOP/s
+    counting 2 FLOPs per multiply-add and a backward pass of twice the forward;
+  * that as a fraction of this machine's float32 matmul speed ("model FLOP utilization");
+  * a time breakdown by op type from one profiled step (conv, depthwise, attention,
+    norm, elementwise, optimizer, ...); on a GPU each op is synchronized there, which
+    slows that step, so the breakdown is a share, not a speed;
+  * peak traced host memory of a step (tracemalloc: NumPy reports its buffers to it).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import time
+import tracemalloc
+
+from common import emit_json, machine_description, matmul_ceiling_gflops, median_time, synchronize
+
+import tinycoat as tc
+from tinycoat import optim
+from tinycoat.autograd import Function
+from tinycoat.models import create_model, summary
+from tinycoat.nn import functional as F
+
+# Function class name → op type. Unlisted classes count as "other".
+CATEGORIES = {
+    "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1"),
+    "depthwise": ("DepthwiseConv2d", "Depthwise"),
+    "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
+    "matmul": ("MatMul", "Linear"),
+    "norm": ("BatchNorm", "LayerNorm", "BatchNorm2d"),
+    "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
+    "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid",
+                    "ReLU", "GELU", "Gelu", "SiLU", "Silu", "Abs", "Clip", "Where", "DropPath", "Dropout"),
+    "loss": ("LogSoftmax", "CrossEntropy"),
+    "shape": ("Reshape", "Permute", "GetItem", "Concatenate", "Stack", "Pad", "To"),
+    "reduction": ("Sum", "Mean", "Max", "Var"),
+}
+
+
+def category(name):
+    for cat, names in CATEGORIES.items():
+        if name in names:
+            return cat
+    return "other"
+
+
+@contextlib.contextmanager
+def profile_functions(device, totals):
+    """Time every Function's forward and backward by class (synchronizing on GPU)."""
+    patched = []
+
+    def all_subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from all_subclasses(sub)
+
+    for cls in set(all_subclasses(Function)):
+        for method in ("forward", "backward"):
+            if method not in cls.__dict__:
+                continue
+            original = cls.__dict__[method]
+
+            def timed(self, *args, _original=original, _name=cls.__name__, **kwargs):
+                start = time.perf_counter()
+                out = _original(self, *args, **kwargs)
+                synchronize(device)
+                totals[_name] += time.perf_counter() - start
+                return out
+            setattr(cls, method, timed)
+            patched.append((cls, method, original))
+    try:
+        yield
+    finally:
+        for cls, method, original in patched:
+            setattr(cls, method, original)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="coatnet_cifar_nano")
+    p.add_argument("--layout", default="CCTT")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--num-classes", type=int, default=10)
+    args = p.parse_args()
+
+    tc.manual_seed(0)
+    model = create_model(args.model, num_classes=args.num_classes, layout=args.layout,
+                         image_size=args.image_size, drop_path_rate=0.1)
+    c, h, w = model.config.in_chans, *model.config.image_size
+    info = summary(model, (c, h, w), print_table=False)
+    model.to(args.device)
+    opt = optim.AdamW(optim.weight_decay_groups(model.named_parameters(), 0.05), lr=1e-3)
+    x = tc.randn(args.batch_size, c, h, w, device=args.device)
+    y = tc.tensor(tc.backend.generator("cpu").integers(0, args.num_classes, args.batch_size), device=args.device)
+
+    def train_step():
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    def infer():
+        with tc.no_grad():
+            return model(x)
+
+    model.train()
+    t_train = median_time(train_step, args.device, args.repeats, warmup=2)
+    model.eval()
+    t_infer = median_time(infer, args.device, args.repeats, warmup=1)
+    model.train()
+
+    # Breakdown: one profiled step; the optimizer is timed as a whole.
+    totals = collections.Counter()
+    with profile_functions(args.device, totals):
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+    start = time.perf_counter()
+    optim.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    synchronize(args.device)
+    totals["AdamW+clip"] += time.perf_counter() - start
+    by_cat = collections.Counter()
+    for name, t in totals.items():
+        by_cat["optimizer" if name == "AdamW+clip" else category(name)] += t
+    profiled = sum(by_cat.values())
+
+    tracemalloc.start()
+    train_step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    ceiling = matmul_ceiling_gflops(args.device)
+    train_ips = args.batch_size / t_train
+    infer_ips = args.batch_size / t_infer
+    train_gflops = 3 * 2 * info["macs"] * train_ips / 1e9
+    infer_gflops = 2 * info["macs"] * infer_ips / 1e9
+    record = {
+        "benchmark": "train_step", "model": args.model, "layout": args.layout, "batch_size": args.batch_size,
+        "device": args.device, "machine": machine_description(args.device), "params": info["params"],
+        "macs_per_image": info["macs"], "train_images_per_s": round(train_ips, 2),
+        "infer_images_per_s": round(infer_ips, 2), "train_gflops": round(train_gflops, 2),
+        "infer_gflops": round(infer_gflops, 2), "matmul_gflops": round(ceiling, 1),
+        "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
+        "peak_host_mb": round(peak / 2 ** 20, 1),
+        "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    print(f"{args.model} ({args.layout}) batch {args.batch_size} on {args.device}: "
+          f"{info['params'] / 1e6:.2f} M params, {info['macs'] / 1e6:.1f} M multiply-adds/image")
+    print(f"  training   {train_ips:8.1f} images/s  {train_gflops:7.1f} GFLOP/s  "
+          f"({100 * train_gflops / ceiling:.1f}% of matmul {ceiling:.0f} GFLOP/s)")
+    print(f"  inference  {infer_ips:8.1f} images/s  {infer_gflops:7.1f} GFLOP/s  "
+          f"({100 * infer_gflops / ceiling:.1f}%)")
+    print(f"  peak traced host memory of a step: {peak / 2 ** 20:.0f} MiB")
+    print("  time by op type (one profiled step): " + ", ".join(
+        f"{k} {100 * v / profiled:.0f}%" for k, v in by_cat.most_common()))
+    print("  slowest ops: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in totals.most_common(8)))
+    emit_json(record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""erf, gelu, silu, softmax stability, cross_entropy, dropout and drop_path."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+import tinycoat.nn.functional as F
+from tinycoat.nn.functional.erf import erf, erfc
+from strategies import arrays, shapes
+
+GRID = np.concatenate([np.linspace(-10, 10, 20001), np.geomspace(1e-30, 0.6, 400), -np.geomspace(1e-30, 0.6, 400)])
+
+
+def test_erf_matches_math_erf_to_float32_round_off():
+    exact = np.array([math.erf(v) for v in GRID])
+    # float64 arithmetic: only the approximation's own error is left (NR's fit: < 1.2e-7
+    # relative for erfc; the series near 0): a relative error of at most 2⁻²⁴, half of
+    # float32's machine epsilon — as good as rounding the exact value to float32.
+    got64 = erf(GRID)
+    assert np.all(np.abs(got64 - exact) <= 2.0 ** -24 * np.abs(exact))
+    # float32 arithmetic end to end: a few float32 ulps (rounding in the polynomial itself).
+    x32 = GRID.astype(np.float32)
+    exact32 = np.array([math.erf(float(v)) for v in x32])
+    got32 = erf(x32)
+    assert got32.dtype == np.float32
+    assert np.all(np.abs(got32.astype(np.float64) - exact32) <= 4 * np.spacing(np.abs(exact32).astype(np.float32)))
+    assert erf(np.float64(0.0)) == 0.0 and erf(np.array([np.inf, -np.inf])).tolist() == [1.0, -1.0]
+
+
+def test_erfc_is_relatively_accurate_in_the_tail():
+    z = np.linspace(0, 26, 2601)
+    exact = np.array([math.erfc(v) for v in z])
+    assert np.all(np.abs(erfc(z) - exact) <= 1.2e-7 * exact)
+    np.testing.assert_allclose(erfc(-z), 2 - exact, rtol=1e-7)
+
+
+@given(x=arrays(shapes(), -6.0, 6.0))
+def test_gelu_exact_and_tanh_forms(x, device):
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    exact = x * 0.5 * np.vectorize(math.erfc)(-x / math.sqrt(2))
+    np.testing.assert_allclose(F.gelu(xt).numpy(), exact, rtol=2e-7, atol=1e-300)
+    approx = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(F.gelu(xt, approximate="tanh").numpy(), approx, rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(F.gelu, xt)
+    assert tc.gradcheck(lambda a: F.gelu(a, approximate="tanh"), xt)
+
+
+@given(x=arrays(shapes(), -8.0, 8.0))
+def test_silu(x, device):
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    np.testing.assert_allclose(F.silu(xt).numpy(), x / (1 + np.exp(-x)), rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(F.silu, xt)
+
+
+def test_activations_keep_float32(device):
+    x = tc.randn(3, 4, device=device, requires_grad=True)
+    for f in (F.gelu, lambda a: F.gelu(a, "tanh"), F.silu, F.relu, F.sigmoid):
+        y = f(x)
+        y.sum().backward()
+        assert y.dtype == x.grad.dtype == tc.float32
+    assert F.gelu(tc.tensor([-1e4, 1e4])).tolist() == [0.0, 1e4]
+    with pytest.raises(ValueError, match="approximate"):
+        F.gelu(x, approximate="fast")
+
+
+def test_softmax_is_stable_at_huge_logits(device):
+    x = tc.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], device=device, requires_grad=True)
+    p, logp = F.softmax(x, axis=-1), F.log_softmax(x, axis=-1)
+    np.testing.assert_allclose(p.numpy(), [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-7)
+    np.testing.assert_allclose(logp.numpy(), [[0, -2e4, -1e4], [-math.log(3)] * 3], rtol=1e-6)
+    (p.sum() + logp[0, 0]).backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+# ------------------------------------------------------------------------------- cross-entropy
+
+def reference_cross_entropy(logits, q):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -(q * logp).sum(axis=1).mean()
+
+
+@given(data=st.data(), smoothing=st.sampled_from([0.0, 0.1, 0.5]))
+def test_cross_entropy_integer_targets(data, smoothing, device):
+    n, k = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5))
+    logits = data.draw(arrays((n, k), -5.0, 5.0))
+    labels = np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    q = (1 - smoothing) * np.eye(k)[labels] + smoothing / k
+    lt = tc.tensor(logits, requires_grad=True, device=device)
+    target = tc.tensor(labels, device=device)
+    loss = F.cross_entropy(lt, target, label_smoothing=smoothing)
+    assert loss.shape == () and loss.item() == pytest.approx(reference_cross_entropy(logits, q), rel=1e-10, abs=1e-12)
+    loss.backward()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(lt.grad.numpy(), (p - q) / n, rtol=1e-9, atol=1e-12)  # the famous (p − q)/N
+    assert tc.gradcheck(lambda a: F.cross_entropy(a, target, label_smoothing=smoothing), lt)
+
+
+@given(data=st.data())
+def test_cross_entropy_soft_targets(data, device):
+    n, k = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 4))
+    logits = data.draw(arrays((n, k)))
+    q = data.draw(arrays((n, k), 0.0, 1.0)) + 1e-3
+    q /= q.sum(axis=1, keepdims=True)
+    lt = tc.tensor(logits, requires_grad=True, device=device)
+    loss = F.cross_entropy(lt, tc.tensor(q, device=device))
+    assert loss.item() == pytest.approx(reference_cross_entropy(logits, q), rel=1e-10)
+    assert tc.gradcheck(lambda a: F.cross_entropy(a, tc.tensor(q, device=device), 0.1), lt)
+
+
+def test_cross_entropy_huge_logits_and_errors(device):
+    logits = tc.tensor([[1e4, -1e4], [1e4, -1e4]], device=device)
+    loss = F.cross_entropy(logits, tc.tensor(np.array([0, 1]), device=device))
+    assert loss.dtype == tc.float32 and loss.item() == pytest.approx(1e4)
+    with pytest.raises(ValueError, match=r"class labels must lie in \[0, 2\)"):
+        F.cross_entropy(logits, tc.tensor(np.array([0, 2]), device=device))
+    with pytest.raises(ValueError, match=r"expected logits \(N, classes\)"):
+        F.cross_entropy(tc.zeros(2, 2, 2), np.array([0, 1]))
+
+
+# ------------------------------------------------------------------------------- dropout
+
+def test_dropout_statistics_scaling_and_gradient(device):
+    x = tc.ones(200, 100, device=device, requires_grad=True)
+    y = F.dropout(x, p=0.3, training=True)
+    values = y.numpy()
+    survivors = values[values != 0]
+    np.testing.assert_allclose(survivors, 1 / 0.7, rtol=1e-6)
+    assert abs((values == 0).mean() - 0.3) < 0.02 and abs(values.mean() - 1.0) < 0.03
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), values)  # d(x ⊙ m)/dx = m
+    assert y.dtype == tc.float32
+    assert F.dropout(x, p=0.3, training=False) is x and F.dropout(x, p=0.0) is x
+    assert F.dropout(x, p=1.0).numpy().max() == 0.0
+
+
+def test_dropout_is_reproducible_with_manual_seed(device):
+    x = tc.ones(50, device=device)
+    tc.manual_seed(7)
+    a = F.dropout(x, 0.5).numpy()
+    tc.manual_seed(7)
+    np.testing.assert_array_equal(a, F.dropout(x, 0.5).numpy())
+
+
+def test_drop_path_drops_whole_samples(device):
+    x = tc.ones(400, 3, 2, 2, device=device, requires_grad=True)
+    y = F.drop_path(x, p=0.25, training=True).numpy()
+    per_sample = y.reshape(400, -1)
+    assert np.all(per_sample.min(axis=1) == per_sample.max(axis=1))      # all or nothing per sample
+    kept = per_sample[:, 0] > 0
+    np.testing.assert_allclose(per_sample[kept], 1 / 0.75, rtol=1e-6)
+    assert abs(kept.mean() - 0.75) < 0.07
+    assert F.drop_path(x, p=0.25, training=False) is x
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        F.drop_path(x, p=1.5)

@@ -1,0 +1,177 @@
+"""conv2d and depthwise_conv2d: naive references, the paper's identities, float64 gradient checks.
+
+Shapes are drawn by Hypothesis at the edges: batch 1–2, 1×1 images (where the kernel
+fits with its padding), odd and even, non-square sizes, kernels 1–3 (odd and even, non-
+square), strides 1–2 and paddings 0–2 per axis.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+import tinycoat.nn.functional as F
+from tinycoat.nn.functional.im2col import col2im, im2col, pad2d, windows
+from strategies import arrays
+
+
+def leaf(a, device):
+    return tc.tensor(a, requires_grad=True, dtype="float64", device=device)
+
+
+@st.composite
+def conv_case(draw, depthwise=False, max_side=5):
+    """(x, weight, bias or None, stride, padding) for a convolution whose output is at least 1×1."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    o = c if depthwise else draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
+    w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    x = draw(arrays((n, c, h, w)))
+    weight = draw(arrays((o, 1 if depthwise else c, kh, kw)))
+    bias = draw(st.none() | arrays((o,)))
+    return x, weight, bias, stride, padding
+
+
+def naive_conv2d(x, w, b, stride, padding):
+    """The definition, one output entry at a time."""
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
+    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.zeros((n, o, ho, wo))
+    for i in range(n):
+        for j in range(o):
+            for r in range(ho):
+                for q in range(wo):
+                    y[i, j, r, q] = np.sum(xp[i, :, r * sh:r * sh + kh, q * sw:q * sw + kw] * w[j])
+    return y if b is None else y + b.reshape(-1, 1, 1)
+
+
+def naive_depthwise(x, w, b, stride, padding):
+    return np.concatenate([naive_conv2d(x[:, c:c + 1], w[c:c + 1], None if b is None else b[c:c + 1],
+                                        stride, padding) for c in range(x.shape[1])], axis=1)
+
+
+def as_tensors(x, w, b, device, grad=False):
+    make = (lambda a: leaf(a, device)) if grad else (lambda a: tc.tensor(a, device=device))
+    return make(x), make(w), None if b is None else make(b)
+
+
+# ------------------------------------------------------------------------------- conv2d
+
+@given(case=conv_case())
+def test_conv2d_matches_naive_loops(case, device):
+    x, w, b, stride, padding = case
+    y = F.conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
+    np.testing.assert_allclose(y.numpy(), naive_conv2d(x, w, b, stride, padding), rtol=1e-10, atol=1e-12)
+
+
+@given(case=conv_case(max_side=4))
+def test_conv2d_gradcheck(case, device):
+    x, w, b, stride, padding = case
+    inputs = [t for t in as_tensors(x, w, b, device, grad=True) if t is not None]
+    fn = (lambda x_, w_, b_=None: F.conv2d(x_, w_, b_, stride=stride, padding=padding))
+    assert tc.gradcheck(fn, *inputs)
+
+
+@given(data=st.data())
+def test_pointwise_conv_fast_path(data, device):
+    """1×1, stride 1, no padding: a plain matrix product over channels, no patches."""
+    n, c, o, h, w = (data.draw(st.integers(1, 3)) for _ in range(5))
+    x, wt, b = data.draw(arrays((n, c, h, w))), data.draw(arrays((o, c, 1, 1))), data.draw(arrays((o,)))
+    y = F.conv2d(*as_tensors(x, wt, b, device))
+    np.testing.assert_allclose(y.numpy(), np.einsum("oc,nchw->nohw", wt[:, :, 0, 0], x) + b.reshape(-1, 1, 1),
+                               rtol=1e-10, atol=1e-12)
+    assert tc.gradcheck(lambda x_, w_, b_: F.conv2d(x_, w_, b_), *as_tensors(x, wt, b, device, grad=True))
+
+
+def test_conv2d_chain_reads_strided_views(device):
+    """A k×k conv returns a transposed view; the next conv (k×k or 1×1) must read it correctly."""
+    rng = np.random.default_rng(0)
+    x, w1, w2, w3 = (rng.standard_normal(s) for s in [(2, 2, 5, 4), (3, 2, 3, 3), (2, 3, 3, 2), (3, 2, 1, 1)])
+    ref = naive_conv2d(naive_conv2d(naive_conv2d(x, w1, None, (1, 1), (1, 1)), w2, None, (2, 1), (1, 0)),
+                       w3, None, (1, 1), (0, 0))
+    chain = (lambda a, b, c, d: F.conv2d(F.conv2d(F.conv2d(a, b, padding=1), c, stride=(2, 1), padding=(1, 0)), d))
+    tensors = [leaf(a, device) for a in (x, w1, w2, w3)]
+    np.testing.assert_allclose(chain(*tensors).numpy(), ref, rtol=1e-10)
+    assert tc.gradcheck(chain, *tensors)
+
+
+def test_conv2d_keeps_float32(device):
+    x = tc.randn(2, 3, 6, 5, device=device)
+    for k, s, p in [(3, 1, 1), (1, 1, 0), (1, 2, 0), (2, 2, 0)]:
+        wt = tc.randn(4, 3, k, k, device=device, requires_grad=True)
+        y = F.conv2d(x, wt, tc.zeros(4, device=device), stride=s, padding=p)
+        y.sum().backward()
+        assert y.dtype == tc.float32 and wt.grad.dtype == tc.float32
+
+
+@given(data=st.data())
+def test_im2col_and_col2im_are_adjoint(data, device):
+    """⟨windows(x), G⟩ = ⟨x, col2im(G)⟩: col2im is exactly the backward of taking patches."""
+    x, w, _, stride, padding = data.draw(conv_case())
+    kernel = w.shape[2:]
+    xt = tc.tensor(x, device=device).data
+    patches = windows(pad2d(xt, padding), kernel, stride)            # (N, C, kh, kw, Ho, Wo)
+    g = data.draw(arrays(patches.shape))
+    gt = tc.tensor(g, device=device).data
+    back = col2im(lambda i, j: gt[:, :, i, j], x.shape, kernel, stride, padding, like=gt)
+    lhs = float((tc.tensor(patches).numpy() * g).sum())
+    rhs = float((x * tc.tensor(back).numpy()).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+    cols = tc.tensor(im2col(xt, kernel, stride, padding)).numpy()   # the same patches, as a matrix
+    n, c, kh, kw, ho, wo = patches.shape
+    np.testing.assert_array_equal(cols, tc.tensor(patches).numpy().transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, -1))
+
+
+@pytest.mark.parametrize("shape,message", [
+    ((2, 4, 8, 8), r"conv2d\(3→16, k=3×3\): expected input \(N, 3, H, W\), got \(2, 4, 8, 8\)"),
+    ((3, 8, 8), r"expected input \(N, 3, H, W\), got \(3, 8, 8\)"),
+    ((1, 3, 2, 8), r"too small for kernel \(3, 3\)"),
+])
+def test_conv2d_shape_errors(shape, message):
+    with pytest.raises(ValueError, match=message):
+        F.conv2d(tc.zeros(*shape), tc.zeros(16, 3, 3, 3))
+
+
+# ------------------------------------------------------------------------------- depthwise
+
+@given(case=conv_case(depthwise=True))
+def test_depthwise_matches_naive_loops(case, device):
+    x, w, b, stride, padding = case
+    y = F.depthwise_conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
+    np.testing.assert_allclose(y.numpy(), naive_depthwise(x, w, b, stride, padding), rtol=1e-10, atol=1e-12)
+
+
+@given(case=conv_case(depthwise=True))
+def test_depthwise_equals_conv2d_with_block_diagonal_weight(case, device):
+    """Depthwise = a dense conv whose weight is zero between different channels."""
+    x, w, b, stride, padding = case
+    c = x.shape[1]
+    dense = np.zeros((c, c) + w.shape[2:])
+    dense[np.arange(c), np.arange(c)] = w[:, 0]
+    y_dw = F.depthwise_conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
+    y_dense = F.conv2d(*as_tensors(x, dense, b, device), stride=stride, padding=padding)
+    np.testing.assert_allclose(y_dw.numpy(), y_dense.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@given(case=conv_case(depthwise=True, max_side=4))
+def test_depthwise_gradcheck(case, device):
+    x, w, b, stride, padding = case
+    inputs = [t for t in as_tensors(x, w, b, device, grad=True) if t is not None]
+    fn = (lambda x_, w_, b_=None: F.depthwise_conv2d(x_, w_, b_, stride=stride, padding=padding))
+    assert tc.gradcheck(fn, *inputs)
+
+
+def test_depthwise_keeps_float32_and_checks_shapes(device):
+    x = tc.randn(2, 3, 5, 5, device=device)
+    w = tc.randn(3, 1, 3, 3, device=device, requires_grad=True)
+    y = F.depthwise_conv2d(x, w, stride=2, padding=1)
+    y.sum().backward()
+    assert y.shape == (2, 3, 3, 3) and y.dtype == tc.float32 and w.grad.dtype == tc.float32
+    with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\), got \(2, 4, 5, 5\)"):
+        F.depthwise_conv2d(tc.zeros(2, 4, 5, 5), tc.zeros(3, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"weight must be \(channels, 1, kh, kw\)"):
+        F.depthwise_conv2d(tc.zeros(2, 3, 5, 5), tc.zeros(3, 3, 3, 3))

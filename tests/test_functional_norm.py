@@ -1,0 +1,96 @@
+"""batch_norm and layer_norm: forward against NumPy, running statistics, float64 gradient checks."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+import tinycoat.nn.functional as F
+from strategies import arrays, positive
+
+EPS = 1e-5
+
+
+def bn_shapes():
+    """(N, C, H, W) with N·H·W >= 2 (one value per channel has no variance to normalize by)."""
+    return st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).filter(
+        lambda s: s[0] * s[2] * s[3] >= 2)
+
+
+def t64(a, device, grad=False):
+    return tc.tensor(a, dtype="float64", device=device, requires_grad=grad)
+
+
+@given(data=st.data(), momentum=st.sampled_from([0.1, 0.5]))
+def test_batch_norm_training_normalizes_and_updates_unbiased_running_stats(data, momentum, device):
+    x = data.draw(arrays(bn_shapes()))
+    c = x.shape[1]
+    w, b = data.draw(arrays((c,))), data.draw(arrays((c,)))
+    rm0, rv0 = data.draw(arrays((c,))), data.draw(positive((c,)))
+    rm, rv = t64(rm0.copy(), device), t64(rv0.copy(), device)  # updated in place
+    y = F.batch_norm(t64(x, device), rm, rv, t64(w, device), t64(b, device), training=True, momentum=momentum)
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    shape = (1, c, 1, 1)
+    expected = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + EPS) * w.reshape(shape) + b.reshape(shape)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-9, atol=1e-9)
+    m = x.size // c
+    np.testing.assert_allclose(rm.numpy(), (1 - momentum) * rm0 + momentum * mean, rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), (1 - momentum) * rv0 + momentum * var * m / (m - 1), rtol=1e-12)
+
+
+@given(data=st.data())
+def test_batch_norm_eval_uses_running_stats_and_leaves_them(data, device):
+    x = data.draw(arrays(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))))
+    c = x.shape[1]
+    w, b, rm0, rv0 = (data.draw(arrays((c,))), data.draw(arrays((c,))), data.draw(arrays((c,))),
+                      data.draw(positive((c,))))
+    rm, rv = t64(rm0.copy(), device), t64(rv0.copy(), device)  # updated in place
+    y = F.batch_norm(t64(x, device), rm, rv, t64(w, device), t64(b, device), training=False)
+    s = (1, c, 1, 1)
+    expected = (x - rm0.reshape(s)) / np.sqrt(rv0.reshape(s) + EPS) * w.reshape(s) + b.reshape(s)
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(rm.numpy(), rm0)
+    np.testing.assert_array_equal(rv.numpy(), rv0)
+    xt, wt, bt = t64(x, device, True), t64(w, device, True), t64(b, device, True)
+    assert tc.gradcheck(lambda a, g, h: F.batch_norm(a, rm, rv, g, h, training=False), xt, wt, bt)
+
+
+@given(data=st.data())
+def test_batch_norm_training_gradcheck(data, device):
+    x = data.draw(arrays(bn_shapes(), -2.0, 2.0))
+    c = x.shape[1]
+    x = x + np.arange(x.size).reshape(x.shape) * 1e-2  # no constant channel: σ² > 0 everywhere
+    w, b = data.draw(arrays((c,))), data.draw(arrays((c,)))
+    rm, rv = t64(np.zeros(c), device), t64(np.ones(c), device)
+    xt, wt, bt = t64(x, device, True), t64(w, device, True), t64(b, device, True)
+    assert tc.gradcheck(lambda a, g, h: F.batch_norm(a, rm, rv, g, h, training=True), xt, wt, bt)
+    assert tc.gradcheck(lambda a: F.batch_norm(a, None, None, training=True), xt)  # no affine, no stats
+
+
+@given(data=st.data())
+def test_layer_norm_forward_and_gradcheck(data, device):
+    shape = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple))
+    nd = data.draw(st.integers(1, len(shape)))
+    normalized = shape[len(shape) - nd:]
+    x = data.draw(arrays(shape)) + np.arange(np.prod(shape)).reshape(shape) * 1e-2
+    w, b = data.draw(arrays(normalized)), data.draw(arrays(normalized))
+    axes = tuple(range(len(shape) - nd, len(shape)))
+    expected = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + EPS) * w + b
+    xt, wt, bt = t64(x, device, True), t64(w, device, True), t64(b, device, True)
+    np.testing.assert_allclose(F.layer_norm(xt, normalized, wt, bt).numpy(), expected, rtol=1e-9, atol=1e-9)
+    assert tc.gradcheck(lambda a, g, h: F.layer_norm(a, normalized, g, h), xt, wt, bt)
+
+
+def test_norms_keep_float32_and_check_shapes(device):
+    x = tc.randn(4, 3, 2, 2, device=device, requires_grad=True)
+    rm, rv = tc.zeros(3, device=device), tc.ones(3, device=device)
+    for training in (True, False):
+        y = F.batch_norm(x, rm, rv, tc.ones(3, device=device), tc.zeros(3, device=device), training=training)
+        y.sum().backward()
+        assert y.dtype == rm.dtype == rv.dtype == x.grad.dtype == tc.float32
+    assert F.layer_norm(x, (2, 2)).dtype == tc.float32
+    with pytest.raises(ValueError, match=r"running_mean must have shape \(3,\)"):
+        F.batch_norm(x, tc.zeros(4), rv, training=False)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        F.batch_norm(tc.zeros(1, 3, 1, 1), rm, rv, training=True)
+    with pytest.raises(ValueError, match=r"layer_norm: expected input \(\.\.\., 5\), got \(4, 3, 2, 2\)"):
+        F.layer_norm(x, 5)

@@ -1,0 +1,81 @@
+"""max_pool2d, avg_pool2d, global_avg_pool2d: naive references and float64 gradient checks.
+
+Max pooling has a kink where two entries of a window tie, so its inputs are ``distinct``
+(pairwise at least 1/8 apart): the finite differences never cross a change of winner.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+import tinycoat.nn.functional as F
+from strategies import arrays, distinct
+
+
+@st.composite
+def pool_case(draw, values=arrays, max_side=5):
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))        # k = 4 allows padding 2
+    stride = draw(st.none() | st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    padding = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    h = draw(st.integers(max(1, k[0] - 2 * padding[0]), max_side))
+    w = draw(st.integers(max(1, k[1] - 2 * padding[1]), max_side))
+    return draw(values((n, c, h, w))), k, stride, padding
+
+
+def naive_pool(x, k, stride, padding, reduce, pad_value):
+    (kh, kw), (sh, sw), (ph, pw) = k, stride or k, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    y = np.zeros(x.shape[:2] + (ho, wo))
+    for r in range(ho):
+        for q in range(wo):
+            y[:, :, r, q] = reduce(xp[:, :, r * sh:r * sh + kh, q * sw:q * sw + kw], axis=(2, 3))
+    return y
+
+
+@given(case=pool_case(values=distinct))
+def test_max_pool_matches_naive_and_gradcheck(case, device):
+    x, k, stride, padding = case
+    y = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding)
+    np.testing.assert_array_equal(y.numpy(), naive_pool(x, k, stride, padding, np.max, -np.inf))
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    assert tc.gradcheck(lambda a: F.max_pool2d(a, k, stride, padding), xt)
+
+
+@given(case=pool_case())
+def test_avg_pool_matches_naive_and_gradcheck(case, device):
+    x, k, stride, padding = case
+    y = F.avg_pool2d(tc.tensor(x, device=device), k, stride, padding)
+    np.testing.assert_allclose(y.numpy(), naive_pool(x, k, stride, padding, np.mean, 0.0), rtol=1e-12, atol=1e-15)
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    assert tc.gradcheck(lambda a: F.avg_pool2d(a, k, stride, padding), xt)
+
+
+@given(x=arrays(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4))),
+       keepdims=st.booleans())
+def test_global_avg_pool(x, keepdims, device):
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    y = F.global_avg_pool2d(xt, keepdims=keepdims)
+    np.testing.assert_allclose(y.numpy(), x.mean(axis=(2, 3), keepdims=keepdims), rtol=1e-12)
+    assert tc.gradcheck(lambda a: F.global_avg_pool2d(a, keepdims=keepdims), xt)
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum_on_ties(device):
+    x = tc.tensor(np.ones((1, 1, 2, 2), dtype=np.float32), requires_grad=True, device=device)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0], [0, 0]])
+
+
+def test_pooling_keeps_float32_and_checks_shapes(device):
+    x = tc.randn(2, 3, 6, 5, device=device, requires_grad=True)
+    for y in (F.max_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1), F.global_avg_pool2d(x)):
+        y.sum().backward()
+        assert y.dtype == tc.float32 and x.grad.dtype == tc.float32
+    assert F.max_pool2d(x, 2).shape == (2, 3, 3, 2)
+    with pytest.raises(ValueError, match=r"max_pool2d\(k=3\): input \(1, 1, 2, 2\) is smaller than the kernel"):
+        F.max_pool2d(tc.zeros(1, 1, 2, 2), 3)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\), got \(4, 4\)"):
+        F.avg_pool2d(tc.zeros(4, 4), 2)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(tc.zeros(1, 1, 4, 4), 2, padding=2)

@@ -1,0 +1,136 @@
+"""Layers: initialization, reproducibility, forward against references, shape errors,
+and float64 gradient checks of whole layers (input *and* parameters)."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+from tinycoat import nn
+from strategies import arrays
+
+
+def layer_gradcheck(layer, x):
+    """Check d/dx and d/dθ for every parameter θ: gradcheck perturbs the parameters in place."""
+    params = list(layer.parameters())
+    return tc.gradcheck(lambda inp, *_: layer(inp), x, *params)
+
+
+def x64(shape, device):
+    return tc.randn(*shape, dtype="float64", device=device, requires_grad=True)
+
+
+@pytest.mark.parametrize("make,fan_in", [
+    (lambda: nn.Linear(20, 7), 20),
+    (lambda: nn.Conv2d(6, 5, 3), 6 * 9),
+    (lambda: nn.Conv2d(6, 5, (1, 2)), 6 * 2),
+    (lambda: nn.DepthwiseConv2d(8, 3), 9),
+])
+def test_pytorch_default_initialization(make, fan_in):
+    """kaiming_uniform(a=√5) weights and biases: Uniform(±1/√fan_in), float32."""
+    layer = make()
+    bound = 1 / math.sqrt(fan_in)
+    for p in (layer.weight, layer.bias):
+        values = p.numpy()
+        assert p.dtype == tc.float32 and np.abs(values).max() <= bound
+    w = layer.weight.numpy()
+    assert w.max() > 0.5 * bound and w.min() < -0.5 * bound and abs(w.mean()) < 0.3 * bound  # spread, centred
+
+
+def test_initialization_is_reproducible_and_dtype_independent():
+    tc.manual_seed(5)
+    a = nn.Conv2d(3, 4, 3).state_dict()
+    tc.manual_seed(5)
+    b = nn.Conv2d(3, 4, 3).state_dict()
+    tc.manual_seed(5)
+    c = nn.Conv2d(3, 4, 3, dtype="float64").state_dict()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+        np.testing.assert_array_equal(a[k], c[k].astype(np.float32))
+    d = nn.Conv2d(3, 4, 3).state_dict()  # the generator moved on
+    assert not np.array_equal(a["weight"], d["weight"])
+
+
+def test_norm_initialization_and_bias_flags():
+    bn, ln = nn.BatchNorm2d(3), nn.LayerNorm(4)
+    assert bn.weight.tolist() == [1, 1, 1] and bn.bias.tolist() == [0, 0, 0]
+    assert bn.running_mean.tolist() == [0, 0, 0] and bn.running_var.tolist() == [1, 1, 1]
+    assert ln.weight.tolist() == [1] * 4 and ln.bias.tolist() == [0] * 4
+    assert nn.Conv2d(2, 2, 1, bias=False).bias is None and nn.Linear(2, 2, bias=False).bias is None
+    assert [n for n, _ in nn.Conv2d(2, 2, 1, bias=False).named_parameters()] == ["weight"]
+
+
+@given(data=st.data())
+def test_linear_matches_numpy(data, device):
+    lead = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple))
+    fin, fout = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    layer = nn.Linear(fin, fout, dtype="float64").to(device)
+    x = data.draw(arrays(lead + (fin,)))
+    y = layer(tc.tensor(x, device=device))
+    np.testing.assert_allclose(y.numpy(), x @ layer.weight.numpy().T + layer.bias.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_linear_gradcheck(device):
+    layer = nn.Linear(3, 2, dtype="float64").to(device)
+    assert layer_gradcheck(layer, x64((2, 2, 3), device))
+
+
+def test_conv_layers_gradcheck(device):
+    assert layer_gradcheck(nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype="float64").to(device), x64((2, 2, 3, 4), device))
+    assert layer_gradcheck(nn.Conv2d(2, 3, 1, dtype="float64").to(device), x64((1, 2, 2, 3), device))
+    assert layer_gradcheck(nn.DepthwiseConv2d(3, 3, padding=1, dtype="float64").to(device), x64((2, 3, 3, 2), device))
+
+
+def test_norm_layers_gradcheck(device):
+    bn = nn.BatchNorm2d(3).double().to(device)
+    x = x64((2, 3, 2, 3), device)
+    assert layer_gradcheck(bn, x)
+    bn.eval()
+    assert layer_gradcheck(bn, x)
+    assert layer_gradcheck(nn.LayerNorm((2, 3)).double().to(device), x64((2, 2, 3), device))
+
+
+def test_batchnorm_layer_running_stats_and_modes(device):
+    bn = nn.BatchNorm2d(2, momentum=0.5).to(device)
+    x = tc.randn(4, 2, 3, 3, device=device)
+    y_train = bn(x)
+    xn = x.numpy()
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.5 * xn.mean(axis=(0, 2, 3)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.5 + 0.5 * xn.var(axis=(0, 2, 3), ddof=1), rtol=1e-5)
+    assert int(bn.num_batches_tracked.item()) == 1
+    bn.eval()
+    y_eval = bn(x)
+    expected = (xn - bn.running_mean.numpy().reshape(1, 2, 1, 1)) / np.sqrt(bn.running_var.numpy().reshape(1, 2, 1, 1) + 1e-5)
+    np.testing.assert_allclose(y_eval.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(y_train.numpy(), y_eval.numpy())
+    assert int(bn.num_batches_tracked.item()) == 1
+
+
+def test_simple_layers(device):
+    x = tc.randn(2, 3, 4, 4, device=device)
+    assert nn.MaxPool2d(2)(x).shape == (2, 3, 2, 2) and nn.AvgPool2d(3, 1, 1)(x).shape == (2, 3, 4, 4)
+    assert nn.GlobalAvgPool2d()(x).shape == (2, 3) and nn.GlobalAvgPool2d(keepdims=True)(x).shape == (2, 3, 1, 1)
+    assert nn.Identity()(x) is x
+    np.testing.assert_allclose(nn.GELU()(x).numpy(), tc.nn.functional.gelu(x).numpy())
+    np.testing.assert_allclose(nn.SiLU()(x).numpy(), (x * x.sigmoid()).numpy(), rtol=1e-6)
+    drop = nn.DropPath(0.5)
+    assert drop.eval()(x) is x and nn.Dropout(0.5).eval()(x) is x
+    assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')" and repr(nn.MaxPool2d(2)) == "MaxPool2d(k=2, s=2)"
+
+
+@pytest.mark.parametrize("layer,shape,message", [
+    (nn.Conv2d(3, 16, 3), (2, 4, 8, 8), r"^Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\), got \(2, 4, 8, 8\)$"),
+    (nn.Conv2d(3, 16, 3, stride=2), (3, 8, 8), r"^Conv2d\(3→16, k=3, s=2\): expected input \(N, 3, H, W\), got \(3, 8, 8\)"),
+    (nn.Conv2d(3, 16, 3), (1, 3, 2, 5), r"^Conv2d\(3→16, k=3\): input \(1, 3, 2, 5\) is too small"),
+    (nn.DepthwiseConv2d(8, 3, padding=1), (2, 4, 8, 8), r"^DepthwiseConv2d\(8, k=3, p=1\): expected input \(N, 8, H, W\)"),
+    (nn.Linear(16, 10), (2, 15), r"^Linear\(16→10\): expected input \(\.\.\., 16\), got \(2, 15\)"),
+    (nn.BatchNorm2d(16), (2, 8, 4, 4), r"^BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(2, 8, 4, 4\)"),
+    (nn.BatchNorm2d(4), (1, 4, 1, 1), r"^BatchNorm2d\(4\): training needs more than one value per channel"),
+    (nn.LayerNorm(8), (2, 4, 7), r"^LayerNorm\(8\): expected input \(\.\.\., 8\), got \(2, 4, 7\)"),
+    (nn.MaxPool2d(2), (2, 3, 1, 4), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with H, W >= 2, 2"),
+    (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\), got \(2, 3\)"),
+])
+def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, message):
+    with pytest.raises(ValueError, match=message):
+        layer(tc.zeros(*shape))

@@ -1,0 +1,159 @@
+"""Module: registration, traversal, modes, devices and dtypes, state_dict round trips and errors."""
+import numpy as np
+import pytest
+
+import tinycoat as tc
+from tinycoat import nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(3)
+        self.scale = nn.Parameter(tc.ones(3))
+        self.note = "not registered"
+
+    def forward(self, x):
+        return self.norm(self.conv(x)) * self.scale.reshape(1, 3, 1, 1)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(), Block()])
+        self.blocks[1].conv = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+        self.head = nn.Sequential(nn.GlobalAvgPool2d(), nn.Linear(3, 4))
+
+    def forward(self, x):
+        return self.head(self.blocks[0](x) + self.blocks[1](x))
+
+
+def test_registration_and_traversal():
+    net = Net()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["blocks.0.scale", "blocks.0.conv.weight", "blocks.0.norm.weight", "blocks.0.norm.bias",
+                     "blocks.1.scale", "blocks.1.conv.weight", "blocks.1.norm.weight", "blocks.1.norm.bias",
+                     "head.1.weight", "head.1.bias"]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in net.parameters())
+    assert [n for n, _ in net.named_buffers()] == [
+        f"blocks.{i}.norm.{b}" for i in (0, 1) for b in ("running_mean", "running_var", "num_batches_tracked")]
+    assert [n for n, _ in net.named_modules()][:4] == ["", "blocks", "blocks.0", "blocks.0.conv"]
+    assert [type(m).__name__ for m in net.children()] == ["ModuleList", "Sequential"]
+    assert net.blocks[0].note == "not registered" and "note" not in dict(net.named_parameters())
+    assert len(net.blocks) == 2 and len(net.head) == 2 and isinstance(net.head[1], nn.Linear)
+
+
+def test_reassigning_and_deleting_attributes():
+    b = Block()
+    b.scale = None                        # a plain attribute now, no longer a parameter
+    assert "scale" not in dict(b.named_parameters()) and b.scale is None
+    b.norm.running_mean = tc.full((3,), 2.0)   # a registered buffer takes a new tensor
+    assert b.norm.state_dict()["running_mean"].tolist() == [2.0, 2.0, 2.0]
+    del b.conv
+    assert not hasattr(b, "conv") and "conv.weight" not in b.state_dict()
+
+
+def test_shared_parameters_are_listed_once():
+    lin = nn.Linear(2, 2)
+    seq = nn.Sequential(lin, nn.ReLU(), lin)
+    assert len(list(seq.parameters())) == 2
+
+
+def test_train_eval_and_zero_grad():
+    net = Net()
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net and not any(m.training for m in net.modules())
+    net.train()
+    net(tc.randn(2, 2, 4, 4)).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_state_dict_round_trip_is_exact_and_includes_buffers():
+    tc.manual_seed(1)
+    a = Net()
+    a(tc.randn(2, 2, 4, 4))  # a training step moves the running statistics
+    sd = a.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    assert sd["blocks.0.norm.num_batches_tracked"] == 1 and sd["blocks.0.norm.running_mean"].any()
+    tc.manual_seed(2)
+    b = Net()
+    params_before = list(b.parameters())
+    assert b.load_state_dict(sd) == ([], [])
+    for (ka, va), (kb, vb) in zip(sd.items(), b.state_dict().items()):
+        assert ka == kb and va.dtype == vb.dtype
+        np.testing.assert_array_equal(va, vb)
+    assert all(p is q for p, q in zip(params_before, b.parameters()))  # loaded in place
+    sd["head.1.bias"][:] = 99                                           # the state_dict is a copy
+    assert not (b.state_dict()["head.1.bias"] == 99).any()
+    a.eval(), b.eval()
+    x = tc.randn(2, 2, 4, 4)
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+
+
+def test_state_dict_round_trip_across_devices(device):
+    tc.manual_seed(3)
+    cpu_net = Net()
+    moved = Net().to(device)
+    moved.load_state_dict(cpu_net.state_dict())
+    assert all(p.device == device for p in moved.parameters())
+    assert all(t.device == device for t in moved.buffers())
+    for (k, v), (_, w) in zip(cpu_net.state_dict().items(), moved.state_dict().items()):
+        np.testing.assert_array_equal(v, w)
+    back = moved.to("cpu")
+    x = tc.randn(2, 2, 4, 4)
+    cpu_net.eval(), back.eval()
+    np.testing.assert_array_equal(cpu_net(x).numpy(), back(x).numpy())
+
+
+def test_load_state_dict_errors_name_the_keys():
+    net, sd = Net(), Net().state_dict()
+    missing = dict(sd)
+    del missing["head.1.weight"]
+    with pytest.raises(ValueError, match=r"missing keys: head\.1\.weight"):
+        net.load_state_dict(missing)
+    with pytest.raises(ValueError, match=r"unexpected keys: extra\.weight"):
+        net.load_state_dict({**sd, "extra.weight": np.zeros(2)})
+    bad = {**sd, "head.1.weight": np.zeros((5, 3))}
+    with pytest.raises(ValueError, match=r"mis-shaped keys: head\.1\.weight: checkpoint \(5, 3\), model \(4, 3\)"):
+        net.load_state_dict(bad)
+    before = net.state_dict()
+    with pytest.raises(ValueError):
+        net.load_state_dict({**bad, "head.1.bias": np.full(4, 7.0)})
+    np.testing.assert_array_equal(net.state_dict()["head.1.bias"], before["head.1.bias"])  # all or nothing
+    result = net.load_state_dict({**missing, "extra.weight": np.zeros(2)}, strict=False)
+    assert result.missing_keys == ["head.1.weight"] and result.unexpected_keys == ["extra.weight"]
+
+
+def test_to_dtype_keeps_parameter_objects_and_integer_buffers():
+    net = Net()
+    params = list(net.parameters())
+    net.double()
+    assert all(p is q and p.dtype == tc.float64 for p, q in zip(params, net.parameters()))
+    assert net.blocks[0].norm.running_var.dtype == tc.float64
+    assert net.blocks[0].norm.num_batches_tracked.dtype == tc.int64
+    assert net(tc.randn(1, 2, 3, 3, dtype="float64")).dtype == tc.float64
+    assert net.float().blocks[0].conv.weight.dtype == tc.float32
+
+
+def test_repr_shows_the_tree():
+    text = repr(Net())
+    assert "(blocks): ModuleList(" in text and "(conv): Conv2d(2→3, k=3, p=1, bias=False)" in text
+    assert "(1): Linear(3→4, bias=True)" in text and "(norm): BatchNorm2d(3, eps=1e-05, momentum=0.1)" in text
+    assert repr(nn.Parameter(tc.zeros(1))).startswith("Parameter containing:")
+
+
+def test_misuse_is_reported():
+    class Forgot(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(tc.zeros(1))
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+        Forgot()
+    with pytest.raises(TypeError, match="register_buffer"):
+        nn.Module().register_buffer("b", np.zeros(2))
+    with pytest.raises(TypeError, match="not a layer"):
+        nn.ModuleList([nn.ReLU()])(tc.zeros(1))
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        nn.Linear(1, 1).missing

@@ -1,0 +1,170 @@
+"""train_cifar.py end to end, on tiny datasets written in their true on-disk formats."""
+import importlib.util
+import json
+import pathlib
+import signal
+
+import numpy as np
+import pytest
+
+from test_data_cifar import write_cifar10
+from test_data_fashion_mnist import write_fashion
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("train_cifar", ROOT / "train_cifar.py")
+train_cifar = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train_cifar)
+
+# A model small enough for a test: nano at 16×16 with 2 stages downsampling.
+FAST = ["--batch-size", "4", "--no-progress", "--log-every", "1", "--warmup", "0.5", "--no-download"]
+
+
+@pytest.fixture
+def cifar_root(tmp_path):
+    write_cifar10(tmp_path / "data")  # 5 × 3 train records, 3 test records, 32×32
+    return tmp_path / "data"
+
+
+def run(*argv):
+    return train_cifar.main([str(a) for a in argv])
+
+
+def weights(path):
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files if k.startswith("model/")}
+
+
+def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, *FAST) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["per_class_acc"]) == 10 and report["wall_time_s"] > 0
+    assert (out / "last.npz").exists()
+    text = capsys.readouterr().out
+    assert "test accuracy" in text and "per-class accuracy" in text and "images/s" in text
+
+
+def test_resume_gives_identical_weights(cifar_root, tmp_path):
+    """2 epochs straight == 1 epoch, stop, resume, 1 more epoch: bit for bit (drop-path on)."""
+    common = ["--data-dir", cifar_root, *FAST, "--drop-path", "0.2"]
+    assert run(*common, "--epochs", 2, "--out", tmp_path / "straight") == 0
+    assert run(*common, "--epochs", 2, "--stop-after", 1, "--out", tmp_path / "split") == 0
+    assert len((tmp_path / "split/metrics.jsonl").read_text().splitlines()) == 1
+    assert run(*common, "--epochs", 2, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkeypatch):
+    common = ["--data-dir", cifar_root, *FAST, "--epochs", 1]
+    assert run(*common, "--out", tmp_path / "straight") == 0
+    calls = {"n": 0}
+    original = train_cifar.F.cross_entropy
+
+    def interrupt_at_step_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", interrupt_at_step_2)
+    assert run(*common, "--out", tmp_path / "split") == 0
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", original)
+    assert not (tmp_path / "split/metrics.jsonl").exists()  # stopped inside epoch 1
+    assert run(*common, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(cifar_root, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    good = (out / "last.npz").read_bytes()
+    original = train_cifar.F.cross_entropy
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", lambda *a, **k: original(*a, **k) * float("nan"))
+    code = run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--resume", out / "last.npz", *FAST)
+    assert code == 2
+    assert "loss became nan" in capsys.readouterr().err
+    assert (out / "last.npz").read_bytes() == good
+
+
+def test_eval_only(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    capsys.readouterr()
+    assert run("--data-dir", cifar_root, "--out", out, "--eval-only", "--resume", out / "last.npz", *FAST) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_fashion_mnist_idx_end_to_end(tmp_path, monkeypatch):
+    from tinycoat.data import fashion_mnist
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    write_fashion(tmp_path / "data" / "fashion-mnist", n=8, train=True)
+    write_fashion(tmp_path / "data" / "fashion-mnist", n=4, train=False)
+    assert run("--dataset", "fashion-mnist", "--data-dir", tmp_path / "data", "--epochs", 1,
+               "--out", tmp_path / "run", *FAST) == 0
+    assert json.loads((tmp_path / "run/report.json").read_text())["dataset"] == "fashion-mnist"
+
+
+def test_image_folder_end_to_end(tmp_path):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("val", 2)):
+        for cls in ("cat", "dog"):
+            folder = tmp_path / "imgs" / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    assert run("--dataset", "folder", "--data-dir", tmp_path / "imgs", "--image-size", 32, "--epochs", 1,
+               "--out", tmp_path / "run", *FAST) == 0
+    assert json.loads((tmp_path / "run/report.json").read_text())["classes"] == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--model", "resnet50"], "unknown model 'resnet50'"),
+    (["--layout", "TCTC"], "unknown layout 'TCTC'"),
+    (["--epochs", "-1"], "--epochs must be >= 0"),
+    (["--eval-only"], "--eval-only needs --resume"),
+    (["--dataset", "folder"], "--dataset folder needs --data-dir"),
+])
+def test_bad_arguments_are_clear_errors(argv, message, capsys):
+    assert run(*argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_dataset_says_where_to_put_it(tmp_path, capsys):
+    assert run("--data-dir", tmp_path / "empty", "--epochs", 1, *FAST) == 2
+    err = capsys.readouterr().err
+    assert "cifar-10-binary.tar.gz" in err and str(tmp_path / "empty") in err
+
+
+def test_corrupt_archive_is_refused(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cifar-10-binary.tar.gz").write_bytes(b"not the real archive")
+    assert run("--data-dir", tmp_path / "data", "--epochs", 1, *FAST) == 2
+    assert "checksum" in capsys.readouterr().err.lower()
+
+
+def test_gpu_without_cupy_is_a_clear_error(cifar_root, monkeypatch, capsys):
+    import sys
+    from tinycoat import backend
+    monkeypatch.setattr(backend, "_cupy_module", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert run("--data-dir", cifar_root, "--device", "gpu", *FAST) == 2
+    assert "CuPy is not installed" in capsys.readouterr().err
+
+
+def test_checkpoint_from_another_model_is_refused(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    capsys.readouterr()
+    code = run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--model", "coatnet_cifar_tiny",
+               "--resume", out / "last.npz", *FAST)
+    assert code == 2
+    assert "is from model 'coatnet_cifar_nano'" in capsys.readouterr().err

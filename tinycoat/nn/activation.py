@@ -1,0 +1,62 @@
+"""Parameter-free element-wise layers: activations, dropout and drop-path."""
+from __future__ import annotations
+
+import tinycoat.nn.functional as F
+from tinycoat.nn.module import Module
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    def forward(self, x):
+        return F.silu(x)
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Dropout(Module):
+    """Zero entries with probability p in training mode (identity in eval mode)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class DropPath(Module):
+    """Stochastic depth: drop a residual branch for whole samples with probability p (training only)."""
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        return F.drop_path(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

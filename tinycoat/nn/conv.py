@@ -1,0 +1,63 @@
+"""Conv2d and DepthwiseConv2d layers: weights, initialization and shape checks.
+
+The convolutions themselves are in tinycoat/nn/functional (conv.py, depthwise.py).
+Initialization is PyTorch's default, Uniform(±1/√fan_in) for weights and biases, where
+fan_in = (input channels per group) · kh · kw: C·kh·kw for a dense conv, kh·kw for a
+depthwise one (each output channel sees one input channel).
+"""
+from __future__ import annotations
+
+import math
+
+import tinycoat.nn.functional as F
+from tinycoat.nn.functional.conv import check_conv_input
+from tinycoat.nn.functional.im2col import pair
+from tinycoat.nn.module import Module, uniform_parameter
+
+
+def _settings(kernel, stride, padding):
+    k = f"k={kernel[0]}" if kernel[0] == kernel[1] else f"k={kernel[0]}×{kernel[1]}"
+    s = "" if stride == (1, 1) else f", s={stride[0]}" if stride[0] == stride[1] else f", s={stride}"
+    p = "" if padding == (0, 0) else f", p={padding[0]}" if padding[0] == padding[1] else f", p={padding}"
+    return k + s + p
+
+
+class Conv2d(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 dtype=None, device="cpu"):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        kh, kw = self.kernel_size
+        bound = 1.0 / math.sqrt(in_channels * kh * kw)
+        self.weight = uniform_parameter((out_channels, in_channels, kh, kw), bound, dtype, device)
+        self.register_parameter("bias", uniform_parameter((out_channels,), bound, dtype, device) if bias else None)
+
+    def forward(self, x):
+        check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels,
+                         self.kernel_size, self.stride, self.padding)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self, bias=True):
+        text = f"{self.in_channels}→{self.out_channels}, {_settings(self.kernel_size, self.stride, self.padding)}"
+        return text + (", bias=False" if bias and self.bias is None else "")
+
+
+class DepthwiseConv2d(Module):
+    def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, dtype=None, device="cpu"):
+        super().__init__()
+        self.channels = channels
+        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        kh, kw = self.kernel_size
+        bound = 1.0 / math.sqrt(kh * kw)
+        self.weight = uniform_parameter((channels, 1, kh, kw), bound, dtype, device)
+        self.register_parameter("bias", uniform_parameter((channels,), bound, dtype, device) if bias else None)
+
+    def forward(self, x):
+        check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels,
+                         self.kernel_size, self.stride, self.padding)
+        return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self, bias=True):
+        text = f"{self.channels}, {_settings(self.kernel_size, self.stride, self.padding)}"
+        return text + (", bias=False" if bias and self.bias is None else "")

@@ -1,0 +1,26 @@
+"""tinycoat.nn.functional (import as F): differentiable functions on NCHW tensors.
+
+    im2col.py         patches as strided views; im2col / col2im (the one in the code base)
+    conv.py           conv2d: im2col + one matrix product (1×1: a plain matmul)
+    depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum over kernel offsets
+    pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d
+    normalization.py  batch_norm, layer_norm (one Function each, hand-derived backward)
+    erf.py            erf / erfc for arrays (NumPy has none)
+    activations.py    gelu (exact or tanh), silu; relu and sigmoid are core ops
+    softmax.py        softmax, log_softmax (numerically stable)
+    loss.py           cross_entropy (integer or soft targets, label smoothing)
+    dropout.py        dropout, drop_path (stochastic depth)
+    relative_position.py  relative_position_index, the bias gather, bias-table resizing
+    attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v
+"""
+from tinycoat.ops import relu, sigmoid  # noqa: F401  (core primitives, re-exported)
+from tinycoat.nn.functional.conv import conv2d  # noqa: F401
+from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
+from tinycoat.nn.functional.pooling import max_pool2d, avg_pool2d, global_avg_pool2d  # noqa: F401
+from tinycoat.nn.functional.normalization import batch_norm, layer_norm  # noqa: F401
+from tinycoat.nn.functional.activations import gelu, silu  # noqa: F401
+from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
+from tinycoat.nn.functional.loss import cross_entropy  # noqa: F401
+from tinycoat.nn.functional.dropout import dropout, drop_path  # noqa: F401
+from tinycoat.nn.functional.relative_position import relative_position_index, relative_bias  # noqa: F401
+from tinycoat.nn.functional.attention import relative_attention  # noqa: F401

@@ -1,0 +1,83 @@
+"""Activation functions: GELU and SiLU here; ReLU, sigmoid and softmax live elsewhere.
+
+GELU (Hendrycks & Gimpel) weighs x by the probability that a standard normal is below it:
+
+    gelu(x) = x · Φ(x),     Φ(x) = ½ erfc(−x/√2),     gelu'(x) = Φ(x) + x · φ(x),
+    φ(x) = exp(−x²/2) / √(2π)   (the normal density, Φ's derivative).
+
+(Writing Φ with erfc rather than ½(1 + erf(x/√2)) keeps its tiny values accurate for
+very negative x.) The "tanh" approximation replaces Φ by ½(1 + tanh(√(2/π)(x + 0.044715x³))).
+
+SiLU (also "swish", used inside squeeze-excitation):
+
+    silu(x) = x · σ(x),     silu'(x) = σ(x) · (1 + x · (1 − σ(x))).
+
+relu and sigmoid are core primitives (tinycoat.ops); softmax and log_softmax have their
+own file (softmax.py). They are re-exported from ``tinycoat.nn.functional``.
+"""
+from __future__ import annotations
+
+import math
+
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+from tinycoat.nn.functional.erf import erfc
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    def forward(self, x):
+        self.x = x
+        self.cdf = 0.5 * erfc(x * -_INV_SQRT2)                     # Φ(x)
+        return x * self.cdf
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x = self.x
+        pdf = xp.exp(x * x * -0.5)
+        pdf *= _INV_SQRT_2PI                                       # φ(x)
+        pdf *= x
+        pdf += self.cdf                                            # Φ(x) + x φ(x)
+        return g * pdf
+
+
+class GELUTanh(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        self.t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        return 0.5 * x * (1.0 + self.t)
+
+    def backward(self, g):
+        x, t = self.x, self.t
+        inner_grad = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)   # d/dx of tanh's argument
+        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad)
+
+
+class SiLU(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        self.s = 0.5 * (1.0 + xp.tanh(0.5 * x))                    # σ(x), overflow-free
+        return x * self.s
+
+    def backward(self, g):
+        s = self.s
+        return g * (s * (1.0 + self.x * (1.0 - s)))
+
+
+def gelu(x, approximate="none"):
+    """x · Φ(x); approximate="tanh" for the tanh form."""
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x):
+    """x · sigmoid(x)."""
+    return SiLU.apply(x)

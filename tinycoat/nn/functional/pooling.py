@@ -1,0 +1,99 @@
+"""Pooling: summarize each k_h×k_w window of every channel by its maximum or its mean.
+
+Like depthwise convolution (depthwise.py) we visit the k_h·k_w kernel offsets, not the
+pixels: for offset (a, b), ``shifted`` is the view of the input that every window sees
+at that offset, so a pool is a running maximum (or sum) of k_h·k_w strided views.
+
+    max:  y = max_{a,b} shift_{a,b}(x_pad)      dL/dx: g goes to the one pixel that won
+    mean: y = Σ_{a,b} shift_{a,b}(x_pad) / (k_h·k_w)   dL/dx: g/(k_h·k_w) to every pixel
+
+Shapes: (N, C, H, W) -> (N, C, Ho, Wo), stride defaulting to the kernel size
+(non-overlapping windows). Max pooling pads with −∞ so a pad never wins; average pooling
+pads with 0 and still divides by k_h·k_w (PyTorch's count_include_pad=True).
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
+
+
+class MaxPool2d(Function):
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        xp = get_array_module(x)
+        (kh, kw), hw = kernel, x.shape[2:]
+        out_hw = output_size(*hw, kernel, stride, padding)
+        x_pad = pad2d(x, padding, value=-float("inf"))
+        self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
+        y = shifted(x_pad, 0, 0, stride, out_hw).copy()
+        # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
+        # (the first one on ties, as in PyTorch): the backward routes g through it.
+        self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
+        for a in range(kh):
+            for b in range(kw):
+                candidate = shifted(x_pad, a, b, stride, out_hw)
+                better = candidate > y
+                self.winner[better] = a * kw + b
+                xp.maximum(y, candidate, out=y)
+        return y
+
+    def backward(self, g):
+        kw = self.kernel[1]
+        return col2im(lambda a, b: g * (self.winner == a * kw + b),
+                      self.x_shape, self.kernel, self.stride, self.padding, like=g)
+
+
+class AvgPool2d(Function):
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        xp = get_array_module(x)
+        (kh, kw), hw = kernel, x.shape[2:]
+        out_hw = output_size(*hw, kernel, stride, padding)
+        x_pad = pad2d(x, padding)
+        self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
+        y = xp.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
+        for a in range(kh):
+            for b in range(kw):
+                y += shifted(x_pad, a, b, stride, out_hw)
+        y *= 1.0 / (kh * kw)
+        return y
+
+    def backward(self, g):
+        kh, kw = self.kernel
+        share = g * (1.0 / (kh * kw))  # every pixel of a window gets an equal share
+        return col2im(lambda a, b: share, self.x_shape, self.kernel, self.stride, self.padding, like=g)
+
+
+def _pool_args(name, x, kernel_size, stride, padding):
+    kernel = pair(kernel_size)
+    stride = kernel if stride is None else pair(stride)
+    padding = pair(padding)
+    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{name}: kernel and stride must be >= 1, padding >= 0; got kernel {kernel}, "
+                         f"stride {stride}, padding {padding}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel {kernel} "
+                         "(else a window could hold nothing but padding)")
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    ho, wo = output_size(x.shape[2], x.shape[3], kernel, stride, padding)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"{name}: input {tuple(x.shape)} is smaller than the kernel {kernel} "
+                         f"(with padding {padding}): expected H, W >= kernel − 2·padding")
+    return dict(kernel=kernel, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Maximum over each window; stride defaults to kernel_size."""
+    return MaxPool2d.apply(x, **_pool_args(f"max_pool2d(k={kernel_size})", x, kernel_size, stride, padding))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over each window (pads count as zeros); stride defaults to kernel_size."""
+    return AvgPool2d.apply(x, **_pool_args(f"avg_pool2d(k={kernel_size})", x, kernel_size, stride, padding))
+
+
+def global_avg_pool2d(x, keepdims=False):
+    """Mean over all pixels: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims."""
+    if x.ndim != 4:
+        raise ValueError(f"global_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+    return x.mean(axis=(2, 3), keepdims=keepdims)  # a core op: its backward spreads g / (H·W)

@@ -1,0 +1,32 @@
+"""Linear: y = x Wᵀ + b over the last axis, W (out, in) as in PyTorch.
+
+Initialization (PyTorch's default): W and b ~ Uniform(±1/√in) (see ``uniform_parameter``).
+"""
+from __future__ import annotations
+
+import math
+
+from tinycoat.nn.module import Module, uniform_parameter
+
+
+class Linear(Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, device="cpu"):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = uniform_parameter((out_features, in_features), bound, dtype, device)
+        self.register_parameter("bias", uniform_parameter((out_features,), bound, dtype, device) if bias else None)
+
+    def forward(self, x):
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}→{self.out_features}): expected input "
+                             f"(..., {self.in_features}), got {tuple(x.shape)}")
+        lead = x.shape[:-1]
+        # Flatten the leading axes so that (B, N, C) inputs are one matrix product, not B.
+        y = x.reshape(-1, self.in_features) @ self.weight.T
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(lead + (self.out_features,))
+
+    def extra_repr(self):
+        return f"{self.in_features}→{self.out_features}, bias={self.bias is not None}"

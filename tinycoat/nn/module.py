@@ -1,0 +1,359 @@
+"""Module, Parameter, Sequential, ModuleList: how a network keeps its weights.
+
+A network is a tree of ``Module`` objects. Each one owns
+
+* parameters — trainable tensors (``Parameter``), e.g. a conv's weight;
+* buffers    — state that is saved but not trained, e.g. BatchNorm's running mean;
+* children   — sub-modules, e.g. the convs inside an MBConv block.
+
+As in PyTorch, you never list them by hand: *assigning* an attribute registers it.
+
+    self.weight = Parameter(...)        # -> self._parameters["weight"]
+    self.conv = Conv2d(...)             # -> self._modules["conv"]
+    self.register_buffer("mean", t)     # -> self._buffers["mean"]
+
+Walking that tree gives dotted names ("stages.0.conv.weight") for everything, which
+is all ``parameters()`` (for the optimizer), ``state_dict()`` (for checkpoints),
+``to(device)`` and ``train()/eval()`` need.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+from tinycoat import backend
+from tinycoat.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a trainable weight: it requires grad, and a Module registers it."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def uniform_parameter(shape, bound, dtype=None, device="cpu") -> Parameter:
+    """A Parameter with entries ~ Uniform(−bound, bound), drawn from the seeded generator.
+
+    PyTorch's default init for conv and linear layers is kaiming_uniform(a=√5), whose
+    bound is gain·√(3/fan_in) with gain = √(2/(1+a²)) = √(1/3): that is exactly
+    1/√fan_in, the same bound PyTorch uses for their biases. The draw is made on the
+    CPU generator in float64 and then cast and moved, so a given ``tc.manual_seed``
+    gives the same initial weights on every device and in every dtype.
+    """
+    u = backend.generator("cpu").random(tuple(shape))  # [0, 1), float64
+    values = (2.0 * u - 1.0) * bound
+    return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
+
+
+def _replace_data(t: Tensor, array) -> None:
+    """Swap the array behind ``t`` in place, so optimizers holding ``t`` see the move."""
+    t.data = array
+    t._device = backend.device_of(array)
+
+
+class Module:
+    """Base class of every layer. Subclasses set attributes in __init__ and define forward()."""
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these dicts to exist already.
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning "
+                                 f"attributes (assigning {name!r})")
+        if isinstance(value, Parameter):
+            table = self._parameters
+        elif isinstance(value, Module):
+            table = self._modules
+        elif value is None and (name in self._parameters or name in self._modules):
+            table = self._parameters if name in self._parameters else self._modules  # absent, as bias=False
+        elif name in self._buffers and _is_buffer_value(value):
+            table = self._buffers          # a new tensor (or None) for a registered buffer
+        else:
+            table = None                   # a plain attribute (a number, a string, a list...)
+        for other in (self._parameters, self._buffers, self._modules):
+            if other is not table:
+                other.pop(name, None)      # the name changes kind: forget the old entry
+        if table is None:
+            object.__setattr__(self, name, value)
+        else:
+            self.__dict__.pop(name, None)
+            table[name] = value            # an existing key keeps its place (and state_dict order)
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table, {})
+            if name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param) -> None:
+        """Register ``param`` (a Parameter, or None for an absent one such as bias=False)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
+                            f"got {type(param).__name__}")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor) -> None:
+        """Register non-trainable state (a Tensor, or None) saved in the state_dict."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, got {type(tensor).__name__}")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+
+    def add_module(self, name: str, module) -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
+        self._modules[name] = module
+
+    # ------------------------------------------------------------------ the forward pass
+    def forward(self, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ walking the tree
+    def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every descendant, each once, parents first."""
+        seen, stack = set(), [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{k}" if name else k, m) for k, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))  # reversed: pop in registration order
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_entries(self, *tables: str):
+        """(dotted name, tensor) from the given tables of every module, each tensor once."""
+        seen = set()
+        for module_name, module in self.named_modules():
+            for name, value in (kv for table in tables for kv in getattr(module, table).items()):
+                if value is None or id(value) in seen:  # shared weights are listed once
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
+
+    def named_parameters(self):
+        return self._named_entries("_parameters")
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        return self._named_entries("_buffers")
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    # ------------------------------------------------------------------ modes and gradients
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (batch statistics in BatchNorm, dropout on) for the whole tree."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: running statistics in BatchNorm, dropout and drop-path off."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    # ------------------------------------------------------------------ devices and dtypes
+    def to(self, device=None, dtype=None) -> "Module":
+        """Move every parameter and buffer in place (same Parameter objects, new arrays).
+
+        ``dtype`` converts floating-point entries only (an integer counter stays integer).
+        """
+        device = backend.canonical_device(device) if device is not None else None
+        dtype = backend.as_dtype(dtype) if dtype is not None else None
+
+        def convert(array):
+            if device is not None:
+                array = backend.to_device(array, device)
+            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                array = array.astype(dtype)
+            return array
+
+        for t in list(self.parameters()) + list(self.buffers()):
+            _replace_data(t, convert(t.data))
+            if t.grad is not None:
+                _replace_data(t.grad, convert(t.grad.data))
+        return self
+
+    def float(self) -> "Module":
+        return self.to(dtype=backend.float32)
+
+    def double(self) -> "Module":
+        return self.to(dtype=backend.float64)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> "OrderedDict[str, object]":
+        """Dotted name -> host NumPy array (a copy) for every parameter and buffer."""
+        return OrderedDict((name, backend.to_numpy(t.data).copy())
+                           for name, t in self._named_entries("_parameters", "_buffers"))
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays into this module's parameters and buffers, in place.
+
+        ``strict`` (default): every key must match, both ways, or nothing is loaded and
+        a ValueError lists the missing, unexpected and mis-shaped keys. With
+        ``strict=False`` missing/unexpected keys are returned instead (mis-shaped
+        keys are always an error: there is no sensible partial load of a weight).
+        """
+        own = OrderedDict(self._named_entries("_parameters", "_buffers"))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        shape = lambda v: tuple(getattr(v, "shape", ()))  # noqa: E731 - a plain number has shape ()
+        mis_shaped = [f"{k}: checkpoint {shape(state_dict[k])}, model {shape(own[k])}"
+                      for k in own if k in state_dict and shape(state_dict[k]) != shape(own[k])]
+        problems = []
+        if mis_shaped:
+            problems.append("mis-shaped keys: " + "; ".join(mis_shaped))
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(unexpected))
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems))
+        for name, t in own.items():
+            if name in state_dict:
+                value = state_dict[name]
+                value = value.data if isinstance(value, Tensor) else value
+                t.data[...] = backend.as_array(value, dtype=t.dtype, device=t.device)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        """The layer's settings, shown inside its parentheses (override in layers)."""
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self.named_children():
+            child = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        if extra:  # settings first, then the children, as PyTorch prints them
+            lines.insert(0, "  " + extra)
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _is_buffer_value(value):
+    return value is None or isinstance(value, Tensor) and not isinstance(value, Parameter)
+
+
+# ---------------------------------------------------------------------------- containers
+
+class Sequential(Module):
+    """Modules applied one after another: Sequential(a, b, c)(x) = c(b(a(x)))."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module) -> "Sequential":
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain list would hide them)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module) -> "ModuleList":
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("ModuleList is a container, not a layer: iterate over it in your forward()")
+
+
+class Identity(Module):
+    """y = x (a placeholder, e.g. the shortcut of a block that keeps its shape)."""
+
+    def forward(self, x):
+        return x

@@ -1,0 +1,63 @@
+"""BatchNorm2d and LayerNorm layers: γ = 1, β = 0 at the start, plus BatchNorm's running stats.
+
+The normalizations themselves (and their backward) are in functional/normalization.py.
+BatchNorm2d keeps buffers (saved in the state_dict, not trained): running_mean (0 at the
+start), running_var (1) and num_batches_tracked, as PyTorch does.
+"""
+from __future__ import annotations
+
+from tinycoat import backend
+from tinycoat.tensor import Tensor, ones, zeros
+import tinycoat.nn.functional as F
+from tinycoat.nn.module import Module, Parameter
+
+
+class BatchNorm2d(Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=None, device="cpu"):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
+        self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
+        self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
+        self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
+        self.register_buffer("num_batches_tracked", Tensor(backend.array_module(device).zeros((), dtype="int64")))
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), "
+                             f"got {tuple(x.shape)}")
+        if self.training:
+            if x.shape[0] * x.shape[2] * x.shape[3] < 2:
+                raise ValueError(f"BatchNorm2d({self.num_features}): training needs more than one value per "
+                                 f"channel (N·H·W >= 2), got input {tuple(x.shape)}")
+            self.num_batches_tracked.data += 1
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training, momentum=self.momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class LayerNorm(Module):
+    """Normalize over the trailing dims ``normalized_shape`` (e.g. channels of (B, N, C) tokens)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=None, device="cpu"):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        if elementwise_affine:
+            self.weight = Parameter(ones(shape, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(shape, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        n = len(self.normalized_shape)
+        if x.ndim < n or tuple(x.shape[x.ndim - n:]) != self.normalized_shape:
+            dims = ", ".join(map(str, self.normalized_shape))
+            raise ValueError(f"LayerNorm({dims}): expected input (..., {dims}), got {tuple(x.shape)}")
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"

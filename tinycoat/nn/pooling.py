@@ -1,0 +1,48 @@
+"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel) and GlobalAvgPool2d."""
+from __future__ import annotations
+
+import tinycoat.nn.functional as F
+from tinycoat.nn.functional.im2col import pair
+from tinycoat.nn.module import Module
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = pair(kernel_size)
+        self.stride = self.kernel_size if stride is None else pair(stride)
+        self.padding = pair(padding)
+
+    def forward(self, x):
+        _check(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"k={self.kernel_size[0]}, s={self.stride[0]}" + (f", p={self.padding[0]}" if any(self.padding) else "")
+
+
+class AvgPool2d(MaxPool2d):
+    def forward(self, x):
+        _check(f"AvgPool2d({self.extra_repr()})", x, self.kernel_size, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class GlobalAvgPool2d(Module):
+    """(N, C, H, W) -> (N, C): the mean of every channel (keepdims=True: (N, C, 1, 1))."""
+
+    def __init__(self, keepdims=False):
+        super().__init__()
+        self.keepdims = keepdims
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"GlobalAvgPool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+        return F.global_avg_pool2d(x, keepdims=self.keepdims)
+
+
+def _check(name, x, kernel, padding):
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    if x.shape[2] + 2 * padding[0] < kernel[0] or x.shape[3] + 2 * padding[1] < kernel[1]:
+        raise ValueError(f"{name}: expected input (N, C, H, W) with H, W >= {kernel[0] - 2 * padding[0]}, "
+                         f"{kernel[1] - 2 * padding[1]}, got {tuple(x.shape)}")
