@@ -18,50 +18,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import pathlib
 import platform
-import sys
-import time
+import statistics
 
-import numpy as np
+from common import best_time, matmul_gflops, time_runs  # also puts the checkout on sys.path
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # runs from a checkout, uninstalled
 import tinycoat as tc  # noqa: E402
-from tinycoat import backend  # noqa: E402
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: E402
 
 # (model, stage, tokens H = W, channels): coatnet_cifar_nano D3/D4 = 96/192, tiny = 192/384.
 SHAPES = [("nano", "S3", 8, 96), ("nano", "S4", 4, 192), ("tiny", "S3", 8, 192), ("tiny", "S4", 4, 384)]
 
 
-def synchronize(device):
-    if device == "gpu":
-        backend.array_module("gpu").cuda.Device().synchronize()
-
-
-def best_time(fn, device, repeats):
-    fn()  # warm-up (allocations, GPU kernel compilation)
-    synchronize(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times), float(np.median(times))
-
-
 def layer_flops(B, N, C, heads, d):
     forward = 2 * B * N * (3 * C * C + C * C) + 2 * 2 * B * heads * N * N * d
     return 3 * forward  # forward + backward (≈ 2× forward)
-
-
-def matmul_gflops(n, k, m, device, repeats):
-    xp = backend.array_module(device)
-    a = xp.asarray(np.random.default_rng(0).standard_normal((n, k), dtype=np.float32))
-    b = xp.asarray(np.random.default_rng(1).standard_normal((k, m), dtype=np.float32))
-    best, _ = best_time(lambda: a @ b, device, repeats)
-    return 2 * n * k * m / best / 1e9
 
 
 def bench_layer(B, size, C, device, repeats):
@@ -78,8 +49,9 @@ def bench_layer(B, size, C, device, repeats):
         x.grad = None
         layer(x).backward(upstream)
 
-    fwd, _ = best_time(forward, device, repeats)
-    best, median = best_time(step, device, repeats)
+    fwd = best_time(forward, device, repeats)
+    times = time_runs(step, device, repeats)
+    best, median = min(times), statistics.median(times)
     flops = layer_flops(B, size * size, C, layer.heads, layer.head_dim)
     return {"forward_ms": fwd * 1e3, "fwd_bwd_ms": best * 1e3, "fwd_bwd_median_ms": median * 1e3,
             "gflops": flops / best / 1e9, "heads": layer.heads, "head_dim": layer.head_dim}

@@ -1,7 +1,8 @@
 """Timing helpers shared by the benchmark scripts (scripts, never timed tests).
 
-Every figure is a median over repeats after a warm-up, and GPU work is
-synchronized before the clock is read (CuPy launches kernels asynchronously).
+Figures are taken after a warm-up run, and GPU work is synchronized before the
+clock is read (CuPy launches kernels asynchronously). tinycoat is imported
+lazily, so a script can set BLAS thread counts before NumPy loads.
 """
 from __future__ import annotations
 
@@ -12,18 +13,17 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tinycoat import backend  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 
 def synchronize(device):
     if device == "gpu":
-        backend.array_module("gpu").cuda.get_current_device().synchronize()
+        from tinycoat import backend
+        backend.array_module("gpu").cuda.Device().synchronize()
 
 
-def median_time(fn, device="cpu", repeats=5, warmup=1):
-    """Median wall time of ``fn()`` in seconds."""
+def time_runs(fn, device="cpu", repeats=5, warmup=1):
+    """Wall times of ``repeats`` calls of ``fn()`` (seconds), after ``warmup`` calls."""
     for _ in range(warmup):
         fn()
     synchronize(device)
@@ -33,28 +33,37 @@ def median_time(fn, device="cpu", repeats=5, warmup=1):
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
-def matmul_ceiling_gflops(device="cpu", n=1024, repeats=5):
-    """This machine's float32 matrix-product speed (2n³ FLOPs per n×n product): the ceiling
-    that conv, attention and whole-model figures are compared against."""
-    xp = backend.array_module(device)
+def median_time(fn, device="cpu", repeats=5, warmup=1):
+    return statistics.median(time_runs(fn, device, repeats, warmup))
+
+
+def best_time(fn, device="cpu", repeats=5, warmup=1):
+    return min(time_runs(fn, device, repeats, warmup))
+
+
+def matmul_gflops(n, k, m, device="cpu", repeats=5):
+    """GFLOP/s of one float32 (n×k)·(k×m) product (2nkm FLOPs), best of ``repeats``."""
+    from tinycoat import backend
     rng = backend.generator(device)
-    a = rng.standard_normal((n, n), dtype=xp.float32)
-    b = rng.standard_normal((n, n), dtype=xp.float32)
-    t = median_time(lambda: a @ b, device, repeats)
-    return 2 * n ** 3 / t / 1e9
+    a = rng.standard_normal((n, k), dtype="float32")
+    b = rng.standard_normal((k, m), dtype="float32")
+    return 2 * n * k * m / best_time(lambda: a @ b, device, repeats) / 1e9
+
+
+def matmul_ceiling_gflops(device="cpu", n=2048, repeats=5):
+    """This machine's square float32 matmul speed: the ceiling other figures are compared to."""
+    return matmul_gflops(n, n, n, device, repeats)
 
 
 def machine_description(device="cpu"):
-    desc = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    try:
-        import numpy
-        desc += f", NumPy {numpy.__version__}"
-    except ImportError:  # pragma: no cover
-        pass
+    import numpy
+    desc = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, NumPy {numpy.__version__}")
     if device == "gpu":
+        from tinycoat import backend
         cupy = backend.array_module("gpu")
         props = cupy.cuda.runtime.getDeviceProperties(0)
         desc += f", {props['name'].decode()} (CuPy {cupy.__version__})"

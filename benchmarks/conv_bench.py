@@ -24,10 +24,9 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from common import matmul_ceiling_gflops, synchronize  # noqa: E402  (also puts the checkout on sys.path)
 tc = F = backend = None  # imported in main(), after --threads has been applied
 
 # name, kind, (C_in, H, W), C_out, kernel, stride, padding
@@ -37,23 +36,6 @@ CASES = [
     ("conv 3x3 stem, 32x32x3->32", "conv", (3, 32, 32), 32, 3, 1, 1),
     ("conv 3x3, 16x16x96->96", "conv", (96, 16, 16), 96, 3, 1, 1),
 ]
-
-
-def synchronize(device):
-    if device == "gpu":
-        backend.array_module("gpu").cuda.Device().synchronize()
-
-
-def best_time(fn, device, repeat):
-    fn()  # warm-up (allocations, BLAS threads, CUDA kernels)
-    synchronize(device)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def best_forward_backward(op, upstream, leaves, device, repeat):
@@ -74,14 +56,6 @@ def best_forward_backward(op, upstream, leaves, device, repeat):
             forward.append(middle - start)
             backward.append(end - middle)
     return min(forward), min(backward)
-
-
-def matmul_ceiling(device, repeat, n=2048):
-    """GFLOP/s of one float32 n×n matrix product: what BLAS (or cuBLAS) can do here."""
-    rng = backend.generator(device)
-    a = rng.standard_normal((n, n), dtype="float32")
-    b = rng.standard_normal((n, n), dtype="float32")
-    return 2 * n ** 3 / best_time(lambda: a @ b, device, repeat) / 1e9
 
 
 def bench_case(case, batch, device, repeat):
@@ -126,7 +100,7 @@ def main():
     tc, F, backend = tinycoat, tinycoat.nn.functional, tinycoat.backend
     tc.manual_seed(0)
 
-    ceiling = matmul_ceiling(args.device, args.repeat)
+    ceiling = matmul_ceiling_gflops(args.device, repeats=args.repeat)
     rows = [bench_case(case, args.batch, args.device, args.repeat) for case in CASES]
 
     threads = args.threads or os.environ.get("OPENBLAS_NUM_THREADS", "default")
