@@ -23,3 +23,6 @@ from tinycoat.ops import (  # noqa: F401
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 
 __version__ = "0.1.0"
+
+# Layers and optimizers come with the package, as torch.nn and torch.optim do.
+from tinycoat import nn, optim  # noqa: E402,F401
