@@ -70,6 +70,9 @@ def parse_args(argv=None):
                    help="read the loss back from the device every N steps (each read synchronizes)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--no-malloc-tuning", action="store_true",
+                   help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
+                        "instead of being unmapped and faulted in again every step; see backend.tune_host_malloc)")
     args = p.parse_args(argv)
     _check_args(args)
     return args
@@ -144,7 +147,12 @@ def make_loaders(args, train, test):
 
 def make_schedule(args, optimizer, steps_per_epoch):
     total = max(1, args.epochs * steps_per_epoch)
-    warmup = min(total, int(round(args.warmup * steps_per_epoch)))
+    warmup = int(round(args.warmup * steps_per_epoch))
+    if warmup >= total and args.epochs:
+        # A warm-up as long as the run would leave the learning rate rising to the end.
+        warmup = total // 5
+        print(f"note: --warmup {args.warmup:g} epochs is not shorter than --epochs {args.epochs}; "
+              f"warming up over the first fifth of the run ({warmup} steps) instead", file=sys.stderr)
     return optim.WarmupCosine(optimizer, total_steps=total, warmup_steps=warmup, min_lr=args.min_lr)
 
 
@@ -420,6 +428,8 @@ def _progress(args, total, desc):
 def main(argv=None) -> int:
     try:
         args = parse_args(argv)
+        if not args.no_malloc_tuning:
+            backend.tune_host_malloc()
         run(args)
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)

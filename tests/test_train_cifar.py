@@ -15,7 +15,7 @@ spec = importlib.util.spec_from_file_location("train_cifar", ROOT / "train_cifar
 train_cifar = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(train_cifar)
 
-# A model small enough for a test: nano at 16×16 with 2 stages downsampling.
+# Tiny batches and epochs of a few steps: the real coatnet_cifar_nano, kept quick.
 FAST = ["--batch-size", "4", "--no-progress", "--log-every", "1", "--warmup", "0.5", "--no-download"]
 
 
@@ -168,3 +168,29 @@ def test_checkpoint_from_another_model_is_refused(cifar_root, tmp_path, capsys):
                "--resume", out / "last.npz", *FAST)
     assert code == 2
     assert "is from model 'coatnet_cifar_nano'" in capsys.readouterr().err
+
+
+def test_warmup_longer_than_the_run_is_capped(capsys):
+    import tinycoat as tc
+    args = train_cifar.parse_args(["--epochs", "2", "--warmup", "5"])
+    opt = tc.optim.AdamW([tc.nn.Parameter(tc.zeros(2))], lr=1.0)
+    sched = train_cifar.make_schedule(args, opt, steps_per_epoch=10)
+    assert sched.warmup_steps == 4 and sched.total_steps == 20
+    assert "warming up over the first fifth" in capsys.readouterr().err
+    args = train_cifar.parse_args(["--epochs", "10", "--warmup", "5"])
+    assert train_cifar.make_schedule(args, opt, steps_per_epoch=10).warmup_steps == 50
+
+
+FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").exists(),
+                    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)")
+def test_loss_goes_down_on_real_fashion_mnist(tmp_path):
+    """Three short epochs on 128 real Fashion-MNIST images: the training loss falls."""
+    out = tmp_path / "run"
+    assert run("--dataset", "fashion-mnist", "--subset", 128, "--test-subset", 32, "--epochs", 3,
+               "--batch-size", 32, "--lr", "2e-3", "--warmup", "0.3", "--drop-path", "0", "--label-smoothing", "0",
+               "--no-progress", "--log-every", "3", "--out", out) == 0
+    losses = [json.loads(line)["train_loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert losses[2] < losses[0] - 0.1, losses
