@@ -10,13 +10,20 @@ Prints a short table for people and one JSON line for the record:
   * a time breakdown by op type from one profiled step (conv, depthwise, attention,
     norm, elementwise, optimizer, ...); on a GPU each op is synchronized there, which
     slows that step, so the breakdown is a share, not a speed;
-  * peak traced host memory of a step (tracemalloc: NumPy reports its buffers to it).
+  * peak host memory of a step: the most memory held at once by the arrays the step itself
+    allocates (tracemalloc, to which NumPy reports its buffers; it sees only allocations made
+    after it starts, so weights, optimizer state and the batch are not counted), and the
+    process's resident high-water mark (getrusage), which counts everything.
+
+glibc's malloc is tuned at start-up (``backend.tune_host_malloc``: freed activations are
+reused instead of unmapped and faulted in again); ``--no-malloc-tuning`` measures without.
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import contextlib
+import resource
 import time
 import tracemalloc
 
@@ -91,7 +98,11 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--no-malloc-tuning", action="store_true",
+                   help="leave glibc's malloc as it is (see tinycoat.backend.tune_host_malloc)")
+    p.add_argument("--no-breakdown", action="store_true", help="skip the per-op breakdown (faster)")
     args = p.parse_args()
+    malloc_tuned = False if args.no_malloc_tuning else tc.backend.tune_host_malloc()
 
     tc.manual_seed(0)
     model = create_model(args.model, num_classes=args.num_classes, layout=args.layout,
@@ -123,24 +134,29 @@ def main():
 
     # Breakdown: one profiled step; the optimizer is timed as a whole.
     totals = collections.Counter()
-    with profile_functions(args.device, totals):
-        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-        opt.zero_grad()
-        loss.backward()
-    start = time.perf_counter()
-    optim.clip_grad_norm_(model.parameters(), 1.0)
-    opt.step()
-    synchronize(args.device)
-    totals["AdamW+clip"] += time.perf_counter() - start
     by_cat = collections.Counter()
-    for name, t in totals.items():
-        by_cat["optimizer" if name == "AdamW+clip" else category(name)] += t
-    profiled = sum(by_cat.values())
+    if not args.no_breakdown:
+        with profile_functions(args.device, totals):
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+        start = time.perf_counter()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        synchronize(args.device)
+        totals["AdamW+clip"] += time.perf_counter() - start
+        for name, t in totals.items():
+            by_cat["optimizer" if name == "AdamW+clip" else category(name)] += t
+    profiled = sum(by_cat.values()) or 1.0
 
+    # Memory: NumPy reports its buffers to tracemalloc, which traces what is allocated after
+    # start(): the peak is the step's own activations, gradients and temporaries at its worst.
     tracemalloc.start()
-    train_step()
+    loss = train_step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    leftover_graph = loss._ctx is not None and not getattr(loss._ctx, "released", False)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
     ceiling = matmul_ceiling_gflops(args.device)
     train_ips = args.batch_size / t_train
@@ -154,7 +170,7 @@ def main():
         "infer_images_per_s": round(infer_ips, 2), "train_gflops": round(train_gflops, 2),
         "infer_gflops": round(infer_gflops, 2), "matmul_gflops": round(ceiling, 1),
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
-        "peak_host_mb": round(peak / 2 ** 20, 1),
+        "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -164,10 +180,14 @@ def main():
           f"({100 * train_gflops / ceiling:.1f}% of matmul {ceiling:.0f} GFLOP/s)")
     print(f"  inference  {infer_ips:8.1f} images/s  {infer_gflops:7.1f} GFLOP/s  "
           f"({100 * infer_gflops / ceiling:.1f}%)")
-    print(f"  peak traced host memory of a step: {peak / 2 ** 20:.0f} MiB")
-    print("  time by op type (one profiled step): " + ", ".join(
-        f"{k} {100 * v / profiled:.0f}%" for k, v in by_cat.most_common()))
-    print("  slowest ops: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in totals.most_common(8)))
+    print(f"  peak memory of a step's own arrays: {peak / 2 ** 20:.0f} MiB; process high-water "
+          f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}")
+    if leftover_graph:
+        print("  WARNING: the loss still holds its graph after backward()")
+    if by_cat:
+        print("  time by op type (one profiled step): " + ", ".join(
+            f"{k} {100 * v / profiled:.0f}%" for k, v in by_cat.most_common()))
+        print("  slowest ops: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in totals.most_common(8)))
     emit_json(record)
 
 

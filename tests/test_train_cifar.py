@@ -36,7 +36,7 @@ def weights(path):
 
 def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     out = tmp_path / "run"
-    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, *FAST) == 0
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--plot", *FAST) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
@@ -45,6 +45,11 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert (out / "last.npz").exists()
     text = capsys.readouterr().out
     assert "test accuracy" in text and "per-class accuracy" in text and "images/s" in text
+    try:
+        import matplotlib  # noqa: F401  (an optional extra: the curves need it)
+    except ImportError:
+        return
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_resume_gives_identical_weights(cifar_root, tmp_path):

@@ -158,6 +158,34 @@ def scatter_add(target, index, values):
     return target
 
 
+# --------------------------------------------------------------------------- host memory
+
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4     # mallopt parameter numbers, from glibc's <malloc.h>
+
+
+def tune_host_malloc(trim_threshold: int = 2 ** 30) -> bool:
+    """Keep freed large arrays in the process instead of returning them to the kernel (glibc only).
+
+    By default glibc serves every allocation above its mmap threshold (128 KiB to 32 MiB,
+    adaptive) with a fresh ``mmap``: the kernel then faults in and zeroes every page of
+    every new activation or gradient, step after step, and ``free`` unmaps it again.
+    ``M_MMAP_MAX = 0`` makes large blocks come from the heap, and a large
+    ``M_TRIM_THRESHOLD`` keeps up to ``trim_threshold`` bytes of freed heap for reuse,
+    so a training step recycles the memory of the previous one. (``benchmarks/train_step.py``
+    measures what it buys.) Call it once at start-up, before the big arrays exist.
+    Returns False, changing nothing, where the C library is not glibc.
+    """
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
+
+
 # --------------------------------------------------------------------------- randomness
 
 _seed = None

@@ -31,17 +31,23 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 class GELU(Function):
     def forward(self, x):
         self.x = x
-        self.cdf = 0.5 * erfc(x * -_INV_SQRT2)                     # Φ(x)
-        return x * self.cdf
+        cdf = erfc(x * -_INV_SQRT2)
+        cdf *= 0.5                                                 # Φ(x) = ½ erfc(−x/√2)
+        self.cdf = cdf
+        return x * cdf
 
     def backward(self, g):
         xp = get_array_module(g)
         x = self.x
-        pdf = xp.exp(x * x * -0.5)
+        # In place in one array: each pass over a large activation costs a memory sweep.
+        pdf = xp.multiply(x, x, out=xp.empty_like(x))              # (out=: an array even for 0-d x)
+        pdf *= -0.5
+        xp.exp(pdf, out=pdf)
         pdf *= _INV_SQRT_2PI                                       # φ(x)
         pdf *= x
         pdf += self.cdf                                            # Φ(x) + x φ(x)
-        return g * pdf
+        pdf *= g
+        return pdf
 
 
 class GELUTanh(Function):

@@ -50,10 +50,18 @@ class DepthwiseConv2d(Function):
         self.x_shape, self.kernel_hw, self.stride, self.padding = x.shape, (kh, kw), stride, padding
         self.has_bias = bias is not None
 
-        y = xp.zeros((n, c, ho, wo), dtype=x.dtype)
+        # y = Σ_{a,b} w[:, a, b] ⊙ shift_{a,b}(x_pad). Each product goes into one reused scratch
+        # array (out=) and is added in place: a fresh product per offset is a new large array,
+        # whose pages the kernel faults in and zeroes, k_h·k_w times per call.
+        y = xp.empty((n, c, ho, wo), dtype=x.dtype)
+        term = xp.empty_like(y)
         for a in range(kh):
             for b in range(kw):
-                y += kernel[:, a, b] * shifted(x_pad, a, b, stride, (ho, wo))
+                x_ab = shifted(x_pad, a, b, stride, (ho, wo))
+                if a == b == 0:
+                    xp.multiply(kernel[:, a, b], x_ab, out=y)
+                else:
+                    y += xp.multiply(kernel[:, a, b], x_ab, out=term)
         if bias is not None:
             y += bias.reshape(c, 1, 1)
         return y
@@ -70,7 +78,8 @@ class DepthwiseConv2d(Function):
                     # Σ over batch and output pixels of g ⊙ (the input this weight met)
                     gw[:, 0, a, b] = xp.einsum("nchw,nchw->c", g, shifted(self.x_pad, a, b, self.stride, out_hw))
         if self.needs_input_grad[0]:
-            gx = col2im(lambda a, b: self.kernel[:, a, b] * g,
+            term = xp.empty_like(g)                                 # one scratch array, as in forward
+            gx = col2im(lambda a, b: xp.multiply(self.kernel[:, a, b], g, out=term),
                         self.x_shape, (kh, kw), self.stride, self.padding, like=g)
         if self.has_bias and self.needs_input_grad[2]:
             gb = g.sum(axis=(0, 2, 3))
