@@ -17,7 +17,9 @@ the weight w[a, b] times the input shifted by (a, b):
 
 ``shift`` is a strided view of the padded input (``im2col.shifted``): output pixel
 (r, q) meets padded pixel (r·s + a, q·s + b). Shapes: x (N, C, H, W), w (C, 1, kh, kw),
-y (N, C, Ho, Wo).
+y (N, C, Ho, Wo). Like every deep-learning "convolution" (PyTorch's too) this is a
+cross-correlation: the weight stored at kernel position (a, b) is the paper's w_{i−j} for
+the offset i − j = (pad − a, pad − b), i.e. the paper's kernel flipped in both axes.
 
 Backward: the same sum read in the other direction. With g = dL/dy,
 
