@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import resource
 import time
 import tracemalloc
@@ -31,7 +30,7 @@ from common import emit_json, machine_description, matmul_ceiling_gflops, median
 
 import tinycoat as tc
 from tinycoat import optim
-from tinycoat.autograd import Function
+from tinycoat.autograd import instrumented
 from tinycoat.models import create_model, summary
 from tinycoat.nn import functional as F
 
@@ -58,35 +57,17 @@ def category(name):
     return "other"
 
 
-@contextlib.contextmanager
 def profile_functions(device, totals):
     """Time every Function's forward and backward by class (synchronizing on GPU)."""
-    patched = []
-
-    def all_subclasses(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from all_subclasses(sub)
-
-    for cls in set(all_subclasses(Function)):
-        for method in ("forward", "backward"):
-            if method not in cls.__dict__:
-                continue
-            original = cls.__dict__[method]
-
-            def timed(self, *args, _original=original, _name=cls.__name__, **kwargs):
-                start = time.perf_counter()
-                out = _original(self, *args, **kwargs)
-                synchronize(device)
-                totals[_name] += time.perf_counter() - start
-                return out
-            setattr(cls, method, timed)
-            patched.append((cls, method, original))
-    try:
-        yield
-    finally:
-        for cls, method, original in patched:
-            setattr(cls, method, original)
+    def wrap(cls, method, original):
+        def timed(self, *args, **kwargs):
+            start = time.perf_counter()
+            out = original(self, *args, **kwargs)
+            synchronize(device)
+            totals[cls.__name__] += time.perf_counter() - start
+            return out
+        return timed
+    return instrumented(wrap)
 
 
 def main():

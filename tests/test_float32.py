@@ -6,21 +6,13 @@ everything after it. Every Function's forward and backward is watched during a f
 training step of a small CoAtNet: what it returns and what it saves for the backward must
 be float32; so must the gradients, the updated weights and AdamW's moments.
 """
-import contextlib
-
 import numpy as np
 
 import tinycoat as tc
 from tinycoat import optim
-from tinycoat.autograd import Function
+from tinycoat.autograd import instrumented
 from tinycoat.models import create_model
 from tinycoat.nn import functional as F
-
-
-def _subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
 
 
 def _float64_arrays(value):
@@ -31,31 +23,19 @@ def _float64_arrays(value):
     return [value] if dtype is not None and getattr(value, "shape", None) is not None and dtype == np.float64 else []
 
 
-@contextlib.contextmanager
 def watch_float64(found):
     """Record 'Class.method' (and what was float64) for every op that produces or saves float64."""
-    patched = []
-    for cls in set(_subclasses(Function)):
-        for method in ("forward", "backward"):
-            if method not in cls.__dict__:
-                continue
-            original = cls.__dict__[method]
-
-            def watched(self, *args, _original=original, _where=f"{cls.__name__}.{method}", **kwargs):
-                out = _original(self, *args, **kwargs)
-                if _float64_arrays(out):
-                    found.append(f"{_where} returned float64")
-                for name, value in vars(self).items():
-                    if _float64_arrays(value):
-                        found.append(f"{_where} saved float64 self.{name}")
-                return out
-            setattr(cls, method, watched)
-            patched.append((cls, method, original))
-    try:
-        yield
-    finally:
-        for cls, method, original in patched:
-            setattr(cls, method, original)
+    def wrap(cls, method, original):
+        def watched(self, *args, **kwargs):
+            out = original(self, *args, **kwargs)
+            if _float64_arrays(out):
+                found.append(f"{cls.__name__}.{method} returned float64")
+            for name, value in vars(self).items():
+                if _float64_arrays(value):
+                    found.append(f"{cls.__name__}.{method} saved float64 self.{name}")
+            return out
+        return watched
+    return instrumented(wrap)
 
 
 def test_the_watch_catches_a_promotion():
