@@ -30,11 +30,9 @@ class Tensor:
             device = backend.device_of(data)
         self.data = backend.as_array(data, dtype=dtype, device=device)
         self._device = backend.device_of(self.data)
-        if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
-        self.requires_grad = bool(requires_grad)
         self.grad = None
         self._ctx = None
+        self.requires_grad_(requires_grad)
 
     # ----------------------------------------------------------------- properties
     @property

@@ -87,16 +87,21 @@ def check_conv_input(name, x, in_channels, kernel, stride, padding):
                          f"and W + 2·padding >= kernel width")
 
 
+def check_conv_arguments(name, stride, padding, bias, out_channels):
+    """Raise a clear error for a stride < 1, a negative padding or a bias that is not (out_channels,)."""
+    if min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{name}: stride must be >= 1 and padding >= 0, got {stride}, {padding}")
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise ValueError(f"{name}: bias must have shape ({out_channels},), got {tuple(bias.shape)}")
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0):
     """2-D convolution of x (N, C, H, W) with weight (O, C, kh, kw) and optional bias (O,)."""
     stride, padding = pair(stride), pair(padding)
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
     o, c, kh, kw = weight.shape
-    if min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride must be >= 1 and padding >= 0, got {stride}, {padding}")
+    check_conv_arguments("conv2d", stride, padding, bias, o)
     check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
-    if bias is not None and tuple(bias.shape) != (o,):
-        raise ValueError(f"conv2d: bias must have shape ({o},), got {tuple(bias.shape)}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding)

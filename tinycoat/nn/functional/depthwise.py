@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.nn.functional.conv import check_conv_input
+from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
 
 
@@ -94,10 +94,7 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
     if weight.ndim != 4 or weight.shape[1] != 1:
         raise ValueError(f"depthwise_conv2d: weight must be (channels, 1, kh, kw), got {tuple(weight.shape)}")
     c, _, kh, kw = weight.shape
-    if min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"depthwise_conv2d: stride must be >= 1 and padding >= 0, got {stride}, {padding}")
+    check_conv_arguments("depthwise_conv2d", stride, padding, bias, c)
     check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
-    if bias is not None and tuple(bias.shape) != (c,):
-        raise ValueError(f"depthwise_conv2d: bias must have shape ({c},), got {tuple(bias.shape)}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return DepthwiseConv2d.apply(*inputs, stride=stride, padding=padding)

@@ -21,26 +21,22 @@ def _scaled_mask(x, shape, p):
     return Tensor(keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
-def _check_p(name, p):
+def _drop(name, x, p, training, mask_shape):
+    """x ⊙ mask/(1 − p), one mask entry per cell of ``mask_shape`` (broadcast over x)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return x * _scaled_mask(x, mask_shape, p)
 
 
 def dropout(x, p=0.5, training=True):
     """Zero each entry with probability p (training only), scale the rest by 1/(1 − p)."""
-    _check_p("dropout", p)
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    return x * _scaled_mask(x, x.shape, p)
+    return _drop("dropout", x, p, training, x.shape)
 
 
 def drop_path(x, p=0.0, training=True):
     """Zero each *sample* (axis 0) with probability p (training only), scale the rest by 1/(1 − p)."""
-    _check_p("drop_path", p)
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    return x * _scaled_mask(x, (x.shape[0],) + (1,) * (x.ndim - 1), p)
+    return _drop("drop_path", x, p, training, (x.shape[0],) + (1,) * (x.ndim - 1))
