@@ -13,6 +13,7 @@ PACKAGE = ROOT / "tinycoat"
 # (module prefix, layer). The longest matching prefix decides.
 LAYERS = {
     "tinycoat.backend": 0,
+    "tinycoat.blockwise": 0,     # host threads and cache blocks (no NumPy: it only slices arrays)
     "tinycoat.data": 0,          # host-side data code (NumPy arrays on the CPU by design)
     "tinycoat.tensor": 1,
     "tinycoat.autograd": 1,

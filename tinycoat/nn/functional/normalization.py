@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.tensor import Tensor
 
 
@@ -57,24 +58,41 @@ def _standardize(x, axes, eps):
 
 
 class BatchNorm(Function):
-    """Training mode: batch statistics over every axis but 1 (channels)."""
+    """Training mode: batch statistics over every axis but 1 (channels).
+
+    Each pass over x runs block by block on every core (tinycoat.blockwise); the
+    per-channel sums come back as one partial sum per block, added in block order.
+    """
 
     def forward(self, x, weight, bias, eps=1e-5, running_mean=None, running_var=None, momentum=0.1):
+        xp = get_array_module(x)
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)                       # (C,) -> (1, C, 1, 1)
-        self.axes, self.count = axes, x.size // x.shape[1]
-        self.x_hat, self.inv_std, mean, var = _standardize(x, axes, eps)
+        m = x.size // x.shape[1]                                     # entries per channel
+        self.axes, self.count = axes, m
+        mean = sum_in_order(map_blocks(lambda xb: _sum(xb, axes), x)) / m                 # μ
+
+        def center(xb, x_hat):                                      # x̂ ← x − μ; partial Σ(x − μ)²
+            xp.subtract(xb, mean, out=x_hat)
+            return _sum(x_hat, axes, x_hat)
+        self.x_hat = xp.empty_like(x)
+        var = sum_in_order(map_blocks(center, x, self.x_hat)) / m         # σ², biased: divide by m
+        self.inv_std = 1.0 / xp.sqrt(var + eps)
         self.weight = weight.reshape(shape)
         if running_mean is not None:
             # Running statistics for evaluation, updated in place. PyTorch keeps the
             # *unbiased* variance there (× m/(m−1)) while normalizing with the biased one.
-            m = self.count
             running_mean.data *= 1.0 - momentum
             running_mean.data += momentum * mean.reshape(-1)
             running_var.data *= 1.0 - momentum
             running_var.data += (momentum * m / (m - 1)) * var.reshape(-1)
-        y = self.x_hat * self.weight
-        y += bias.reshape(shape)
+
+        def scale_shift(x_hat, y):                                  # x̂ ← x̂/√(σ² + ε); y = γ x̂ + β
+            x_hat *= self.inv_std
+            xp.multiply(x_hat, self.weight, out=y)
+            y += bias.reshape(shape)
+        y = xp.empty_like(x)
+        map_blocks(scale_shift, self.x_hat, y)
         return y
 
     def backward(self, g):
@@ -83,17 +101,23 @@ class BatchNorm(Function):
         # dβ and dγ need anyway, mean(ĝ) = γ·Σg/m and mean(ĝ ⊙ x̂) = γ·Σ(g ⊙ x̂)/m:
         #     dL/dx = γ/√(σ² + ε) · (g − Σg/m − x̂ ⊙ Σ(g ⊙ x̂)/m)
         # (two reads of g instead of five full-size temporaries).
-        m = self.count
-        sum_g = _sum(g, self.axes)                                      # Σ g        (1, C, 1, 1)
-        sum_g_xhat = _sum(g, self.axes, self.x_hat)                     # Σ g ⊙ x̂
+        xp, m, axes = get_array_module(g), self.count, self.axes
+        partial = map_blocks(lambda gb, hb: (_sum(gb, axes), _sum(gb, axes, hb)), g, self.x_hat)
+        sum_g = sum_in_order(p[0] for p in partial)                           # Σ g        (1, C, 1, 1)
+        sum_g_xhat = sum_in_order(p[1] for p in partial)                      # Σ g ⊙ x̂
         gw = sum_g_xhat.reshape(-1) if self.needs_input_grad[1] else None
         gb = sum_g.reshape(-1) if self.needs_input_grad[2] else None
         gx = None
         if self.needs_input_grad[0]:
-            gx = self.x_hat * (sum_g_xhat / -m)
-            gx += g
-            gx -= sum_g / m
-            gx *= self.weight * self.inv_std
+            gain = self.weight * self.inv_std
+
+            def input_grad(x_hat, g_block, gx_block):
+                xp.multiply(x_hat, sum_g_xhat / -m, out=gx_block)
+                gx_block += g_block
+                gx_block -= sum_g / m
+                gx_block *= gain
+            gx = xp.empty_like(g)
+            map_blocks(input_grad, self.x_hat, g, gx)
         return gx, gw, gb
 
 
