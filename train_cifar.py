@@ -70,6 +70,8 @@ def parse_args(argv=None):
                    help="read the loss back from the device every N steps (each read synchronizes)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="host threads for the blocked ops (default: every core this process may use)")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
                         "instead of being unmapped and faulted in again every step; see backend.tune_host_malloc)")
@@ -430,6 +432,10 @@ def main(argv=None) -> int:
         args = parse_args(argv)
         if not args.no_malloc_tuning:
             backend.tune_host_malloc()
+        if args.threads is not None:
+            if args.threads < 1:
+                raise TrainingError(f"--threads must be a positive number of threads, got {args.threads}")
+            tc.set_num_threads(args.threads)
         run(args)
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)

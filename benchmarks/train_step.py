@@ -29,7 +29,7 @@ import tracemalloc
 from common import emit_json, machine_description, matmul_ceiling_gflops, median_time, synchronize
 
 import tinycoat as tc
-from tinycoat import optim
+from tinycoat import blockwise, optim
 from tinycoat.autograd import instrumented
 from tinycoat.models import create_model, summary
 from tinycoat.nn import functional as F
@@ -82,8 +82,17 @@ def main():
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="leave glibc's malloc as it is (see tinycoat.backend.tune_host_malloc)")
     p.add_argument("--no-breakdown", action="store_true", help="skip the per-op breakdown (faster)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="host threads for blocked ops (default: every core; see tinycoat.blockwise)")
+    p.add_argument("--no-blocks", action="store_true",
+                   help="run blocked ops on the whole batch at once, on one thread (to measure what blocks buy)")
     args = p.parse_args()
     malloc_tuned = False if args.no_malloc_tuning else tc.backend.tune_host_malloc()
+    if args.threads is not None:
+        tc.set_num_threads(args.threads)
+    if args.no_blocks:
+        tc.set_num_threads(1)
+        blockwise.BLOCK_BYTES = 1 << 62
 
     tc.manual_seed(0)
     model = create_model(args.model, num_classes=args.num_classes, layout=args.layout,
@@ -152,6 +161,7 @@ def main():
         "infer_gflops": round(infer_gflops, 2), "matmul_gflops": round(ceiling, 1),
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
+        "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -162,13 +172,14 @@ def main():
     print(f"  inference  {infer_ips:8.1f} images/s  {infer_gflops:7.1f} GFLOP/s  "
           f"({100 * infer_gflops / ceiling:.1f}%)")
     print(f"  peak memory of a step's own arrays: {peak / 2 ** 20:.0f} MiB; process high-water "
-          f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}")
+          f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}; "
+          f"blocked ops: {'off' if args.no_blocks else f'on, {tc.get_num_threads()} threads'}")
     if leftover_graph:
         print("  WARNING: the loss still holds its graph after backward()")
     if by_cat:
         print("  time by op type (one profiled step): " + ", ".join(
             f"{k} {100 * v / profiled:.0f}%" for k, v in by_cat.most_common()))
-        print("  slowest ops: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in totals.most_common(8)))
+        print("  slowest ops: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in totals.most_common(12)))
     emit_json(record)
 
 

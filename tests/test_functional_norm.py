@@ -37,6 +37,26 @@ def test_batch_norm_training_normalizes_and_updates_unbiased_running_stats(data,
     np.testing.assert_allclose(rv.numpy(), (1 - momentum) * rv0 + momentum * var * m / (m - 1), rtol=1e-12)
 
 
+@pytest.mark.parametrize("block_bytes", [1, 1 << 30])
+def test_batch_norm_statistics_survive_a_large_mean_in_float32(block_bytes):
+    """Means up to 10⁴ σ away from 0: the one-read statistics (per-block mean and spread,
+    combined by the law of total variance) still normalize to unit variance in float32, in
+    one block or in many. (The naive E[x²] − E[x]² would lose every digit here.)"""
+    import tinycoat.blockwise as blockwise
+    rng = np.random.default_rng(3)
+    x = (1e3 + rng.standard_normal((16, 3, 6, 5)) * np.array([1.0, 0.1, 3.0]).reshape(1, 3, 1, 1))
+    saved, blockwise.BLOCK_BYTES = blockwise.BLOCK_BYTES, block_bytes
+    try:
+        y = F.batch_norm(tc.tensor(x.astype(np.float32)), None, None, training=True).numpy()
+    finally:
+        blockwise.BLOCK_BYTES = saved
+    x = x.astype(np.float32).astype(np.float64)         # what the float32 input really holds
+    expected = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + EPS)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, atol=2e-3)
+    np.testing.assert_allclose(y.std(axis=(0, 2, 3)), expected.std(axis=(0, 2, 3)), rtol=1e-3)
+
+
 @given(data=st.data())
 def test_batch_norm_eval_uses_running_stats_and_leaves_them(data, device):
     x = data.draw(arrays(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))))

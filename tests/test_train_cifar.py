@@ -137,6 +137,7 @@ def test_image_folder_end_to_end(tmp_path):
     (["--epochs", "-1"], "--epochs must be >= 0"),
     (["--eval-only"], "--eval-only needs --resume"),
     (["--dataset", "folder"], "--dataset folder needs --data-dir"),
+    (["--threads", "0"], "--threads must be a positive number of threads, got 0"),
 ])
 def test_bad_arguments_are_clear_errors(argv, message, capsys):
     assert run(*argv) == 2

@@ -10,6 +10,7 @@ Layers, from the bottom up (each imports only from the ones above it):
     autograd.py     Function, backward(), no_grad()
     ops/            differentiable primitives, forward and backward side by side
     gradcheck.py    finite-difference check of any backward
+    blockwise.py    long NumPy chains on cache-sized batch blocks, on every core
 """
 from tinycoat.backend import (  # noqa: F401
     DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
@@ -21,6 +22,7 @@ from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
     sum, mean, max, var, reshape, flatten, permute, transpose, concatenate, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
+from tinycoat.blockwise import get_num_threads, set_num_threads  # noqa: F401
 
 __version__ = "0.1.0"
 

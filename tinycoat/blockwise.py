@@ -76,26 +76,29 @@ def block_bounds(rows: int, row_bytes: int, block_bytes: int):
 def map_blocks(kernel, *arrays, block_bytes: int | None = None):
     """[kernel(*blocks) for each block of the batch], computed on every host core.
 
-    The arrays are cut along axis 0 (the batch). Each must have the same length there,
-    except arrays of length 1 and Python numbers, which are passed whole to every
-    block (broadcasting). ``kernel`` writes its output into blocks of arrays it was
-    given (``out=``) and/or returns a partial result. It must not touch shared state.
+    The arrays with the most dimensions are the batch: they are cut along axis 0 and
+    must agree on its length (or have length 1). Everything else is passed whole to
+    every block — arrays with fewer dimensions (NumPy broadcasts those along the
+    leading axes anyway, e.g. a (C,) weight against (N, T, C) tokens), arrays of
+    length 1, numbers and None. ``kernel`` writes its output into blocks of arrays it
+    was given (``out=``) and/or returns a partial result. It must not touch shared state.
     """
-    rows = next((a.shape[0] for a in arrays if getattr(a, "ndim", 0) > 0 and a.shape[0] != 1), None)
-    if rows is None or any(device_of(a) == "gpu" for a in arrays if hasattr(a, "shape")):
+    ndim = max((getattr(a, "ndim", 0) for a in arrays), default=0)
+    batched = [getattr(a, "ndim", 0) == ndim > 0 and a.shape[0] != 1 for a in arrays]
+    if not any(batched) or any(device_of(a) == "gpu" for a in arrays if hasattr(a, "shape")):
         return [kernel(*arrays)]
-    for k, a in enumerate(arrays):
-        if getattr(a, "ndim", 0) > 0 and a.shape[0] not in (1, rows):
+    rows = next(a.shape[0] for a, cut in zip(arrays, batched) if cut)
+    for k, (a, cut) in enumerate(zip(arrays, batched)):
+        if cut and a.shape[0] != rows:
             raise ValueError(f"map_blocks: array {k} has shape {tuple(a.shape)}, expected {rows} or 1 "
                              f"rows to match the others")
-    widest = max(a.nbytes // rows for a in arrays if getattr(a, "ndim", 0) > 0 and a.shape[0] == rows)
+    widest = max(a.nbytes // rows for a, cut in zip(arrays, batched) if cut)
     bounds = block_bounds(rows, widest, BLOCK_BYTES if block_bytes is None else block_bytes)
 
     def run(span):
         outer, _inside_worker.active = getattr(_inside_worker, "active", False), True
         try:
-            return [kernel(*(a[i:j] if getattr(a, "ndim", 0) > 0 and a.shape[0] == rows else a for a in arrays))
-                    for i, j in span]
+            return [kernel(*(a[i:j] if cut else a for a, cut in zip(arrays, batched))) for i, j in span]
         finally:
             _inside_worker.active = outer
 

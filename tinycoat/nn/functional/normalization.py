@@ -60,8 +60,16 @@ def _standardize(x, axes, eps):
 class BatchNorm(Function):
     """Training mode: batch statistics over every axis but 1 (channels).
 
-    Each pass over x runs block by block on every core (tinycoat.blockwise); the
-    per-channel sums come back as one partial sum per block, added in block order.
+    Every pass runs block by block on every core (tinycoat.blockwise), and there are
+    few passes, because each one streams a large activation through main memory:
+
+    * statistics, one read of x: each block b (n_b entries per channel) gives its own
+      mean μ_b and spread M_b = Σ_block (x − μ_b)², computed while the block is in
+      cache; they combine exactly (the law of total variance, Chan et al.):
+          μ = Σ n_b μ_b / m,        m·σ² = Σ M_b + Σ n_b (μ_b − μ)²
+    * y = x ⊙ scale + shift with scale = γ/√(σ² + ε), shift = β − μ ⊙ scale.
+    * x̂ is not stored: x itself stays alive as this node's input anyway, and the
+      backward recomputes x − μ inside each block.
     """
 
     def forward(self, x, weight, bias, eps=1e-5, running_mean=None, running_var=None, momentum=0.1):
@@ -69,14 +77,22 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)                       # (C,) -> (1, C, 1, 1)
         m = x.size // x.shape[1]                                     # entries per channel
-        self.axes, self.count = axes, m
-        mean = sum_in_order(map_blocks(lambda xb: _sum(xb, axes), x)) / m                 # μ
 
-        def center(xb, x_hat):                                      # x̂ ← x − μ; partial Σ(x − μ)²
-            xp.subtract(xb, mean, out=x_hat)
-            return _sum(x_hat, axes, x_hat)
-        self.x_hat = xp.empty_like(x)
-        var = sum_in_order(map_blocks(center, x, self.x_hat)) / m         # σ², biased: divide by m
+        def block_statistics(xb):
+            # In cache, on one block. Sums are taken of x − k, k = the block's first pixel of
+            # each channel, so that they stay small when |μ| ≫ σ (float32 sums lose digits).
+            n_b = xb.size // xb.shape[1]
+            k = xb[(slice(0, 1), slice(None)) + (slice(0, 1),) * (xb.ndim - 2)]
+            centered = xb - k
+            offset = _sum(centered, axes) / n_b
+            centered -= offset
+            return n_b, (k + offset).astype("float64"), _sum(centered, axes, centered).astype("float64")
+        # Blocks combine in float64: (C,) numbers per block, too few to cost anything.
+        parts = map_blocks(block_statistics, x)
+        mean = sum_in_order(n_b * mean_b for n_b, mean_b, _ in parts) / m
+        var = sum_in_order(spread + n_b * (mean_b - mean) ** 2 for n_b, mean_b, spread in parts) / m
+        mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+        self.axes, self.count, self.mean = axes, m, mean
         self.inv_std = 1.0 / xp.sqrt(var + eps)
         self.weight = weight.reshape(shape)
         if running_mean is not None:
@@ -87,37 +103,45 @@ class BatchNorm(Function):
             running_var.data *= 1.0 - momentum
             running_var.data += (momentum * m / (m - 1)) * var.reshape(-1)
 
-        def scale_shift(x_hat, y):                                  # x̂ ← x̂/√(σ² + ε); y = γ x̂ + β
-            x_hat *= self.inv_std
-            xp.multiply(x_hat, self.weight, out=y)
-            y += bias.reshape(shape)
+        scale, shift = self.weight * self.inv_std, bias.reshape(shape)   # γ/√(σ² + ε), β
+
+        def normalize(xb, yb):
+            # (x − μ) first: x·scale − μ·scale would cancel away the digits when |μ| ≫ σ
+            xp.subtract(xb, mean, out=yb)
+            yb *= scale
+            yb += shift
+        self.x = x
         y = xp.empty_like(x)
-        map_blocks(scale_shift, self.x_hat, y)
+        map_blocks(normalize, x, y)
         return y
 
     def backward(self, g):
-        # The general formula (_standardized_backward, below) with one shortcut: the statistics
+        # The general formula (LayerNorm.backward, below) with one shortcut: the statistics
         # and γ share their axes here, so with ĝ = γ ⊙ g the two means it needs are the two sums
         # dβ and dγ need anyway, mean(ĝ) = γ·Σg/m and mean(ĝ ⊙ x̂) = γ·Σ(g ⊙ x̂)/m:
         #     dL/dx = γ/√(σ² + ε) · (g − Σg/m − x̂ ⊙ Σ(g ⊙ x̂)/m)
-        # (two reads of g instead of five full-size temporaries).
-        xp, m, axes = get_array_module(g), self.count, self.axes
-        partial = map_blocks(lambda gb, hb: (_sum(gb, axes), _sum(gb, axes, hb)), g, self.x_hat)
-        sum_g = sum_in_order(p[0] for p in partial)                           # Σ g        (1, C, 1, 1)
-        sum_g_xhat = sum_in_order(p[1] for p in partial)                      # Σ g ⊙ x̂
+        # With x̂ = (x − μ)/√(σ² + ε) that is, per channel, a ⊙ g + b ⊙ (x − μ) + c:
+        # two reads (sums, then dL/dx) of g and x in all.
+        xp, m, axes, mean, inv_std = get_array_module(g), self.count, self.axes, self.mean, self.inv_std
+        partial = map_blocks(lambda gb, xb: (_sum(gb, axes), _sum(gb, axes, xb - mean)), g, self.x)
+        sum_g = sum_in_order(p[0] for p in partial)                     # Σ g        (1, C, 1, 1)
+        sum_g_xhat = sum_in_order(p[1] for p in partial) * inv_std      # Σ g ⊙ x̂
         gw = sum_g_xhat.reshape(-1) if self.needs_input_grad[1] else None
         gb = sum_g.reshape(-1) if self.needs_input_grad[2] else None
         gx = None
         if self.needs_input_grad[0]:
-            gain = self.weight * self.inv_std
+            a = self.weight * inv_std                                   # γ/√(σ² + ε)
+            b = a * inv_std * (sum_g_xhat / -m)                         # the x̂ term, per unit of x
+            c = a * (sum_g / -m)
 
-            def input_grad(x_hat, g_block, gx_block):
-                xp.multiply(x_hat, sum_g_xhat / -m, out=gx_block)
-                gx_block += g_block
-                gx_block -= sum_g / m
-                gx_block *= gain
+            def input_grad(g_block, x_block, gx_block):
+                xp.multiply(g_block, a, out=gx_block)
+                centered = x_block - mean
+                centered *= b
+                gx_block += centered
+                gx_block += c
             gx = xp.empty_like(g)
-            map_blocks(input_grad, self.x_hat, g, gx)
+            map_blocks(input_grad, g, self.x, gx)
         return gx, gw, gb
 
 
@@ -128,51 +152,71 @@ class BatchNormEval(Function):
         xp = get_array_module(x)
         shape = (1, -1) + (1,) * (x.ndim - 2)
         inv_std = 1.0 / xp.sqrt(running_var.data + eps)
-        self.scale = (weight * inv_std).reshape(shape)              # γ / √(σ²_run + ε)
+        self.scale = scale = (weight * inv_std).reshape(shape)      # γ / √(σ²_run + ε)
         shift = (bias - running_mean.data * weight * inv_std).reshape(shape)
         self.axes = (0,) + tuple(range(2, x.ndim))
         if self.needs_input_grad[1]:                                # dγ needs x̂
             self.x_hat = (x - running_mean.data.reshape(shape)) * inv_std.reshape(shape)
-        y = x * self.scale
-        y += shift
+        y = xp.empty_like(x)
+        map_blocks(lambda xb, yb: xp.add(xp.multiply(xb, scale, out=yb), shift, out=yb), x, y)
         return y
 
     def backward(self, g):
-        gx = g * self.scale if self.needs_input_grad[0] else None
+        xp = get_array_module(g)
+        gx = None
+        if self.needs_input_grad[0]:
+            gx = xp.empty_like(g)
+            map_blocks(lambda gb, gxb: xp.multiply(gb, self.scale, out=gxb), g, gx)
         gw = (g * self.x_hat).sum(axis=self.axes) if self.needs_input_grad[1] else None
         gb = g.sum(axis=self.axes) if self.needs_input_grad[2] else None
         return gx, gw, gb
 
 
 class LayerNorm(Function):
-    """Statistics over the trailing ``ndim`` axes of each sample."""
+    """Statistics over the trailing ``ndim`` axes of each sample, block by block over the samples."""
 
     def forward(self, x, weight, bias, ndim=1, eps=1e-5):
+        xp = get_array_module(x)
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        self.x_hat, self.inv_std, _, _ = _standardize(x, axes, eps)
+        self.x_hat, y = xp.empty_like(x), xp.empty_like(x)
+        self.inv_std = xp.empty(x.shape[:x.ndim - ndim] + (1,) * ndim, dtype=x.dtype)
         self.weight = weight
-        y = self.x_hat * weight
-        y += bias
+
+        def normalize(xb, x_hat, inv_std, yb):
+            x_hat[...], inv_std[...], _, _ = _standardize(xb, axes, eps)
+            xp.multiply(x_hat, weight, out=yb)
+            yb += bias
+        _per_sample_blocks(normalize, ndim, x, self.x_hat, self.inv_std, y)
         return y
 
     def backward(self, g):
-        nd = self.weight.ndim
-        return _standardized_backward(self, g, axes=tuple(range(g.ndim - nd, g.ndim)),
-                                      param_axes=tuple(range(g.ndim - nd)))
+        """Gradients of y = γ ⊙ x̂ + β: statistics over the trailing axes, γ and β shared by the rest."""
+        xp, nd = get_array_module(g), self.weight.ndim
+        axes, param_axes = tuple(range(g.ndim - nd, g.ndim)), tuple(range(g.ndim - nd))
+        need_x, need_w, need_b = self.needs_input_grad
+
+        def block(g_b, x_hat, inv_std, gx):
+            # Summing over param_axes leaves exactly γ's shape D.
+            gw = _sum(g_b, param_axes, x_hat).reshape(self.weight.shape) if need_w else None
+            gb = _sum(g_b, param_axes).reshape(self.weight.shape) if need_b else None
+            if need_x:
+                g_hat = g_b * self.weight                                   # ĝ = γ ⊙ g
+                xp.subtract(g_hat, g_hat.mean(axis=axes, keepdims=True), out=gx)     # remove the mean ...
+                gx -= x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)         # ... and the x̂ part
+                gx *= inv_std
+            return gw, gb
+        gx = xp.empty_like(g) if need_x else None
+        partial = _per_sample_blocks(block, nd, g, self.x_hat, self.inv_std, gx)
+        gw = sum_in_order(p[0] for p in partial) if need_w else None
+        gb = sum_in_order(p[1] for p in partial) if need_b else None
+        return gx, gw, gb
 
 
-def _standardized_backward(fn, g, axes, param_axes):
-    """Gradients of y = γ ⊙ x̂ + β: statistics over ``axes``, γ and β shared over ``param_axes``."""
-    # Summing over param_axes leaves exactly γ's shape: (C,) for BatchNorm, D for LayerNorm.
-    gw = (g * fn.x_hat).sum(axis=param_axes) if fn.needs_input_grad[1] else None
-    gb = g.sum(axis=param_axes) if fn.needs_input_grad[2] else None
-    gx = None
-    if fn.needs_input_grad[0]:
-        g_hat = g * fn.weight                                            # ĝ = γ ⊙ g
-        gx = g_hat - g_hat.mean(axis=axes, keepdims=True)                # remove the mean ...
-        gx -= fn.x_hat * (g_hat * fn.x_hat).mean(axis=axes, keepdims=True)  # ... and the x̂ part
-        gx *= fn.inv_std
-    return gx, gw, gb
+def _per_sample_blocks(kernel, ndim, x, *arrays):
+    """map_blocks, unless x is a single sample (no axes before the ``ndim`` normalized ones)."""
+    if x.ndim > ndim:
+        return map_blocks(kernel, x, *arrays)
+    return [kernel(x, *arrays)]
 
 
 def _affine(x, weight, bias, shape):
