@@ -3,7 +3,7 @@
 Properties: every row is visited exactly once and results come back in block order
 whatever the thread count; broadcast arrays reach every block whole; bad shapes and
 worker errors surface. Then each blocked op (GELU, BatchNorm in training and
-evaluation, LayerNorm, depthwise convolution) gives the same forward and backward when cut into one-row blocks on three
+evaluation, LayerNorm, depthwise convolution, squeeze-excitation's scale_channels) gives the same forward and backward when cut into one-row blocks on three
 threads as in one block, and passes the float64 gradient check cut that way.
 """
 import contextlib
@@ -118,10 +118,13 @@ def blocked_case(draw):
     """An op that runs in blocks, and inputs for it: batch 1-4, 1-pixel to 6-pixel, non-square."""
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    kind = draw(st.sampled_from(["gelu", "batch_norm", "batch_norm_eval", "layer_norm", "depthwise"]))
+    kind = draw(st.sampled_from(["gelu", "batch_norm", "batch_norm_eval", "layer_norm", "depthwise",
+                                 "scale_channels"]))
     x = draw(arrays((n, c, h, w)))
     if kind == "gelu":
         return kind, (lambda t: F.gelu(t)), [x]
+    if kind == "scale_channels":
+        return kind, (lambda t, g: F.scale_channels(t, g)), [x, draw(arrays((n, c, 1, 1)))]
     if kind == "batch_norm_eval":
         stats = [tc.tensor(draw(arrays((c,), low=0.5))), tc.tensor(draw(arrays((c,), low=0.5)))]
         return kind, (lambda t, g, b: F.batch_norm(t, *stats, g, b, training=False)), \
@@ -170,6 +173,18 @@ def test_blocked_ops_gradcheck_in_small_blocks(case):
     leaves = [tc.tensor(a, dtype="float64", requires_grad=True) for a in inputs]
     with blocks(2, block_bytes=1):
         assert tc.gradcheck(fn, *leaves)
+
+
+@given(x=arrays(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4))),
+       data=st.data())
+def test_scale_channels_is_x_times_s(x, data):
+    s = data.draw(arrays((x.shape[0], x.shape[1], 1, 1)))
+    np.testing.assert_array_equal(F.scale_channels(tc.tensor(x), tc.tensor(s)).numpy(), x * s)
+
+
+def test_scale_channels_names_the_expected_shapes():
+    with pytest.raises(ValueError, match=r"expected x \(N, C, H, W\) and s \(N, C, 1, 1\), got \(2, 3, 4, 4\) and \(1, 3, 1, 1\)"):
+        F.scale_channels(tc.zeros(2, 3, 4, 4), tc.zeros(1, 3, 1, 1))
 
 
 def test_results_do_not_depend_on_the_thread_count():

@@ -32,7 +32,7 @@ class SqueezeExcite(Module):
                              f"got {tuple(x.shape)}")
         s = F.global_avg_pool2d(x, keepdims=True)        # squeeze: (N, C, 1, 1)
         s = F.sigmoid(self.expand(F.silu(self.reduce(s))))  # excite: a gate in (0, 1) per channel
-        return x * s
+        return F.scale_channels(x, s)                   # x ⊙ s, one gate per channel
 
     def extra_repr(self):
         return f"{self.channels}→{self.reduce.out_channels}→{self.channels}"

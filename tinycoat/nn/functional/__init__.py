@@ -8,6 +8,7 @@
     erf.py            erf / erfc for arrays (NumPy has none)
     activations.py    gelu (exact or tanh), silu; relu and sigmoid are core ops
     softmax.py        softmax, log_softmax (numerically stable)
+    channel_scale.py  scale_channels: x ⊙ s per channel (squeeze-excitation's gate)
     loss.py           cross_entropy (integer or soft targets, label smoothing)
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
@@ -20,6 +21,7 @@ from tinycoat.nn.functional.pooling import max_pool2d, avg_pool2d, global_avg_po
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm  # noqa: F401
 from tinycoat.nn.functional.activations import gelu, silu  # noqa: F401
 from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
+from tinycoat.nn.functional.channel_scale import scale_channels  # noqa: F401
 from tinycoat.nn.functional.loss import cross_entropy  # noqa: F401
 from tinycoat.nn.functional.dropout import dropout, drop_path  # noqa: F401
 from tinycoat.nn.functional.relative_position import relative_position_index, relative_bias  # noqa: F401

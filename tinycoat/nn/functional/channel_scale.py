@@ -1,0 +1,48 @@
+"""scale_channels: x ⊙ s with one factor per (sample, channel) — squeeze-excitation's last step.
+
+    y[n, c, h, w] = x[n, c, h, w] · s[n, c]        x (N, C, H, W), s (N, C, 1, 1)
+
+``x * s`` says the same through broadcasting, but its generic backward writes two
+full-size products and then sums one of them over the pixels. Written out:
+
+    dL/dx = g ⊙ s                       (broadcast over the pixels)
+    dL/ds[n, c] = Σ_{h,w} g ⊙ x          (one einsum: reads g and x once, writes N·C numbers)
+
+and both directions run block by block on every core (tinycoat.blockwise).
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+from tinycoat.blockwise import map_blocks
+
+
+class ScaleChannels(Function):
+    def forward(self, x, s):
+        xp = get_array_module(x)
+        self.x = x if self.needs_input_grad[1] else None
+        self.s = s if self.needs_input_grad[0] else None
+        y = xp.empty_like(x)
+        map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x, s, y)
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        gx = xp.empty_like(g) if self.needs_input_grad[0] else None
+        gs = xp.empty(g.shape[:2] + (1, 1), dtype=g.dtype) if self.needs_input_grad[1] else None
+
+        def block(g_b, x_b, s_b, gx_b, gs_b):
+            if gx_b is not None:
+                xp.multiply(g_b, s_b, out=gx_b)
+            if gs_b is not None:
+                gs_b[:, :, 0, 0] = xp.einsum("nchw,nchw->nc", g_b, x_b)
+        map_blocks(block, g, self.x, self.s, gx, gs)
+        return gx, gs
+
+
+def scale_channels(x, s):
+    """x (N, C, H, W) times s (N, C, 1, 1), one factor per sample and channel."""
+    if x.ndim != 4 or tuple(s.shape) != (x.shape[0], x.shape[1], 1, 1):
+        raise ValueError(f"scale_channels: expected x (N, C, H, W) and s (N, C, 1, 1), "
+                         f"got {tuple(x.shape)} and {tuple(s.shape)}")
+    return ScaleChannels.apply(x, s)
