@@ -54,6 +54,21 @@ def test_no_grad_records_nothing():
         y.sum().backward()
 
 
+def test_forward_under_no_grad_is_told_no_input_needs_a_gradient():
+    """So that forwards skip what only a backward would use (GELU's slope, BatchNorm's x̂)."""
+    seen = []
+
+    class Spy(tc.Function):
+        def forward(self, a):
+            seen.append(self.needs_input_grad)
+            return a * 1.0
+    x = tc.ones(3, requires_grad=True)
+    with tc.no_grad():
+        Spy.apply(x)
+    Spy.apply(x)
+    assert seen == [(False,), (True,)]
+
+
 def test_graph_is_freed_after_backward_unless_retained():
     x = tc.ones(3, requires_grad=True)
     y = (x.exp() * x).sum()

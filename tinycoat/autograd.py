@@ -99,7 +99,8 @@ class Function:
         tensors = [as_tensor(t, like=first) for t in inputs]
         _check_same_device(cls.__name__, tensors)
         fn = cls()
-        fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        # Under no_grad nothing will be differentiated: forward need not save anything.
+        fn.needs_input_grad = tuple(_grad_enabled and t.requires_grad for t in tensors)
         out = Tensor(fn.forward(*[t.data for t in tensors], **params))
         if _grad_enabled and any(fn.needs_input_grad):
             out.requires_grad = True

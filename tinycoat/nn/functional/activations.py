@@ -32,22 +32,27 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 class GELU(Function):
     # Both directions run block by block (tinycoat.blockwise): the ~30 array operations of
     # erfc stay in cache on a slice of the batch, and the slices are shared among the cores.
+    # The forward also computes gelu'(x) while x is in cache (when a gradient is wanted), so
+    # that the backward is one multiply that reads two arrays instead of a chain over three.
     def forward(self, x):
         xp = get_array_module(x)
-        self.x, self.cdf, y = x, xp.empty_like(x), xp.empty_like(x)
-        map_elements(_gelu_forward, x, self.cdf, y)
+        y = xp.empty_like(x)
+        self.slope = xp.empty_like(x) if self.needs_input_grad[0] else None
+        map_elements(_gelu_forward, x, y, self.slope)
         return y
 
     def backward(self, g):
-        gx = get_array_module(g).empty_like(g)
-        map_elements(_gelu_backward, self.x, self.cdf, g, gx)
+        xp = get_array_module(g)
+        gx = xp.empty_like(g)
+        map_elements(lambda g_b, s_b, gx_b: xp.multiply(g_b, s_b, out=gx_b), g, self.slope, gx)
         return gx
 
 
-def _gelu_forward(x, cdf, y):
-    """cdf = Φ(x) = ½ erfc(−x/√2) and y = x · Φ(x), written into the given blocks."""
+def _gelu_forward(x, y, slope=None):
+    """y = x · Φ(x) and, if asked, slope = gelu'(x) = Φ(x) + x φ(x), into the given blocks."""
     xp = get_array_module(x)
-    half_erfc_abs(x, _INV_SQRT2, out=cdf, t=xp.empty_like(x), scratch=y)     # e = Φ(−|x|)
+    cdf = xp.empty_like(x)                                          # block-sized scratch
+    half_erfc_abs(x, _INV_SQRT2, out=cdf, t=xp.empty_like(x), scratch=y)     # Φ(−|x|)
     # Φ(x) = e where x < 0 and 1 − e where x >= 0, written branch-free as e + [x >= 0]·(1 − 2e):
     # exact where Φ is tiny (x < 0). (xp.where says the same but is branchy: ~20× slower.)
     flip = xp.multiply(cdf, -2.0, out=y)
@@ -55,18 +60,13 @@ def _gelu_forward(x, cdf, y):
     flip *= x >= 0
     cdf += flip
     xp.multiply(x, cdf, out=y)
-
-
-def _gelu_backward(x, cdf, g, gx):
-    """gx = g · (Φ(x) + x φ(x)), φ(x) = exp(−x²/2)/√(2π), computed in place in gx."""
-    xp = get_array_module(x)
-    xp.multiply(x, x, out=gx)
-    gx *= -0.5
-    xp.exp(gx, out=gx)
-    gx *= _INV_SQRT_2PI                                            # φ(x)
-    gx *= x
-    gx += cdf                                                      # Φ(x) + x φ(x)
-    gx *= g
+    if slope is not None:
+        xp.multiply(x, x, out=slope)
+        slope *= -0.5
+        xp.exp(slope, out=slope)
+        slope *= _INV_SQRT_2PI                                      # φ(x) = exp(−x²/2)/√(2π)
+        slope *= x
+        slope += cdf                                                # Φ(x) + x φ(x)
 
 
 class GELUTanh(Function):
