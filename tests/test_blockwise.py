@@ -202,6 +202,21 @@ def test_scale_channels_names_the_expected_shapes():
         F.scale_channels(tc.zeros(2, 3, 4, 4), tc.zeros(1, 3, 1, 1))
 
 
+@given(x=arrays(st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(3, 7), st.integers(3, 7)), -2, 2),
+       kernel=st.integers(2, 3), padding=st.integers(0, 1))
+def test_max_pool_agrees_in_blocks_ties_included(x, kernel, padding):
+    """Max pooling in one-sample blocks on three threads == in one call, forward and backward,
+    with Hypothesis's favourite repeated values (ties go to the first offset either way)."""
+    padding = min(padding, kernel // 2)
+    fn = lambda t: F.max_pool2d(t, kernel, 2, padding)     # noqa: E731
+    with blocks(1, block_bytes=1 << 40):
+        y_whole, (g_whole,) = _forward_backward(fn, [x])
+    with blocks(3, block_bytes=1):
+        y_blocks, (g_blocks,) = _forward_backward(fn, [x])
+    np.testing.assert_array_equal(y_blocks, y_whole)
+    np.testing.assert_array_equal(g_blocks, g_whole)
+
+
 def test_results_do_not_depend_on_the_thread_count():
     """Same blocks, same order of partial sums: the same bits on 1 and on 3 threads."""
     rng = np.random.default_rng(1)

@@ -15,32 +15,45 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.blockwise import map_blocks
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
 
 
 class MaxPool2d(Function):
+    # Block by block over the batch, on every core (tinycoat.blockwise).
     def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
         xp = get_array_module(x)
         (kh, kw), hw = kernel, x.shape[2:]
         out_hw = output_size(*hw, kernel, stride, padding)
-        x_pad = pad2d(x, padding, value=-float("inf"))
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
-        y = shifted(x_pad, 0, 0, stride, out_hw).copy()
+        y = xp.empty(x.shape[:2] + out_hw, dtype=x.dtype)
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
         # (the first one on ties, as in PyTorch): the backward routes g through it.
         self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
-        for a in range(kh):
-            for b in range(kw):
-                candidate = shifted(x_pad, a, b, stride, out_hw)
-                better = candidate > y
-                self.winner[better] = a * kw + b
-                xp.maximum(y, candidate, out=y)
+
+        def pool_block(x_block, y_block, winner):
+            x_pad = pad2d(x_block, padding, value=-float("inf"))
+            y_block[...] = shifted(x_pad, 0, 0, stride, out_hw)
+            for a in range(1, kh * kw):
+                candidate = shifted(x_pad, a // kw, a % kw, stride, out_hw)
+                # winner = a where the candidate is larger, written branch-free: winner + [better]·(a − winner)
+                # (wraps around in unsigned integers and still lands on a); a masked write is ~20× slower.
+                step = xp.subtract(a, winner, dtype=winner.dtype)
+                step *= candidate > y_block
+                winner += step
+                xp.maximum(y_block, candidate, out=y_block)
+        map_blocks(pool_block, x, y, self.winner)
         return y
 
     def backward(self, g):
         kw = self.kernel[1]
-        return col2im(lambda a, b: g * (self.winner == a * kw + b),
-                      self.x_shape, self.kernel, self.stride, self.padding, like=g)
+
+        def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
+            gx_block[...] = col2im(lambda a, b: g_block * (winner == a * kw + b),
+                                   gx_block.shape, self.kernel, self.stride, self.padding, like=g_block)
+        gx = get_array_module(g).empty(self.x_shape, dtype=g.dtype)
+        map_blocks(unpool_block, g, self.winner, gx)
+        return gx
 
 
 class AvgPool2d(Function):
