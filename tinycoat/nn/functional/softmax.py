@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.blockwise import map_blocks
 
 
 def _check_axis(x, axis):
@@ -28,20 +29,36 @@ def _check_axis(x, axis):
 
 
 class Softmax(Function):
+    # Rows are independent, so both directions run block by block over axis 0 (on every
+    # core, tinycoat.blockwise) — unless the softmax runs along axis 0 itself.
     def forward(self, x, axis=-1):
         xp = get_array_module(x)
         self.axis = axis
-        e = x - x.max(axis=axis, keepdims=True)   # every exponent <= 0: no overflow
-        xp.exp(e, out=e)                          # in place: e is our own fresh array
-        e /= e.sum(axis=axis, keepdims=True)
-        self.y = e
-        return e
+
+        def softmax_block(x_b, y_b):
+            xp.subtract(x_b, x_b.max(axis=axis, keepdims=True), out=y_b)   # exponents <= 0: no overflow
+            xp.exp(y_b, out=y_b)
+            y_b /= y_b.sum(axis=axis, keepdims=True)
+        self.y = xp.empty_like(x)
+        _rows(softmax_block, axis, x, self.y)
+        return self.y
 
     def backward(self, g):
-        y = self.y
-        g_x = g - (g * y).sum(axis=self.axis, keepdims=True)    # g − Σ g⊙y  (a new array)
-        g_x *= y                                                # ⊙ y, in place
+        xp = get_array_module(g)
+
+        def backward_block(g_b, y_b, gx_b):
+            xp.subtract(g_b, (g_b * y_b).sum(axis=self.axis, keepdims=True), out=gx_b)   # g − Σ g⊙y
+            gx_b *= y_b                                                                  # ⊙ y
+        g_x = xp.empty_like(g)
+        _rows(backward_block, self.axis, g, self.y, g_x)
         return g_x
+
+
+def _rows(kernel, axis, *arrays):
+    """map_blocks over axis 0 when the softmax runs along another axis; one call otherwise."""
+    if axis == 0:
+        return [kernel(*arrays)]
+    return map_blocks(kernel, *arrays)
 
 
 class LogSoftmax(Function):
