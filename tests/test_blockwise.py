@@ -97,6 +97,13 @@ def test_map_elements_cuts_finer_than_a_sample_when_it_can():
         assert shapes == [(1, 2, 4)] * 3                          # whole samples, as map_blocks cuts
 
 
+def test_whole_makes_one_call():
+    calls = []
+    with blocks(2):
+        blockwise.map_blocks(lambda a: calls.append(a.shape), np.zeros((8, 4)), block_bytes=1, whole=True)
+    assert calls == [(8, 4)]
+
+
 def test_mismatched_rows_are_named():
     with pytest.raises(ValueError, match=r"array 1 has shape \(3, 2\), expected 4 or 1 rows"):
         blockwise.map_blocks(lambda a, b: None, np.zeros((4, 2)), np.zeros((3, 2)))

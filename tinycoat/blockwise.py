@@ -74,7 +74,7 @@ def block_bounds(rows: int, row_bytes: int, block_bytes: int):
     return [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
 
 
-def map_blocks(kernel, *arrays, block_bytes: int | None = None):
+def map_blocks(kernel, *arrays, block_bytes: int | None = None, whole: bool = False):
     """[kernel(*blocks) for each block of the batch], computed on every host core.
 
     The arrays with the most dimensions are the batch: they are cut along axis 0 and
@@ -83,10 +83,12 @@ def map_blocks(kernel, *arrays, block_bytes: int | None = None):
     leading axes anyway, e.g. a (C,) weight against (N, T, C) tokens), arrays of
     length 1, numbers and None. ``kernel`` writes its output into blocks of arrays it
     was given (``out=``) and/or returns a partial result. It must not touch shared state.
+    ``whole=True`` makes one call on the whole arrays: for an op whose own statistics run
+    along axis 0, so that cutting it there would change the result.
     """
     ndim = max((getattr(a, "ndim", 0) for a in arrays), default=0)
     batched = [getattr(a, "ndim", 0) == ndim > 0 and a.shape[0] != 1 for a in arrays]
-    if not any(batched) or any(device_of(a) == "gpu" for a in arrays if hasattr(a, "shape")):
+    if whole or not any(batched) or any(device_of(a) == "gpu" for a in arrays if hasattr(a, "shape")):
         return [kernel(*arrays)]
     rows = next(a.shape[0] for a, cut in zip(arrays, batched) if cut)
     for k, (a, cut) in enumerate(zip(arrays, batched)):

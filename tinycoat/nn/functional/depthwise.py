@@ -58,6 +58,11 @@ from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
 from tinycoat.nn.functional.im2col import output_size, pair
 
 
+def _strided(flat, offset, length, step):
+    """flat[..., offset + step·p] for p < length: a strided view, no copy."""
+    return flat[..., offset:offset + step * (length - 1) + 1:step]
+
+
 class _FlatGrid:
     """Where every kernel tap reads, on the padded image flattened row after row.
 
@@ -92,7 +97,7 @@ class _FlatGrid:
 
     def tap(self, flat, offset):
         """shift_{a,b}: the (n, C, Ho·M) strided view of the flat input that one tap meets."""
-        return flat[..., offset:offset + self.step * (self.length - 1) + 1:self.step]
+        return _strided(flat, offset, self.length, self.step)
 
     def crop(self, wide):
         """Wide outputs (n, C, Ho·M) -> the real ones, (n, C, Ho, Wo) (a view)."""
@@ -115,7 +120,7 @@ def _filter(source, offsets, kernel, length, step):
     xp = get_array_module(source)
     patches = xp.empty(source.shape[:2] + (len(offsets), length), dtype=source.dtype)
     for t, offset in enumerate(offsets):
-        patches[:, :, t] = source[..., offset:offset + step * (length - 1) + 1:step]
+        patches[:, :, t] = _strided(source, offset, length, step)
     return xp.matmul(kernel, patches)[:, :, 0]            # (C, 1, T) @ (n, C, T, length)
 
 

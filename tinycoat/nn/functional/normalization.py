@@ -186,7 +186,7 @@ class LayerNorm(Function):
             x_hat[...], inv_std[...], _, _ = _standardize(xb, axes, eps)
             xp.multiply(x_hat, weight, out=yb)
             yb += bias
-        _per_sample_blocks(normalize, ndim, x, self.x_hat, self.inv_std, y)
+        map_blocks(normalize, x, self.x_hat, self.inv_std, y, whole=x.ndim == ndim)   # whole: one sample
         return y
 
     def backward(self, g):
@@ -206,17 +206,10 @@ class LayerNorm(Function):
                 gx *= inv_std
             return gw, gb
         gx = xp.empty_like(g) if need_x else None
-        partial = _per_sample_blocks(block, nd, g, self.x_hat, self.inv_std, gx)
+        partial = map_blocks(block, g, self.x_hat, self.inv_std, gx, whole=g.ndim == nd)
         gw = sum_in_order(p[0] for p in partial) if need_w else None
         gb = sum_in_order(p[1] for p in partial) if need_b else None
         return gx, gw, gb
-
-
-def _per_sample_blocks(kernel, ndim, x, *arrays):
-    """map_blocks, unless x is a single sample (no axes before the ``ndim`` normalized ones)."""
-    if x.ndim > ndim:
-        return map_blocks(kernel, x, *arrays)
-    return [kernel(x, *arrays)]
 
 
 def _affine(x, weight, bias, shape):

@@ -30,7 +30,7 @@ def _check_axis(x, axis):
 
 class Softmax(Function):
     # Rows are independent, so both directions run block by block over axis 0 (on every
-    # core, tinycoat.blockwise) — unless the softmax runs along axis 0 itself.
+    # core, tinycoat.blockwise) — unless the softmax runs along axis 0 itself (whole=).
     def forward(self, x, axis=-1):
         xp = get_array_module(x)
         self.axis = axis
@@ -40,7 +40,7 @@ class Softmax(Function):
             xp.exp(y_b, out=y_b)
             y_b /= y_b.sum(axis=axis, keepdims=True)
         self.y = xp.empty_like(x)
-        _rows(softmax_block, axis, x, self.y)
+        map_blocks(softmax_block, x, self.y, whole=axis == 0)
         return self.y
 
     def backward(self, g):
@@ -50,15 +50,8 @@ class Softmax(Function):
             xp.subtract(g_b, (g_b * y_b).sum(axis=self.axis, keepdims=True), out=gx_b)   # g − Σ g⊙y
             gx_b *= y_b                                                                  # ⊙ y
         g_x = xp.empty_like(g)
-        _rows(backward_block, self.axis, g, self.y, g_x)
+        map_blocks(backward_block, g, self.y, g_x, whole=self.axis == 0)
         return g_x
-
-
-def _rows(kernel, axis, *arrays):
-    """map_blocks over axis 0 when the softmax runs along another axis; one call otherwise."""
-    if axis == 0:
-        return [kernel(*arrays)]
-    return map_blocks(kernel, *arrays)
 
 
 class LogSoftmax(Function):
