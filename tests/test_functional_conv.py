@@ -2,7 +2,7 @@
 
 Shapes are drawn by Hypothesis at the edges: batch 1–2, 1×1 images (where the kernel
 fits with its padding), odd and even, non-square sizes, kernels 1–3 (odd and even, non-
-square), strides 1–2 and paddings 0–2 per axis.
+square), strides 1–3 and paddings 0–2 per axis.
 """
 import numpy as np
 import pytest
@@ -24,7 +24,7 @@ def conv_case(draw, depthwise=False, max_side=5):
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     o = c if depthwise else draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
     h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
     w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
