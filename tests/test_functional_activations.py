@@ -41,6 +41,8 @@ def test_gelu_exact_and_tanh_forms(x, device):
     xt = tc.tensor(x, requires_grad=True, device=device)
     exact = x * 0.5 * np.vectorize(math.erfc)(-x / math.sqrt(2))
     np.testing.assert_allclose(F.gelu(xt).numpy(), exact, rtol=2e-7, atol=1e-300)
+    with tc.no_grad():                    # no slope wanted: y = max(x, 0) − |x|·Φ(−|x|)
+        np.testing.assert_allclose(F.gelu(xt).numpy(), exact, rtol=2e-7, atol=1e-300)
     approx = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
     np.testing.assert_allclose(F.gelu(xt, approximate="tanh").numpy(), approx, rtol=1e-12, atol=1e-15)
     assert tc.gradcheck(F.gelu, xt)

@@ -22,7 +22,7 @@ import math
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_elements
-from tinycoat.nn.functional.erf import half_erfc_abs, reflect
+from tinycoat.nn.functional.erf import half_erfc, reflect
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -51,17 +51,22 @@ class GELU(Function):
 def _gelu_forward(x, y, slope=None):
     """y = x · Φ(x) and, if asked, slope = gelu'(x) = Φ(x) + x φ(x), into the given blocks."""
     xp = get_array_module(x)
-    cdf = xp.empty_like(x)                                          # block-sized scratch
-    half_erfc_abs(x, _INV_SQRT2, out=cdf, t=xp.empty_like(x), scratch=y)     # Φ(−|x|)
-    reflect(cdf, x >= 0, 1.0, scratch=y)                           # Φ(x) = 1 − Φ(−x) for x >= 0
+    abs_x, cdf, t, neg_half_x2 = (xp.empty_like(x) for _ in range(4))      # block-sized scratch
+    xp.abs(x, out=abs_x)
+    half_erfc(abs_x, _INV_SQRT2, out=cdf, t=t, neg_square=neg_half_x2)     # c = Φ(−|x|)
+    if slope is None:
+        # y = max(x, 0) − |x|·c: x(1 − c) for x >= 0 and x·c below, three passes where
+        # forming Φ(x) first (below) takes six; tiny values in the left tail stay exact.
+        xp.maximum(x, 0, out=y)
+        abs_x *= cdf
+        y -= abs_x
+        return
+    xp.exp(neg_half_x2, out=slope)                                  # exp(−x²/2), left by half_erfc
+    slope *= _INV_SQRT_2PI                                          # φ(x)
+    slope *= x
+    reflect(cdf, x >= 0, 1.0, scratch=abs_x)                       # Φ(x) = 1 − Φ(−x) for x >= 0
     xp.multiply(x, cdf, out=y)
-    if slope is not None:
-        xp.multiply(x, x, out=slope)
-        slope *= -0.5
-        xp.exp(slope, out=slope)
-        slope *= _INV_SQRT_2PI                                      # φ(x) = exp(−x²/2)/√(2π)
-        slope *= x
-        slope += cdf                                                # Φ(x) + x φ(x)
+    slope += cdf                                                    # Φ(x) + x φ(x)
 
 
 class GELUTanh(Function):
