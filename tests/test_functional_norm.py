@@ -39,12 +39,15 @@ def test_batch_norm_training_normalizes_and_updates_unbiased_running_stats(data,
 
 @pytest.mark.parametrize("block_bytes", [1, 1 << 30])
 def test_batch_norm_statistics_survive_a_large_mean_in_float32(block_bytes):
-    """Means up to 10⁴ σ away from 0: the one-read statistics (per-block mean and spread,
-    combined by the law of total variance) still normalize to unit variance in float32, in
-    one block or in many. (The naive E[x²] − E[x]² would lose every digit here.)"""
+    """Means up to 10⁴ σ away from 0: the one-read statistics (sums of x − k, k the first
+    sample's mean) still normalize to unit variance in float32, in one block or in many,
+    even when that first sample is 30 σ off. (The naive E[x²] − E[x]² would lose every
+    digit here.)"""
     import tinycoat.blockwise as blockwise
     rng = np.random.default_rng(3)
-    x = (1e3 + rng.standard_normal((16, 3, 6, 5)) * np.array([1.0, 0.1, 3.0]).reshape(1, 3, 1, 1))
+    sigma = np.array([1.0, 0.1, 3.0]).reshape(1, 3, 1, 1)
+    x = 1e3 + rng.standard_normal((16, 3, 6, 5)) * sigma
+    x[:1] += 30 * sigma
     saved, blockwise.BLOCK_BYTES = blockwise.BLOCK_BYTES, block_bytes
     try:
         y = F.batch_norm(tc.tensor(x.astype(np.float32)), None, None, training=True).numpy()
