@@ -22,9 +22,9 @@ import signal
 import sys
 import time
 
-import numpy as np
+import tinycoat as tc  # before NumPy: tinycoat.backend limits OpenBLAS's idle spin, read when NumPy loads
 
-import tinycoat as tc
+import numpy as np  # noqa: E402,I001
 from tinycoat import backend, optim
 from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinycoat.data import DataLoader, DatasetError, load_dataset, mixup

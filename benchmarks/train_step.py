@@ -17,6 +17,8 @@ Prints a short table for people and one JSON line for the record:
 
 glibc's malloc is tuned at start-up (``backend.tune_host_malloc``: freed activations are
 reused instead of unmapped and faulted in again); ``--no-malloc-tuning`` measures without.
+OpenBLAS's idle threads spin briefly (set by ``tinycoat.backend`` on import);
+``OPENBLAS_THREAD_TIMEOUT=28`` in the environment measures with OpenBLAS's own default.
 """
 from __future__ import annotations
 
@@ -56,6 +58,13 @@ def category(name):
         if name in names:
             return cat
     return "other"
+
+
+def describe_spin(timeout):
+    """blas_thread_timeout() in words."""
+    if timeout is None:
+        return "not an OpenBLAS that can be asked"
+    return "OpenBLAS's default, 2^28 cycles" if timeout == 0 else f"2^{timeout} cycles"
 
 
 def profile_functions(device, totals):
@@ -163,6 +172,7 @@ def main():
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
+        "blas_thread_timeout": tc.backend.blas_thread_timeout(),
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -174,7 +184,8 @@ def main():
           f"({100 * infer_gflops / ceiling:.1f}%)")
     print(f"  peak memory of a step's own arrays: {peak / 2 ** 20:.0f} MiB; process high-water "
           f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}; "
-          f"blocked ops: {'off' if args.no_blocks else f'on, {tc.get_num_threads()} threads'}")
+          f"blocked ops: {'off' if args.no_blocks else f'on, {tc.get_num_threads()} threads'}; "
+          f"OpenBLAS idle spin: {describe_spin(tc.backend.blas_thread_timeout())}")
     if leftover_graph:
         print("  WARNING: the loss still holds its graph after backward()")
     if by_cat:
