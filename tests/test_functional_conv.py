@@ -165,6 +165,24 @@ def test_depthwise_gradcheck(case, device):
     assert tc.gradcheck(fn, *inputs)
 
 
+@given(case=conv_case(depthwise=True))
+def test_depthwise_gradients_do_not_depend_on_which_are_wanted(case, device):
+    """The backward shares one patch matrix between dL/dx and dL/dw; asking for one alone
+    (a frozen kernel, or an input that needs none) gives the same numbers."""
+    x, w, _, stride, padding = case
+    g = np.random.default_rng(0).standard_normal(
+        F.depthwise_conv2d(tc.tensor(x), tc.tensor(w), stride=stride, padding=padding).shape)
+
+    def grads(want_x, want_w):
+        xt = leaf(x, device) if want_x else tc.tensor(x, device=device)
+        wt = leaf(w, device) if want_w else tc.tensor(w, device=device)
+        F.depthwise_conv2d(xt, wt, stride=stride, padding=padding).backward(tc.tensor(g, device=device))
+        return xt.grad, wt.grad
+    gx, gw = grads(True, True)
+    np.testing.assert_allclose(grads(True, False)[0].numpy(), gx.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads(False, True)[1].numpy(), gw.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_depthwise_keeps_float32_and_checks_shapes(device):
     x = tc.randn(2, 3, 5, 5, device=device)
     w = tc.randn(3, 1, 3, 3, device=device, requires_grad=True)

@@ -30,10 +30,10 @@ cross-correlation: the weight stored at kernel position (a, b) is the paper's w_
 the offset i − j = (pad − a, pad − b), i.e. the paper's kernel flipped in both axes.
 
 The k_h·k_w terms, each a multiply and an add over the whole slice, cost 2·k_h·k_w
-array operations. ``_filter`` does the same sum with fewer: it copies the k_h·k_w shifted
-views side by side, (C, k_h·k_w, M·Ho) per sample (im2col of lesson 04, channel by
-channel), and multiplies each channel's (1, k_h·k_w) kernel row into its patch matrix:
-one batched matrix product (measured 1.9× faster than the term-by-term sum).
+array operations. The same sum takes fewer: ``_patches`` copies the k_h·k_w shifted views
+side by side, (C, k_h·k_w, M·Ho) per sample (im2col of lesson 04, channel by channel),
+and each channel's (1, k_h·k_w) kernel row multiplies its patch matrix: one batched
+matrix product (measured 1.9× faster than the term-by-term sum).
 
 Backward: the same sum read in the other direction. With g = dL/dy,
 
@@ -42,13 +42,14 @@ Backward: the same sum read in the other direction. With g = dL/dy,
                                                               to where its pixel came from
 
 (the second line is col2im of lesson 04 with slot gradient w[:, a, b] ⊙ g; g is zero on
-the cropped wide outputs, so they send nothing back). With a column step of 1 each
-shift is a plain flat offset, so its inverse is the opposite offset and the second line
-is again a ``_filter``: of g, padded in front, with the offsets reversed. A column step
-s > 1 reads every s-th entry; split the flat input into its s phases (entries φ, φ + s,
-φ + 2s, ...) and each tap reads one phase at a plain offset, so each phase's gradient is
-again a ``_filter``, of the taps that read it (stride 2: input gradient 1.15× faster than adding
-the taps one by one, and one code path for every stride).
+the cropped wide outputs, so they send nothing back). With a column step of 1 each shift
+is a plain flat offset, so its inverse is the opposite offset: the second line is again a
+patch matrix times the kernel, the patches now being g (padded in front) at the reversed
+offsets. And the first line is that same patch matrix times x_pad, read off while it is in
+cache: the two gradients share one patch matrix, as dW and dcols share G in conv2d.
+A column step s > 1 reads every s-th entry; split the flat input into its s phases (entries
+φ, φ + s, φ + 2s, ...) and each tap reads one phase at a plain offset, so each phase is the
+same computation over the taps that read it (one code path for every stride).
 It equals ``conv2d`` with a block-diagonal dense weight (a test checks this), at
 1/C of the work.
 """
@@ -98,33 +99,22 @@ class _FlatGrid:
         (h, w), (ph, pw) = self.hw, self.padding
         return flat.reshape(flat.shape[:2] + self.padded)[:, :, ph:ph + h, pw:pw + w]
 
-    def tap(self, flat, offset):
-        """shift_{a,b}: the (n, C, Ho·M) strided view of the flat input that one tap meets."""
-        return _strided(flat, offset, self.length, self.step)
-
     def crop(self, wide):
         """Wide outputs (n, C, Ho·M) -> the real ones, (n, C, Ho, Wo) (a view)."""
         return wide.reshape(wide.shape[:2] + (self.ho, self.row))[..., :self.wo]
 
-    def widen(self, g):
-        """The adjoint of ``crop``: (n, C, Ho, Wo) -> (n, C, Ho·M), zeros on the extra outputs."""
-        wide = get_array_module(g).zeros(g.shape[:2] + (self.ho, self.row), dtype=g.dtype)
-        wide[..., :self.wo] = g
-        return wide.reshape(g.shape[:2] + (self.length,))
 
+def _patches(source, offsets, length, step):
+    """The shifted views source[..., step·p + offset] for p < length, copied side by side.
 
-def _filter(source, offsets, kernel, length, step):
-    """Σ_t kernel[:, 0, t] ⊙ source[..., step·p + offsets[t]] for p < length, as a matrix product.
-
-    source (n, C, P) flat images; kernel (C, 1, T), T = len(offsets). The T shifted views
-    are copied side by side into patches (n, C, T, length) — im2col, channel by channel —
-    and each channel's kernel row multiplies its patch matrix. Result (n, C, length).
+    source (n, C, P) flat images, T = len(offsets) offsets; result (n, C, T, length):
+    per channel, a T × length patch matrix (im2col of lesson 04, channel by channel).
     """
     xp = get_array_module(source)
     patches = xp.empty(source.shape[:2] + (len(offsets), length), dtype=source.dtype)
     for t, offset in enumerate(offsets):
         patches[:, :, t] = _strided(source, offset, length, step)
-    return xp.matmul(kernel, patches)[:, :, 0]            # (C, 1, T) @ (n, C, T, length)
+    return patches
 
 
 class DepthwiseConv2d(Function):
@@ -138,12 +128,13 @@ class DepthwiseConv2d(Function):
         kernel = weight.reshape(c, 1, kh * kw)              # channel c's row: w[c, a, b] at a·kw + b
         self.x = x if self.needs_input_grad[1] else None
         self.kernel = kernel if self.needs_input_grad[0] else None
-        self.x_shape, self.kernel_hw, self.has_bias = x.shape, (kh, kw), bias is not None
+        self.x_shape, self.kernel_shape, self.has_bias = x.shape, weight.shape, bias is not None
         offsets = [offset for _, _, offset in grid.offsets]
 
         def filter_block(x_block, y):
             # y = Σ_{a,b} w[:, a, b] ⊙ shift_{a,b}(x_pad), on the wide grid, then cropped
-            y[...] = grid.crop(_filter(grid.pad(x_block), offsets, kernel, grid.length, grid.step))
+            patches = _patches(grid.pad(x_block), offsets, grid.length, grid.step)
+            y[...] = grid.crop(xp.matmul(kernel, patches)[:, :, 0])   # (C, 1, T) @ (n, C, T, Ho·M)
             if bias is not None:
                 y += bias.reshape(c, 1, 1)
         y = xp.empty((n, c, grid.ho, grid.wo), dtype=x.dtype)
@@ -152,42 +143,38 @@ class DepthwiseConv2d(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        c, (kh, kw), grid = self.x_shape[1], self.kernel_hw, self.grid
+        grid, step = self.grid, self.grid.step
         need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
-        flat_size = grid.padded[0] * grid.padded[1]
-
-        def input_grad(g_wide):
-            # dL/dx_flat[s·k + φ] = Σ over the taps t with offset_t = s·q_t + φ of w_t ⊙ g_wide[k − q_t]:
-            # split the flat input into its s phases (every s-th entry from φ); on a phase each
-            # tap is a plain shift q_t, so each phase is a _filter of g (with `last` zeros in
-            # front, so that every index is inside) at the reversed shifts.
-            s = grid.step
-            grad_flat = xp.empty(g_wide.shape[:2] + (flat_size // s, s), dtype=g.dtype)
-            for phase in range(s):
-                taps = [t for t, (_, _, offset) in enumerate(grid.offsets) if offset % s == phase]
-                if not taps:                            # a kernel narrower than the step skips this phase
-                    grad_flat[..., phase] = 0
-                    continue
-                shifts = [grid.offsets[t][2] // s for t in taps]
-                last = max(shifts)
-                g_ext = xp.zeros(g_wide.shape[:2] + (last + flat_size // s,), dtype=g.dtype)
-                g_ext[..., last:last + grid.length] = g_wide
-                grad_flat[..., phase] = _filter(g_ext, [last - q for q in shifts],
-                                                self.kernel[:, :, taps], flat_size // s, 1)
-            return grad_flat.reshape(g_wide.shape[:2] + (flat_size,))
+        phase_size = grid.padded[0] * grid.padded[1] // step           # flat input entries per phase
+        shifts = [offset // step for _, _, offset in grid.offsets]      # tap t reads phase offset % step at shift t
+        last = max(shifts)
+        phases = [[t for t, (_, _, offset) in enumerate(grid.offsets) if offset % step == phase]
+                  for phase in range(step)]
 
         def backward_block(g_block, x_block, gx_block):
-            g_wide = grid.widen(g_block)                                # zeros on the cropped outputs
-            gw = None
-            if need_w:
-                # dL/dw[c, a, b] = Σ over batch and output pixels of g ⊙ (the input this weight met)
-                x_flat = grid.pad(x_block)
-                gw = xp.empty((c, 1, kh, kw), dtype=g.dtype)
-                for a, b, offset in grid.offsets:
-                    gw[:, 0, a, b] = xp.einsum("ncp,ncp->c", g_wide, grid.tap(x_flat, offset))
+            n, c = g_block.shape[:2]
+            # g on the wide grid (zeros on the cropped outputs), after `last` zeros, so that
+            # g_ext[last − shift + k] = g_wide[k − shift] is inside for every k and shift
+            g_ext = xp.zeros((n, c, last + phase_size), dtype=g.dtype)
+            grid.crop(g_ext[..., last:last + grid.length])[...] = g_block
+            x_flat = grid.pad(x_block) if need_w else None
+            grad_flat = xp.empty((n, c, phase_size, step), dtype=g.dtype) if need_x else None
+            gw = xp.empty((c, 1, len(shifts)), dtype=g.dtype) if need_w else None
+            for phase, taps in enumerate(phases):
+                if not taps:                            # a kernel narrower than the step skips a phase
+                    if need_x:
+                        grad_flat[..., phase] = 0
+                    continue
+                # row t: g_wide[k − shift_t] for every input entry k of this phase, (n, C, T, phase_size)
+                patches = _patches(g_ext, [last - shifts[t] for t in taps], phase_size, 1)
+                if need_x:      # dL/dx_flat[step·k + phase] = Σ_t w_t ⊙ g_wide[k − shift_t]
+                    grad_flat[..., phase] = xp.matmul(self.kernel[:, :, taps], patches)[:, :, 0]
+                if need_w:      # dL/dw_t = Σ_{n, k} g_wide[k − shift_t] ⊙ x_flat[step·k + phase]
+                    x_phase = x_flat[..., phase::step, None]                            # (n, C, phase_size, 1)
+                    gw[:, 0, taps] = xp.matmul(patches, x_phase)[..., 0].sum(axis=0)
             if need_x:
-                gx_block[...] = grid.unpad(input_grad(g_wide))
-            return gw
+                gx_block[...] = grid.unpad(grad_flat.reshape(n, c, -1))
+            return gw.reshape(self.kernel_shape) if need_w else None
 
         gx = xp.empty(self.x_shape, dtype=g.dtype) if need_x else None
         partial_gw = map_blocks(backward_block, g, self.x, gx)
