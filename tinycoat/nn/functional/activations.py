@@ -22,6 +22,7 @@ import math
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_elements
+from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.erf import half_erfc, reflect
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -36,6 +37,12 @@ class GELU(Function):
     # that the backward is one multiply that reads two arrays instead of a chain over three.
     def forward(self, x):
         xp = get_array_module(x)
+        if cuda_kernels.available(x):                  # on a GPU: the whole chain in one kernel
+            if self.needs_input_grad[0]:
+                y, self.slope = cuda_kernels.elementwise("gelu_forward")(x)
+            else:
+                y, self.slope = cuda_kernels.elementwise("gelu_forward_no_slope")(x), None
+            return y
         y = xp.empty_like(x)
         self.slope = xp.empty_like(x) if self.needs_input_grad[0] else None
         map_elements(_gelu_forward, x, y, self.slope)

@@ -58,6 +58,7 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks, sum_in_order
+from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
 from tinycoat.nn.functional.im2col import output_size, pair
 
@@ -129,6 +130,12 @@ class DepthwiseConv2d(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.kernel = kernel if self.needs_input_grad[0] else None
         self.x_shape, self.kernel_shape, self.has_bias = x.shape, weight.shape, bias is not None
+        self.stride, self.padding = stride, padding
+        if cuda_kernels.available(x, weight):           # on a GPU: one thread per output pixel
+            y = cuda_kernels.depthwise_forward(x, weight, stride, padding, (grid.ho, grid.wo))
+            if bias is not None:
+                y += bias.reshape(c, 1, 1)
+            return y
         offsets = [offset for _, _, offset in grid.offsets]
 
         def filter_block(x_block, y):
@@ -176,9 +183,13 @@ class DepthwiseConv2d(Function):
                 gx_block[...] = grid.unpad(grad_flat.reshape(n, c, -1))
             return gw.reshape(self.kernel_shape) if need_w else None
 
-        gx = xp.empty(self.x_shape, dtype=g.dtype) if need_x else None
-        partial_gw = map_blocks(backward_block, g, self.x, gx)
-        gw = sum_in_order(partial_gw) if need_w else None
+        if cuda_kernels.available(g):
+            gx, gw = cuda_kernels.depthwise_backward(g, self.x, self.kernel, self.x_shape, self.kernel_shape,
+                                                     self.stride, self.padding, need_x, need_w)
+        else:
+            gx = xp.empty(self.x_shape, dtype=g.dtype) if need_x else None
+            partial_gw = map_blocks(backward_block, g, self.x, gx)
+            gw = sum_in_order(partial_gw) if need_w else None
         gb = None
         if self.has_bias and self.needs_input_grad[2]:
             gb = g.sum(axis=(0, 2, 3))

@@ -1,0 +1,174 @@
+"""The CUDA kernels (tinycoat/nn/functional/cuda_kernels.py) against their NumPy twins.
+
+Without a GPU: the kernel sources are compiled on the host by a C++ compiler (T = double,
+and T = float, a plain loop for the GPU's grid-stride loop) and run through ctypes, so
+their arithmetic and indexing are compared with the NumPy code on Hypothesis-drawn
+shapes; and where nvcc is installed, the same sources must compile for the device.
+On a GPU: the CuPy path of each op against the CPU path, forward and backward.
+"""
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+from tinycoat.nn import functional as F
+from tinycoat.nn.functional import cuda_kernels as K
+from test_functional_conv import conv_case
+
+HOST_PRELUDE = """
+#include <cmath>
+using std::erfc; using std::exp;
+#define __global__
+#define KERNEL_LOOP(i, n) for (long long i = 0; i < (n); ++i)
+"""
+
+
+def params(spec):
+    """'T x, T mean' -> ['x', 'mean']"""
+    return [p.split()[-1] for p in spec.split(",")]
+
+
+def elementwise_as_function(name, prelude_loop):
+    """An ElementwiseKernel body wrapped in a function over n entries of full-size arrays."""
+    inputs, outputs, body = K.ELEMENTWISE[name]
+    ins, outs = params(inputs), params(outputs)
+    args = ", ".join([f"const T* {p}_in" for p in ins] + [f"T* {p}_out" for p in outs])
+    load = " ".join(f"const T {p} = {p}_in[i];" for p in ins)
+    declare = " ".join(f"T {p};" for p in outs)
+    store = " ".join(f"{p}_out[i] = {p};" for p in outs)
+    return (f'extern "C" __global__ void {name}(long long n, {args}) {{\n'
+            f"    {prelude_loop} {{ {load} {declare}\n{body}\n    {store} }}\n}}\n")
+
+
+def source(ctype, device):
+    loop = "KERNEL_LOOP(i, n)"
+    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.DEPTHWISE
+    return text + "".join(elementwise_as_function(name, loop) for name in K.ELEMENTWISE)
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    """{dtype: ctypes library} of the kernels compiled for the host."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.skip("no C++ compiler (g++) to build the kernels on the host")
+    libs = {}
+    for dtype, ctype in (("float64", "double"), ("float32", "float")):
+        folder = tmp_path_factory.mktemp(ctype)
+        (folder / "kernels.cpp").write_text(source(ctype, device=False))
+        subprocess.run([compiler, "-O1", "-shared", "-fPIC", "-o", str(folder / "kernels.so"),
+                        str(folder / "kernels.cpp")], check=True, capture_output=True)
+        libs[dtype] = ctypes.CDLL(str(folder / "kernels.so"))
+    return libs
+
+
+def pointer(a):
+    return a.ctypes.data_as(ctypes.c_void_p)
+
+
+def run_elementwise(host, name, *inputs):
+    """Call the host build of an ElementwiseKernel: inputs broadcast to one shape, as CuPy does."""
+    inputs = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*inputs)]
+    outs = [np.empty_like(inputs[0]) for _ in params(K.ELEMENTWISE[name][1])]
+    getattr(host[str(inputs[0].dtype)], name)(ctypes.c_longlong(inputs[0].size), *map(pointer, inputs + outs))
+    return outs
+
+
+def run_depthwise(host, name, arrays, out_shape, total, geometry):
+    out = np.empty(out_shape, dtype=arrays[0].dtype)
+    ints = [ctypes.c_int(v) for v in geometry]
+    getattr(host[str(out.dtype)], name)(*[pointer(np.ascontiguousarray(a)) for a in arrays], pointer(out),
+                                         ctypes.c_longlong(total), *ints)
+    return out
+
+
+@given(x=st.lists(st.floats(-12, 12), min_size=1, max_size=50), dtype=st.sampled_from(["float64", "float32"]))
+def test_gelu_kernel_matches_numpy(host, x, dtype):
+    x = np.array(x, dtype=dtype)
+    xt = tc.tensor(x, requires_grad=True)
+    y = F.gelu(xt)
+    y.backward(tc.ones_like(y))
+    y_k, slope_k = run_elementwise(host, "gelu_forward", x)
+    (y_plain,) = run_elementwise(host, "gelu_forward_no_slope", x)
+    # The NumPy twin's erfc is a fit good to 1.2e-7 (erf.py). In float32 the kernel's −x/√2 is
+    # rounded, which erfc's slope e^(−z²) turns into a relative error of about 2z²·6e-8 in the
+    # left tail (1e-5 at x = −12), as in other frameworks' float32 CUDA GELU.
+    tol = dict(rtol=2e-7, atol=1e-300) if dtype == "float64" else dict(rtol=2e-5, atol=1e-30)
+    np.testing.assert_allclose(y_k, y.numpy(), **tol)
+    np.testing.assert_allclose(y_plain, y.numpy(), **tol)
+    # the slope Φ + xφ cancels near x ≈ −0.75: compare it to the size of its terms (|Φ| <= 1)
+    np.testing.assert_allclose(slope_k, xt.grad.numpy(), rtol=tol["rtol"], atol=2e-7 if dtype == "float64" else 1e-6)
+
+
+@given(data=st.data())
+def test_batch_norm_kernels_match_numpy(host, data):
+    n, c, h, w = (data.draw(st.integers(1, 3)) for _ in range(4))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    x, g = rng.standard_normal((2, n, c, h, w))
+    mean, scale, shift, a, b, cc = rng.standard_normal((6, 1, c, 1, 1))
+    (y,) = run_elementwise(host, "batch_norm_apply", x, mean, scale, shift)
+    np.testing.assert_allclose(y, (x - mean) * scale + shift, rtol=1e-14, atol=1e-14)
+    (gx,) = run_elementwise(host, "batch_norm_input_grad", g, x, mean, a, b, cc)
+    np.testing.assert_allclose(gx, g * a + (x - mean) * b + cc, rtol=1e-14, atol=1e-14)
+
+
+@given(case=conv_case(depthwise=True), dtype=st.sampled_from(["float64", "float32"]))
+def test_depthwise_kernels_match_numpy(host, case, dtype):
+    x, w, _, stride, padding = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
+    xt, wt = tc.tensor(x, requires_grad=True), tc.tensor(w, requires_grad=True)
+    y = F.depthwise_conv2d(xt, wt, stride=stride, padding=padding)
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    y.backward(tc.tensor(g))
+    (n, c, h, wd), (kh, kw), (ho, wo) = x.shape, w.shape[2:], y.shape[2:]
+    geometry = (c, h, wd, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-4, atol=1e-4)
+    y_k = run_depthwise(host, "depthwise_forward", (x, w), y.shape, y.numpy().size, geometry)
+    np.testing.assert_allclose(y_k, y.numpy(), **tol)
+    gx_k = run_depthwise(host, "depthwise_input_grad", (g, w), x.shape, x.size, geometry)
+    np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
+    partial = run_depthwise(host, "depthwise_weight_grad", (g, x), (n, c, kh * kw), n * c * kh * kw, geometry)
+    np.testing.assert_allclose(partial.sum(axis=0).reshape(w.shape), wt.grad.numpy(), **tol)
+
+
+def test_kernels_compile_for_the_gpu(tmp_path):
+    """nvcc (where installed) compiles every source, in both precisions, to device code."""
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc (the CUDA compiler) is not installed")
+    for ctype in ("float", "double"):
+        path = tmp_path / f"kernels_{ctype}.cu"
+        path.write_text(source(ctype, device=True))
+        done = subprocess.run([nvcc, "-ptx", "-arch=compute_80", str(path), "-o", str(path.with_suffix(".ptx"))],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        ptx = path.with_suffix(".ptx").read_text()
+        for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", *K.ELEMENTWISE):
+            assert f".entry {name}(" in ptx
+
+
+# ------------------------------------------------------------------------------- on a GPU
+
+def test_gpu_kernels_match_the_cpu_path(device):
+    """The CuPy path (kernels) of GELU, BatchNorm and the depthwise conv equals the CPU path."""
+    if device != "gpu":
+        pytest.skip("the kernels run on a GPU only; the host build above checks them here")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    bn_w, bn_b = rng.standard_normal((2, 4)).astype(np.float32)
+
+    def run(dev):
+        xt = tc.tensor(x, requires_grad=True, device=dev)
+        wt = tc.tensor(w, requires_grad=True, device=dev)
+        gw, gb = tc.tensor(bn_w, requires_grad=True, device=dev), tc.tensor(bn_b, requires_grad=True, device=dev)
+        h = F.depthwise_conv2d(xt, wt, stride=2, padding=1)
+        h = F.gelu(F.batch_norm(h, None, None, gw, gb, training=True))
+        h.backward(tc.ones_like(h))
+        return [t.numpy() for t in (h, xt.grad, wt.grad, gw.grad, gb.grad)]
+    assert K.available(tc.tensor(x, device="gpu").data)
+    for got, want in zip(run("gpu"), run("cpu")):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

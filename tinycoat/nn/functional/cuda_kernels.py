@@ -1,0 +1,181 @@
+"""CUDA twins of the hot CPU paths: GELU, BatchNorm's two elementwise passes, depthwise conv.
+
+On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
+memory each: exact GELU written with arrays is about thirty passes, the depthwise
+convolution one pass per kernel tap. The kernels here do each chain in one pass, one
+thread per output element. The NumPy code they replace stays the readable reference
+(``activations.py::GELU``, ``normalization.py::BatchNorm``, ``depthwise.py::DepthwiseConv2d``
+call these only for CuPy arrays), and the tests compare the two.
+
+Every source is plain CUDA C++ written against a type ``T`` and a loop macro
+``KERNEL_LOOP(i, n)`` (a grid-stride loop on the GPU). So the very same text also
+compiles on the host, with ``T`` = float or double and a plain ``for`` loop, and
+``tests/test_cuda_kernels.py`` runs it there against NumPy: the kernels' arithmetic and
+indexing are checked on machines without a GPU, and, where the CUDA compiler ``nvcc`` is
+installed, that the sources compile for the device.
+
+Elementwise kernels (``ELEMENTWISE``) are CuPy ``ElementwiseKernel`` bodies: CuPy declares
+the named inputs and outputs, broadcasts them (a (1, C, 1, 1) per-channel vector meets an
+(N, C, H, W) activation), and wraps the body in the loop.
+"""
+from __future__ import annotations
+
+from tinycoat.backend import array_module, device_of
+
+# name -> (inputs, outputs, body) of a cupy.ElementwiseKernel
+ELEMENTWISE = {
+    # y = x Φ(x) and slope = gelu'(x) = Φ(x) + x φ(x), Φ(x) = ½ erfc(−x/√2), φ the normal density
+    "gelu_forward": ("T x", "T y, T slope", """
+        const T cdf = (T)0.5 * erfc(-x * (T)0.7071067811865476);
+        y = x * cdf;
+        slope = cdf + x * (T)0.3989422804014327 * exp((T)-0.5 * x * x);
+    """),
+    "gelu_forward_no_slope": ("T x", "T y", """
+        y = x * (T)0.5 * erfc(-x * (T)0.7071067811865476);
+    """),
+    # BatchNorm, training: y = (x − μ)·scale + shift, and the input gradient a·g + b·(x − μ) + c
+    "batch_norm_apply": ("T x, T mean, T scale, T shift", "T y", """
+        y = (x - mean) * scale + shift;
+    """),
+    "batch_norm_input_grad": ("T g, T x, T mean, T a, T b, T c", "T gx", """
+        gx = g * a + (x - mean) * b + c;
+    """),
+}
+
+# Depthwise convolution, x (N, C, H, W), kernel w (C, kh·kw), y (N, C, Ho, Wo): the sum
+# y[n, c, r, q] = Σ_{a, b} w[c, a·kw + b] · x[n, c, r·sh − ph + a, q·sw − pw + b] (zero outside x)
+# read three ways, each thread writing one entry: no two threads add into the same place.
+_DEPTHWISE_ARGS = "int C, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw"
+DEPTHWISE = """
+// one thread per output entry (n, c, r, q): the forward sum
+extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* y, long long total, ARGS) {
+    KERNEL_LOOP(i, total) {
+        const int q = i % Wo, r = (i / Wo) % Ho;
+        const long long nc = i / ((long long)Ho * Wo);
+        const T* xc = x + nc * H * W;
+        const T* wc = w + (nc % C) * kh * kw;
+        T acc = 0;
+        for (int a = 0; a < kh; ++a) {
+            const int row = r * sh - ph + a;
+            if (row < 0 || row >= H) continue;
+            for (int b = 0; b < kw; ++b) {
+                const int col = q * sw - pw + b;
+                if (col >= 0 && col < W) acc += wc[a * kw + b] * xc[row * W + col];
+            }
+        }
+        y[i] = acc;
+    }
+}
+
+// one thread per input entry (n, c, row, col): dL/dx gathers w · g over the outputs that read it,
+// those (r, q) with r·sh − ph + a = row and q·sw − pw + b = col for some tap (a, b)
+extern "C" __global__ void depthwise_input_grad(const T* g, const T* w, T* gx, long long total, ARGS) {
+    KERNEL_LOOP(i, total) {
+        const int col = i % W, row = (i / W) % H;
+        const long long nc = i / ((long long)H * W);
+        const T* gc = g + nc * Ho * Wo;
+        const T* wc = w + (nc % C) * kh * kw;
+        T acc = 0;
+        for (int a = 0; a < kh; ++a) {
+            const int rs = row + ph - a;                          // = r·sh
+            if (rs < 0 || rs % sh != 0 || rs / sh >= Ho) continue;
+            for (int b = 0; b < kw; ++b) {
+                const int qs = col + pw - b;                      // = q·sw
+                if (qs < 0 || qs % sw != 0 || qs / sw >= Wo) continue;
+                acc += wc[a * kw + b] * gc[(rs / sh) * Wo + qs / sw];
+            }
+        }
+        gx[i] = acc;
+    }
+}
+
+// one thread per (n, c, tap): that sample's share of dL/dw[c, tap] = Σ_{r, q} g · (the x it met);
+// the shares are summed over n afterwards
+extern "C" __global__ void depthwise_weight_grad(const T* g, const T* x, T* partial, long long total, ARGS) {
+    KERNEL_LOOP(i, total) {
+        const int tap = i % (kh * kw), a = tap / kw, b = tap % kw;
+        const long long nc = i / (kh * kw);
+        const T* gc = g + nc * Ho * Wo;
+        const T* xc = x + nc * H * W;
+        T acc = 0;
+        for (int r = 0; r < Ho; ++r) {
+            const int row = r * sh - ph + a;
+            if (row < 0 || row >= H) continue;
+            for (int q = 0; q < Wo; ++q) {
+                const int col = q * sw - pw + b;
+                if (col >= 0 && col < W) acc += gc[r * Wo + q] * xc[row * W + col];
+            }
+        }
+        partial[i] = acc;
+    }
+}
+""".replace("ARGS", _DEPTHWISE_ARGS)
+
+# How the sources above are completed for the GPU (tests complete them for the host instead).
+GPU_PRELUDE = """
+#define KERNEL_LOOP(i, n) \\
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \\
+         i += (long long)blockDim.x * gridDim.x)
+"""
+_TYPES = {"float32": "float", "float64": "double"}
+_THREADS = 256
+_cache = {}
+
+
+def available(*arrays):
+    """True where the kernels can take over: CuPy arrays of float32 or float64."""
+    return all(device_of(a) == "gpu" and str(a.dtype) in _TYPES for a in arrays)
+
+
+def elementwise(name):
+    """The cupy.ElementwiseKernel ``name`` of ``ELEMENTWISE`` (built once)."""
+    if name not in _cache:
+        inputs, outputs, body = ELEMENTWISE[name]
+        _cache[name] = array_module("gpu").ElementwiseKernel(inputs, outputs, body, f"tinycoat_{name}")
+    return _cache[name]
+
+
+def _raw(name, dtype):
+    key = (name, str(dtype))
+    if key not in _cache:
+        source = f"typedef {_TYPES[str(dtype)]} T;\n" + GPU_PRELUDE + DEPTHWISE
+        _cache[key] = array_module("gpu").RawKernel(source, name)
+    return _cache[key]
+
+
+def _launch(name, dtype, arrays, total, geometry):
+    cupy = array_module("gpu")
+    blocks = max(1, min((total + _THREADS - 1) // _THREADS, 65535))   # the loop covers the rest
+    args = tuple(arrays) + (cupy.int64(total),) + tuple(cupy.int32(v) for v in geometry)
+    _raw(name, dtype)((blocks,), (_THREADS,), args)
+
+
+def depthwise_forward(x, kernel, stride, padding, out_hw):
+    """y (N, C, Ho, Wo) from x (N, C, H, W) and kernel (C, 1, kh, kw), without bias."""
+    cupy = array_module("gpu")
+    n, c, h, w = x.shape
+    (kh, kw), (ho, wo) = kernel.shape[-2:], out_hw
+    y = cupy.empty((n, c, ho, wo), dtype=x.dtype)
+    geometry = (c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    _launch("depthwise_forward", x.dtype, (cupy.ascontiguousarray(x), cupy.ascontiguousarray(kernel), y),
+            y.size, geometry)
+    return y
+
+
+def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, need_x, need_w):
+    """(dL/dx or None, dL/dkernel or None) for y = depthwise_forward(x, kernel, ...), with
+    x of x_shape (needed only for dL/dkernel) and kernel of kernel_shape (only for dL/dx)."""
+    cupy = array_module("gpu")
+    n, c, ho, wo = g.shape
+    (h, w), (kh, kw) = x_shape[2:], kernel_shape[2:]
+    geometry = (c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    g = cupy.ascontiguousarray(g)
+    gx = gw = None
+    if need_x:
+        gx = cupy.empty((n, c, h, w), dtype=g.dtype)
+        _launch("depthwise_input_grad", g.dtype, (g, cupy.ascontiguousarray(kernel), gx), gx.size, geometry)
+    if need_w:
+        partial = cupy.empty((n, c, kh * kw), dtype=g.dtype)
+        _launch("depthwise_weight_grad", g.dtype, (g, cupy.ascontiguousarray(x), partial), partial.size, geometry)
+        gw = partial.sum(axis=0).reshape(kernel_shape)
+    return gx, gw
