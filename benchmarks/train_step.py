@@ -94,12 +94,17 @@ def main():
     p.add_argument("--no-breakdown", action="store_true", help="skip the per-op breakdown (faster)")
     p.add_argument("--threads", type=int, default=None,
                    help="host threads for blocked ops (default: every core; see tinycoat.blockwise)")
+    p.add_argument("--tf32", action="store_true", help="GPU: float32 matmuls on TF32 tensor cores")
     p.add_argument("--no-blocks", action="store_true",
                    help="run blocked ops on the whole batch at once, on one thread (to measure what blocks buy)")
     args = p.parse_args()
     malloc_tuned = False if args.no_malloc_tuning else tc.backend.tune_host_malloc()
     if args.threads is not None:
         tc.set_num_threads(args.threads)
+    if args.tf32:
+        if args.device != "gpu":
+            p.error("--tf32 is for --device gpu")
+        tc.backend.use_tf32()
     if args.no_blocks:
         tc.set_num_threads(1)
         blockwise.BLOCK_BYTES = 1 << 62
@@ -172,7 +177,7 @@ def main():
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
-        "blas_thread_timeout": tc.backend.blas_thread_timeout(),
+        "blas_thread_timeout": tc.backend.blas_thread_timeout(), "tf32": args.tf32,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -1,4 +1,5 @@
 """Device handling: clear errors for a missing CuPy, a missing GPU, and mixed devices."""
+import os
 import sys
 import types
 
@@ -94,3 +95,27 @@ def test_openblas_spin_is_limited_when_tinycoat_loads_numpy():
     assert _timeout_in_a_fresh_process("import tinycoat", OPENBLAS_THREAD_TIMEOUT="20") == "20"
     assert _timeout_in_a_fresh_process("import numpy, tinycoat") == "0"
     assert _timeout_in_a_fresh_process("import train_cifar") == str(backend.BLAS_THREAD_TIMEOUT)
+
+
+def test_use_tf32_sets_what_cupy_reads(monkeypatch):
+    """CuPy decides TF32 from CUPY_TF32 at its first float32 matmul; use_tf32 sets it both ways."""
+    monkeypatch.delenv("CUPY_TF32", raising=False)
+    backend.use_tf32()
+    assert os.environ["CUPY_TF32"] == "1"
+    backend.use_tf32(False)
+    assert os.environ["CUPY_TF32"] == "0"
+
+
+def test_tf32_changes_float32_matmuls_on_the_gpu(device):
+    """On an Ampere-or-newer GPU, TF32 products are visibly less exact than float32 ones."""
+    if device != "gpu":
+        pytest.skip("TensorFloat-32 is a GPU mode")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 256, 256))
+    exact = a @ b
+    errors = []
+    for tf32 in (False, True, False):
+        backend.use_tf32(tf32)
+        ga, gb = (backend.to_device(m.astype(np.float32), "gpu") for m in (a, b))
+        errors.append(np.abs(backend.to_numpy(ga @ gb) - exact).max())
+    assert errors[1] > 10 * errors[0] and errors[2] < 2 * errors[0]

@@ -172,3 +172,42 @@ def test_gpu_kernels_match_the_cpu_path(device):
     assert K.available(tc.tensor(x, device="gpu").data)
     for got, want in zip(run("gpu"), run("cpu")):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_training_step_never_waits_for_the_gpu(device):
+    """Forward, loss, backward, clipping and AdamW queue work on the GPU without reading
+    anything back: a step that synchronized would make the host wait every step."""
+    if device != "gpu":
+        pytest.skip("synchronization is a GPU matter")
+    cupyx = pytest.importorskip("cupyx")
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize to detect synchronization with")
+    from tinycoat import optim
+    from tinycoat.models import create_model
+    tc.manual_seed(0)
+    model = create_model("coatnet_cifar_nano", num_classes=10, drop_path_rate=0.1).to("gpu")
+    opt = optim.AdamW(model.parameters(), lr=1e-3)
+    x = tc.randn(4, 3, 32, 32, device="gpu")
+    y = tc.tensor(np.array([0, 3, 9, 5]), device="gpu")
+
+    def step():
+        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        opt.zero_grad()
+        loss.backward()
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+    step()                                               # compiles the kernels
+    with cupyx.allow_synchronize(False):
+        loss = step()
+    assert np.isfinite(loss.item())
+
+
+def test_bad_labels_on_the_gpu_make_the_loss_nan(device):
+    """On the CPU a label outside [0, K) is a ValueError (test_functional_activations);
+    on the GPU, where checking would stall every step, the loss is NaN instead."""
+    if device != "gpu":
+        pytest.skip("the CPU raises instead (checked elsewhere)")
+    logits = tc.zeros(2, 3, device="gpu")
+    assert np.isnan(F.cross_entropy(logits, tc.tensor(np.array([0, 7]), device="gpu")).item())
+    assert np.isfinite(F.cross_entropy(logits, tc.tensor(np.array([0, 2]), device="gpu")).item())

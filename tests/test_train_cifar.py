@@ -138,6 +138,7 @@ def test_image_folder_end_to_end(tmp_path):
     (["--eval-only"], "--eval-only needs --resume"),
     (["--dataset", "folder"], "--dataset folder needs --data-dir"),
     (["--threads", "0"], "--threads must be a positive number of threads, got 0"),
+    (["--tf32"], "--tf32 is for --device gpu"),
 ])
 def test_bad_arguments_are_clear_errors(argv, message, capsys):
     assert run(*argv) == 2

@@ -90,6 +90,21 @@ def gpu_available() -> bool:
     return True
 
 
+def use_tf32(enabled: bool = True) -> None:
+    """Let float32 matrix products on the GPU run on TensorFloat-32 tensor cores (Ampere and newer).
+
+    TF32 rounds each product's inputs to 10 mantissa bits and keeps the sums in float32:
+    several times the float32 matmul speed, at ~1e-3 relative error per product (as
+    PyTorch's ``allow_tf32``). CuPy reads ``CUPY_TF32`` at its first float32 product; the
+    setting is also handed to CuPy directly when it is already loaded. No effect on the CPU.
+    """
+    os.environ["CUPY_TF32"] = "1" if enabled else "0"
+    linalg = getattr(getattr(_cupy_module, "_core", None), "_routines_linalg", None)
+    if linalg is not None and hasattr(linalg, "set_compute_type"):
+        mode = linalg.COMPUTE_TYPE_TF32 if enabled else linalg.COMPUTE_TYPE_DEFAULT
+        linalg.set_compute_type(float32, mode)
+
+
 def canonical_device(device) -> str:
     """'cpu' or 'gpu' from what a user may write ('cpu', 'gpu', 'cuda')."""
     name = str(device).lower()

@@ -30,11 +30,16 @@ def _target_distribution(logits, target):
     if t.dtype.kind in "iu":
         if t.shape != (n,):
             raise ValueError(f"cross_entropy: integer targets must have shape ({n},), got {t.shape}")
-        if t.size and (int(t.min()) < 0 or int(t.max()) >= k):
-            raise ValueError(f"cross_entropy: class labels must lie in [0, {k}), got values in "
-                             f"[{int(t.min())}, {int(t.max())}]")
-        q = xp.zeros((n, k), dtype=logits.dtype)
-        q[xp.arange(n), t] = 1.0
+        if backend.device_of(t) == "cpu":
+            if t.size and (int(t.min()) < 0 or int(t.max()) >= k):
+                raise ValueError(f"cross_entropy: class labels must lie in [0, {k}), got values in "
+                                 f"[{int(t.min())}, {int(t.max())}]")
+        q = (t[:, None] == xp.arange(k)).astype(logits.dtype)     # one-hot rows
+        if backend.device_of(t) == "gpu":
+            # Reading the labels back to check them would make the host wait for the GPU every
+            # step. A label outside [0, K) has an all-zero row instead: make it NaN, so the
+            # loss is NaN (loud: train_cifar stops and says so), never silently wrong.
+            q /= q.sum(axis=1, keepdims=True)
         return q
     if t.dtype.kind == "f":
         if t.shape != (n, k):
@@ -44,7 +49,11 @@ def _target_distribution(logits, target):
 
 
 def cross_entropy(logits, target, label_smoothing=0.0):
-    """Mean over the batch of −Σ_k q_k log softmax(logits)_k; logits (N, K), target (N,) or (N, K)."""
+    """Mean over the batch of −Σ_k q_k log softmax(logits)_k; logits (N, K), target (N,) or (N, K).
+
+    Integer labels outside [0, K) are an error; on a GPU, where checking them would stall
+    every step, they make the loss NaN instead.
+    """
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: expected logits (N, classes), got {tuple(logits.shape)}")
     if not 0.0 <= label_smoothing <= 1.0:
