@@ -82,3 +82,24 @@ def test_truncated_archive_is_a_clear_error(tmp_path):
     archive.write_bytes(archive.read_bytes()[:20_000])
     with pytest.raises(DatasetError, match="x.tar.gz"):
         safe_extract_tar(archive, tmp_path / "out")
+
+
+def test_archive_larger_than_the_limit_is_refused_before_writing(tmp_path):
+    """A decompression bomb shows its size in the headers: refused, nothing written."""
+    archive = make_tar(tmp_path / "big.tar.gz", [file_member("a.bin", bytes(3000)), file_member("b.bin", bytes(3000))])
+    target = tmp_path / "out"
+    with pytest.raises(DatasetError, match=r"big\.tar\.gz.*add up to 0\.00 GiB, more than the limit"):
+        safe_extract_tar(archive, target, max_bytes=5000)
+    assert not target.exists()
+    assert (safe_extract_tar(archive, target, max_bytes=6000) / "a.bin").stat().st_size == 3000
+
+
+def test_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):
+    import collections
+    import shutil
+    archive = make_tar(tmp_path / "a.tar.gz", [file_member("a.bin", bytes(3000))])
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 ** 6, 10 ** 6 - 100, 100))
+    with pytest.raises(DatasetError, match=r"a\.tar\.gz: its files need .* only 0\.00 GiB free"):
+        safe_extract_tar(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

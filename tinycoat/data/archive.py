@@ -3,7 +3,10 @@
 A tar member can name any path ("../../.bashrc", "/etc/passwd") or be a link to one,
 so extracting an archive from the internet blindly can overwrite files anywhere.
 Every member is checked *before* anything is written; one bad member rejects the
-whole archive with an error that names it.
+whole archive with an error that names it. So is the total size: a few megabytes of
+gzip can unpack to terabytes of zeros (a "decompression bomb"), so the files' sizes,
+known from the headers before any is written, must fit under a limit and in the free
+space of the target's disk.
 """
 
 import os
@@ -14,12 +17,17 @@ from pathlib import Path, PurePosixPath
 from .errors import DatasetError
 
 
-def safe_extract_tar(archive, target_dir) -> Path:
+MAX_EXTRACTED_BYTES = 16 * 2 ** 30   # far above any dataset archive tinycoat unpacks (CIFAR: 0.2 GB)
+
+
+def safe_extract_tar(archive, target_dir, max_bytes: int = MAX_EXTRACTED_BYTES) -> Path:
     """Extract ``archive`` (tar, tar.gz, ...) into ``target_dir``; return the target path.
 
     Allowed: regular files, folders, and links whose target stays inside the archive.
     Rejected: absolute names, ".." anywhere, links pointing outside (or through ".."),
-    device files, FIFOs and anything else that is not a plain file, folder or link.
+    device files, FIFOs and anything else that is not a plain file, folder or link;
+    and archives whose files add up to more than ``max_bytes``, or to more than the
+    target disk has free.
     """
     archive = Path(archive)
     target = Path(target_dir).resolve()
@@ -28,6 +36,7 @@ def safe_extract_tar(archive, target_dir) -> Path:
             members = tar.getmembers()
             for member in members:
                 _check_member(member, archive)
+            _check_size(sum(m.size for m in members if m.isfile()), archive, target, max_bytes)
             target.mkdir(parents=True, exist_ok=True)
             for member in members:
                 _write_member(tar, member, target)
@@ -56,6 +65,19 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
         _check_relative(member.linkname, lambda why: reject(f"is a hard link whose target {why}"))
     elif not (member.isfile() or member.isdir()):
         reject("is a device file, FIFO or other special file; only files, folders and links are allowed")
+
+
+def _check_size(total: int, archive: Path, target: Path, max_bytes: int) -> None:
+    def gib(n):
+        return f"{n / 2 ** 30:.2f} GiB"
+    if total > max_bytes:
+        raise DatasetError(f"refusing to extract {archive}: its files add up to {gib(total)}, more than the "
+                           f"limit of {gib(max_bytes)} (safe_extract_tar's max_bytes)")
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if total > free:
+        raise DatasetError(f"cannot extract {archive}: its files need {gib(total)} and {existing} has only "
+                           f"{gib(free)} free")
 
 
 def _check_relative(name: str, reject) -> None:
