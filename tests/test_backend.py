@@ -41,9 +41,12 @@ def test_cupy_without_a_device_or_driver(monkeypatch, no_cached_cupy):
 
 
 def test_mixing_devices_names_both(monkeypatch):
+    class StandIn(np.ndarray):         # an array whose type says "CuPy", on a machine without a GPU
+        __module__ = "cupy.stand_in"
     a = tc.ones(2)
     b = tc.ones(2)
-    b._device = "gpu"  # stand-in for a CuPy tensor on a machine without a GPU
+    b.data = b.data.view(StandIn)
+    assert b.device == "gpu"
     with pytest.raises(tc.DeviceError, match=r"Add: .*input 0 on 'cpu', input 1 on 'gpu'"):
         a + b
 

@@ -19,7 +19,7 @@ from tinycoat import backend
 
 
 class Tensor:
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_device", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "__weakref__")
     # Make NumPy defer to our operators in `ndarray + Tensor`.
     __array_priority__ = 1000
 
@@ -29,7 +29,6 @@ class Tensor:
         if device is None:
             device = backend.device_of(data)
         self.data = backend.as_array(data, dtype=dtype, device=device)
-        self._device = backend.device_of(self.data)
         self.grad = None
         self._ctx = None
         self.requires_grad_(requires_grad)
@@ -53,7 +52,9 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        return self._device
+        # Read off the array each time, so that it can never disagree with ``data``
+        # (Module.to() swaps the arrays of parameters in place).
+        return backend.device_of(self.data)
 
     @property
     def xp(self):
@@ -69,7 +70,7 @@ class Tensor:
 
     def __repr__(self):
         body = repr(backend.to_numpy(self.data)).replace("array", "tensor", 1)
-        extras = [] if self._device == "cpu" else [f"device='{self._device}'"]
+        extras = [] if self.device == "cpu" else [f"device='{self.device}'"]
         if self._ctx is not None:
             extras.append(f"grad_fn={type(self._ctx).__name__}")
         elif self.requires_grad:

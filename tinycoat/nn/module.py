@@ -55,7 +55,6 @@ def uniform_parameter(shape, bound, dtype=None, device="cpu") -> Parameter:
 def _replace_data(t: Tensor, array) -> None:
     """Swap the array behind ``t`` in place, so optimizers holding ``t`` see the move."""
     t.data = array
-    t._device = backend.device_of(array)
 
 
 class Module:
