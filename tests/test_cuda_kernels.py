@@ -23,6 +23,7 @@ HOST_PRELUDE = """
 #include <cmath>
 using std::erfc; using std::exp;
 #define __global__
+#define __device__
 #define KERNEL_LOOP(i, n) for (long long i = 0; i < (n); ++i)
 """
 
@@ -46,7 +47,7 @@ def elementwise_as_function(name, prelude_loop):
 
 def source(ctype, device):
     loop = "KERNEL_LOOP(i, n)"
-    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.DEPTHWISE
+    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS
     return text + "".join(elementwise_as_function(name, loop) for name in K.ELEMENTWISE)
 
 
@@ -134,6 +135,23 @@ def test_depthwise_kernels_match_numpy(host, case, dtype):
     np.testing.assert_allclose(partial.sum(axis=0).reshape(w.shape), wt.grad.numpy(), **tol)
 
 
+@given(case=conv_case(), dtype=st.sampled_from(["float64", "float32"]))
+def test_im2col_and_col2im_kernels_match_numpy(host, case, dtype):
+    from tinycoat.nn.functional.im2col import col2im, im2col, output_size
+    x, w, _, stride, padding = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
+    (n, c, h, wd), (kh, kw) = x.shape, w.shape[2:]
+    ho, wo = output_size(h, wd, (kh, kw), stride, padding)
+    geometry = (n, c, h, wd, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    cols = im2col(x, (kh, kw), stride, padding)
+    cols_k = run_depthwise(host, "im2col", (x,), cols.shape, cols.size, geometry)
+    np.testing.assert_array_equal(cols_k, cols)                      # a copy: exactly the same
+    dcols = np.random.default_rng(2).standard_normal((c, kh, kw, n, ho, wo)).astype(dtype)
+    gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3), x.shape, (kh, kw), stride, padding, like=dcols)
+    gx_k = run_depthwise(host, "col2im", (dcols,), x.shape, x.size, geometry)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx_k, gx, **tol)
+
+
 def test_kernels_compile_for_the_gpu(tmp_path):
     """nvcc (where installed) compiles every source, in both precisions, to device code."""
     nvcc = shutil.which("nvcc")
@@ -146,29 +164,31 @@ def test_kernels_compile_for_the_gpu(tmp_path):
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         ptx = path.with_suffix(".ptx").read_text()
-        for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", *K.ELEMENTWISE):
+        for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", "im2col", "col2im",
+                     *K.ELEMENTWISE):
             assert f".entry {name}(" in ptx
 
 
 # ------------------------------------------------------------------------------- on a GPU
 
 def test_gpu_kernels_match_the_cpu_path(device):
-    """The CuPy path (kernels) of GELU, BatchNorm and the depthwise conv equals the CPU path."""
+    """The CuPy path (kernels) of conv2d, GELU, BatchNorm and the depthwise conv equals the CPU path."""
     if device != "gpu":
         pytest.skip("the kernels run on a GPU only; the host build above checks them here")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4, 7, 6)).astype(np.float32)
     w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    dense = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.3
     bn_w, bn_b = rng.standard_normal((2, 4)).astype(np.float32)
 
     def run(dev):
         xt = tc.tensor(x, requires_grad=True, device=dev)
-        wt = tc.tensor(w, requires_grad=True, device=dev)
+        wt, dt = (tc.tensor(a, requires_grad=True, device=dev) for a in (w, dense))
         gw, gb = tc.tensor(bn_w, requires_grad=True, device=dev), tc.tensor(bn_b, requires_grad=True, device=dev)
-        h = F.depthwise_conv2d(xt, wt, stride=2, padding=1)
+        h = F.depthwise_conv2d(F.conv2d(xt, dt, padding=1), wt, stride=2, padding=1)
         h = F.gelu(F.batch_norm(h, None, None, gw, gb, training=True))
         h.backward(tc.ones_like(h))
-        return [t.numpy() for t in (h, xt.grad, wt.grad, gw.grad, gb.grad)]
+        return [t.numpy() for t in (h, xt.grad, wt.grad, dt.grad, gw.grad, gb.grad)]
     assert K.available(tc.tensor(x, device="gpu").data)
     for got, want in zip(run("gpu"), run("cpu")):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

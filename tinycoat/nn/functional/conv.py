@@ -24,6 +24,7 @@ batched matrix product on the image itself (no copy).
 from __future__ import annotations
 
 from tinycoat.autograd import Function
+from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.im2col import pair, col2im, im2col, output_size
 
 
@@ -42,7 +43,10 @@ class Conv2d(Function):
             y = (w2 @ x3).reshape(n, o, h, w)                      # (O, C) @ (N, C, HW) -> (N, O, HW)
         else:
             ho, wo = output_size(h, w, (kh, kw), stride, padding)
-            cols = im2col(x, (kh, kw), stride, padding)             # (C·kh·kw, N·Ho·Wo)
+            if cuda_kernels.available(x):                           # on a GPU: one kernel
+                cols = cuda_kernels.im2col(x, (kh, kw), stride, padding, (ho, wo))
+            else:
+                cols = im2col(x, (kh, kw), stride, padding)         # (C·kh·kw, N·Ho·Wo)
             self.cols = cols if self.needs_input_grad[1] else None
             # (O, N·Ho·Wo) -> (N, O, Ho, Wo): a transposed *view*, no copy; the layers
             # after it read it through strides like any other array.
@@ -68,8 +72,11 @@ class Conv2d(Function):
             if self.needs_input_grad[0]:
                 ho, wo = g.shape[2:]
                 dcols = (self.w2.T @ g2).reshape(c, kh, kw, n, ho, wo)
-                gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),
-                            self.x_shape, (kh, kw), self.stride, self.padding, like=g)
+                if cuda_kernels.available(dcols):
+                    gx = cuda_kernels.col2im(dcols, self.x_shape, (kh, kw), self.stride, self.padding)
+                else:
+                    gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),
+                                self.x_shape, (kh, kw), self.stride, self.padding, like=g)
         if self.has_bias and self.needs_input_grad[2]:
             gb = g.sum(axis=(0, 2, 3))
         return (gx, gw, gb) if self.has_bias else (gx, gw)

@@ -1,11 +1,11 @@
-"""CUDA twins of the hot CPU paths: GELU, BatchNorm's two elementwise passes, depthwise conv.
+"""CUDA twins of the hot CPU paths: GELU, BatchNorm's elementwise passes, the depthwise conv, im2col.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
 memory each: exact GELU written with arrays is about thirty passes, the depthwise
 convolution one pass per kernel tap. The kernels here do each chain in one pass, one
 thread per output element. The NumPy code they replace stays the readable reference
 (``activations.py::GELU``, ``normalization.py::BatchNorm``, ``depthwise.py::DepthwiseConv2d``
-call these only for CuPy arrays), and the tests compare the two.
+and ``conv.py::Conv2d`` call these only for CuPy arrays), and the tests compare the two.
 
 Every source is plain CUDA C++ written against a type ``T`` and a loop macro
 ``KERNEL_LOOP(i, n)`` (a grid-stride loop on the GPU). So the very same text also
@@ -42,13 +42,32 @@ ELEMENTWISE = {
     """),
 }
 
-# Depthwise convolution, x (N, C, H, W), kernel w (C, kh·kw), y (N, C, Ho, Wo): the sum
-# y[n, c, r, q] = Σ_{a, b} w[c, a·kw + b] · x[n, c, r·sh − ph + a, q·sw − pw + b] (zero outside x)
-# read three ways, each thread writing one entry: no two threads add into the same place.
-_DEPTHWISE_ARGS = "int C, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw"
-DEPTHWISE = """
-// one thread per output entry (n, c, r, q): the forward sum
-extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* y, long long total, ARGS) {
+# Windows of a convolution: x (N, C, H, W), a kh×kw kernel, stride (sh, sw), padding (ph, pw),
+# output (Ho, Wo); output pixel (r, q) reads, through kernel tap (a, b), the input pixel
+#     (r·sh − ph + a, q·sw − pw + b)        (zero where that falls in the padding).
+# The depthwise convolution, y[n, c, r, q] = Σ_{a, b} w[c, a·kw + b] · x[n, c, row, col], is
+# read three ways, and im2col / col2im (the dense conv2d's patches) two; every thread writes
+# one entry, so no two threads ever add into the same place.
+_GEOMETRY = "int C, int H, int W, int Ho, int Wo, int kh, int kw, int sh, int sw, int ph, int pw"
+WINDOWS = """
+// The outputs that read input pixel (row, col): visit(tap, r·Wo + q) for every kernel tap
+// (a, b) and output (r, q) with r·sh − ph + a = row and q·sw − pw + b = col.
+template <typename Visit>
+__device__ inline void for_each_reader(int row, int col, int Ho, int Wo, int kh, int kw,
+                                       int sh, int sw, int ph, int pw, Visit visit) {
+    for (int a = 0; a < kh; ++a) {
+        const int rs = row + ph - a;                          // = r·sh
+        if (rs < 0 || rs % sh != 0 || rs / sh >= Ho) continue;
+        for (int b = 0; b < kw; ++b) {
+            const int qs = col + pw - b;                      // = q·sw
+            if (qs < 0 || qs % sw != 0 || qs / sw >= Wo) continue;
+            visit(a * kw + b, (rs / sh) * Wo + qs / sw);
+        }
+    }
+}
+
+// depthwise, one thread per output entry (n, c, r, q): the forward sum
+extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* y, long long total, GEOMETRY) {
     KERNEL_LOOP(i, total) {
         const int q = i % Wo, r = (i / Wo) % Ho;
         const long long nc = i / ((long long)Ho * Wo);
@@ -67,31 +86,23 @@ extern "C" __global__ void depthwise_forward(const T* x, const T* w, T* y, long 
     }
 }
 
-// one thread per input entry (n, c, row, col): dL/dx gathers w · g over the outputs that read it,
-// those (r, q) with r·sh − ph + a = row and q·sw − pw + b = col for some tap (a, b)
-extern "C" __global__ void depthwise_input_grad(const T* g, const T* w, T* gx, long long total, ARGS) {
+// depthwise, one thread per input entry (n, c, row, col): dL/dx gathers w · g over its readers
+extern "C" __global__ void depthwise_input_grad(const T* g, const T* w, T* gx, long long total, GEOMETRY) {
     KERNEL_LOOP(i, total) {
         const int col = i % W, row = (i / W) % H;
         const long long nc = i / ((long long)H * W);
         const T* gc = g + nc * Ho * Wo;
         const T* wc = w + (nc % C) * kh * kw;
         T acc = 0;
-        for (int a = 0; a < kh; ++a) {
-            const int rs = row + ph - a;                          // = r·sh
-            if (rs < 0 || rs % sh != 0 || rs / sh >= Ho) continue;
-            for (int b = 0; b < kw; ++b) {
-                const int qs = col + pw - b;                      // = q·sw
-                if (qs < 0 || qs % sw != 0 || qs / sw >= Wo) continue;
-                acc += wc[a * kw + b] * gc[(rs / sh) * Wo + qs / sw];
-            }
-        }
+        for_each_reader(row, col, Ho, Wo, kh, kw, sh, sw, ph, pw,
+                        [&](int tap, int out) { acc += wc[tap] * gc[out]; });
         gx[i] = acc;
     }
 }
 
-// one thread per (n, c, tap): that sample's share of dL/dw[c, tap] = Σ_{r, q} g · (the x it met);
-// the shares are summed over n afterwards
-extern "C" __global__ void depthwise_weight_grad(const T* g, const T* x, T* partial, long long total, ARGS) {
+// depthwise, one thread per (n, c, tap): that sample's share of dL/dw[c, tap] = Σ_{r, q} g · (the
+// x it met); the shares are summed over n afterwards
+extern "C" __global__ void depthwise_weight_grad(const T* g, const T* x, T* partial, long long total, GEOMETRY) {
     KERNEL_LOOP(i, total) {
         const int tap = i % (kh * kw), a = tap / kw, b = tap % kw;
         const long long nc = i / (kh * kw);
@@ -109,7 +120,34 @@ extern "C" __global__ void depthwise_weight_grad(const T* g, const T* x, T* part
         partial[i] = acc;
     }
 }
-""".replace("ARGS", _DEPTHWISE_ARGS)
+
+// im2col, one thread per entry of cols (C·kh·kw, N·Ho·Wo): row (c, a, b), column (n, r, q)
+extern "C" __global__ void im2col(const T* x, T* cols, long long total, int N, GEOMETRY) {
+    KERNEL_LOOP(i, total) {
+        const int q = i % Wo, r = (i / Wo) % Ho;
+        const long long column_block = i / ((long long)Ho * Wo);     // = (c·kh·kw + tap)·N + n
+        const int n = column_block % N;
+        const int tap = (column_block / N) % (kh * kw), c = column_block / N / (kh * kw);
+        const int row = r * sh - ph + tap / kw, col = q * sw - pw + tap % kw;
+        const bool inside = row >= 0 && row < H && col >= 0 && col < W;
+        cols[i] = inside ? x[(((long long)n * C + c) * H + row) * W + col] : (T)0;
+    }
+}
+
+// col2im, one thread per input entry (n, c, row, col): the sum of its slots' gradients,
+// dcols laid out (C, kh·kw, N, Ho·Wo) as cols
+extern "C" __global__ void col2im(const T* dcols, T* gx, long long total, int N, GEOMETRY) {
+    KERNEL_LOOP(i, total) {
+        const int col = i % W, row = (i / W) % H;
+        const int c = (i / ((long long)H * W)) % C, n = i / ((long long)C * H * W);
+        const long long plane = (long long)Ho * Wo;
+        T acc = 0;
+        for_each_reader(row, col, Ho, Wo, kh, kw, sh, sw, ph, pw,
+                        [&](int tap, int out) { acc += dcols[(((long long)c * kh * kw + tap) * N + n) * plane + out]; });
+        gx[i] = acc;
+    }
+}
+""".replace("GEOMETRY", _GEOMETRY)
 
 # How the sources above are completed for the GPU (tests complete them for the host instead).
 GPU_PRELUDE = """
@@ -138,7 +176,7 @@ def elementwise(name):
 def _raw(name, dtype):
     key = (name, str(dtype))
     if key not in _cache:
-        source = f"typedef {_TYPES[str(dtype)]} T;\n" + GPU_PRELUDE + DEPTHWISE
+        source = f"typedef {_TYPES[str(dtype)]} T;\n" + GPU_PRELUDE + WINDOWS
         _cache[key] = array_module("gpu").RawKernel(source, name)
     return _cache[key]
 
@@ -179,3 +217,25 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
         _launch("depthwise_weight_grad", g.dtype, (g, cupy.ascontiguousarray(x), partial), partial.size, geometry)
         gw = partial.sum(axis=0).reshape(kernel_shape)
     return gx, gw
+
+
+def im2col(x, kernel_hw, stride, padding, out_hw):
+    """cols (C·kh·kw, N·Ho·Wo) of x (N, C, H, W), as ``im2col.py::im2col``: one kernel."""
+    cupy = array_module("gpu")
+    n, c, h, w = x.shape
+    (kh, kw), (ho, wo) = kernel_hw, out_hw
+    cols = cupy.empty((c * kh * kw, n * ho * wo), dtype=x.dtype)
+    _launch("im2col", x.dtype, (cupy.ascontiguousarray(x), cols), cols.size,
+            (n, c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding))
+    return cols
+
+
+def col2im(dcols, x_shape, kernel_hw, stride, padding):
+    """dL/dx (N, C, H, W) from the gradient of the cols, laid out (C, kh, kw, N, Ho, Wo)."""
+    cupy = array_module("gpu")
+    n, c, h, w = x_shape
+    (kh, kw), (ho, wo) = kernel_hw, dcols.shape[-2:]
+    gx = cupy.empty((n, c, h, w), dtype=dcols.dtype)
+    _launch("col2im", dcols.dtype, (cupy.ascontiguousarray(dcols), gx), gx.size,
+            (n, c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding))
+    return gx
