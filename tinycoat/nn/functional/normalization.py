@@ -45,17 +45,16 @@ def _sum(a, axes, b=None):
     return total.reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
 
 
-def _standardize(x, axes, eps):
-    """(x̂, 1/√(σ² + ε), μ, σ²) with statistics over ``axes`` (kept as size-1 axes)."""
+def _standardize(x, axes, eps, out):
+    """Write x̂ = (x − μ)/√(σ² + ε) into ``out`` (statistics over ``axes``); return 1/√(σ² + ε)."""
     xp = get_array_module(x)
     total = _sum(x, axes)
     m = x.size // total.size                                        # entries per group
-    mean = total / m
-    centered = x - mean
+    centered = xp.subtract(x, total / m, out=out)
     var = _sum(centered, axes, centered) / m                        # biased: divide by m
     inv_std = 1.0 / xp.sqrt(var + eps)
-    centered *= inv_std                                             # x̂, in place
-    return centered, inv_std, mean, var
+    centered *= inv_std
+    return inv_std
 
 
 def _spread(v, like):
@@ -203,11 +202,13 @@ class LayerNorm(Function):
         self.x_hat, y = xp.empty_like(x), xp.empty_like(x)
         self.inv_std = xp.empty(x.shape[:x.ndim - ndim] + (1,) * ndim, dtype=x.dtype)
         self.weight = weight
+        self.weight_x = weight_x = _spread(weight, x) if x.ndim > ndim else weight
+        bias_x = _spread(bias, x) if x.ndim > ndim else bias
 
         def normalize(xb, x_hat, inv_std, yb):
-            x_hat[...], inv_std[...], _, _ = _standardize(xb, axes, eps)
-            xp.multiply(x_hat, weight, out=yb)
-            yb += bias
+            inv_std[...] = _standardize(xb, axes, eps, out=x_hat)
+            xp.multiply(x_hat, weight_x, out=yb)
+            yb += bias_x
         map_blocks(normalize, x, self.x_hat, self.inv_std, y, whole=x.ndim == ndim)   # whole: one sample
         return y
 
@@ -222,9 +223,11 @@ class LayerNorm(Function):
             gw = _sum(g_b, param_axes, x_hat).reshape(self.weight.shape) if need_w else None
             gb = _sum(g_b, param_axes).reshape(self.weight.shape) if need_b else None
             if need_x:
-                g_hat = g_b * self.weight                                   # ĝ = γ ⊙ g
-                xp.subtract(g_hat, g_hat.mean(axis=axes, keepdims=True), out=gx)     # remove the mean ...
-                gx -= x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)         # ... and the x̂ part
+                m = x_hat.size // inv_std.size                              # entries per group
+                g_hat = xp.multiply(g_b, self.weight_x)                     # ĝ = γ ⊙ g
+                xp.multiply(x_hat, _sum(g_hat, axes, x_hat) / m, out=gx)    # the x̂ part of ĝ ...
+                xp.subtract(g_hat, gx, out=gx)                              # ... removed,
+                gx -= _sum(g_hat, axes) / m                                 # and the mean
                 gx *= inv_std
             return gw, gb
         gx = xp.empty_like(g) if need_x else None
