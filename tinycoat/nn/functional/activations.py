@@ -64,6 +64,7 @@ def _gelu_forward(x, y, slope=None):
     if slope is None:
         # y = max(x, 0) − |x|·c: x(1 − c) for x >= 0 and x·c below, three passes where
         # forming Φ(x) first (below) takes six; tiny values in the left tail stay exact.
+        # (x = ±inf gives inf·0 = NaN here, as x·Φ(x) does for −inf below.)
         xp.maximum(x, 0, out=y)
         abs_x *= cdf
         y -= abs_x
