@@ -5,7 +5,9 @@ and writes ``xp.exp(x)``, ``xp.matmul(a, b)``, ... so that the same line runs on
 NumPy arrays (device ``"cpu"``) and on CuPy arrays (device ``"gpu"``).  This
 module is where that choice is made: it imports NumPy, imports CuPy lazily (only
 when a GPU tensor is first asked for), moves arrays between devices, and owns
-the random number generators behind ``tinycoat.manual_seed``.
+the random number generators behind ``tinycoat.manual_seed``. It also holds the
+settings of the libraries underneath: OpenBLAS's idle spin (just below), glibc's
+malloc (``tune_host_malloc``) and the GPU's TensorFloat-32 mode (``use_tf32``).
 """
 from __future__ import annotations
 
