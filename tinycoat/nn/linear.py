@@ -1,4 +1,4 @@
-"""Linear: y = x Wᵀ + b over the last axis, W (out, in) as in PyTorch.
+"""Linear: y = x Wᵀ + b over the last axis, W (out, in) as in PyTorch (F.linear does the work).
 
 Initialization (PyTorch's default): W and b ~ Uniform(±1/√in) (see ``uniform_parameter``).
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from tinycoat.nn import functional as F
 from tinycoat.nn.module import Module, uniform_parameter
 
 
@@ -21,12 +22,7 @@ class Linear(Module):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}→{self.out_features}): expected input "
                              f"(..., {self.in_features}), got {tuple(x.shape)}")
-        lead = x.shape[:-1]
-        # Flatten the leading axes so that (B, N, C) inputs are one matrix product, not B.
-        y = x.reshape(-1, self.in_features) @ self.weight.T
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(lead + (self.out_features,))
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"{self.in_features}→{self.out_features}, bias={self.bias is not None}"

@@ -1,6 +1,7 @@
 """tinycoat.nn.functional (import as F): differentiable functions on NCHW tensors.
 
     im2col.py         patches as strided views; im2col / col2im (the one in the code base)
+    linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product (1×1: a plain matmul)
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum over kernel offsets
     pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d
@@ -13,8 +14,10 @@
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
     attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v
+    cuda_kernels.py   the GPU's own kernels for the hot paths above (CUDA, via CuPy)
 """
 from tinycoat.ops import relu, sigmoid  # noqa: F401  (core primitives, re-exported)
+from tinycoat.nn.functional.linear import linear  # noqa: F401
 from tinycoat.nn.functional.conv import conv2d  # noqa: F401
 from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
 from tinycoat.nn.functional.pooling import max_pool2d, avg_pool2d, global_avg_pool2d  # noqa: F401
