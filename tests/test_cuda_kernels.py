@@ -21,7 +21,7 @@ from test_functional_conv import conv_case
 
 HOST_PRELUDE = """
 #include <cmath>
-using std::erfc; using std::exp;
+using std::erfc; using std::exp; using std::tanh;
 #define __global__
 #define __device__
 #define KERNEL_LOOP(i, n) for (long long i = 0; i < (n); ++i)
@@ -105,6 +105,20 @@ def test_gelu_kernel_matches_numpy(host, x, dtype):
     np.testing.assert_allclose(slope_k, xt.grad.numpy(), rtol=tol["rtol"], atol=2e-7 if dtype == "float64" else 1e-6)
 
 
+@given(x=st.lists(st.floats(-30, 30), min_size=1, max_size=50), dtype=st.sampled_from(["float64", "float32"]))
+def test_silu_kernels_match_numpy(host, x, dtype):
+    x = np.array(x, dtype=dtype)
+    xt = tc.tensor(x, requires_grad=True)
+    y = F.silu(xt)
+    g = np.linspace(-1, 1, x.size).astype(dtype)
+    y.backward(tc.tensor(g))
+    y_k, s_k = run_elementwise(host, "silu_forward", x)
+    (gx_k,) = run_elementwise(host, "silu_backward", g, x, s_k)
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y_k, y.numpy(), **tol)
+    np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
+
+
 @given(data=st.data())
 def test_batch_norm_kernels_match_numpy(host, data):
     n, c, h, w = (data.draw(st.integers(1, 3)) for _ in range(4))
@@ -172,7 +186,7 @@ def test_kernels_compile_for_the_gpu(tmp_path):
 # ------------------------------------------------------------------------------- on a GPU
 
 def test_gpu_kernels_match_the_cpu_path(device):
-    """The CuPy path (kernels) of conv2d, GELU, BatchNorm and the depthwise conv equals the CPU path."""
+    """The CuPy path (kernels) of conv2d, the depthwise conv, BatchNorm, GELU and SiLU equals the CPU path."""
     if device != "gpu":
         pytest.skip("the kernels run on a GPU only; the host build above checks them here")
     rng = np.random.default_rng(0)
@@ -186,7 +200,7 @@ def test_gpu_kernels_match_the_cpu_path(device):
         wt, dt = (tc.tensor(a, requires_grad=True, device=dev) for a in (w, dense))
         gw, gb = tc.tensor(bn_w, requires_grad=True, device=dev), tc.tensor(bn_b, requires_grad=True, device=dev)
         h = F.depthwise_conv2d(F.conv2d(xt, dt, padding=1), wt, stride=2, padding=1)
-        h = F.gelu(F.batch_norm(h, None, None, gw, gb, training=True))
+        h = F.silu(F.gelu(F.batch_norm(h, None, None, gw, gb, training=True)))
         h.backward(tc.ones_like(h))
         return [t.numpy() for t in (h, xt.grad, wt.grad, dt.grad, gw.grad, gb.grad)]
     assert K.available(tc.tensor(x, device="gpu").data)

@@ -1,4 +1,4 @@
-"""CUDA twins of the hot CPU paths: GELU, BatchNorm's elementwise passes, the depthwise conv, im2col.
+"""CUDA twins of the hot CPU paths: GELU, SiLU, BatchNorm's passes, the depthwise conv, im2col.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
 memory each: exact GELU written with arrays is about thirty passes, the depthwise
@@ -32,6 +32,14 @@ ELEMENTWISE = {
     """),
     "gelu_forward_no_slope": ("T x", "T y", """
         y = x * (T)0.5 * erfc(-x * (T)0.7071067811865476);
+    """),
+    # SiLU (squeeze-excitation's activation): y = x σ(x), σ(x) = ½(1 + tanh(x/2)); and its gradient
+    "silu_forward": ("T x", "T y, T s", """
+        s = (T)0.5 * ((T)1 + tanh((T)0.5 * x));
+        y = x * s;
+    """),
+    "silu_backward": ("T g, T x, T s", "T gx", """
+        gx = g * s * ((T)1 + x * ((T)1 - s));
     """),
     # BatchNorm, training: y = (x − μ)·scale + shift, and the input gradient a·g + b·(x − μ) + c
     "batch_norm_apply": ("T x, T mean, T scale, T shift", "T y", """
