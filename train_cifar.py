@@ -27,7 +27,7 @@ import tinycoat as tc  # before NumPy: tinycoat.backend limits OpenBLAS's idle s
 import numpy as np  # noqa: E402,I001
 from tinycoat import backend, optim
 from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinycoat.data import DataLoader, DatasetError, load_dataset, mixup
+from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
 from tinycoat.models import LAYOUTS, MODEL_CONFIGS, create_model
 from tinycoat.nn import functional as F
 
@@ -39,7 +39,8 @@ class TrainingError(RuntimeError):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train a CoAtNet (tinycoat) on an image classification dataset.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "fashion-mnist", "folder"])
+    p.add_argument("--dataset", default="cifar10", choices=list(DATASETS),
+                   help="cifar100-coarse: CIFAR-100 with its 20 superclasses as the labels")
     p.add_argument("--data-dir", default=None,
                    help="dataset root (default: $TINYCOAT_DATA or ~/.cache/tinycoat; required for folder)")
     p.add_argument("--image-size", type=int, default=None, help="image side for --dataset folder (default 64)")

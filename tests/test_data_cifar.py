@@ -88,6 +88,20 @@ def test_cifar100_uses_fine_labels_and_names(tmp_path):
     assert test.labels.tolist() == [99, 0, 42, 7, 63]
 
 
+def test_cifar100_coarse_uses_byte_0_and_the_superclass_names(tmp_path):
+    folder, truth = write_cifar100(tmp_path)
+    data = load_dataset("cifar100-coarse", root=tmp_path, train=True, download=False)
+    fine = load_cifar100(tmp_path, train=True, download=False)
+    assert data.name == "cifar100-coarse" and len(data.classes) == 20
+    assert data.classes[0] == "aquatic_mammals" and data.classes[-1] == "vehicles_2"   # published list
+    np.testing.assert_array_equal(data.labels, fine.labels // 5)   # the files above: coarse = fine // 5
+    np.testing.assert_array_equal(data.images, fine.images)
+    (folder / "coarse_label_names.txt").write_text("\n".join(f"super{k}" for k in range(20)))
+    assert load_cifar100(tmp_path, download=False, labels="coarse").classes[3] == "super3"
+    with pytest.raises(ValueError, match="labels must be 'fine' or 'coarse'"):
+        load_cifar100(tmp_path, download=False, labels="medium")
+
+
 def test_cifar100_falls_back_to_published_names(tmp_path):
     write_cifar100(tmp_path)
     data = load_cifar100(tmp_path, download=False)

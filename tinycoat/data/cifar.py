@@ -53,6 +53,15 @@ CIFAR100_CLASSES = [  # the fine labels, in label order (alphabetical)
 ]
 
 
+CIFAR100_COARSE_CLASSES = [  # the 20 superclasses, in label order
+    "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
+    "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
+    "large_man-made_outdoor_things", "large_natural_outdoor_scenes",
+    "large_omnivores_and_herbivores", "medium_mammals", "non-insect_invertebrates", "people",
+    "reptiles", "small_mammals", "trees", "vehicles_1", "vehicles_2",
+]
+
+
 def load_cifar10(root=None, train=True, download=True) -> ArrayDataset:
     """CIFAR-10: 50,000 train / 10,000 test images, uint8 (N, 3, 32, 32), 10 classes."""
     folder = ensure_extracted(CIFAR10, resolve_root(root), download)
@@ -63,14 +72,19 @@ def load_cifar10(root=None, train=True, download=True) -> ArrayDataset:
                        name="cifar10", source=folder)
 
 
-def load_cifar100(root=None, train=True, download=True) -> ArrayDataset:
-    """CIFAR-100 with its 100 *fine* labels: 50,000 train / 10,000 test, uint8 (N, 3, 32, 32)."""
+def load_cifar100(root=None, train=True, download=True, labels="fine") -> ArrayDataset:
+    """CIFAR-100: 50,000 train / 10,000 test, uint8 (N, 3, 32, 32), with its 100 fine labels
+    (the default, what the benchmarks report) or, with labels="coarse", its 20 superclasses."""
+    if labels not in ("fine", "coarse"):
+        raise ValueError(f"load_cifar100: labels must be 'fine' or 'coarse', got {labels!r}")
     folder = ensure_extracted(CIFAR100, resolve_root(root), download)
     records = read_records(folder / ("train.bin" if train else "test.bin"), label_bytes=2)
-    classes = read_class_names(folder / "fine_label_names.txt", CIFAR100_CLASSES)
-    # Byte 0 is the coarse label (20 superclasses), byte 1 the fine label we train on.
-    return _to_dataset(records, label_byte=1, label_bytes=2, classes=classes,
-                       name="cifar100", source=folder)
+    # Byte 0 of a record is the coarse label, byte 1 the fine one.
+    coarse = labels == "coarse"
+    classes = read_class_names(folder / f"{labels}_label_names.txt",
+                               CIFAR100_COARSE_CLASSES if coarse else CIFAR100_CLASSES)
+    return _to_dataset(records, label_byte=0 if coarse else 1, label_bytes=2, classes=classes,
+                       name="cifar100-coarse" if coarse else "cifar100", source=folder)
 
 
 def read_records(path: Path, label_bytes: int) -> np.ndarray:

@@ -6,8 +6,8 @@ from .fashion_mnist import load_fashion_mnist
 from .image_folder import load_image_folder
 from .paths import resolve_root
 
-NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "fashion-mnist": 32}  # fixed by the files
-DATASETS = ("cifar10", "cifar100", "fashion-mnist", "folder")
+NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "cifar100-coarse": 32, "fashion-mnist": 32}  # fixed by the files
+DATASETS = ("cifar10", "cifar100", "cifar100-coarse", "fashion-mnist", "folder")
 DEFAULT_FOLDER_SIZE = 64
 
 
@@ -15,8 +15,9 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
                  image_size=None, cache_dir=None) -> ArrayDataset:
     """Load a dataset by name as an ArrayDataset of uint8 (N, C, H, W) images.
 
-    name: "cifar10", "cifar100", "fashion-mnist", or "folder" (``root`` is then the
-        folder holding train/ and val/; ``train`` picks which).
+    name: "cifar10", "cifar100" (fine labels), "cifar100-coarse" (its 20 superclasses),
+        "fashion-mnist", or "folder" (``root`` is then the folder holding train/ and val/;
+        ``train`` picks which).
     root: where datasets live; default ``$TINYCOAT_DATA`` or ``~/.cache/tinycoat``.
     image_size: only for "folder" (default 64); the others are always 32x32.
     """
@@ -31,6 +32,8 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
     if image_size not in (None, NATIVE_SIZE[key]):
         raise ValueError(f"{key} images are {NATIVE_SIZE[key]}x{NATIVE_SIZE[key]}; image_size must be "
                          f"None or {NATIVE_SIZE[key]}, got {image_size}")
+    if key == "cifar100-coarse":
+        return load_cifar100(resolve_root(root), train=train, download=download, labels="coarse")
     loader = {"cifar10": load_cifar10, "cifar100": load_cifar100,
               "fashion-mnist": load_fashion_mnist}[key]
     return loader(resolve_root(root), train=train, download=download)

@@ -20,6 +20,7 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STATS = {
     "cifar10": (CIFAR10_MEAN, CIFAR10_STD),
     "cifar100": (CIFAR100_MEAN, CIFAR100_STD),
+    "cifar100-coarse": (CIFAR100_MEAN, CIFAR100_STD),      # the same images, other labels
     "fashion-mnist": (FASHION_MNIST_MEAN, FASHION_MNIST_STD),
     "folder": (IMAGENET_MEAN, IMAGENET_STD),
 }
