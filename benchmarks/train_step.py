@@ -164,6 +164,7 @@ def main():
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
     ceiling = matmul_ceiling_gflops(args.device)
+    blas_spin = tc.backend.blas_thread_timeout()
     train_ips = args.batch_size / t_train
     infer_ips = args.batch_size / t_infer
     train_gflops = 3 * 2 * info["macs"] * train_ips / 1e9
@@ -177,7 +178,7 @@ def main():
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
-        "blas_thread_timeout": tc.backend.blas_thread_timeout(), "tf32": args.tf32,
+        "blas_thread_timeout": blas_spin, "tf32": args.tf32,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -190,7 +191,7 @@ def main():
     print(f"  peak memory of a step's own arrays: {peak / 2 ** 20:.0f} MiB; process high-water "
           f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}; "
           f"blocked ops: {'off' if args.no_blocks else f'on, {tc.get_num_threads()} threads'}; "
-          f"OpenBLAS idle spin: {describe_spin(tc.backend.blas_thread_timeout())}")
+          f"OpenBLAS idle spin: {describe_spin(blas_spin)}")
     if leftover_graph:
         print("  WARNING: the loss still holds its graph after backward()")
     if by_cat:

@@ -79,7 +79,7 @@ def run_elementwise(host, name, *inputs):
     return outs
 
 
-def run_depthwise(host, name, arrays, out_shape, total, geometry):
+def run_window_kernel(host, name, arrays, out_shape, total, geometry):
     out = np.empty(out_shape, dtype=arrays[0].dtype)
     ints = [ctypes.c_int(v) for v in geometry]
     getattr(host[str(out.dtype)], name)(*[pointer(np.ascontiguousarray(a)) for a in arrays], pointer(out),
@@ -140,12 +140,13 @@ def test_depthwise_kernels_match_numpy(host, case, dtype):
     y.backward(tc.tensor(g))
     (n, c, h, wd), (kh, kw), (ho, wo) = x.shape, w.shape[2:], y.shape[2:]
     geometry = (c, h, wd, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    assert K._geometry(x.shape, (ho, wo), (kh, kw), stride, padding) == geometry   # what the GPU passes
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-4, atol=1e-4)
-    y_k = run_depthwise(host, "depthwise_forward", (x, w), y.shape, y.numpy().size, geometry)
+    y_k = run_window_kernel(host, "depthwise_forward", (x, w), y.shape, y.numpy().size, geometry)
     np.testing.assert_allclose(y_k, y.numpy(), **tol)
-    gx_k = run_depthwise(host, "depthwise_input_grad", (g, w), x.shape, x.size, geometry)
+    gx_k = run_window_kernel(host, "depthwise_input_grad", (g, w), x.shape, x.size, geometry)
     np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
-    partial = run_depthwise(host, "depthwise_weight_grad", (g, x), (n, c, kh * kw), n * c * kh * kw, geometry)
+    partial = run_window_kernel(host, "depthwise_weight_grad", (g, x), (n, c, kh * kw), n * c * kh * kw, geometry)
     np.testing.assert_allclose(partial.sum(axis=0).reshape(w.shape), wt.grad.numpy(), **tol)
 
 
@@ -157,11 +158,11 @@ def test_im2col_and_col2im_kernels_match_numpy(host, case, dtype):
     ho, wo = output_size(h, wd, (kh, kw), stride, padding)
     geometry = (n, c, h, wd, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
     cols = im2col(x, (kh, kw), stride, padding)
-    cols_k = run_depthwise(host, "im2col", (x,), cols.shape, cols.size, geometry)
+    cols_k = run_window_kernel(host, "im2col", (x,), cols.shape, cols.size, geometry)
     np.testing.assert_array_equal(cols_k, cols)                      # a copy: exactly the same
     dcols = np.random.default_rng(2).standard_normal((c, kh, kw, n, ho, wo)).astype(dtype)
     gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3), x.shape, (kh, kw), stride, padding, like=dcols)
-    gx_k = run_depthwise(host, "col2im", (dcols,), x.shape, x.size, geometry)
+    gx_k = run_window_kernel(host, "col2im", (dcols,), x.shape, x.size, geometry)
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gx_k, gx, **tol)
 

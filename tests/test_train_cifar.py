@@ -201,3 +201,10 @@ def test_loss_goes_down_on_real_fashion_mnist(tmp_path):
                "--no-progress", "--log-every", "3", "--out", out) == 0
     losses = [json.loads(line)["train_loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert losses[2] < losses[0] - 0.1, losses
+
+
+def test_nan_loss_error_names_bad_labels_only_on_the_gpu():
+    """On the GPU cross_entropy does not read labels back, so the NaN-loss error mentions them."""
+    import argparse
+    assert train_cifar._label_hint(argparse.Namespace(device="cpu"), 10) == ""
+    assert "class label outside [0, 10)" in train_cifar._label_hint(argparse.Namespace(device="gpu"), 10)

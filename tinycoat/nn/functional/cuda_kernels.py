@@ -189,6 +189,11 @@ def _raw(name, dtype):
     return _cache[key]
 
 
+def _geometry(x_shape, out_hw, kernel_hw, stride, padding):
+    """The GEOMETRY arguments of the window kernels: C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw."""
+    return tuple(x_shape[1:]) + tuple(out_hw) + tuple(kernel_hw) + tuple(stride) + tuple(padding)
+
+
 def _launch(name, dtype, arrays, total, geometry):
     cupy = array_module("gpu")
     blocks = max(1, min((total + _THREADS - 1) // _THREADS, 65535))   # the loop covers the rest
@@ -199,12 +204,9 @@ def _launch(name, dtype, arrays, total, geometry):
 def depthwise_forward(x, kernel, stride, padding, out_hw):
     """y (N, C, Ho, Wo) from x (N, C, H, W) and kernel (C, 1, kh, kw), without bias."""
     cupy = array_module("gpu")
-    n, c, h, w = x.shape
-    (kh, kw), (ho, wo) = kernel.shape[-2:], out_hw
-    y = cupy.empty((n, c, ho, wo), dtype=x.dtype)
-    geometry = (c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    y = cupy.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
     _launch("depthwise_forward", x.dtype, (cupy.ascontiguousarray(x), cupy.ascontiguousarray(kernel), y),
-            y.size, geometry)
+            y.size, _geometry(x.shape, out_hw, kernel.shape[-2:], stride, padding))
     return y
 
 
@@ -212,13 +214,13 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
     """(dL/dx or None, dL/dkernel or None) for y = depthwise_forward(x, kernel, ...), with
     x of x_shape (needed only for dL/dkernel) and kernel of kernel_shape (only for dL/dx)."""
     cupy = array_module("gpu")
-    n, c, ho, wo = g.shape
-    (h, w), (kh, kw) = x_shape[2:], kernel_shape[2:]
-    geometry = (c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding)
+    n, c = g.shape[:2]
+    kh, kw = kernel_shape[2:]
+    geometry = _geometry(x_shape, g.shape[2:], (kh, kw), stride, padding)
     g = cupy.ascontiguousarray(g)
     gx = gw = None
     if need_x:
-        gx = cupy.empty((n, c, h, w), dtype=g.dtype)
+        gx = cupy.empty(tuple(x_shape), dtype=g.dtype)
         _launch("depthwise_input_grad", g.dtype, (g, cupy.ascontiguousarray(kernel), gx), gx.size, geometry)
     if need_w:
         partial = cupy.empty((n, c, kh * kw), dtype=g.dtype)
@@ -230,20 +232,18 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
 def im2col(x, kernel_hw, stride, padding, out_hw):
     """cols (C·kh·kw, N·Ho·Wo) of x (N, C, H, W), as ``im2col.py::im2col``: one kernel."""
     cupy = array_module("gpu")
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel_hw, out_hw
     cols = cupy.empty((c * kh * kw, n * ho * wo), dtype=x.dtype)
     _launch("im2col", x.dtype, (cupy.ascontiguousarray(x), cols), cols.size,
-            (n, c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding))
+            (n,) + _geometry(x.shape, out_hw, kernel_hw, stride, padding))
     return cols
 
 
 def col2im(dcols, x_shape, kernel_hw, stride, padding):
     """dL/dx (N, C, H, W) from the gradient of the cols, laid out (C, kh, kw, N, Ho, Wo)."""
     cupy = array_module("gpu")
-    n, c, h, w = x_shape
-    (kh, kw), (ho, wo) = kernel_hw, dcols.shape[-2:]
-    gx = cupy.empty((n, c, h, w), dtype=dcols.dtype)
+    gx = cupy.empty(tuple(x_shape), dtype=dcols.dtype)
     _launch("col2im", dcols.dtype, (cupy.ascontiguousarray(dcols), gx), gx.size,
-            (n, c, h, w, ho, wo, kh, kw) + tuple(stride) + tuple(padding))
+            (x_shape[0],) + _geometry(x_shape, dcols.shape[-2:], kernel_hw, stride, padding))
     return gx

@@ -149,9 +149,20 @@ class DepthwiseConv2d(Function):
         return y
 
     def backward(self, g):
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        if cuda_kernels.available(g):
+            gx, gw = cuda_kernels.depthwise_backward(g, self.x, self.kernel, self.x_shape, self.kernel_shape,
+                                                     self.stride, self.padding, need_x, need_w)
+        else:
+            gx, gw = self._backward_in_blocks(g, need_x, need_w)
+        gb = None
+        if self.has_bias and self.needs_input_grad[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def _backward_in_blocks(self, g, need_x, need_w):
         xp = get_array_module(g)
         grid, step = self.grid, self.grid.step
-        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
         phase_size = grid.padded[0] * grid.padded[1] // step           # flat input entries per phase
         shifts = [offset // step for _, _, offset in grid.offsets]      # tap t reads phase offset % step at shift t
         last = max(shifts)
@@ -183,17 +194,9 @@ class DepthwiseConv2d(Function):
                 gx_block[...] = grid.unpad(grad_flat.reshape(n, c, -1))
             return gw.reshape(self.kernel_shape) if need_w else None
 
-        if cuda_kernels.available(g):
-            gx, gw = cuda_kernels.depthwise_backward(g, self.x, self.kernel, self.x_shape, self.kernel_shape,
-                                                     self.stride, self.padding, need_x, need_w)
-        else:
-            gx = xp.empty(self.x_shape, dtype=g.dtype) if need_x else None
-            partial_gw = map_blocks(backward_block, g, self.x, gx)
-            gw = sum_in_order(partial_gw) if need_w else None
-        gb = None
-        if self.has_bias and self.needs_input_grad[2]:
-            gb = g.sum(axis=(0, 2, 3))
-        return (gx, gw, gb) if self.has_bias else (gx, gw)
+        gx = xp.empty(self.x_shape, dtype=g.dtype) if need_x else None
+        partial_gw = map_blocks(backward_block, g, self.x, gx)
+        return gx, (sum_in_order(partial_gw) if need_w else None)
 
 
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):

@@ -30,12 +30,12 @@ def _target_distribution(logits, target):
     if t.dtype.kind in "iu":
         if t.shape != (n,):
             raise ValueError(f"cross_entropy: integer targets must have shape ({n},), got {t.shape}")
-        if backend.device_of(t) == "cpu":
-            if t.size and (int(t.min()) < 0 or int(t.max()) >= k):
-                raise ValueError(f"cross_entropy: class labels must lie in [0, {k}), got values in "
-                                 f"[{int(t.min())}, {int(t.max())}]")
+        on_gpu = backend.device_of(t) == "gpu"
+        if not on_gpu and t.size and (int(t.min()) < 0 or int(t.max()) >= k):
+            raise ValueError(f"cross_entropy: class labels must lie in [0, {k}), got values in "
+                             f"[{int(t.min())}, {int(t.max())}]")
         q = (t[:, None] == xp.arange(k)).astype(logits.dtype)     # one-hot rows
-        if backend.device_of(t) == "gpu":
+        if on_gpu:
             # Reading the labels back to check them would make the host wait for the GPU every
             # step. A label outside [0, K) has an all-zero row instead: make it NaN, so the
             # loss is NaN (loud: train_cifar stops and says so), never silently wrong.

@@ -95,7 +95,8 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)                       # (C,) -> (1, C, 1, 1)
         m = x.size // x.shape[1]                                     # entries per channel
-        shift_k = _spread(_sum(x[:1], axes) / (x[:1].size // x.shape[1]), x)
+        k = _sum(x[:1], axes) / (x[:1].size // x.shape[1])           # (1, C, 1, 1): the shift
+        shift_k = _spread(k, x)
 
         def block_sums(xb):
             d = xb - shift_k                                         # in cache, on one block
@@ -103,8 +104,7 @@ class BatchNorm(Function):
         parts = map_blocks(block_sums, x)
         mean_d = sum_in_order(p[0] for p in parts) / m               # (1, C, 1, 1), float64
         var = xp.maximum(sum_in_order(p[1] for p in parts) / m - mean_d ** 2, 0.0)
-        mean = (shift_k[(slice(None), slice(None)) + (slice(0, 1),) * (x.ndim - 2)] + mean_d)
-        mean, var = mean.astype(x.dtype), var.astype(x.dtype)
+        mean, var = (k + mean_d).astype(x.dtype), var.astype(x.dtype)
         self.axes, self.count, self.mean = axes, m, _spread(mean, x)
         self.inv_std = 1.0 / xp.sqrt(var + eps)
         self.weight = weight.reshape(shape)
