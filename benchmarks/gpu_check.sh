@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Issue 7's GPU checks in one run, for a machine with CuPy and a CUDA device: the whole test
-# suite (its GPU variants run there: kernels against the CPU path, a step that never waits for
-# the GPU, TF32), then the training-step benchmark of both CIFAR models, float32 and --tf32.
+# Issue 7's GPU checks in one run, for a machine with CuPy and a CUDA device:
+#   1. the whole test suite (its GPU variants run there: kernels against the CPU path, a step
+#      that never waits for the GPU, TF32), in parallel when pytest-xdist is installed;
+#   2. the training-step benchmark of both CIFAR models, float32 and --tf32, at batch 128,
+#      and nano at batch 512 (a GPU at batch 128 waits on Python's kernel launches);
+#      With BASE=<another checkout> (an older commit, say), nano's benchmark runs on this
+#      checkout and on that one in turn, twice: a speed comparison on one machine in one run.
+#   3. with FASHION_MNIST=<folder of its four .gz files>: TRAIN_EPOCHS (2) of train_cifar.py on it,
+#      the whole path (loader, augmentation, host→GPU copies, evaluation) end to end.
 # Nothing is installed: it expects CuPy, NumPy, pytest, Hypothesis, Pillow and tqdm in python3.
+# Each step has its own time limit, so one that hangs still leaves the others' figures.
 # Everything it prints is also written under $OUT (default: ./gpu_check).
 #
 #     bash benchmarks/gpu_check.sh
@@ -17,10 +24,35 @@ name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
 name = name.decode() if isinstance(name, bytes) else name
 print("CuPy", cupy.__version__, "on", name, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
 PY
-timeout "${TEST_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider tests 2>&1 | tee "$out/tests.txt"
+
+parallel=""
+python3 -c "import xdist" 2>/dev/null && parallel="-n ${TEST_WORKERS:-8}"
+start=$(date +%s)
+timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -p no:cacheprovider $parallel -rfE --durations=15 tests \
+    2>&1 | tee "$out/tests.txt"
+echo "tests: $(( $(date +%s) - start )) s" | tee -a "$out/tests.txt"
+
+run_bench() {
+    # the script puts its own checkout first on sys.path: TREE=<checkout> picks which one runs
+    timeout "${BENCH_TIMEOUT:-90}" python3 "${TREE:-$PWD}/benchmarks/train_step.py" --device gpu --repeats 10 "$@" \
+        2>&1 | tee -a "$out/benchmark.txt"
+}
 for model in coatnet_cifar_nano coatnet_cifar_tiny; do
-    for flags in "" "--tf32"; do
-        timeout 180 python3 benchmarks/train_step.py --device gpu --model "$model" --batch-size 128 \
-            --repeats 10 $flags 2>&1 | tee -a "$out/benchmark.txt"
-    done
+    run_bench --model "$model" --batch-size 128
+    run_bench --model "$model" --batch-size 128 --tf32
 done
+run_bench --model coatnet_cifar_nano --batch-size 512 --tf32 --no-breakdown
+if [ -n "${BASE:-}" ]; then   # A/B in one run: the same benchmark on this checkout and on $BASE, in turn
+    for round in 1 2; do
+        for tree in "$PWD" "$BASE"; do
+            echo "A/B round $round: $tree" | tee -a "$out/benchmark.txt"
+            TREE="$tree" run_bench --model coatnet_cifar_nano --batch-size 128 --no-breakdown
+        done
+    done
+fi
+
+if [ -n "${FASHION_MNIST:-}" ]; then
+    timeout "${TRAIN_TIMEOUT:-150}" python3 train_cifar.py --dataset fashion-mnist --data-dir "$FASHION_MNIST" \
+        --no-download --device gpu --epochs "${TRAIN_EPOCHS:-2}" --warmup 0.5 --batch-size 128 --no-progress \
+        --out "${TMPDIR:-/tmp}/tinycoat-gpu-run" 2>&1 | tee "$out/train.txt"
+fi

@@ -21,7 +21,7 @@ from test_functional_conv import conv_case
 
 HOST_PRELUDE = """
 #include <cmath>
-using std::erfc; using std::exp; using std::tanh;
+using std::erfc; using std::exp; using std::sqrt; using std::tanh;
 #define __global__
 #define __device__
 #define KERNEL_LOOP(i, n) for (long long i = 0; i < (n); ++i)
@@ -39,7 +39,7 @@ def elementwise_as_function(name, prelude_loop):
     ins, outs = params(inputs), params(outputs)
     args = ", ".join([f"const T* {p}_in" for p in ins] + [f"T* {p}_out" for p in outs])
     load = " ".join(f"const T {p} = {p}_in[i];" for p in ins)
-    declare = " ".join(f"T {p};" for p in outs)
+    declare = " ".join(f"T {p} = {p}_out[i];" for p in outs)  # CuPy's outputs are references: readable
     store = " ".join(f"{p}_out[i] = {p};" for p in outs)
     return (f'extern "C" __global__ void {name}(long long n, {args}) {{\n'
             f"    {prelude_loop} {{ {load} {declare}\n{body}\n    {store} }}\n}}\n")
@@ -71,10 +71,12 @@ def pointer(a):
     return a.ctypes.data_as(ctypes.c_void_p)
 
 
-def run_elementwise(host, name, *inputs):
-    """Call the host build of an ElementwiseKernel: inputs broadcast to one shape, as CuPy does."""
+def run_elementwise(host, name, *inputs, outs=None):
+    """Call the host build of an ElementwiseKernel: inputs broadcast to one shape, as CuPy does.
+    ``outs``: arrays the kernel updates in place (read, then written), else fresh ones."""
     inputs = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*inputs)]
-    outs = [np.empty_like(inputs[0]) for _ in params(K.ELEMENTWISE[name][1])]
+    if outs is None:
+        outs = [np.zeros_like(inputs[0]) for _ in params(K.ELEMENTWISE[name][1])]
     getattr(host[str(inputs[0].dtype)], name)(ctypes.c_longlong(inputs[0].size), *map(pointer, inputs + outs))
     return outs
 
@@ -117,6 +119,28 @@ def test_silu_kernels_match_numpy(host, x, dtype):
     tol = dict(rtol=1e-12, atol=1e-14) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(y_k, y.numpy(), **tol)
     np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
+def test_adamw_kernel_matches_the_array_code(host, data, dtype):
+    size, steps = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 3))
+    lr, wd = data.draw(st.sampled_from([1e-3, 0.1])), data.draw(st.sampled_from([0.0, 0.05]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    start = rng.standard_normal(size).astype(dtype)
+    p = tc.nn.Parameter(tc.tensor(start).data)
+    opt = tc.optim.AdamW([p], lr=lr, betas=(0.9, 0.99), eps=1e-8, weight_decay=wd)
+    theta, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    T = np.dtype(dtype).type
+    for t in range(1, steps + 1):
+        g = rng.standard_normal(size).astype(dtype)
+        p.grad = tc.tensor(g)
+        opt.step()
+        run_elementwise(host, "adamw_step", g, T(1 - lr * wd), T(0.9), T(0.99), T(lr / (1 - 0.9 ** t)),
+                        T(np.sqrt(1 - 0.99 ** t)), T(1e-8), outs=[theta, m, v])
+    tol = dict(rtol=1e-12, atol=1e-15) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(theta, p.numpy(), **tol)
+    np.testing.assert_allclose(m, opt.state[p]["exp_avg"], **tol)
+    np.testing.assert_allclose(v, opt.state[p]["exp_avg_sq"], **tol)
 
 
 @given(data=st.data())

@@ -117,8 +117,12 @@ def test_cross_entropy_huge_logits_and_errors(device):
     logits = tc.tensor([[1e4, -1e4], [1e4, -1e4]], device=device)
     loss = F.cross_entropy(logits, tc.tensor(np.array([0, 1]), device=device))
     assert loss.dtype == tc.float32 and loss.item() == pytest.approx(1e4)
-    with pytest.raises(ValueError, match=r"class labels must lie in \[0, 2\)"):
-        F.cross_entropy(logits, tc.tensor(np.array([0, 2]), device=device))
+    bad = tc.tensor(np.array([0, 2]), device=device)
+    if device == "cpu":
+        with pytest.raises(ValueError, match=r"class labels must lie in \[0, 2\)"):
+            F.cross_entropy(logits, bad)
+    else:  # checking on the GPU would make the host wait for it every step: the loss is NaN instead
+        assert np.isnan(F.cross_entropy(logits, bad).item())
     with pytest.raises(ValueError, match=r"expected logits \(N, classes\)"):
         F.cross_entropy(tc.zeros(2, 2, 2), np.array([0, 1]))
 

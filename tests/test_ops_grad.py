@@ -251,6 +251,15 @@ def test_integer_array_indexing_with_repeats(data, device):
     assert check(lambda x: x[picks, ...], a, device=device)
 
 
+def test_index_tensor_on_another_device_is_refused(device):
+    if device == "cpu":
+        pytest.skip("needs a second device: runs as the 'gpu' variant")
+    x = tc.arange(6.0, device=device)
+    with pytest.raises(tc.DeviceError, match="indexing a tensor on 'gpu' with an index tensor on 'cpu'"):
+        x[tc.tensor(np.array([0, 1]))]
+    assert x[np.array([4, 1])].tolist() == [4.0, 1.0] and x[[5]].tolist() == [5.0]  # host data is copied
+
+
 @given(data=st.data())
 def test_boolean_mask_indexing(data, device):
     a = data.draw(arrays(shapes(min_dims=1)))

@@ -119,19 +119,27 @@ def _has_array(index):
     return any(hasattr(p, "shape") and not isinstance(p, slice) for p in parts)
 
 
-def _raw_index(index):
-    """Tensors inside an index become their arrays (integer or boolean)."""
+def _raw_index(index, device):
+    """The arrays of an index on ``device``. Host data (lists, NumPy arrays) is copied there, as
+    PyTorch accepts ``x[[0, 2]]`` on any device; a Tensor index keeps its own device, so a
+    Tensor on another device is refused by ``getitem`` rather than copied behind the user's back."""
     if isinstance(index, tuple):
-        return tuple(_raw_index(i) for i in index)
+        return tuple(_raw_index(i, device) for i in index)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return backend.as_array(index)
+        return backend.as_array(index, device=device)
+    if hasattr(index, "shape") and backend.device_of(index) == "cpu" and device != "cpu":
+        return backend.to_device(index, device)
     return index
 
 
 def getitem(x, index):
-    index = _raw_index(index)
+    tensors = [p for p in (index if isinstance(index, tuple) else (index,)) if isinstance(p, Tensor)]
+    for p in tensors:
+        if p.device != x.device:
+            raise backend.DeviceError(f"indexing a tensor on '{x.device}' with an index tensor on '{p.device}'")
+    index = _raw_index(index, x.device)
     parts = index if isinstance(index, tuple) else (index,)
     for p in parts:
         if hasattr(p, "shape") and backend.device_of(p) != x.device:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from tinycoat.nn.functional import cuda_kernels
 from tinycoat.optim.optimizer import Optimizer
 
 
@@ -39,15 +40,22 @@ class AdamW(Optimizer):
                     state["exp_avg_sq"] = xp.zeros_like(p.data)
                 state["step"] += 1
                 t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                # Fold both bias corrections into two scalars: one division, one sqrt per entry.
+                step_size = lr / (1 - beta1 ** t)
+                bias2_root = math.sqrt(1 - beta2 ** t)
+                if cuda_kernels.available(p.data, g) and g.dtype == p.data.dtype:
+                    # The same update in one kernel (cuda_kernels.py "adamw_step"), values of T's type
+                    T = p.data.dtype.type
+                    cuda_kernels.elementwise("adamw_step")(
+                        g, T(1 - lr * wd), T(beta1), T(beta2), T(step_size), T(bias2_root), T(eps), p.data, m, v)
+                    continue
                 if wd:
                     p.data *= 1 - lr * wd
                 m *= beta1
                 m += (1 - beta1) * g
                 v *= beta2
                 v += (1 - beta2) * (g * g)
-                # Fold both bias corrections into two scalars: one division, one sqrt per entry.
-                step_size = lr / (1 - beta1 ** t)
                 denom = xp.sqrt(v)
-                denom /= math.sqrt(1 - beta2 ** t)
+                denom /= bias2_root
                 denom += eps
                 p.data -= step_size * (m / denom)

@@ -22,8 +22,15 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
     if not grads:
         raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")
     xp = get_array_module(grads[0])
-    total = xp.sqrt(sum(xp.vdot(g.ravel(), g.ravel()).astype(xp.float64) for g in grads))
+    # All gradients in one vector, and one dot product: a fixed few operations, where one dot
+    # per gradient would be hundreds (each array operation is a kernel launch on a GPU; the
+    # copy is ~6 MB for the CIFAR models). The sum of squares is taken in float64.
+    flat = xp.concatenate([g.ravel() for g in grads]).astype(xp.float64, copy=False)
+    total = xp.sqrt(xp.vdot(flat, flat))
     scale = xp.minimum(1.0, max_norm / (total + eps))
+    scales = {}  # the scale once per gradient dtype
     for g in grads:
-        g *= scale.astype(g.dtype)
+        if g.dtype not in scales:
+            scales[g.dtype] = scale.astype(g.dtype)
+        g *= scales[g.dtype]
     return Tensor(total)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
+from tinycoat.nn.functional import cuda_kernels
 
 
 class ScaleChannels(Function):
@@ -34,7 +35,9 @@ class ScaleChannels(Function):
         def block(g_b, x_b, s_b, gx_b, gs_b):
             if gx_b is not None:
                 xp.multiply(g_b, s_b, out=gx_b)
-            if gs_b is not None:
+            if gs_b is not None and cuda_kernels.available(g_b, x_b):   # CuPy's einsum: a batched matmul
+                gs_b[...] = cuda_kernels.reduction("dot_sum")(g_b, x_b, axis=(2, 3), keepdims=True)
+            elif gs_b is not None:
                 gs_b[:, :, 0, 0] = xp.einsum("nchw,nchw->nc", g_b, x_b)
         map_blocks(block, g, self.x, self.s, gx, gs)
         return gx, gs
