@@ -74,6 +74,9 @@ def parse_args(argv=None):
     p.add_argument("--tf32", action="store_true",
                    help="GPU only: float32 matrix products on TensorFloat-32 tensor cores (faster, ~1e-3 "
                         "relative error per product; see backend.use_tf32)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 matrix products with loss scaling (tinycoat.amp, "
+                        "optim.GradScaler); meant for the GPU, emulated (slower) on the CPU")
     p.add_argument("--threads", type=int, default=None,
                    help="host threads for the blocked ops (default: every core this process may use)")
     p.add_argument("--no-malloc-tuning", action="store_true",
@@ -164,19 +167,22 @@ def make_schedule(args, optimizer, steps_per_epoch):
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def checkpoint_meta(args, epoch, global_step):
+def checkpoint_meta(args, epoch, global_step, scaler=None):
     config = {k: getattr(args, k) for k in ("dataset", "model", "layout", "seed", "batch_size", "epochs")}
-    return {"epoch": epoch, "global_step": global_step, "config": config,
+    meta = {"epoch": epoch, "global_step": global_step, "config": config,
             "rng": backend.get_rng_state(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if scaler is not None and scaler.enabled:
+        meta["grad_scaler"] = scaler.state_dict()
+    return meta
 
 
-def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, name="last.npz"):
+def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, name="last.npz", scaler=None):
     loader_state = {f"loader/{k}": v for k, v in train_loader.state_dict().items()}
     return save_checkpoint(os.path.join(args.out, name), model, optimizer, scheduler, ema,
-                           meta=checkpoint_meta(args, epoch, global_step), arrays=loader_state)
+                           meta=checkpoint_meta(args, epoch, global_step, scaler), arrays=loader_state)
 
 
-def resume(args, model, optimizer, scheduler, ema, train_loader):
+def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
     """Restore everything from --resume; returns (epoch, global_step) to continue from."""
     try:
         ck = load_checkpoint(args.resume)
@@ -205,6 +211,8 @@ def resume(args, model, optimizer, scheduler, ema, train_loader):
             except ValueError as exc:
                 raise TrainingError(f"cannot resume the data order from {args.resume!r}: {exc} "
                                     "(use the same --batch-size and --subset as the original run)") from None
+    if scaler is not None and "grad_scaler" in ck["meta"]:
+        scaler.load_state_dict(ck["meta"]["grad_scaler"])
     if "rng" in ck["meta"]:
         backend.set_rng_state(ck["meta"]["rng"])
     return int(ck["meta"].get("epoch", 0)), int(ck["meta"].get("global_step", 0))
@@ -241,7 +249,7 @@ def _label_hint(args, num_classes):
 
 
 def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_classes, global_step, stop,
-                    progress):
+                    progress, scaler):
     model.train()
     xp = backend.array_module(args.device)
     loss_sum, correct, seen, steps = xp.zeros((), dtype=xp.float64), xp.zeros((), dtype=xp.int64), 0, 0
@@ -256,13 +264,16 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         x = tc.tensor(images, device=args.device)
         y = tc.tensor(labels, device=args.device)
 
-        logits = model(x)
-        loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
+        with tc.amp.autocast(enabled=args.amp):          # float16 matrix products with --amp
+            logits = model(x)
+            loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
         optimizer.zero_grad()
-        loss.backward()
+        scaler.scale(loss).backward()                     # without --amp the scaler passes through
         if args.clip_grad:
+            scaler.unscale_(optimizer)                    # clip the true gradients
             optim.clip_grad_norm_(model.parameters(), args.clip_grad)
-        optimizer.step()
+        scaler.step(optimizer)                            # skipped if a float16 gradient overflowed
+        scaler.update()
         scheduler.step()
         if ema is not None:
             ema.update(model)
@@ -370,13 +381,14 @@ def run(args):
     train_loader, test_loader = make_loaders(args, train, test)
     scheduler = make_schedule(args, optimizer, len(train_loader))
     ema = optim.ModelEMA(model, args.ema) if args.ema else None
+    scaler = optim.GradScaler(enabled=args.amp)
     print(f"{args.model} ({args.layout}): {sum(p.size for p in model.parameters()) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
           f"device {args.device}")
 
     epoch, global_step = 0, 0
     if args.resume:
-        epoch, global_step = resume(args, model, optimizer, scheduler, ema, train_loader)
+        epoch, global_step = resume(args, model, optimizer, scheduler, ema, train_loader, scaler)
         print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
 
     def eval_model():
@@ -401,9 +413,9 @@ def run(args):
             with _progress(args, steps_left, f"epoch {epoch + 1}/{args.epochs}") as bar:
                 train_metrics, global_step = train_one_epoch(
                     args, epoch, model, optimizer, scheduler, ema, train_loader, len(train.classes),
-                    global_step, stop, bar)
+                    global_step, stop, bar, scaler)
             if stop.requested and train_loader.state_dict()["batch"].item() != 0:
-                path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step)
+                path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, scaler=scaler)
                 print(f"stopped in epoch {epoch + 1}; checkpoint saved to {path}. "
                       f"Continue with: --resume {path}")
                 return None
@@ -414,7 +426,7 @@ def run(args):
                    "lr": optimizer.param_groups[0]["lr"], "global_step": global_step}
             with open(os.path.join(args.out, "metrics.jsonl"), "a") as f:
                 f.write(json.dumps(row) + "\n")
-            path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step)
+            path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, scaler=scaler)
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
                   f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f} | "
                   f"{row['train_images_per_s']:.1f} img/s | saved {path}")

@@ -95,6 +95,8 @@ def main():
     p.add_argument("--threads", type=int, default=None,
                    help="host threads for blocked ops (default: every core; see tinycoat.blockwise)")
     p.add_argument("--tf32", action="store_true", help="GPU: float32 matmuls on TF32 tensor cores")
+    p.add_argument("--amp", action="store_true",
+                   help="float16 matrix products with loss scaling (tinycoat.amp; emulated, slower, on the CPU)")
     p.add_argument("--cprofile", type=int, default=0, metavar="K",
                    help="also print the K Python functions with the most own time in 5 training steps "
                         "(where the host's time goes: on a GPU, mostly launching kernels)")
@@ -122,16 +124,21 @@ def main():
     x = tc.randn(args.batch_size, c, h, w, device=args.device)
     y = tc.tensor(tc.backend.generator("cpu").integers(0, args.num_classes, args.batch_size), device=args.device)
 
+    scaler = optim.GradScaler(enabled=args.amp)
+
     def train_step():
-        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+        with tc.amp.autocast(enabled=args.amp):
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
         opt.zero_grad()
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
         optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         return loss
 
     def infer():
-        with tc.no_grad():
+        with tc.no_grad(), tc.amp.autocast(enabled=args.amp):
             return model(x)
 
     model.train()
@@ -145,12 +152,15 @@ def main():
     by_cat = collections.Counter()
     if not args.no_breakdown:
         with profile_functions(args.device, totals):
-            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+            with tc.amp.autocast(enabled=args.amp):
+                loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
             opt.zero_grad()
-            loss.backward()
+            scaler.scale(loss).backward()
         start = time.perf_counter()
+        scaler.unscale_(opt)
         optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         synchronize(args.device)
         totals["AdamW+clip"] += time.perf_counter() - start
         for name, t in totals.items():
@@ -197,11 +207,12 @@ def main():
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1),
         "gpu_pool_mb": None if gpu_pool is None else round(gpu_pool / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
-        "blas_thread_timeout": blas_spin, "tf32": args.tf32,
+        "blas_thread_timeout": blas_spin, "tf32": args.tf32, "amp": args.amp,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
-    print(f"{args.model} ({args.layout}) batch {args.batch_size} on {args.device}: "
+    print(f"{args.model} ({args.layout}) batch {args.batch_size} on {args.device}"
+          f"{' with --tf32' if args.tf32 else ''}{' with --amp' if args.amp else ''}: "
           f"{info['params'] / 1e6:.2f} M params, {info['macs'] / 1e6:.1f} M multiply-adds/image")
     print(f"  training   {train_ips:8.1f} images/s  {train_gflops:7.1f} GFLOP/s  "
           f"({100 * train_gflops / ceiling:.1f}% of matmul {ceiling:.0f} GFLOP/s)")

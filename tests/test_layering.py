@@ -17,6 +17,7 @@ LAYERS = {
     "tinycoat.data": 0,          # host-side data code (NumPy arrays on the CPU by design)
     "tinycoat.tensor": 1,
     "tinycoat.autograd": 1,
+    "tinycoat.amp": 1,           # which precision a matrix product uses (read by ops beside it)
     "tinycoat.ops": 1,
     "tinycoat.gradcheck": 2,
     "tinycoat.nn.functional": 2,

@@ -208,3 +208,20 @@ def test_nan_loss_error_names_bad_labels_only_on_the_gpu():
     import argparse
     assert train_cifar._label_hint(argparse.Namespace(device="cpu"), 10) == ""
     assert "class label outside [0, 10)" in train_cifar._label_hint(argparse.Namespace(device="gpu"), 10)
+
+
+def test_amp_trains_keeps_the_scale_in_checkpoints_and_resumes_exactly(cifar_root, tmp_path):
+    """--amp (emulated on the CPU): finite losses, the GradScaler's state in the checkpoint, and
+    1 epoch + resume + 1 epoch == 2 epochs straight, bit for bit."""
+    common = ["--data-dir", cifar_root, *FAST, "--amp", "--epochs", 2]
+    assert run(*common, "--out", tmp_path / "straight") == 0
+    assert run(*common, "--stop-after", 1, "--out", tmp_path / "split") == 0
+    assert run(*common, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    rows = [json.loads(line) for line in (tmp_path / "straight/metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(np.isfinite(r["train_loss"]) for r in rows)
+    from tinycoat.checkpoint import load_checkpoint
+    meta = load_checkpoint(tmp_path / "straight/last.npz")["meta"]
+    assert meta["grad_scaler"]["scale"] > 0 and meta["grad_scaler"]["growth_tracker"] >= 0
+    a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

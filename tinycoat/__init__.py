@@ -8,6 +8,7 @@ Layers, from the bottom up (each imports only from the ones above it):
     backend.py      NumPy (CPU) or CuPy (GPU): the only module that knows which
     tensor.py       Tensor: data + grad + the Function that made it
     autograd.py     Function, backward(), no_grad()
+    amp.py          autocast: float16 matrix products (mixed precision)
     ops/            differentiable primitives, forward and backward side by side
     gradcheck.py    finite-difference check of any backward
     blockwise.py    long NumPy chains on cache-sized batch blocks, on every core
@@ -27,4 +28,4 @@ from tinycoat.blockwise import get_num_threads, set_num_threads  # noqa: F401
 __version__ = "0.1.0"
 
 # Layers and optimizers come with the package, as torch.nn and torch.optim do.
-from tinycoat import nn, optim  # noqa: E402,F401
+from tinycoat import amp, nn, optim  # noqa: E402,F401

@@ -6,6 +6,7 @@ in the backward pass the gradient of that input is the *sum* over those axes:
 """
 from __future__ import annotations
 
+from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
 from tinycoat.tensor import Tensor
@@ -91,15 +92,16 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        self.precision = autocast_dtype()            # float16 products inside amp.autocast
+        return autocast_matmul(a, b, self.precision)
 
     def backward(self, g):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(g @ xp.swapaxes(self.b, -1, -2), self.a.shape)
+            ga = unbroadcast(autocast_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(xp.swapaxes(self.a, -1, -2) @ g, self.b.shape)
+            gb = unbroadcast(autocast_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
         return ga, gb
 
 

@@ -6,6 +6,7 @@
     clip.py       clip_grad_norm_
     schedule.py   linear warm-up + cosine learning-rate schedule
     ema.py        exponential moving average of the weights
+    grad_scaler.py  GradScaler: loss scaling for float16 products (tinycoat.amp)
 """
 from tinycoat.optim.optimizer import Optimizer, weight_decay_groups  # noqa: F401
 from tinycoat.optim.sgd import SGD  # noqa: F401
@@ -13,3 +14,4 @@ from tinycoat.optim.adamw import AdamW  # noqa: F401
 from tinycoat.optim.clip import clip_grad_norm_  # noqa: F401
 from tinycoat.optim.schedule import WarmupCosine, warmup_cosine  # noqa: F401
 from tinycoat.optim.ema import ModelEMA  # noqa: F401
+from tinycoat.optim.grad_scaler import GradScaler  # noqa: F401

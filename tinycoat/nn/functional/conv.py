@@ -23,6 +23,7 @@ batched matrix product on the image itself (no copy).
 """
 from __future__ import annotations
 
+from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
 from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.im2col import pair, col2im, im2col, output_size
@@ -34,13 +35,15 @@ class Conv2d(Function):
         n, _, h, w = x.shape
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
         self.has_bias = bias is not None
+        self.precision = autocast_dtype()                           # float16 products inside amp.autocast
+        mm = self._matmul
         self.pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0)
         w2 = weight.reshape(o, c * kh * kw)
         self.w2 = w2 if self.needs_input_grad[0] else None
         if self.pointwise:
             x3 = x.reshape(n, c, h * w)
             self.x3 = x3 if self.needs_input_grad[1] else None
-            y = (w2 @ x3).reshape(n, o, h, w)                      # (O, C) @ (N, C, HW) -> (N, O, HW)
+            y = mm(w2, x3).reshape(n, o, h, w)                      # (O, C) @ (N, C, HW) -> (N, O, HW)
         else:
             ho, wo = output_size(h, w, (kh, kw), stride, padding)
             if cuda_kernels.available(x):                           # on a GPU: one kernel
@@ -50,28 +53,31 @@ class Conv2d(Function):
             self.cols = cols if self.needs_input_grad[1] else None
             # (O, N·Ho·Wo) -> (N, O, Ho, Wo): a transposed *view*, no copy; the layers
             # after it read it through strides like any other array.
-            y = (w2 @ cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+            y = mm(w2, cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
         if bias is not None:
             y += bias.reshape(o, 1, 1)
         return y
 
+    def _matmul(self, a, b):
+        return autocast_matmul(a, b, self.precision)
+
     def backward(self, g):
         o, c, kh, kw = self.w_shape
-        n = g.shape[0]
+        n, mm = g.shape[0], self._matmul
         gx = gw = gb = None
         if self.pointwise:
             g3 = g.reshape(n, o, -1)                                # (N, O, HW)
             if self.needs_input_grad[0]:
-                gx = (self.w2.T @ g3).reshape(self.x_shape)         # (C, O) @ (N, O, HW)
+                gx = mm(self.w2.T, g3).reshape(self.x_shape)        # (C, O) @ (N, O, HW)
             if self.needs_input_grad[1]:                            # Σ_n G_n @ x_nᵀ
-                gw = (g3 @ self.x3.transpose(0, 2, 1)).sum(axis=0).reshape(self.w_shape)
+                gw = mm(g3, self.x3.transpose(0, 2, 1)).sum(axis=0).reshape(self.w_shape)
         else:
             g2 = g.transpose(1, 0, 2, 3).reshape(o, -1)             # (O, N·Ho·Wo)
             if self.needs_input_grad[1]:
-                gw = (g2 @ self.cols.T).reshape(self.w_shape)
+                gw = mm(g2, self.cols.T).reshape(self.w_shape)
             if self.needs_input_grad[0]:
                 ho, wo = g.shape[2:]
-                dcols = (self.w2.T @ g2).reshape(c, kh, kw, n, ho, wo)
+                dcols = mm(self.w2.T, g2).reshape(c, kh, kw, n, ho, wo)
                 if cuda_kernels.available(dcols):
                     gx = cuda_kernels.col2im(dcols, self.x_shape, (kh, kw), self.stride, self.padding)
                 else:

@@ -11,6 +11,7 @@ product, and the backward is three products and a sum, with G = dL/dy as (rows, 
 """
 from __future__ import annotations
 
+from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
 
 
@@ -20,15 +21,17 @@ class Linear(Function):
         self.x2 = x2 if self.needs_input_grad[1] else None
         self.weight = weight if self.needs_input_grad[0] else None
         self.x_shape, self.has_bias = x.shape, bias is not None
-        y = x2 @ weight.T                                        # (rows, N), a fresh array
+        self.precision = autocast_dtype()                        # float16 products inside amp.autocast
+        y = autocast_matmul(x2, weight.T, self.precision)        # (rows, N), a fresh array
         if bias is not None:
             y += bias
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
         g2 = g.reshape(-1, g.shape[-1])                          # (rows, N)
-        gx = (g2 @ self.weight).reshape(self.x_shape) if self.needs_input_grad[0] else None
-        gw = g2.T @ self.x2 if self.needs_input_grad[1] else None
+        mm = lambda a, b: autocast_matmul(a, b, self.precision)  # noqa: E731
+        gx = mm(g2, self.weight).reshape(self.x_shape) if self.needs_input_grad[0] else None
+        gw = mm(g2.T, self.x2) if self.needs_input_grad[1] else None
         if not self.has_bias:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if self.needs_input_grad[2] else None)

@@ -1,0 +1,92 @@
+"""GradScaler: loss scaling, so that float16 gradients do not flush to zero.
+
+Inside ``amp.autocast`` the backward products take the gradient in float16, whose smallest
+value is 6e-8: a gradient entry of 1e-9 becomes 0 and its update is lost. Multiplying the
+loss by a scale S multiplies every gradient by S (the backward is linear in dL), which lifts
+them into float16's range; dividing by S before the update gives back the true gradient:
+
+    scaler.scale(loss).backward()      gradients of S·L
+    scaler.unscale_(optimizer)         ÷ S (optional: do it before clipping, which needs true sizes)
+    scaler.step(optimizer)             ÷ S if not done yet; skip the step if any entry is inf/NaN
+    scaler.update()                    S ÷ 2 after an overflow; S × 2 after ``growth_interval`` good steps
+
+Too large an S overflows float16 (65504) into inf: such a step is skipped and S halved, so S
+settles near the largest value that does not overflow. ``step`` reads one flag from the
+device to decide (the step's one wait for the GPU, as in PyTorch). With ``enabled=False``
+every method passes through, so one training loop serves both precisions.
+"""
+from __future__ import annotations
+
+from tinycoat.backend import get_array_module
+
+
+class GradScaler:
+    def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                 enabled=True):
+        if not (init_scale > 0 and growth_factor > 1 and 0 < backoff_factor < 1 and growth_interval >= 1):
+            raise ValueError(f"GradScaler: need init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and "
+                             f"growth_interval >= 1, got {init_scale}, {growth_factor}, {backoff_factor}, "
+                             f"{growth_interval}")
+        self.enabled = enabled
+        self._scale, self._growth_tracker = float(init_scale), 0
+        self.growth_factor, self.backoff_factor, self.growth_interval = growth_factor, backoff_factor, growth_interval
+        self._found_inf = {}       # id(optimizer) -> a 0-d device bool, set by unscale_
+        self._overflow = None      # the last step's verdict, for update()
+
+    def get_scale(self) -> float:
+        return self._scale if self.enabled else 1.0
+
+    def scale(self, loss):
+        """loss × S (a Tensor op, so the backward starts from S)."""
+        return loss * self._scale if self.enabled else loss
+
+    def unscale_(self, optimizer):
+        """Divide the gradients by S in place and note whether any entry is inf or NaN."""
+        if not self.enabled:
+            return
+        if id(optimizer) in self._found_inf:
+            raise RuntimeError("GradScaler.unscale_ was already called for this optimizer since the last update()")
+        grads = [p.grad.data for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            raise ValueError("GradScaler.unscale_: no parameter has a gradient (call backward() first)")
+        xp = get_array_module(grads[0])
+        for g in grads:
+            g *= 1.0 / self._scale
+        # a 0-d bool that stays on the device: no waiting here
+        self._found_inf[id(optimizer)] = ~xp.isfinite(xp.concatenate([g.ravel() for g in grads])).all()
+
+    def step(self, optimizer):
+        """optimizer.step() with true gradients, unless they overflowed. Returns True if it stepped."""
+        if not self.enabled:
+            optimizer.step()
+            return True
+        if id(optimizer) not in self._found_inf:
+            self.unscale_(optimizer)
+        self._overflow = bool(self._found_inf[id(optimizer)])   # the one read from the device
+        if not self._overflow:
+            optimizer.step()
+        return not self._overflow
+
+    def update(self):
+        """Adjust S after a step: back off after an overflow, grow after a run of good steps."""
+        if not self.enabled:
+            return
+        if self._overflow is None:
+            raise RuntimeError("GradScaler.update: call step(optimizer) first")
+        if self._overflow:
+            self._scale *= self.backoff_factor
+            self._growth_tracker = 0
+        else:
+            self._growth_tracker += 1
+            if self._growth_tracker == self.growth_interval:
+                self._scale *= self.growth_factor
+                self._growth_tracker = 0
+        self._found_inf.clear()
+        self._overflow = None
+
+    def state_dict(self) -> dict:
+        return {"scale": self._scale, "growth_tracker": self._growth_tracker} if self.enabled else {}
+
+    def load_state_dict(self, state: dict):
+        if self.enabled and state:
+            self._scale, self._growth_tracker = float(state["scale"]), int(state["growth_tracker"])
