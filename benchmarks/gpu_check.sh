@@ -2,7 +2,7 @@
 # Issue 7's GPU checks in one run, for a machine with CuPy and a CUDA device:
 #   1. the whole test suite (its GPU variants run there: kernels against the CPU path, a step
 #      that never waits for the GPU, TF32), in parallel when pytest-xdist is installed;
-#   2. the training-step benchmark of both CIFAR models, float32 and --tf32, at batch 128,
+#   2. the training-step benchmark of both CIFAR models, float32, --tf32 and --amp, at batch 128,
 #      and nano at batch 512 (a GPU at batch 128 waits on Python's kernel launches);
 #      With BASE=<another checkout> (an older commit, say), nano's benchmark runs on this
 #      checkout and on that one in turn, twice: a speed comparison on one machine in one run.
@@ -26,7 +26,7 @@ print("CuPy", cupy.__version__, "on", name, "CUDA runtime", cupy.cuda.runtime.ru
 PY
 
 parallel=""
-python3 -c "import xdist" 2>/dev/null && parallel="-n ${TEST_WORKERS:-8}"
+python3 -c "import xdist" 2>/dev/null && parallel="-n ${TEST_WORKERS:-12}"
 start=$(date +%s)
 timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -p no:cacheprovider $parallel -rfE --durations=15 tests \
     2>&1 | tee "$out/tests.txt"
@@ -37,11 +37,14 @@ run_bench() {
     timeout "${BENCH_TIMEOUT:-90}" python3 "${TREE:-$PWD}/benchmarks/train_step.py" --device gpu --repeats 10 "$@" \
         2>&1 | tee -a "$out/benchmark.txt"
 }
-for model in coatnet_cifar_nano coatnet_cifar_tiny; do
-    run_bench --model "$model" --batch-size 128
-    run_bench --model "$model" --batch-size 128 --tf32
-done
-run_bench --model coatnet_cifar_nano --batch-size 512 --tf32 --no-breakdown
+run_bench --model coatnet_cifar_nano --batch-size 128 --cprofile 25   # where the host's time goes
+run_bench --model coatnet_cifar_nano --batch-size 128 --tf32 --no-breakdown
+run_bench --model coatnet_cifar_nano --batch-size 128 --amp
+run_bench --model coatnet_cifar_tiny --batch-size 128
+run_bench --model coatnet_cifar_tiny --batch-size 128 --tf32 --no-breakdown
+run_bench --model coatnet_cifar_tiny --batch-size 128 --amp --no-breakdown
+run_bench --model coatnet_cifar_nano --batch-size 512 --no-breakdown
+run_bench --model coatnet_cifar_nano --batch-size 512 --amp --no-breakdown
 if [ -n "${BASE:-}" ]; then   # A/B in one run: the same benchmark on this checkout and on $BASE, in turn
     for round in 1 2; do
         for tree in "$PWD" "$BASE"; do

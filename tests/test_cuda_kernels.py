@@ -28,19 +28,28 @@ using std::erfc; using std::exp; using std::sqrt; using std::tanh;
 """
 
 
+C_TYPES = {"float64": "double", "float32": "float"}   # declared types besides the placeholder T
+
+
+def typed_params(spec):
+    """'T x, float64 count' -> [('T', 'x'), ('float64', 'count')]"""
+    return [tuple(p.split()) for p in spec.split(",")]
+
+
 def params(spec):
     """'T x, T mean' -> ['x', 'mean']"""
-    return [p.split()[-1] for p in spec.split(",")]
+    return [name for _, name in typed_params(spec)]
 
 
 def elementwise_as_function(name, prelude_loop):
     """An ElementwiseKernel body wrapped in a function over n entries of full-size arrays."""
     inputs, outputs, body = K.ELEMENTWISE[name]
-    ins, outs = params(inputs), params(outputs)
-    args = ", ".join([f"const T* {p}_in" for p in ins] + [f"T* {p}_out" for p in outs])
-    load = " ".join(f"const T {p} = {p}_in[i];" for p in ins)
-    declare = " ".join(f"T {p} = {p}_out[i];" for p in outs)  # CuPy's outputs are references: readable
-    store = " ".join(f"{p}_out[i] = {p};" for p in outs)
+    ins, outs = typed_params(inputs), typed_params(outputs)
+    ctype = lambda t: C_TYPES.get(t, t)  # noqa: E731
+    args = ", ".join([f"const {ctype(t)}* {p}_in" for t, p in ins] + [f"{ctype(t)}* {p}_out" for t, p in outs])
+    load = " ".join(f"const {ctype(t)} {p} = {p}_in[i];" for t, p in ins)
+    declare = " ".join(f"{ctype(t)} {p} = {p}_out[i];" for t, p in outs)  # CuPy's outputs are references
+    store = " ".join(f"{p}_out[i] = {p};" for _, p in outs)
     return (f'extern "C" __global__ void {name}(long long n, {args}) {{\n'
             f"    {prelude_loop} {{ {load} {declare}\n{body}\n    {store} }}\n}}\n")
 
@@ -72,12 +81,16 @@ def pointer(a):
 
 
 def run_elementwise(host, name, *inputs, outs=None):
-    """Call the host build of an ElementwiseKernel: inputs broadcast to one shape, as CuPy does.
+    """Call the host build of an ElementwiseKernel: inputs broadcast to one shape, as CuPy does;
+    T is the dtype of the first T input, other declared types are taken as declared.
     ``outs``: arrays the kernel updates in place (read, then written), else fresh ones."""
-    inputs = [np.ascontiguousarray(a) for a in np.broadcast_arrays(*inputs)]
+    spec_in, spec_out = (typed_params(s) for s in K.ELEMENTWISE[name][:2])
+    t = next(np.asarray(a).dtype for a, (kind, _) in zip(inputs, spec_in) if kind == "T")
+    inputs = [np.ascontiguousarray(a, dtype=t if kind == "T" else kind)
+              for a, (kind, _) in zip(np.broadcast_arrays(*inputs), spec_in)]
     if outs is None:
-        outs = [np.zeros_like(inputs[0]) for _ in params(K.ELEMENTWISE[name][1])]
-    getattr(host[str(inputs[0].dtype)], name)(ctypes.c_longlong(inputs[0].size), *map(pointer, inputs + outs))
+        outs = [np.zeros(inputs[0].shape, dtype=t if kind == "T" else kind) for kind, _ in spec_out]
+    getattr(host[str(t)], name)(ctypes.c_longlong(inputs[0].size), *map(pointer, inputs + outs))
     return outs
 
 
@@ -153,6 +166,39 @@ def test_batch_norm_kernels_match_numpy(host, data):
     np.testing.assert_allclose(y, (x - mean) * scale + shift, rtol=1e-14, atol=1e-14)
     (gx,) = run_elementwise(host, "batch_norm_input_grad", g, x, mean, a, b, cc)
     np.testing.assert_allclose(gx, g * a + (x - mean) * b + cc, rtol=1e-14, atol=1e-14)
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
+def test_batch_norm_per_channel_kernels_match_the_array_code(host, data, dtype):
+    n, c, h, w = (data.draw(st.integers(1, 3)) for _ in range(4))
+    if n * h * w == 1:
+        n = 2                                    # the unbiased running variance needs 2 entries
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    x = (rng.standard_normal((n, c, h, w)) * 3 + rng.standard_normal((1, c, 1, 1)) * 5).astype(dtype)
+    weight, bias = rng.standard_normal((2, c)).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    stats = [tc.tensor(rng.random(c).astype(dtype)) for _ in range(2)]
+    start = [s.numpy().copy() for s in stats]
+    xt, wt, bt = (tc.tensor(a, requires_grad=True) for a in (x, weight, bias))
+    y = F.batch_norm(xt, *stats, wt, bt, training=True, momentum=0.1, eps=1e-5)
+    y.backward(tc.tensor(g))
+    # the kernels, fed with the sums the GPU path computes (shift k = the first sample's mean)
+    axes, count, col = (0, 2, 3), n * h * w, lambda v: v.reshape(1, c, 1, 1)
+    k = x[:1].mean(axis=axes, keepdims=True, dtype=np.float64).astype(dtype)
+    d = (x - k).astype(np.float64)
+    mean, var, inv_std, scale = run_elementwise(host, "batch_norm_statistics", d.sum(axes, keepdims=True),
+                                                (d * d).sum(axes, keepdims=True), k, col(weight), count, 1e-5)
+    running = [col(a.copy()) for a in start]
+    run_elementwise(host, "batch_norm_running", mean, var, 0.9, 0.1, 0.1 * count / (count - 1), outs=running)
+    sum_g = g.sum(axes, keepdims=True)
+    sum_g_xhat, a, b, cc = run_elementwise(host, "batch_norm_grad_coefficients", sum_g,
+                                           (g * (x - mean)).sum(axes, keepdims=True), inv_std, col(weight), count)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose((x - mean) * scale + col(bias), y.numpy(), **tol)
+    for got, ref in zip(running, stats):
+        np.testing.assert_allclose(got.reshape(-1), ref.numpy(), **tol)
+    np.testing.assert_allclose(a * g + b * (x - mean) + cc, xt.grad.numpy(), **tol)
+    np.testing.assert_allclose(sum_g_xhat.reshape(-1), wt.grad.numpy(), **tol)
 
 
 @given(case=conv_case(depthwise=True), dtype=st.sampled_from(["float64", "float32"]))

@@ -50,6 +50,31 @@ ELEMENTWISE = {
     "batch_norm_input_grad": ("T g, T x, T mean, T a, T b, T c", "T gx", """
         gx = g * a + (x - mean) * b + c;
     """),
+    # BatchNorm's per-channel arithmetic, (1, C, 1, 1) arrays, one launch where the array code
+    # makes about twenty tiny ones (normalization.py::BatchNorm has the math and the CPU code).
+    # Statistics from the shifted sums Σd, Σd² (float64) of d = x − k over count entries:
+    "batch_norm_statistics": ("float64 sum_d, float64 sum_d2, T k, T weight, float64 count, float64 eps",
+                              "T mean, T var, T inv_std, T scale", """
+        const double mean_d = sum_d / count, v = sum_d2 / count - mean_d * mean_d;
+        mean = (T)(k + mean_d);
+        var = (T)(v > 0 ? v : 0);
+        inv_std = (T)1 / sqrt(var + (T)eps);
+        scale = weight * inv_std;
+    """),
+    # the running statistics, in place: r ← keep·r + w·value
+    "batch_norm_running": ("T mean, T var, float64 keep, float64 mean_weight, float64 var_weight",
+                           "T running_mean, T running_var", """
+        running_mean = running_mean * (T)keep + (T)mean_weight * mean;
+        running_var = running_var * (T)keep + (T)var_weight * var;
+    """),
+    # the backward's per-channel coefficients of dL/dx = a·g + b·(x − μ) + c, and Σ g ⊙ x̂
+    "batch_norm_grad_coefficients": ("T sum_g, T sum_g_centered, T inv_std, T weight, float64 count",
+                                     "T sum_g_xhat, T a, T b, T c", """
+        sum_g_xhat = sum_g_centered * inv_std;
+        a = weight * inv_std;
+        b = a * inv_std * (sum_g_xhat / (T)(-count));
+        c = a * (sum_g / (T)(-count));
+    """),
     # AdamW's whole update of one parameter (optim/adamw.py has the math), in place: the
     # outputs p, m, v are the parameter and its two moments, read and then written. The
     # scalars come as values of type T: decay = 1 − η·λ, step_size = η / (1 − β₁ᵗ) and

@@ -108,21 +108,33 @@ class BatchNorm(Function):
             d = xb - shift_k                                         # in cache, on one block
             return _sum(d, axes).astype("float64"), _sum(d, axes, d).astype("float64")
         parts = map_blocks(block_sums, x)
-        mean_d = sum_in_order(p[0] for p in parts) / m               # (1, C, 1, 1), float64
-        var = xp.maximum(sum_in_order(p[1] for p in parts) / m - mean_d ** 2, 0.0)
-        mean, var = (k + mean_d).astype(x.dtype), var.astype(x.dtype)
-        self.axes, self.count, self.mean = axes, m, _spread(mean, x)
-        self.inv_std = 1.0 / xp.sqrt(var + eps)
+        sum_d, sum_d2 = (sum_in_order(p[i] for p in parts) for i in (0, 1))   # (1, C, 1, 1), float64
         self.weight = weight.reshape(shape)
+        if cuda_kernels.available(x):          # the same per-channel arithmetic in one launch
+            mean, var, self.inv_std, scale = cuda_kernels.elementwise("batch_norm_statistics")(
+                sum_d, sum_d2, k, self.weight, float(m), float(eps))
+        else:
+            mean_d = sum_d / m
+            var = xp.maximum(sum_d2 / m - mean_d ** 2, 0.0)
+            mean, var = (k + mean_d).astype(x.dtype), var.astype(x.dtype)
+            self.inv_std = 1.0 / xp.sqrt(var + eps)
+            scale = self.weight * self.inv_std
+        self.axes, self.count, self.mean = axes, m, _spread(mean, x)
         if running_mean is not None:
             # Running statistics for evaluation, updated in place. PyTorch keeps the
             # *unbiased* variance there (× m/(m−1)) while normalizing with the biased one.
-            running_mean.data *= 1.0 - momentum
-            running_mean.data += momentum * mean.reshape(-1)
-            running_var.data *= 1.0 - momentum
-            running_var.data += (momentum * m / (m - 1)) * var.reshape(-1)
+            unbiased = momentum * m / (m - 1)
+            if cuda_kernels.available(running_mean.data) and running_mean.dtype == running_var.dtype == x.dtype:
+                cuda_kernels.elementwise("batch_norm_running")(
+                    mean, var, 1.0 - momentum, float(momentum), unbiased,
+                    running_mean.data.reshape(shape), running_var.data.reshape(shape))
+            else:
+                running_mean.data *= 1.0 - momentum
+                running_mean.data += momentum * mean.reshape(-1)
+                running_var.data *= 1.0 - momentum
+                running_var.data += unbiased * var.reshape(-1)
 
-        scale, shift = _spread(self.weight * self.inv_std, x), _spread(bias.reshape(shape), x)
+        scale, shift = _spread(scale, x), _spread(bias.reshape(shape), x)
 
         def normalize(xb, yb):
             # (x − μ) first: x·scale − μ·scale would cancel away the digits when |μ| ≫ σ
@@ -146,16 +158,21 @@ class BatchNorm(Function):
         xp, m, axes, mean, inv_std = get_array_module(g), self.count, self.axes, self.mean, self.inv_std
         partial = map_blocks(lambda gb, xb: (_sum(gb, axes), _sum(gb, axes, xb - mean)), g, self.x)
         sum_g = sum_in_order(p[0] for p in partial)                     # Σ g        (1, C, 1, 1)
-        sum_g_xhat = sum_in_order(p[1] for p in partial) * inv_std      # Σ g ⊙ x̂
+        sum_g_centered = sum_in_order(p[1] for p in partial)            # Σ g ⊙ (x − μ)
+        if cuda_kernels.available(g):          # the same per-channel arithmetic in one launch
+            sum_g_xhat, a, b, c = cuda_kernels.elementwise("batch_norm_grad_coefficients")(
+                sum_g, sum_g_centered, inv_std, self.weight, float(m))
+        else:
+            sum_g_xhat = sum_g_centered * inv_std                       # Σ g ⊙ x̂
+            if self.needs_input_grad[0]:
+                a = self.weight * inv_std                               # γ/√(σ² + ε)
+                b = _spread(a * inv_std * (sum_g_xhat / -m), g)         # the x̂ term, per unit of x
+                c = _spread(a * (sum_g / -m), g)
+                a = _spread(a, g)
         gw = sum_g_xhat.reshape(-1) if self.needs_input_grad[1] else None
         gb = sum_g.reshape(-1) if self.needs_input_grad[2] else None
         gx = None
         if self.needs_input_grad[0]:
-            a = self.weight * inv_std                                   # γ/√(σ² + ε)
-            b = _spread(a * inv_std * (sum_g_xhat / -m), g)             # the x̂ term, per unit of x
-            c = _spread(a * (sum_g / -m), g)
-            a = _spread(a, g)
-
             def input_grad(g_block, x_block, gx_block):
                 xp.multiply(g_block, a, out=gx_block)
                 centered = x_block - mean
