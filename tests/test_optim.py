@@ -1,5 +1,6 @@
 """Every update rule against a step computed by hand (in plain NumPy, from the formulas)."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -105,6 +106,18 @@ def test_clip_grad_norm(device):
     set_grad(a, [0.3, 0.4])  # norm 0.5 < max: untouched
     optim.clip_grad_norm_([a], max_norm=1.0)
     np.testing.assert_allclose(a.grad.numpy(), [0.3, 0.4])
+
+
+def test_clip_grad_norm_leaves_non_finite_gradients_alone(device):
+    a, b = param([0.0, 0.0], device), param([0.0], device)
+    set_grad(a, [np.inf, 3.0])
+    set_grad(b, [4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no inf·0 = NaN on the way
+        norm = optim.clip_grad_norm_([a, b], max_norm=1.0)
+    assert np.isinf(norm.item())
+    np.testing.assert_array_equal(a.grad.numpy(), [np.inf, 3.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [4.0])
 
 
 def test_warmup_cosine_by_hand():

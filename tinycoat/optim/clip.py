@@ -14,7 +14,9 @@ from tinycoat.tensor import Tensor
 def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
     """Scale the gradients in place so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm before clipping, as a 0-d tensor (read it with ``.item()``).
+    Returns the norm before clipping, as a 0-d tensor (read it with ``.item()``). If the norm is
+    inf or NaN the gradients are left as they are (no scale can repair them; PyTorch would
+    make them NaN): the returned norm says so, and ``GradScaler.step`` skips such a step.
     """
     if max_norm <= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
@@ -27,7 +29,7 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
     # copy is ~6 MB for the CIFAR models). The sum of squares is taken in float64.
     flat = xp.concatenate([g.ravel() for g in grads]).astype(xp.float64, copy=False)
     total = xp.sqrt(xp.vdot(flat, flat))
-    scale = xp.minimum(1.0, max_norm / (total + eps))
+    scale = xp.where(xp.isfinite(total), xp.minimum(1.0, max_norm / (total + eps)), 1.0)
     scales = {}  # the scale once per gradient dtype
     for g in grads:
         if g.dtype not in scales:
