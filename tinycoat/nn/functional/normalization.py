@@ -110,7 +110,7 @@ class BatchNorm(Function):
         parts = map_blocks(block_sums, x)
         sum_d, sum_d2 = (sum_in_order(p[i] for p in parts) for i in (0, 1))   # (1, C, 1, 1), float64
         self.weight = weight.reshape(shape)
-        if cuda_kernels.available(x):          # the same per-channel arithmetic in one launch
+        if cuda_kernels.available(x) and weight.dtype == x.dtype:   # the arithmetic below in one launch
             mean, var, self.inv_std, scale = cuda_kernels.elementwise("batch_norm_statistics")(
                 sum_d, sum_d2, k, self.weight, float(m), float(eps))
         else:
@@ -123,16 +123,16 @@ class BatchNorm(Function):
         if running_mean is not None:
             # Running statistics for evaluation, updated in place. PyTorch keeps the
             # *unbiased* variance there (× m/(m−1)) while normalizing with the biased one.
-            unbiased = momentum * m / (m - 1)
+            var_weight = momentum * m / (m - 1)
             if cuda_kernels.available(running_mean.data) and running_mean.dtype == running_var.dtype == x.dtype:
                 cuda_kernels.elementwise("batch_norm_running")(
-                    mean, var, 1.0 - momentum, float(momentum), unbiased,
+                    mean, var, 1.0 - momentum, float(momentum), var_weight,
                     running_mean.data.reshape(shape), running_var.data.reshape(shape))
             else:
                 running_mean.data *= 1.0 - momentum
                 running_mean.data += momentum * mean.reshape(-1)
                 running_var.data *= 1.0 - momentum
-                running_var.data += unbiased * var.reshape(-1)
+                running_var.data += var_weight * var.reshape(-1)
 
         scale, shift = _spread(scale, x), _spread(bias.reshape(shape), x)
 
@@ -159,7 +159,7 @@ class BatchNorm(Function):
         partial = map_blocks(lambda gb, xb: (_sum(gb, axes), _sum(gb, axes, xb - mean)), g, self.x)
         sum_g = sum_in_order(p[0] for p in partial)                     # Σ g        (1, C, 1, 1)
         sum_g_centered = sum_in_order(p[1] for p in partial)            # Σ g ⊙ (x − μ)
-        if cuda_kernels.available(g):          # the same per-channel arithmetic in one launch
+        if cuda_kernels.available(g) and self.weight.dtype == g.dtype:   # the arithmetic below in one launch
             sum_g_xhat, a, b, c = cuda_kernels.elementwise("batch_norm_grad_coefficients")(
                 sum_g, sum_g_centered, inv_std, self.weight, float(m))
         else:
