@@ -137,3 +137,27 @@ def test_scaler_errors_and_state_round_trip():
     assert other.get_scale() == 256.0 and other.state_dict()["growth_tracker"] == 7
     off = optim.GradScaler(enabled=False)
     assert off.get_scale() == 1.0 and off.state_dict() == {}
+
+
+class RecordingArray(np.ndarray):
+    """A NumPy array that notes the dtype of every matrix product it takes part in."""
+    dtypes = []
+
+    def __matmul__(self, other):
+        RecordingArray.dtypes.append(self.dtype)
+        return np.ndarray.__matmul__(self, other)
+
+
+def test_gpu_route_keeps_single_number_products_off_cupys_float16_sums(monkeypatch):
+    """On a GPU a product whose result is one number must not be a float16 product (CuPy sums those
+    in float16) and must not ask for errstate (CuPy has none). NumPy arrays stand in for CuPy's."""
+    import tinycoat.amp as amp
+    monkeypatch.setattr(amp, "device_of", lambda a: "gpu")
+    monkeypatch.setattr(amp, "get_array_module", lambda a: pytest.fail("errstate asked for on the GPU"))
+    rng = np.random.default_rng(3)
+    for (n, k, m), float16_product in (((1, 64, 1), False), ((2, 64, 3), True), ((1, 64, 2), True)):
+        a = rng.standard_normal((n, k)).astype(np.float32).view(RecordingArray)
+        b = rng.standard_normal((k, m)).astype(np.float32)
+        RecordingArray.dtypes = []
+        close_in_fp16(np.asarray(amp.autocast_matmul(a, b, "float16")), fp16_product(a, b))
+        assert (np.dtype(np.float16) in RecordingArray.dtypes) == float16_product, (n, k, m)

@@ -25,6 +25,7 @@ bfloat16 is not offered: neither NumPy nor CuPy has that type.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from tinycoat.backend import device_of, get_array_module
@@ -65,8 +66,9 @@ def autocast_matmul(a, b, dtype):
     if device_of(a) == "gpu" and not one_number:
         return (a.astype(dtype) @ b.astype(dtype)).astype(a.dtype)
     # CPU: the same numbers through a float32 product of float16-rounded inputs. Beyond 65504
-    # float16 holds inf, as on the GPU (GradScaler's overflow check sees it): no warning for it.
-    xp = get_array_module(a)
-    with xp.errstate(over="ignore"):
+    # float16 holds inf, as on the GPU (GradScaler's overflow check sees it): NumPy is told not
+    # to warn about it (CuPy never warns, and has no errstate).
+    on_host = device_of(a) == "cpu"
+    with get_array_module(a).errstate(over="ignore") if on_host else contextlib.nullcontext():
         product = a.astype(dtype).astype(a.dtype) @ b.astype(dtype).astype(a.dtype)
         return product.astype(dtype).astype(a.dtype)
