@@ -126,15 +126,22 @@ def main():
 
     scaler = optim.GradScaler(enabled=args.amp)
 
-    def train_step():
+    def forward_backward():
         with tc.amp.autocast(enabled=args.amp):
             loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
         opt.zero_grad()
         scaler.scale(loss).backward()
+        return loss
+
+    def update():
         scaler.unscale_(opt)
         optim.clip_grad_norm_(model.parameters(), 1.0)
         scaler.step(opt)
         scaler.update()
+
+    def train_step():
+        loss = forward_backward()
+        update()
         return loss
 
     def infer():
@@ -152,15 +159,9 @@ def main():
     by_cat = collections.Counter()
     if not args.no_breakdown:
         with profile_functions(args.device, totals):
-            with tc.amp.autocast(enabled=args.amp):
-                loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-            opt.zero_grad()
-            scaler.scale(loss).backward()
+            forward_backward()
         start = time.perf_counter()
-        scaler.unscale_(opt)
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(opt)
-        scaler.update()
+        update()
         synchronize(args.device)
         totals["AdamW+clip"] += time.perf_counter() - start
         for name, t in totals.items():
