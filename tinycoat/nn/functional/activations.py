@@ -23,7 +23,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_elements
 from tinycoat.nn.functional import cuda_kernels
-from tinycoat.nn.functional.erf import half_erfc, reflect
+from tinycoat.nn.functional.erf import erfc_polynomial, half_erfc, reflect
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -60,19 +60,27 @@ def _gelu_forward(x, y, slope=None):
     xp = get_array_module(x)
     abs_x, cdf, t, neg_half_x2 = (xp.empty_like(x) for _ in range(4))      # block-sized scratch
     xp.abs(x, out=abs_x)
-    half_erfc(abs_x, _INV_SQRT2, out=cdf, t=t, neg_square=neg_half_x2)     # c = Φ(−|x|)
     if slope is None:
+        half_erfc(abs_x, _INV_SQRT2, out=cdf, t=t, neg_square=neg_half_x2)  # c = Φ(−|x|)
         # y = max(x, 0) − |x|·c: x(1 − c) for x >= 0 and x·c below, three passes where
-        # forming Φ(x) first (below) takes six; tiny values in the left tail stay exact.
+        # forming Φ(x) first (below) takes four; tiny values in the left tail stay exact.
         # (x = ±inf gives inf·0 = NaN here, as x·Φ(x) does for −inf below.)
         xp.maximum(x, 0, out=y)
         abs_x *= cdf
         y -= abs_x
         return
-    xp.exp(neg_half_x2, out=slope)                                  # exp(−x²/2), left by half_erfc
-    slope *= _INV_SQRT_2PI                                          # φ(x)
+    # Φ(−|x|) = ½ erfc(|x|/√2) = t'·exp(Q(t'))·exp(−x²/2): split the exponential so that
+    # its second factor, exp(−x²/2), also gives the density φ(x) the slope needs.
+    erfc_polynomial(abs_x, _INV_SQRT2, out=cdf, t=t)               # Q(t')
+    xp.multiply(abs_x, abs_x, out=neg_half_x2)
+    neg_half_x2 *= -0.5
+    xp.exp(neg_half_x2, out=slope)                                  # exp(−x²/2)
+    xp.exp(cdf, out=cdf)
+    cdf *= t
+    cdf *= slope                                                    # Φ(−|x|)
     slope *= x
-    reflect(cdf, x >= 0, 1.0, scratch=abs_x)                       # Φ(x) = 1 − Φ(−x) for x >= 0
+    slope *= _INV_SQRT_2PI                                          # x φ(x)
+    reflect(cdf, x >= 0, 1.0)                                       # Φ(x) = 1 − Φ(−x) for x >= 0
     xp.multiply(x, cdf, out=y)
     slope += cdf                                                    # Φ(x) + x φ(x)
 

@@ -9,8 +9,9 @@ erfc, for z >= 0, is Numerical Recipes' Chebyshev fit (Press et al., "erfcc"):
 with a relative error below 1.2e-7 for every z >= 0 (the fit is to log(erfc(z)/t) + z²,
 smooth on t ∈ (0, 1]), and erfc(−z) = 2 − erfc(z) for the negative side. One
 exponential and one polynomial: cheap, and the same line runs on NumPy and CuPy.
-``half_erfc`` is that fit, evaluated in place in caller-given arrays (GELU's Φ calls it
-on cache-sized blocks); ``erfc_nonnegative``, ``erfc`` and ``erf`` are built on it.
+``erfc_polynomial`` and ``half_erfc`` evaluate that fit in place in caller-given arrays
+(GELU calls them on cache-sized blocks); ``erfc_nonnegative``, ``erfc`` and ``erf`` are
+built on them.
 
 erf = 1 − erfc loses its *relative* accuracy near 0 (where erf(x) ≈ 1.13x is small and
 the 1 swallows the digits), so for |x| < ½ we use the Taylor series instead,
@@ -31,8 +32,6 @@ from tinycoat.backend import get_array_module
 _ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
                 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277)
 # 2/√π · (−1)ᵏ / (k! (2k+1)), k = 0..7
-# The same with −ln 2 in the constant term: exp(P(t) − ln 2) = ½ exp(P(t)).
-_HALF_ERFC_COEFFS = (_ERFC_COEFFS[0] - math.log(2.0),) + _ERFC_COEFFS[1:]
 _ERF_SERIES = tuple(2 / math.sqrt(math.pi) * (-1) ** k / (math.factorial(k) * (2 * k + 1)) for k in range(8))
 
 
@@ -46,40 +45,60 @@ def _horner(coeffs, t, out=None):
     return p
 
 
-def reflect(value, mask, total, scratch):
-    """value ← value + mask·(total − 2·value): ``total − value`` where mask is set, in place.
+def reflect(value, mask, total):
+    """value ← total − value where mask is set, in place, for 0 <= value <= total/2.
 
-    How erfc(−z) = 2 − erfc(z) and Φ(x) = 1 − Φ(−x) are applied to a whole array: branch-
-    free (xp.where says the same but is branchy on mixed signs, ~20× slower), and exact
-    where the mask is clear, i.e. where the value may be tiny. ``scratch`` is a work array.
+    How erfc(−z) = 2 − erfc(z) and Φ(x) = 1 − Φ(−x) are applied to a whole array, as
+    |total·mask − value|: branch-free (xp.where says the same but is branchy on mixed
+    signs, ~20× slower, and so is a masked ufunc), two passes, and exact where the mask is
+    clear (there |0 − value| is value itself, however tiny).
     """
-    flip = get_array_module(value).multiply(value, -2.0, out=scratch)
-    flip += total
-    flip *= mask
-    value += flip
-    return value
+    xp = get_array_module(value)
+    total_where_set = mask if total == 1 else xp.multiply(mask, total, dtype=value.dtype)
+    xp.subtract(total_where_set, value, out=value)
+    return xp.abs(value, out=value)
+
+
+# Horner's first step multiplies t by the top coefficient c9. Scaling the variable,
+# t' = γ·t with γ = c9^(1/9), makes that coefficient 1 (P(t) = Σ cₖ/γᵏ · t'ᵏ), so the
+# first step is an add; and ½·t = t'·exp(−ln 2 − ln γ) puts both constants into the
+# polynomial's constant term: ½ erfc(w) = t'·exp(−w² + Q(t')). One pass fewer, same numbers.
+_GAMMA = _ERFC_COEFFS[-1] ** (1 / 9)
+_Q_COEFFS = ((_ERFC_COEFFS[0] - math.log(2.0) - math.log(_GAMMA),)
+             + tuple(c / _GAMMA ** k for k, c in enumerate(_ERFC_COEFFS) if k > 0))
+
+
+def erfc_polynomial(z, scale, out, t):
+    """The fit's two pieces for ½ erfc(w), w = scale·z >= 0: t ← t' = γ/(1 + w/2), out ← Q(t').
+
+    ½ erfc(w) = t'·exp(−w² + Q(t')); ``half_erfc`` finishes that, GELU finishes it its own
+    way. In place: ``t`` and ``out`` are caller-given arrays of z's shape.
+    """
+    xp = get_array_module(z)
+    xp.add(z, 2.0 / scale, out=t)
+    xp.divide(2.0 * _GAMMA / scale, t, out=t)          # t' = γ / (1 + scale·z/2)
+    xp.add(t, _Q_COEFFS[-2], out=out)                   # Q is monic: t' + q8, then Horner
+    for c in reversed(_Q_COEFFS[:-2]):
+        out *= t
+        out += c
+    return out
 
 
 def half_erfc(z, scale, out, t, neg_square):
     """out = ½ erfc(scale·z) for z >= 0 (relative error < 1.2e-7), written into arrays of z's shape.
 
-    ``t`` and ``neg_square`` are work arrays; they end up holding t = 1/(1 + scale·z/2) and
-    −(scale·z)², which GELU reuses (its normal density is exp(−x²/2)). Every step writes
-    into one of the three, never into a fresh array: on a block of a large activation the
-    whole chain then fits in the core's cache, which measured 2.5× faster than letting
-    each step allocate its own result. The ½ costs no pass: it is the −ln 2 folded into
-    P's constant term, t·exp(−z² + P(t) − ln 2).
+    ``t`` and ``neg_square`` are work arrays; ``neg_square`` ends up holding −(scale·z)².
+    Every step writes into one of the three, never into a fresh array: on a block of a
+    large activation the whole chain then fits in the core's cache, which measured 2.5×
+    faster than letting each step allocate its own result.
     """
     xp = get_array_module(z)
-    xp.multiply(z, 0.5 * scale, out=t)
-    t += 1.0
-    xp.reciprocal(t, out=t)                           # t = 1 / (1 + scale·z/2)
-    _horner(_HALF_ERFC_COEFFS, t, out=out)            # P(t) − ln 2
+    erfc_polynomial(z, scale, out, t)                 # Q(t')
     xp.multiply(z, z, out=neg_square)
     neg_square *= -(scale * scale)                    # −(scale·z)²
     out += neg_square
     xp.exp(out, out=out)
-    out *= t                                          # ½ t · exp(−z² + P(t))
+    out *= t                                          # t' · exp(−w² + Q(t'))
     return out
 
 
@@ -98,7 +117,7 @@ def erfc(x):
     """1 − erf(x), accurate relative to its own (possibly tiny) value for x >= 0."""
     xp = get_array_module(x)
     e = erfc_nonnegative(xp.abs(x))
-    return reflect(e, x < 0, 2.0, xp.empty_like(e))           # erfc(x) = 2 − erfc(−x) for x < 0
+    return reflect(e, x < 0, 2.0)                             # erfc(x) = 2 − erfc(−x) for x < 0
 
 
 def erf(x):
