@@ -178,7 +178,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if fn is None:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
             g = g.astype(node.dtype, copy=False)
             if node.grad is None:
-                node.grad = Tensor(g.copy())  # own copy: g may be shared with another input
+                node.grad = Tensor(g.copy(order="K"))  # own copy (g may be shared with another input), same layout
             else:
                 node.grad = Tensor(node.grad.data + g)
             continue

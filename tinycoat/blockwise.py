@@ -125,9 +125,14 @@ def map_elements(kernel, *arrays):
     can be smaller than one sample: one 96-channel 32×32 activation is already 393 KB,
     more than a block, and a chain of steps over it would spill out of the cache.
     """
-    shapes = {a.shape for a in arrays if a is not None}
-    if len(shapes) == 1 and all(a is None or a.flags.c_contiguous for a in arrays) and arrays[0].ndim >= 2:
-        arrays = tuple(None if a is None else a.reshape(-1, a.shape[-1]) for a in arrays)
+    present = [a for a in arrays if a is not None]
+    if len({(a.shape, a.strides) for a in present}) == 1 and present[0].ndim >= 2:
+        # the same layout: view every array with its axes in memory order (a channel-major
+        # (N, C, H, W) array as (C, N, H, W)); if that is contiguous, cut it as rows
+        order = sorted(range(present[0].ndim), key=lambda i: -present[0].strides[i])
+        if present[0].transpose(order).flags.c_contiguous:
+            arrays = tuple(None if a is None else a.transpose(order).reshape(-1, a.shape[order[-1]])
+                           for a in arrays)
     return map_blocks(kernel, *arrays)
 
 

@@ -164,6 +164,10 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
 
+    def contiguous(self):
+        """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""
+        return ops.contiguous(self)
+
     def permute(self, *dims):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])

@@ -24,9 +24,14 @@ from tinycoat.nn.pooling import MaxPool2d
 
 
 def to_tokens(x):
-    """(B, C, H, W) map -> (B, N, C) tokens, N = H·W in row-major order."""
+    """(B, C, H, W) map -> (B, N, C) tokens, N = H·W in row-major order.
+
+    Copied so that each token's C channels lie side by side: LayerNorm and the projections
+    work along C, and a strided view (C entries H·W apart, or B·H·W apart when the map is
+    laid out channel-major) made them measurably slower than this one small copy.
+    """
     B, C, H, W = x.shape
-    return x.reshape(B, C, H * W).transpose(1, 2)
+    return x.reshape(B, C, H * W).transpose(1, 2).contiguous()
 
 
 def to_map(t, H, W):

@@ -1,7 +1,7 @@
 """Ops that move entries around without changing them.
 
 Their backward moves the gradient back to where each entry came from: reshape
-back, permute by the inverse permutation, scatter-add a slice into zeros,
+back, permute by the inverse permutation, pass a contiguous copy's straight through, scatter-add a slice into zeros,
 split a concatenation, crop a padding.
 """
 from __future__ import annotations
@@ -28,6 +28,16 @@ class Permute(Function):
 
     def backward(self, g):
         return g.transpose(self.inverse)
+
+
+class Contiguous(Function):
+    """The same entries laid out row-major in memory (a copy unless they already are)."""
+
+    def forward(self, x):
+        return get_array_module(x).ascontiguousarray(x)
+
+    def backward(self, g):
+        return g
 
 
 class GetItem(Function):
@@ -157,6 +167,10 @@ def reshape(x, shape):
         return Reshape.apply(x, shape=shape)
     except ValueError:
         raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+
+
+def contiguous(x):
+    return Contiguous.apply(x)
 
 
 def flatten(x, start_dim=0, end_dim=-1):

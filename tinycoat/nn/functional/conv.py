@@ -37,7 +37,11 @@ class Conv2d(Function):
         self.has_bias = bias is not None
         self.precision = autocast_dtype()                           # float16 products inside amp.autocast
         mm = self._matmul
-        self.pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0)
+        pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0)
+        # A 1×1 convolution of an image laid out channel-major in memory, (C, N, H, W) seen as
+        # (N, C, H, W) (what the column path below returns), is its own column matrix.
+        channel_major = pointwise and x.transpose(1, 0, 2, 3).flags.c_contiguous
+        self.pointwise = pointwise and not channel_major
         w2 = weight.reshape(o, c * kh * kw)
         self.w2 = w2 if self.needs_input_grad[0] else None
         if self.pointwise:
@@ -46,7 +50,9 @@ class Conv2d(Function):
             y = mm(w2, x3).reshape(n, o, h, w)                      # (O, C) @ (N, C, HW) -> (N, O, HW)
         else:
             ho, wo = output_size(h, w, (kh, kw), stride, padding)
-            if cuda_kernels.available(x):                           # on a GPU: one kernel
+            if channel_major:
+                cols = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)   # a view: (C, N·H·W)
+            elif cuda_kernels.available(x):                         # on a GPU: one kernel
                 cols = cuda_kernels.im2col(x, (kh, kw), stride, padding, (ho, wo))
             else:
                 cols = im2col(x, (kh, kw), stride, padding)         # (C·kh·kw, N·Ho·Wo)
@@ -78,7 +84,9 @@ class Conv2d(Function):
             if self.needs_input_grad[0]:
                 ho, wo = g.shape[2:]
                 dcols = mm(self.w2.T, g2).reshape(c, kh, kw, n, ho, wo)
-                if cuda_kernels.available(dcols):
+                if (kh, kw) == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0):
+                    gx = dcols.reshape(c, n, ho, wo).transpose(1, 0, 2, 3)     # col2im of a 1×1 is itself
+                elif cuda_kernels.available(dcols):
                     gx = cuda_kernels.col2im(dcols, self.x_shape, (kh, kw), self.stride, self.padding)
                 else:
                     gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),

@@ -28,6 +28,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.nn.functional import cuda_kernels
+from tinycoat.nn.functional.im2col import channel_major
 from tinycoat.tensor import Tensor
 
 
@@ -78,6 +79,19 @@ def _spread(v, like):
     return xp.ascontiguousarray(xp.broadcast_to(v, (1,) + like.shape[1:]))
 
 
+def _map_per_channel(kernel, arrays, vectors):
+    """map_blocks(kernel, *arrays, *vectors) for same-layout (N, C, ...) arrays and per-channel
+    vectors (1, C, 1, ...): a channel-major layout is cut into blocks of whole channels, each
+    array seen as (C, N·H·W) rows and each vector as (C, 1); any other into blocks of samples,
+    the vectors spread over a sample (``_spread``). Either way every inner loop is long."""
+    first = arrays[0]
+    if first.ndim == 4 and all(channel_major(a) for a in arrays) and not cuda_kernels.available(first):
+        c = first.shape[1]
+        rows = [a.transpose(1, 0, 2, 3).reshape(c, -1) for a in arrays]          # views
+        return map_blocks(kernel, *rows, *(v.reshape(c, 1) for v in vectors))
+    return map_blocks(kernel, *arrays, *(_spread(v, first) for v in vectors))
+
+
 class BatchNorm(Function):
     """Training mode: batch statistics over every axis but 1 (channels).
 
@@ -94,32 +108,23 @@ class BatchNorm(Function):
     * x̂ is not stored: x itself stays alive as this node's input anyway, and the
       backward recomputes x − μ inside each block.
     Every per-channel vector meets the blocks spread over a sample (``_spread``).
+
+    A channel-major input (laid out (C, N, H, W) in memory, as conv2d's column path and
+    the 1×1 convolutions after it return it) is cut into blocks of whole channels instead:
+    a block then holds everything its statistics need, so statistics and normalization (and
+    in the backward, sums and dL/dx) happen in one visit while the block is in cache —
+    each activation crosses main memory once per direction, not twice.
     """
 
     def forward(self, x, weight, bias, eps=1e-5, running_mean=None, running_var=None, momentum=0.1):
-        xp = get_array_module(x)
-        axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)                       # (C,) -> (1, C, 1, 1)
-        m = x.size // x.shape[1]                                     # entries per channel
-        k = _sum(x[:1], axes) / (x[:1].size // x.shape[1])           # (1, C, 1, 1): the shift
-        shift_k = _spread(k, x)
-
-        def block_sums(xb):
-            d = xb - shift_k                                         # in cache, on one block
-            return _sum(d, axes).astype("float64"), _sum(d, axes, d).astype("float64")
-        parts = map_blocks(block_sums, x)
-        sum_d, sum_d2 = (sum_in_order(p[i] for p in parts) for i in (0, 1))   # (1, C, 1, 1), float64
-        self.weight = weight.reshape(shape)
-        if cuda_kernels.available(x) and weight.dtype == x.dtype:   # the arithmetic below in one launch
-            mean, var, self.inv_std, scale = cuda_kernels.elementwise("batch_norm_statistics")(
-                sum_d, sum_d2, k, self.weight, float(m), float(eps))
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.count = m = x.size // x.shape[1]                        # entries per channel
+        self.weight, self.x = weight.reshape(shape), x
+        if channel_major(x) and not cuda_kernels.available(x):
+            y, mean, var = self._forward_channel_major(x, bias, eps)
         else:
-            mean_d = sum_d / m
-            var = xp.maximum(sum_d2 / m - mean_d ** 2, 0.0)
-            mean, var = (k + mean_d).astype(x.dtype), var.astype(x.dtype)
-            self.inv_std = 1.0 / xp.sqrt(var + eps)
-            scale = self.weight * self.inv_std
-        self.axes, self.count, self.mean = axes, m, _spread(mean, x)
+            y, mean, var = self._forward_batch_major(x, bias.reshape(shape), eps)
         if running_mean is not None:
             # Running statistics for evaluation, updated in place. PyTorch keeps the
             # *unbiased* variance there (× m/(m−1)) while normalizing with the biased one.
@@ -133,20 +138,62 @@ class BatchNorm(Function):
                 running_mean.data += momentum * mean.reshape(-1)
                 running_var.data *= 1.0 - momentum
                 running_var.data += var_weight * var.reshape(-1)
+        return y
 
-        scale, shift = _spread(scale, x), _spread(bias.reshape(shape), x)
+    def _forward_batch_major(self, x, bias, eps):
+        """Two visits: statistics over blocks of samples, then y. Sets self.mean, self.inv_std."""
+        xp, axes, m = get_array_module(x), self.axes, self.count
+        k = _sum(x[:1], axes) / (x[:1].size // x.shape[1])           # (1, C, 1, 1): the shift
+        shift_k = _spread(k, x)
+
+        def block_sums(xb):
+            d = xb - shift_k                                         # in cache, on one block
+            return _sum(d, axes).astype("float64"), _sum(d, axes, d).astype("float64")
+        parts = map_blocks(block_sums, x)
+        sum_d, sum_d2 = (sum_in_order(p[i] for p in parts) for i in (0, 1))   # (1, C, 1, 1), float64
+        if cuda_kernels.available(x) and self.weight.dtype == x.dtype:   # the arithmetic below in one launch
+            mean, var, self.inv_std, scale = cuda_kernels.elementwise("batch_norm_statistics")(
+                sum_d, sum_d2, k, self.weight, float(m), float(eps))
+        else:
+            mean_d = sum_d / m
+            var = xp.maximum(sum_d2 / m - mean_d ** 2, 0.0)
+            mean, var = (k + mean_d).astype(x.dtype), var.astype(x.dtype)
+            self.inv_std = 1.0 / xp.sqrt(var + eps)
+            scale = self.weight * self.inv_std
+        self.mean = mean
+        mean_x, scale, shift = _spread(mean, x), _spread(scale, x), _spread(bias, x)
 
         def normalize(xb, yb):
             # (x − μ) first: x·scale − μ·scale would cancel away the digits when |μ| ≫ σ
-            xp.subtract(xb, self.mean, out=yb)
+            xp.subtract(xb, mean_x, out=yb)
             yb *= scale
             yb += shift
-        self.x = x
         if cuda_kernels.available(x):
-            return cuda_kernels.elementwise("batch_norm_apply")(x, self.mean, scale, shift)
+            return cuda_kernels.elementwise("batch_norm_apply")(x, mean_x, scale, shift), mean, var
         y = xp.empty_like(x)
         map_blocks(normalize, x, y)
-        return y
+        return y, mean, var
+
+    def _forward_channel_major(self, x, bias, eps):
+        """One visit per block of whole channels: statistics, then y, in cache."""
+        xp, m, n, c = get_array_module(x), self.count, x.shape[0], x.shape[1]
+        y = xp.empty_like(x)                                          # channel-major like x
+        x3, y3 = (a.transpose(1, 0, 2, 3).reshape(c, n, -1) for a in (x, y))   # views (C, N, H·W)
+
+        def normalize(xb, yb, gamma, beta):
+            # Σ per (channel, sample) in float32, then over samples in float64 (as the
+            # batch-major path adds its blocks); two-pass variance, Σ(x − μ)², no cancellation
+            mean = (xp.einsum("cnp->cn", xb).astype("float64").sum(axis=1) / m).astype(x.dtype)
+            xp.subtract(xb, mean[:, None, None], out=yb)
+            var = (xp.einsum("cnp,cnp->cn", yb, yb).astype("float64").sum(axis=1) / m).astype(x.dtype)
+            inv_std = 1.0 / xp.sqrt(var + eps)
+            yb *= (gamma * inv_std[:, None, None])
+            yb += beta
+            return mean, var, inv_std
+        parts = map_blocks(normalize, x3, y3, self.weight.reshape(c, 1, 1), bias.reshape(c, 1, 1))
+        mean, var, inv_std = (xp.concatenate([p[i] for p in parts]).reshape(self.weight.shape) for i in range(3))
+        self.mean, self.inv_std = mean, inv_std
+        return y, mean, var
 
     def backward(self, g):
         # The general formula (LayerNorm.backward, below) with one shortcut: the statistics
@@ -155,7 +202,10 @@ class BatchNorm(Function):
         #     dL/dx = γ/√(σ² + ε) · (g − Σg/m − x̂ ⊙ Σ(g ⊙ x̂)/m)
         # With x̂ = (x − μ)/√(σ² + ε) that is, per channel, a ⊙ g + b ⊙ (x − μ) + c:
         # two reads (sums, then dL/dx) of g and x in all.
-        xp, m, axes, mean, inv_std = get_array_module(g), self.count, self.axes, self.mean, self.inv_std
+        if channel_major(g) and channel_major(self.x) and not cuda_kernels.available(g):
+            return self._backward_channel_major(g)
+        xp, m, axes, inv_std = get_array_module(g), self.count, self.axes, self.inv_std
+        mean = _spread(self.mean, g)
         partial = map_blocks(lambda gb, xb: (_sum(gb, axes), _sum(gb, axes, xb - mean)), g, self.x)
         sum_g = sum_in_order(p[0] for p in partial)                     # Σ g        (1, C, 1, 1)
         sum_g_centered = sum_in_order(p[1] for p in partial)            # Σ g ⊙ (x − μ)
@@ -165,10 +215,7 @@ class BatchNorm(Function):
         else:
             sum_g_xhat = sum_g_centered * inv_std                       # Σ g ⊙ x̂
             if self.needs_input_grad[0]:
-                a = self.weight * inv_std                               # γ/√(σ² + ε)
-                b = _spread(a * inv_std * (sum_g_xhat / -m), g)         # the x̂ term, per unit of x
-                c = _spread(a * (sum_g / -m), g)
-                a = _spread(a, g)
+                a, b, c = (_spread(v, g) for v in _input_grad_coefficients(self.weight, inv_std, sum_g, sum_g_xhat, m))
         gw = sum_g_xhat.reshape(-1) if self.needs_input_grad[1] else None
         gb = sum_g.reshape(-1) if self.needs_input_grad[2] else None
         gx = None
@@ -186,6 +233,37 @@ class BatchNorm(Function):
                 map_blocks(input_grad, g, self.x, gx)
         return gx, gw, gb
 
+    def _backward_channel_major(self, g):
+        """One visit per block of whole channels: Σg and Σg ⊙ (x − μ), then dL/dx, in cache."""
+        xp, c, n = get_array_module(g), g.shape[1], g.shape[0]
+        gx = xp.empty_like(g) if self.needs_input_grad[0] else None
+        g3, x3 = (t.transpose(1, 0, 2, 3).reshape(c, n, -1) for t in (g, self.x))   # views (C, N, H·W)
+        gx3 = gx.transpose(1, 0, 2, 3).reshape(c, n, -1) if gx is not None else None
+        vectors = (v.reshape(c, 1, 1) for v in (self.mean, self.inv_std, self.weight))
+
+        def block(gb, xb, gxb, mean, inv_std, gamma):
+            centered = xb - mean                                        # in cache
+            sum_g = xp.einsum("cnp->cn", gb).astype("float64").sum(axis=1).astype(g.dtype)
+            sum_g_centered = xp.einsum("cnp,cnp->cn", gb, centered).astype("float64").sum(axis=1).astype(g.dtype)
+            sum_g_xhat = sum_g_centered[:, None, None] * inv_std        # Σ g ⊙ x̂
+            if gxb is not None:
+                a, b, c = _input_grad_coefficients(gamma, inv_std, sum_g[:, None, None], sum_g_xhat, self.count)
+                xp.multiply(gb, a, out=gxb)
+                centered *= b
+                gxb += centered
+                gxb += c
+            return sum_g, sum_g_xhat.reshape(-1)
+        parts = map_blocks(block, g3, x3, gx3, *vectors)
+        gw = xp.concatenate([p[1] for p in parts]) if self.needs_input_grad[1] else None
+        gb = xp.concatenate([p[0] for p in parts]) if self.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def _input_grad_coefficients(gamma, inv_std, sum_g, sum_g_xhat, m):
+    """Per channel, dL/dx = a ⊙ g + b ⊙ (x − μ) + c (see BatchNorm.backward): (a, b, c)."""
+    a = gamma * inv_std                                             # γ/√(σ² + ε)
+    return a, a * inv_std * (sum_g_xhat / -m), a * (sum_g / -m)     # the x̂ term per unit of x; the mean term
+
 
 class BatchNormEval(Function):
     """Evaluation mode: a fixed affine map per channel from the running statistics."""
@@ -200,8 +278,7 @@ class BatchNormEval(Function):
         if self.needs_input_grad[1]:                                # dγ needs x̂
             self.x_hat = (x - running_mean.data.reshape(shape)) * inv_std.reshape(shape)
         y = xp.empty_like(x)
-        scale_x, shift_x = _spread(scale, x), _spread(shift, x)
-        map_blocks(lambda xb, yb: xp.add(xp.multiply(xb, scale_x, out=yb), shift_x, out=yb), x, y)
+        _map_per_channel(lambda xb, yb, sb, hb: xp.add(xp.multiply(xb, sb, out=yb), hb, out=yb), (x, y), (scale, shift))
         return y
 
     def backward(self, g):
@@ -209,8 +286,7 @@ class BatchNormEval(Function):
         gx = None
         if self.needs_input_grad[0]:
             gx = xp.empty_like(g)
-            scale_g = _spread(self.scale, g)
-            map_blocks(lambda gb, gxb: xp.multiply(gb, scale_g, out=gxb), g, gx)
+            _map_per_channel(lambda gb, gxb, sb: xp.multiply(gb, sb, out=gxb), (g, gx), (self.scale,))
         gw = (g * self.x_hat).sum(axis=self.axes) if self.needs_input_grad[1] else None
         gb = g.sum(axis=self.axes) if self.needs_input_grad[2] else None
         return gx, gw, gb

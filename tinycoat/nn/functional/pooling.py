@@ -16,7 +16,7 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
+from tinycoat.nn.functional.im2col import col2im, empty_like_layout, output_size, pad2d, pair, shifted
 
 
 class MaxPool2d(Function):
@@ -26,7 +26,7 @@ class MaxPool2d(Function):
         (kh, kw), hw = kernel, x.shape[2:]
         out_hw = output_size(*hw, kernel, stride, padding)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
-        y = xp.empty(x.shape[:2] + out_hw, dtype=x.dtype)
+        y = empty_like_layout(x, x.shape[:2] + out_hw)
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
         # (the first one on ties, as in PyTorch): the backward routes g through it.
         self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
@@ -51,7 +51,7 @@ class MaxPool2d(Function):
         def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
             gx_block[...] = col2im(lambda a, b: g_block * (winner == a * kw + b),
                                    gx_block.shape, self.kernel, self.stride, self.padding, like=g_block)
-        gx = get_array_module(g).empty(self.x_shape, dtype=g.dtype)
+        gx = empty_like_layout(g, self.x_shape)
         map_blocks(unpool_block, g, self.winner, gx)
         return gx
 
