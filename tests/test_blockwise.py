@@ -142,10 +142,20 @@ def blocked_case(draw):
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 3))
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     kind = draw(st.sampled_from(["gelu", "batch_norm", "batch_norm_eval", "layer_norm", "depthwise",
-                                 "scale_channels", "softmax"]))
+                                 "scale_channels", "softmax", "add", "mul", "mean", "matmul"]))
     x = draw(arrays((n, c, h, w)))
     if kind == "gelu":
         return kind, (lambda t: F.gelu(t)), [x]
+    if kind in ("add", "mul"):          # the other operand as big, or broadcast like a mask or a bias
+        other = draw(st.sampled_from([(n, c, h, w), (n, 1, 1, 1), (1, c, h, w), (c, 1, 1), (w,)]))
+        op = (lambda a, b: a + b) if kind == "add" else (lambda a, b: a * b)
+        return kind, op, [x, draw(arrays(other))]
+    if kind == "mean":
+        axes = draw(st.sampled_from([(2, 3), (1,), (3,), (0, 2), (1, 2, 3)]))
+        return kind, (lambda t: t.mean(axis=axes)), [x]
+    if kind == "matmul":                # (n, c, h, w) @ (n, c or 1, w, k): a batch axis to cut along
+        k = draw(st.integers(1, 3))
+        return kind, (lambda a, b: a @ b), [x, draw(arrays((n, draw(st.sampled_from([c, 1])), w, k)))]
     if kind == "softmax":
         axis = draw(st.sampled_from([0, 1, 2, 3, -1]))                 # axis 0: one call, not blocks
         return kind, (lambda t: F.softmax(t, axis=axis)), [x]

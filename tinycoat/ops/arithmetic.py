@@ -9,13 +9,47 @@ from __future__ import annotations
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
+from tinycoat.blockwise import map_blocks, map_elements
 from tinycoat.tensor import Tensor
+
+
+def _blocked(ufunc, a, b):
+    """ufunc(a, b); when b only broadcasts against a large float array a (a residual sum, a
+    drop-path mask), in cache-sized blocks on every host core (tinycoat.blockwise)."""
+    xp = get_array_module(a)
+    if (a.ndim < 2 or getattr(b, "dtype", None) != a.dtype or a.dtype.kind != "f"
+            or xp.broadcast_shapes(a.shape, b.shape) != a.shape):
+        return ufunc(a, b)
+    # the result laid out like a, or like b where a is itself a broadcast (a stride of 0)
+    out = xp.empty_like(b if 0 in a.strides and b.shape == a.shape else a)
+    if a.shape == b.shape and a.strides == b.strides:
+        map_elements(lambda x, y, o: ufunc(x, y, out=o), a, b, out)
+    else:
+        map_blocks(lambda x, y, o: ufunc(x, y, out=o), a, b, out)
+    return out
+
+
+def _batched_matmul(a, b, precision):
+    """a @ b; stacks of matrices with one leading batch axis in common (attention's (B, heads, n, k))
+    are cut along it into blocks on every host core, which NumPy's matmul would run on one."""
+    xp = get_array_module(a)
+    if a.ndim < 3 or a.ndim != b.ndim or a.shape[0] != b.shape[0] or a.dtype != b.dtype:
+        return autocast_matmul(a, b, precision)
+    out = xp.empty(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]), dtype=a.dtype)
+
+    def block(ab, bb, ob):
+        if precision is None:
+            xp.matmul(ab, bb, out=ob)
+        else:
+            ob[...] = autocast_matmul(ab, bb, precision)
+    map_blocks(block, a, b, out)
+    return out
 
 
 class Add(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a + b
+        return _blocked(get_array_module(a).add, a, b)
 
     def backward(self, g):
         return unbroadcast(g, self.a_shape), unbroadcast(g, self.b_shape)
@@ -36,11 +70,12 @@ class Mul(Function):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
         self.a_shape, self.b_shape = a.shape, b.shape
-        return a * b
+        return _blocked(get_array_module(a).multiply, a, b)
 
     def backward(self, g):
-        ga = unbroadcast(g * self.b, self.a_shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(g * self.a, self.b_shape) if self.needs_input_grad[1] else None
+        mul = get_array_module(g).multiply
+        ga = unbroadcast(_blocked(mul, g, self.b), self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(_blocked(mul, g, self.a), self.b_shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -93,15 +128,15 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         self.precision = autocast_dtype()            # float16 products inside amp.autocast
-        return autocast_matmul(a, b, self.precision)
+        return _batched_matmul(a, b, self.precision)
 
     def backward(self, g):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(autocast_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
+            ga = unbroadcast(_batched_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(autocast_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
+            gb = unbroadcast(_batched_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
         return ga, gb
 
 
