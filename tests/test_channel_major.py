@@ -2,7 +2,7 @@
 
 conv2d's column path returns its (N, C, H, W) result laid out (C, N, H, W) in memory, and
 on the CPU the MBConv ops keep that layout (1×1 convolutions as one matrix product on the
-(C, N·H·W) columns, BatchNorm on blocks of whole channels; lesson 12). Layout is never
+(C, N·H·W) columns, BatchNorm on blocks of whole channels; layout.py, lesson 11). Layout is never
 part of the math: each op here runs on a contiguous input and on the same values laid out
 channel-major, with a channel-major upstream gradient, and must agree to float64 round-off
 — in many small blocks (so the block code is exercised) — and return a channel-major output.

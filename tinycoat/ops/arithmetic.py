@@ -13,12 +13,24 @@ from tinycoat.blockwise import map_blocks, map_elements
 from tinycoat.tensor import Tensor
 
 
+def _broadcast_shape(*shapes):
+    """The shape NumPy's broadcasting gives ``shapes``, or None if they do not broadcast."""
+    ndim = max(len(s) for s in shapes)
+    result = []
+    for sizes in zip(*[(1,) * (ndim - len(s)) + tuple(s) for s in shapes]):
+        big = max(sizes)
+        if any(n not in (1, big) for n in sizes):
+            return None
+        result.append(big)
+    return tuple(result)
+
+
 def _blocked(ufunc, a, b):
     """ufunc(a, b); when b only broadcasts against a large float array a (a residual sum, a
     drop-path mask), in cache-sized blocks on every host core (tinycoat.blockwise)."""
     xp = get_array_module(a)
     if (a.ndim < 2 or getattr(b, "dtype", None) != a.dtype or a.dtype.kind != "f"
-            or xp.broadcast_shapes(a.shape, b.shape) != a.shape):
+            or _broadcast_shape(a.shape, b.shape) != a.shape):
         return ufunc(a, b)
     # the result laid out like a, or like b where a is itself a broadcast (a stride of 0)
     out = xp.empty_like(b if 0 in a.strides and b.shape == a.shape else a)
@@ -33,9 +45,10 @@ def _batched_matmul(a, b, precision):
     """a @ b; stacks of matrices with one leading batch axis in common (attention's (B, heads, n, k))
     are cut along it into blocks on every host core, which NumPy's matmul would run on one."""
     xp = get_array_module(a)
-    if a.ndim < 3 or a.ndim != b.ndim or a.shape[0] != b.shape[0] or a.dtype != b.dtype:
+    batch = _broadcast_shape(a.shape[:-2], b.shape[:-2])
+    if a.ndim < 3 or a.ndim != b.ndim or a.shape[0] != b.shape[0] or a.dtype != b.dtype or batch is None:
         return autocast_matmul(a, b, precision)
-    out = xp.empty(xp.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]), dtype=a.dtype)
+    out = xp.empty(batch + (a.shape[-2], b.shape[-1]), dtype=a.dtype)
 
     def block(ab, bb, ob):
         if precision is None:

@@ -1,6 +1,7 @@
 """tinycoat.nn.functional (import as F): differentiable functions on NCHW tensors.
 
     im2col.py         patches as strided views; im2col / col2im (the one in the code base)
+    layout.py         channel-major activations: which layout an array has, results in the same
     linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product (1×1: a plain matmul)
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum over kernel offsets

@@ -60,7 +60,8 @@ from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
-from tinycoat.nn.functional.im2col import empty_like_layout, output_size, pair
+from tinycoat.nn.functional.im2col import output_size, pair
+from tinycoat.nn.functional.layout import empty_like_layout
 
 
 def _strided(flat, offset, length, step):

@@ -100,19 +100,3 @@ def col2im(slot_grad, x_shape, kernel, stride, padding, like):
         for j in range(kw):
             shifted(grad, i, j, stride, out_hw)[...] += slot_grad(i, j)
     return grad[:, :, ph:ph + h, pw:pw + w]
-
-
-def channel_major(x):
-    """True when an (N, C, H, W) array is laid out (C, N, H, W) in memory (what conv2d's
-    column path returns): then every channel is one contiguous run of N·H·W entries."""
-    return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(1, 0, 2, 3).flags.c_contiguous
-
-
-def empty_like_layout(x, shape, dtype=None):
-    """An empty (N, C, H, W) array of ``shape`` laid out in memory as ``x`` is (channel-major or not)."""
-    xp = get_array_module(x)
-    dtype = x.dtype if dtype is None else dtype
-    if channel_major(x):
-        n, c, h, w = shape
-        return xp.empty((c, n, h, w), dtype=dtype).transpose(1, 0, 2, 3)
-    return xp.empty(shape, dtype=dtype)

@@ -28,7 +28,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.nn.functional import cuda_kernels
-from tinycoat.nn.functional.im2col import channel_major
+from tinycoat.nn.functional.layout import channel_major
 from tinycoat.tensor import Tensor
 
 

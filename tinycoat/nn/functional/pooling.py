@@ -16,7 +16,8 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
-from tinycoat.nn.functional.im2col import col2im, empty_like_layout, output_size, pad2d, pair, shifted
+from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
+from tinycoat.nn.functional.layout import empty_like_layout
 
 
 class MaxPool2d(Function):
