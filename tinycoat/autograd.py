@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 
 from tinycoat import backend
+from tinycoat.blockwise import binary_in_blocks
 from tinycoat.tensor import Tensor
 
 _grad_enabled = True
@@ -192,7 +193,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
                                    f"{pg.shape} for an input of shape {parent.shape}")
             previous = grads.get(id(parent))
-            grads[id(parent)] = pg if previous is None else previous + pg
+            # a tensor used twice (a residual's input, SE's map) sums its gradients: in blocks
+            grads[id(parent)] = pg if previous is None else binary_in_blocks(xp.add, previous, pg)
         if not retain_graph:
             fn.release()
 

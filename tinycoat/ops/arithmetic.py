@@ -9,43 +9,15 @@ from __future__ import annotations
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
-from tinycoat.blockwise import map_blocks, map_elements
+from tinycoat.blockwise import binary_in_blocks, broadcast_shape, map_blocks
 from tinycoat.tensor import Tensor
-
-
-def _broadcast_shape(*shapes):
-    """The shape NumPy's broadcasting gives ``shapes``, or None if they do not broadcast."""
-    ndim = max(len(s) for s in shapes)
-    result = []
-    for sizes in zip(*[(1,) * (ndim - len(s)) + tuple(s) for s in shapes]):
-        big = max(sizes)
-        if any(n not in (1, big) for n in sizes):
-            return None
-        result.append(big)
-    return tuple(result)
-
-
-def _blocked(ufunc, a, b):
-    """ufunc(a, b); when b only broadcasts against a large float array a (a residual sum, a
-    drop-path mask), in cache-sized blocks on every host core (tinycoat.blockwise)."""
-    xp = get_array_module(a)
-    if (a.ndim < 2 or getattr(b, "dtype", None) != a.dtype or a.dtype.kind != "f"
-            or _broadcast_shape(a.shape, b.shape) != a.shape):
-        return ufunc(a, b)
-    # the result laid out like a, or like b where a is itself a broadcast (a stride of 0)
-    out = xp.empty_like(b if 0 in a.strides and b.shape == a.shape else a)
-    if a.shape == b.shape and a.strides == b.strides:
-        map_elements(lambda x, y, o: ufunc(x, y, out=o), a, b, out)
-    else:
-        map_blocks(lambda x, y, o: ufunc(x, y, out=o), a, b, out)
-    return out
 
 
 def _batched_matmul(a, b, precision):
     """a @ b; stacks of matrices with one leading batch axis in common (attention's (B, heads, n, k))
     are cut along it into blocks on every host core, which NumPy's matmul would run on one."""
     xp = get_array_module(a)
-    batch = _broadcast_shape(a.shape[:-2], b.shape[:-2])
+    batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
     if a.ndim < 3 or a.ndim != b.ndim or a.shape[0] != b.shape[0] or a.dtype != b.dtype or batch is None:
         return autocast_matmul(a, b, precision)
     out = xp.empty(batch + (a.shape[-2], b.shape[-1]), dtype=a.dtype)
@@ -62,7 +34,7 @@ def _batched_matmul(a, b, precision):
 class Add(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return _blocked(get_array_module(a).add, a, b)
+        return binary_in_blocks(get_array_module(a).add, a, b)
 
     def backward(self, g):
         return unbroadcast(g, self.a_shape), unbroadcast(g, self.b_shape)
@@ -83,12 +55,12 @@ class Mul(Function):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
         self.a_shape, self.b_shape = a.shape, b.shape
-        return _blocked(get_array_module(a).multiply, a, b)
+        return binary_in_blocks(get_array_module(a).multiply, a, b)
 
     def backward(self, g):
         mul = get_array_module(g).multiply
-        ga = unbroadcast(_blocked(mul, g, self.b), self.a_shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(_blocked(mul, g, self.a), self.b_shape) if self.needs_input_grad[1] else None
+        ga = unbroadcast(binary_in_blocks(mul, g, self.b), self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(binary_in_blocks(mul, g, self.a), self.b_shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
