@@ -8,7 +8,9 @@ full-size products and then sums one of them over the pixels. Written out:
     dL/dx = g ⊙ s                       (broadcast over the pixels)
     dL/ds[n, c] = Σ_{h,w} g ⊙ x          (one einsum: reads g and x once, writes N·C numbers)
 
-and both directions run block by block on every core (tinycoat.blockwise).
+and both directions run block by block on every core (tinycoat.blockwise): blocks of
+samples, or for a channel-major x (layout.py) blocks of channels, each channel's N rows of
+H·W pixels side by side with its N factors.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
 from tinycoat.nn.functional import cuda_kernels
+from tinycoat.nn.functional.layout import channel_major
 
 
 class ScaleChannels(Function):
@@ -24,12 +27,18 @@ class ScaleChannels(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.s = s if self.needs_input_grad[0] else None
         y = xp.empty_like(x)
+        if _channel_rows_apply(x):                      # blocks of channels, rows of N·H·W
+            x3, y3, s3 = _channel_rows(x), _channel_rows(y), _factors_by_channel(s)
+            map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x3, s3, y3)
+            return y
         map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x, s, y)
         return y
 
     def backward(self, g):
         xp = get_array_module(g)
         gx = xp.empty_like(g) if self.needs_input_grad[0] else None
+        if _channel_rows_apply(g) and (self.x is None or _channel_rows_apply(self.x)):
+            return self._backward_channel_major(g, gx)
         gs = xp.empty(g.shape[:2] + (1, 1), dtype=g.dtype) if self.needs_input_grad[1] else None
 
         def block(g_b, x_b, s_b, gx_b, gs_b):
@@ -41,6 +50,36 @@ class ScaleChannels(Function):
                 gs_b[:, :, 0, 0] = xp.einsum("nchw,nchw->nc", g_b, x_b)
         map_blocks(block, g, self.x, self.s, gx, gs)
         return gx, gs
+
+    def _backward_channel_major(self, g, gx):
+        """The same two formulas on (C, N, H·W) rows, in blocks of whole channels."""
+        xp, (n, c) = get_array_module(g), g.shape[:2]
+
+        def block(g_b, x_b, s_b, gx_b):
+            if gx_b is not None:
+                xp.multiply(g_b, s_b, out=gx_b)
+            return None if x_b is None else xp.einsum("cnp,cnp->cn", g_b, x_b)   # (C_block, N)
+        rows = [None if a is None else _channel_rows(a) for a in (g, self.x, gx)]
+        s3 = None if self.s is None else _factors_by_channel(self.s)
+        parts = map_blocks(block, rows[0], rows[1], s3, rows[2])
+        gs = None if self.x is None else xp.ascontiguousarray(xp.concatenate(parts).T).reshape(n, c, 1, 1)
+        return gx, gs
+
+
+def _channel_rows_apply(a):
+    """A channel-major host array (tinycoat.nn.functional.layout) is cut into blocks of channels."""
+    return channel_major(a) and not cuda_kernels.available(a)
+
+
+def _channel_rows(a):
+    """(N, C, H, W) laid out channel-major -> its (C, N, H·W) view."""
+    return a.transpose(1, 0, 2, 3).reshape(a.shape[1], a.shape[0], -1)
+
+
+def _factors_by_channel(s):
+    """s (N, C, 1, 1) -> (C, N, 1), contiguous: the factors of each channel's rows together."""
+    n, c = s.shape[:2]
+    return get_array_module(s).ascontiguousarray(s.reshape(n, c).T)[:, :, None]
 
 
 def scale_channels(x, s):
