@@ -261,3 +261,17 @@ def test_gpu_arrays_are_not_cut(device):
     x = tc.zeros(8, 3, device="gpu").data
     calls = blockwise.map_blocks(lambda a: a.shape, x, block_bytes=1)
     assert calls == [(8, 3)]
+
+
+@given(x=arrays(st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4))),
+       channel_major=st.booleans())
+def test_gradients_of_a_tensor_used_twice_add_up_in_blocks(x, channel_major):
+    """The engine sums the gradients reaching one tensor (binary_in_blocks): d(x·x + x)/dx = 2x + 1,
+    in one-row blocks on three threads, whatever the layout of x."""
+    data = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3) if channel_major else x
+    with blocks(3, block_bytes=1):
+        t = tc.tensor(data, requires_grad=True)
+        (t * t + t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), 2 * x + 1, rtol=1e-12, atol=1e-12)
+    assert blockwise.broadcast_shape((2, 1, 3), (4, 1)) == (2, 4, 3)
+    assert blockwise.broadcast_shape((2, 3), (4, 3)) is None
