@@ -21,8 +21,9 @@ from tinycoat.backend import get_array_module
 
 def channel_major(x):
     """True when an (N, C, H, W) array is laid out (C, N, H, W) in memory (what conv2d's
-    column path returns): then every channel is one contiguous run of N·H·W entries."""
-    return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(1, 0, 2, 3).flags.c_contiguous
+    column path returns): then every channel is one contiguous run of N·H·W entries.
+    (With N = 1 or C = 1 both layouts are the same memory, and either reading holds.)"""
+    return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
 def empty_like_layout(x, shape, dtype=None):
