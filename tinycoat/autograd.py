@@ -181,7 +181,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             if node.grad is None:
                 node.grad = Tensor(g.copy(order="K"))  # own copy (g may be shared with another input), same layout
             else:
-                node.grad = Tensor(node.grad.data + g)
+                node.grad = Tensor(binary_in_blocks(xp.add, node.grad.data, g))
             continue
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):

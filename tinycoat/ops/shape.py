@@ -1,8 +1,8 @@
 """Ops that move entries around without changing them.
 
 Their backward moves the gradient back to where each entry came from: reshape
-back, permute by the inverse permutation, pass a contiguous copy's straight through, scatter-add a slice into zeros,
-split a concatenation, crop a padding.
+back, permute by the inverse permutation, pass a contiguous copy's straight through,
+scatter-add a slice into zeros, split a concatenation, crop a padding.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
 from tinycoat.nn.functional import cuda_kernels
-from tinycoat.nn.functional.layout import channel_major
+from tinycoat.nn.functional.layout import blocks_of_channels, channel_rows
 
 
 class ScaleChannels(Function):
@@ -27,8 +27,8 @@ class ScaleChannels(Function):
         self.x = x if self.needs_input_grad[1] else None
         self.s = s if self.needs_input_grad[0] else None
         y = xp.empty_like(x)
-        if _channel_rows_apply(x):                      # blocks of channels, rows of N·H·W
-            x3, y3, s3 = _channel_rows(x), _channel_rows(y), _factors_by_channel(s)
+        if blocks_of_channels(x):                       # blocks of channels, rows of N·H·W
+            x3, y3, s3 = channel_rows(x), channel_rows(y), _factors_by_channel(s)
             map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x3, s3, y3)
             return y
         map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x, s, y)
@@ -37,7 +37,7 @@ class ScaleChannels(Function):
     def backward(self, g):
         xp = get_array_module(g)
         gx = xp.empty_like(g) if self.needs_input_grad[0] else None
-        if _channel_rows_apply(g) and (self.x is None or _channel_rows_apply(self.x)):
+        if blocks_of_channels(g, *([] if self.x is None else [self.x])):
             return self._backward_channel_major(g, gx)
         gs = xp.empty(g.shape[:2] + (1, 1), dtype=g.dtype) if self.needs_input_grad[1] else None
 
@@ -59,21 +59,11 @@ class ScaleChannels(Function):
             if gx_b is not None:
                 xp.multiply(g_b, s_b, out=gx_b)
             return None if x_b is None else xp.einsum("cnp,cnp->cn", g_b, x_b)   # (C_block, N)
-        rows = [None if a is None else _channel_rows(a) for a in (g, self.x, gx)]
+        rows = [None if a is None else channel_rows(a) for a in (g, self.x, gx)]
         s3 = None if self.s is None else _factors_by_channel(self.s)
         parts = map_blocks(block, rows[0], rows[1], s3, rows[2])
         gs = None if self.x is None else xp.ascontiguousarray(xp.concatenate(parts).T).reshape(n, c, 1, 1)
         return gx, gs
-
-
-def _channel_rows_apply(a):
-    """A channel-major host array (tinycoat.nn.functional.layout) is cut into blocks of channels."""
-    return channel_major(a) and not cuda_kernels.available(a)
-
-
-def _channel_rows(a):
-    """(N, C, H, W) laid out channel-major -> its (C, N, H·W) view."""
-    return a.transpose(1, 0, 2, 3).reshape(a.shape[1], a.shape[0], -1)
 
 
 def _factors_by_channel(s):

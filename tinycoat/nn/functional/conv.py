@@ -35,7 +35,7 @@ from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
 from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair
-from tinycoat.nn.functional.layout import channel_major
+from tinycoat.nn.functional.layout import channel_major, channel_rows
 
 
 class Conv2d(Function):
@@ -47,7 +47,7 @@ class Conv2d(Function):
         self.precision = autocast_dtype()                           # float16 products inside amp.autocast
         mm = self._matmul
         pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0)
-        own_columns = pointwise and channel_major(x)                # see the module docstring
+        self.own_columns = own_columns = pointwise and channel_major(x)   # see the module docstring
         self.pointwise = pointwise and not own_columns
         w2 = weight.reshape(o, c * kh * kw)
         self.w2 = w2 if self.needs_input_grad[0] else None
@@ -58,7 +58,7 @@ class Conv2d(Function):
         else:
             ho, wo = output_size(h, w, (kh, kw), stride, padding)
             if own_columns:
-                cols = x.transpose(1, 0, 2, 3).reshape(c, n * h * w)   # a view: (C, N·H·W)
+                cols = channel_rows(x).reshape(c, n * h * w)         # a view: (C, N·H·W)
             elif cuda_kernels.available(x):                         # on a GPU: one kernel
                 cols = cuda_kernels.im2col(x, (kh, kw), stride, padding, (ho, wo))
             else:
@@ -91,7 +91,7 @@ class Conv2d(Function):
             if self.needs_input_grad[0]:
                 ho, wo = g.shape[2:]
                 dcols = mm(self.w2.T, g2).reshape(c, kh, kw, n, ho, wo)
-                if (kh, kw) == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0):
+                if self.own_columns:
                     gx = dcols.reshape(c, n, ho, wo).transpose(1, 0, 2, 3)     # col2im of a 1×1 is itself
                 elif cuda_kernels.available(dcols):
                     gx = cuda_kernels.col2im(dcols, self.x_shape, (kh, kw), self.stride, self.padding)

@@ -11,12 +11,13 @@ contiguous run of N·Ho·Wo numbers. Kept that way through an MBConv stage, on t
 * per-channel vectors broadcast along rows of N·H·W numbers, not H·W.
 
 So the ops of those stages allocate their results in their input's layout
-(``empty_like_layout``, or NumPy's ``empty_like``, which keeps it), and the test
-tests/test_channel_major.py runs each on both layouts. Lesson 11 tells the story.
+(``xp.empty_like(x)``, or ``xp.empty_like(x, shape=...)`` for another size: both keep the
+order of x's strides), and tests/test_channel_major.py runs each on both layouts. Lesson
+11 tells the story.
 """
 from __future__ import annotations
 
-from tinycoat.backend import get_array_module
+from tinycoat.nn.functional import cuda_kernels
 
 
 def channel_major(x):
@@ -26,11 +27,12 @@ def channel_major(x):
     return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
-def empty_like_layout(x, shape, dtype=None):
-    """An empty (N, C, H, W) array of ``shape`` laid out in memory as ``x`` is (channel-major or not)."""
-    xp = get_array_module(x)
-    dtype = x.dtype if dtype is None else dtype
-    if channel_major(x):
-        n, c, h, w = shape
-        return xp.empty((c, n, h, w), dtype=dtype).transpose(1, 0, 2, 3)
-    return xp.empty(shape, dtype=dtype)
+def blocks_of_channels(*arrays):
+    """True when an op should cut these arrays into blocks of whole channels: all channel-major,
+    on the host (on a GPU every op is one launch over the whole array anyway)."""
+    return all(channel_major(a) for a in arrays) and not cuda_kernels.available(arrays[0])
+
+
+def channel_rows(a):
+    """A channel-major (N, C, H, W) array as its (C, N, H·W) view: channel c is row block c."""
+    return a.transpose(1, 0, 2, 3).reshape(a.shape[1], a.shape[0], -1)

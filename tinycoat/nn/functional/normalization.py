@@ -28,7 +28,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.nn.functional import cuda_kernels
-from tinycoat.nn.functional.layout import channel_major
+from tinycoat.nn.functional.layout import blocks_of_channels, channel_rows
 from tinycoat.tensor import Tensor
 
 
@@ -85,9 +85,9 @@ def _map_per_channel(kernel, arrays, vectors):
     array seen as (C, N·H·W) rows and each vector as (C, 1); any other into blocks of samples,
     the vectors spread over a sample (``_spread``). Either way every inner loop is long."""
     first = arrays[0]
-    if first.ndim == 4 and all(channel_major(a) for a in arrays) and not cuda_kernels.available(first):
+    if blocks_of_channels(*arrays):
         c = first.shape[1]
-        rows = [a.transpose(1, 0, 2, 3).reshape(c, -1) for a in arrays]          # views
+        rows = [channel_rows(a).reshape(c, -1) for a in arrays]                   # views
         return map_blocks(kernel, *rows, *(v.reshape(c, 1) for v in vectors))
     return map_blocks(kernel, *arrays, *(_spread(v, first) for v in vectors))
 
@@ -121,7 +121,7 @@ class BatchNorm(Function):
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.count = m = x.size // x.shape[1]                        # entries per channel
         self.weight, self.x = weight.reshape(shape), x
-        if channel_major(x) and not cuda_kernels.available(x):
+        if blocks_of_channels(x):
             y, mean, var = self._forward_channel_major(x, bias, eps)
         else:
             y, mean, var = self._forward_batch_major(x, bias.reshape(shape), eps)
@@ -176,21 +176,20 @@ class BatchNorm(Function):
 
     def _forward_channel_major(self, x, bias, eps):
         """One visit per block of whole channels: statistics, then y, in cache."""
-        xp, m, n, c = get_array_module(x), self.count, x.shape[0], x.shape[1]
+        xp, m, c = get_array_module(x), self.count, x.shape[1]
         y = xp.empty_like(x)                                          # channel-major like x
-        x3, y3 = (a.transpose(1, 0, 2, 3).reshape(c, n, -1) for a in (x, y))   # views (C, N, H·W)
 
         def normalize(xb, yb, gamma, beta):
-            # Σ per (channel, sample) in float32, then over samples in float64 (as the
-            # batch-major path adds its blocks); two-pass variance, Σ(x − μ)², no cancellation
-            mean = (xp.einsum("cnp->cn", xb).astype("float64").sum(axis=1) / m).astype(x.dtype)
+            # two-pass variance, Σ(x − μ)²: no cancellation
+            mean = (_channel_sums(xb) / m).astype(x.dtype)
             xp.subtract(xb, mean[:, None, None], out=yb)
-            var = (xp.einsum("cnp,cnp->cn", yb, yb).astype("float64").sum(axis=1) / m).astype(x.dtype)
+            var = (_channel_sums(yb, yb) / m).astype(x.dtype)
             inv_std = 1.0 / xp.sqrt(var + eps)
             yb *= (gamma * inv_std[:, None, None])
             yb += beta
             return mean, var, inv_std
-        parts = map_blocks(normalize, x3, y3, self.weight.reshape(c, 1, 1), bias.reshape(c, 1, 1))
+        parts = map_blocks(normalize, channel_rows(x), channel_rows(y),
+                           self.weight.reshape(c, 1, 1), bias.reshape(c, 1, 1))
         mean, var, inv_std = (xp.concatenate([p[i] for p in parts]).reshape(self.weight.shape) for i in range(3))
         self.mean, self.inv_std = mean, inv_std
         return y, mean, var
@@ -202,7 +201,7 @@ class BatchNorm(Function):
         #     dL/dx = γ/√(σ² + ε) · (g − Σg/m − x̂ ⊙ Σ(g ⊙ x̂)/m)
         # With x̂ = (x − μ)/√(σ² + ε) that is, per channel, a ⊙ g + b ⊙ (x − μ) + c:
         # two reads (sums, then dL/dx) of g and x in all.
-        if channel_major(g) and channel_major(self.x) and not cuda_kernels.available(g):
+        if blocks_of_channels(g, self.x):
             return self._backward_channel_major(g)
         xp, m, axes, inv_std = get_array_module(g), self.count, self.axes, self.inv_std
         mean = _spread(self.mean, g)
@@ -235,16 +234,14 @@ class BatchNorm(Function):
 
     def _backward_channel_major(self, g):
         """One visit per block of whole channels: Σg and Σg ⊙ (x − μ), then dL/dx, in cache."""
-        xp, c, n = get_array_module(g), g.shape[1], g.shape[0]
+        xp, c = get_array_module(g), g.shape[1]
         gx = xp.empty_like(g) if self.needs_input_grad[0] else None
-        g3, x3 = (t.transpose(1, 0, 2, 3).reshape(c, n, -1) for t in (g, self.x))   # views (C, N, H·W)
-        gx3 = gx.transpose(1, 0, 2, 3).reshape(c, n, -1) if gx is not None else None
         vectors = (v.reshape(c, 1, 1) for v in (self.mean, self.inv_std, self.weight))
 
         def block(gb, xb, gxb, mean, inv_std, gamma):
             centered = xb - mean                                        # in cache
-            sum_g = xp.einsum("cnp->cn", gb).astype("float64").sum(axis=1).astype(g.dtype)
-            sum_g_centered = xp.einsum("cnp,cnp->cn", gb, centered).astype("float64").sum(axis=1).astype(g.dtype)
+            sum_g = _channel_sums(gb).astype(g.dtype)
+            sum_g_centered = _channel_sums(gb, centered).astype(g.dtype)
             sum_g_xhat = sum_g_centered[:, None, None] * inv_std        # Σ g ⊙ x̂
             if gxb is not None:
                 a, b, c = _input_grad_coefficients(gamma, inv_std, sum_g[:, None, None], sum_g_xhat, self.count)
@@ -253,10 +250,19 @@ class BatchNorm(Function):
                 gxb += centered
                 gxb += c
             return sum_g, sum_g_xhat.reshape(-1)
-        parts = map_blocks(block, g3, x3, gx3, *vectors)
+        gx_rows = None if gx is None else channel_rows(gx)
+        parts = map_blocks(block, channel_rows(g), channel_rows(self.x), gx_rows, *vectors)
         gw = xp.concatenate([p[1] for p in parts]) if self.needs_input_grad[1] else None
         gb = xp.concatenate([p[0] for p in parts]) if self.needs_input_grad[2] else None
         return gx, gw, gb
+
+
+def _channel_sums(a, b=None):
+    """Σ a (or Σ a ⊙ b) per channel of (C, N, H·W) rows, float64: each sample's sum in the
+    array's dtype, those added in float64 (as the batch-major path adds its blocks)."""
+    xp = get_array_module(a)
+    per_sample = xp.einsum("cnp->cn", a) if b is None else xp.einsum("cnp,cnp->cn", a, b)
+    return per_sample.astype("float64").sum(axis=1)
 
 
 def _input_grad_coefficients(gamma, inv_std, sum_g, sum_g_xhat, m):
