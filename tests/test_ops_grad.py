@@ -217,6 +217,16 @@ def test_permute_and_transpose(data, device):
     assert check(lambda x: x.transpose(0, -1) * 3, a, device=device)
 
 
+
+@given(data=st.data())
+def test_contiguous_copies_a_strided_view_and_passes_the_gradient_through(data, device):
+    a = data.draw(arrays(shapes(min_dims=2, max_dims=4)))
+    dims = tuple(data.draw(st.permutations(range(a.ndim))))
+    t = tc.tensor(a).permute(*dims).contiguous()
+    assert t.numpy().flags.c_contiguous
+    np.testing.assert_array_equal(t.numpy(), a.transpose(dims))
+    assert check(lambda x: x.permute(dims).contiguous() * 3, a, device=device)
+
 @st.composite
 def basic_index(draw, shape):
     parts = []
