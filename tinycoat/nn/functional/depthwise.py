@@ -61,6 +61,7 @@ from tinycoat.blockwise import map_blocks, sum_in_order
 from tinycoat.nn.functional import cuda_kernels
 from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
 from tinycoat.nn.functional.im2col import output_size, pair
+from tinycoat.nn.functional.layout import empty_like_layout
 
 
 def _strided(flat, offset, length, step):
@@ -144,7 +145,7 @@ class DepthwiseConv2d(Function):
             y[...] = grid.crop(xp.matmul(kernel, patches)[:, :, 0])   # (C, 1, T) @ (n, C, T, Ho·M)
             if bias is not None:
                 y += bias.reshape(c, 1, 1)
-        y = xp.empty_like(x, shape=(n, c, grid.ho, grid.wo))          # in x's layout
+        y = empty_like_layout(x, (n, c, grid.ho, grid.wo))
         map_blocks(filter_block, x, y)
         return y
 
@@ -194,7 +195,7 @@ class DepthwiseConv2d(Function):
                 gx_block[...] = grid.unpad(grad_flat.reshape(n, c, -1))
             return gw.reshape(self.kernel_shape) if need_w else None
 
-        gx = xp.empty_like(g, shape=self.x_shape) if need_x else None   # in g's layout
+        gx = empty_like_layout(g, self.x_shape) if need_x else None
         partial_gw = map_blocks(backward_block, g, self.x, gx)
         return gx, (sum_in_order(partial_gw) if need_w else None)
 

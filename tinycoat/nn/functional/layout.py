@@ -11,12 +11,12 @@ contiguous run of N·Ho·Wo numbers. Kept that way through an MBConv stage, on t
 * per-channel vectors broadcast along rows of N·H·W numbers, not H·W.
 
 So the ops of those stages allocate their results in their input's layout
-(``xp.empty_like(x)``, or ``xp.empty_like(x, shape=...)`` for another size: both keep the
-order of x's strides), and tests/test_channel_major.py runs each on both layouts. Lesson
-11 tells the story.
+(``xp.empty_like(x)``, or ``empty_like_layout`` for another size), and
+tests/test_channel_major.py runs each on both layouts. Lesson 11 tells the story.
 """
 from __future__ import annotations
 
+from tinycoat.backend import get_array_module
 from tinycoat.nn.functional import cuda_kernels
 
 
@@ -25,6 +25,19 @@ def channel_major(x):
     column path returns): then every channel is one contiguous run of N·H·W entries.
     (With N = 1 or C = 1 both layouts are the same memory, and either reading holds.)"""
     return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+def empty_like_layout(x, shape):
+    """An empty (N, C, H, W) array of ``shape`` and x's dtype, channel-major if x is.
+
+    ``xp.empty_like(x, shape=...)`` follows the order of x's strides, which size-1 axes leave
+    undecided (a channel-major (N, C, 1, 1) gradient would give a plain array): this asks
+    ``channel_major`` instead."""
+    xp = get_array_module(x)
+    if channel_major(x):
+        n, c, h, w = shape
+        return xp.empty((c, n, h, w), dtype=x.dtype).transpose(1, 0, 2, 3)
+    return xp.empty(shape, dtype=x.dtype)
 
 
 def blocks_of_channels(*arrays):

@@ -17,6 +17,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.blockwise import map_blocks
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
+from tinycoat.nn.functional.layout import empty_like_layout
 
 
 class MaxPool2d(Function):
@@ -26,7 +27,7 @@ class MaxPool2d(Function):
         (kh, kw), hw = kernel, x.shape[2:]
         out_hw = output_size(*hw, kernel, stride, padding)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
-        y = xp.empty_like(x, shape=x.shape[:2] + out_hw)                # in x's layout
+        y = empty_like_layout(x, x.shape[:2] + out_hw)
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
         # (the first one on ties, as in PyTorch): the backward routes g through it.
         self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
@@ -51,7 +52,7 @@ class MaxPool2d(Function):
         def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
             gx_block[...] = col2im(lambda a, b: g_block * (winner == a * kw + b),
                                    gx_block.shape, self.kernel, self.stride, self.padding, like=g_block)
-        gx = get_array_module(g).empty_like(g, shape=self.x_shape)     # in g's layout
+        gx = empty_like_layout(g, self.x_shape)
         map_blocks(unpool_block, g, self.winner, gx)
         return gx
 
