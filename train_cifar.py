@@ -11,6 +11,9 @@ Every epoch appends a line to OUT/metrics.jsonl and writes OUT/last.npz atomical
 stopped with Ctrl-C at any time and resumed bit for bit. The recipe is the paper's
 (AdamW, warm-up + cosine, label smoothing, stochastic depth, gradient clipping),
 cut down to small data; see lessons/10 for why each piece is there.
+
+It runs with tinycoat's fast wing switched on (``tc.fast.enable()``: blocks on every core,
+CUDA kernels, ...; lesson 11); ``--reference`` trains on the readable reference ops alone.
 """
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ import signal
 import sys
 import time
 
-import tinycoat as tc  # before NumPy: tinycoat.backend limits OpenBLAS's idle spin, read when NumPy loads
+import numpy as np
 
-import numpy as np  # noqa: E402,I001
+import tinycoat as tc
 from tinycoat import backend, optim
 from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
@@ -77,11 +80,14 @@ def parse_args(argv=None):
     p.add_argument("--amp", action="store_true",
                    help="mixed precision: float16 matrix products with loss scaling (tinycoat.amp, "
                         "optim.GradScaler); meant for the GPU, emulated (slower) on the CPU")
+    p.add_argument("--reference", action="store_true",
+                   help="train on the reference ops alone, the code the lessons cite (the fast wing, "
+                        "tinycoat.fast, stays off: several times slower)")
     p.add_argument("--threads", type=int, default=None,
-                   help="host threads for the blocked ops (default: every core this process may use)")
+                   help="host threads for the fast wing's blocked ops (default: every core this process may use)")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
-                        "instead of being unmapped and faulted in again every step; see backend.tune_host_malloc)")
+                        "instead of being unmapped and faulted in again every step; see tinycoat/fast/host.py)")
     args = p.parse_args(argv)
     _check_args(args)
     return args
@@ -384,7 +390,7 @@ def run(args):
     scaler = optim.GradScaler(enabled=args.amp)
     print(f"{args.model} ({args.layout}): {sum(p.size for p in model.parameters()) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
-          f"device {args.device}")
+          f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}")
 
     epoch, global_step = 0, 0
     if args.resume:
@@ -453,8 +459,10 @@ def _progress(args, total, desc):
 def main(argv=None) -> int:
     try:
         args = parse_args(argv)
-        if not args.no_malloc_tuning:
-            backend.tune_host_malloc()
+        if args.reference:
+            tc.fast.disable()
+        else:
+            tc.fast.enable(malloc=not args.no_malloc_tuning)
         if args.threads is not None:
             if args.threads < 1:
                 raise TrainingError(f"--threads must be a positive number of threads, got {args.threads}")

@@ -15,10 +15,11 @@ Prints a short table for people and one JSON line for the record:
     after it starts, so weights, optimizer state and the batch are not counted), and the
     process's resident high-water mark (getrusage), which counts everything.
 
-glibc's malloc is tuned at start-up (``backend.tune_host_malloc``: freed activations are
-reused instead of unmapped and faulted in again); ``--no-malloc-tuning`` measures without.
-OpenBLAS's idle threads spin briefly (set by ``tinycoat.backend`` on import);
-``OPENBLAS_THREAD_TIMEOUT=28`` in the environment measures with OpenBLAS's own default.
+It runs with tinycoat's fast wing on (``tc.fast.enable()``, lesson 11): twins of the hot ops,
+glibc's malloc tuned (``--no-malloc-tuning`` measures without) and OpenBLAS's idle spin
+limited (``OPENBLAS_THREAD_TIMEOUT=28`` in the environment measures with OpenBLAS's own
+default). ``--reference`` measures the reference ops alone, the code the lessons cite, with
+no host settings changed: the price of reading.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ import tracemalloc
 from common import emit_json, machine_description, matmul_ceiling_gflops, median_time, synchronize
 
 import tinycoat as tc
-from tinycoat import blockwise, optim
+from tinycoat import optim
+from tinycoat.fast import blocks, host
 from tinycoat.autograd import instrumented
 from tinycoat.models import create_model, summary
 from tinycoat.nn import functional as F
@@ -89,11 +91,13 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--num-classes", type=int, default=10)
+    p.add_argument("--reference", action="store_true",
+                   help="the reference ops alone (the fast wing off, no host settings): the price of reading")
     p.add_argument("--no-malloc-tuning", action="store_true",
-                   help="leave glibc's malloc as it is (see tinycoat.backend.tune_host_malloc)")
+                   help="leave glibc's malloc as it is (see tinycoat/fast/host.py)")
     p.add_argument("--no-breakdown", action="store_true", help="skip the per-op breakdown (faster)")
     p.add_argument("--threads", type=int, default=None,
-                   help="host threads for blocked ops (default: every core; see tinycoat.blockwise)")
+                   help="host threads for blocked ops (default: every core; see tinycoat/fast/blocks.py)")
     p.add_argument("--tf32", action="store_true", help="GPU: float32 matmuls on TF32 tensor cores")
     p.add_argument("--amp", action="store_true",
                    help="float16 matrix products with loss scaling (tinycoat.amp; emulated, slower, on the CPU)")
@@ -103,7 +107,11 @@ def main():
     p.add_argument("--no-blocks", action="store_true",
                    help="run blocked ops on the whole batch at once, on one thread (to measure what blocks buy)")
     args = p.parse_args()
-    malloc_tuned = False if args.no_malloc_tuning else tc.backend.tune_host_malloc()
+    if args.reference and (args.no_blocks or args.threads is not None):
+        p.error("--no-blocks and --threads are settings of the fast wing; --reference turns it off")
+    if not args.reference:
+        tc.fast.enable(malloc=not args.no_malloc_tuning)
+    malloc_tuned = not (args.reference or args.no_malloc_tuning)
     if args.threads is not None:
         tc.set_num_threads(args.threads)
     if args.tf32:
@@ -112,7 +120,7 @@ def main():
         tc.backend.use_tf32()
     if args.no_blocks:
         tc.set_num_threads(1)
-        blockwise.BLOCK_BYTES = 1 << 62
+        blocks.BLOCK_BYTES = 1 << 62
 
     tc.manual_seed(0)
     model = create_model(args.model, num_classes=args.num_classes, layout=args.layout,
@@ -193,7 +201,7 @@ def main():
         pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
 
     ceiling = matmul_ceiling_gflops(args.device)
-    blas_spin = tc.backend.blas_thread_timeout()
+    blas_spin = host.blas_thread_timeout()
     train_ips = args.batch_size / t_train
     infer_ips = args.batch_size / t_infer
     train_gflops = 3 * 2 * info["macs"] * train_ips / 1e9
@@ -207,7 +215,7 @@ def main():
         "train_mfu": round(train_gflops / ceiling, 4), "infer_mfu": round(infer_gflops / ceiling, 4),
         "peak_host_mb": round(peak / 2 ** 20, 1), "peak_rss_mb": round(peak_rss / 2 ** 20, 1),
         "gpu_pool_mb": None if gpu_pool is None else round(gpu_pool / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
-        "threads": tc.get_num_threads(), "blocks": not args.no_blocks,
+        "fast": not args.reference, "threads": tc.get_num_threads(), "blocks": not (args.no_blocks or args.reference),
         "blas_thread_timeout": blas_spin, "tf32": args.tf32, "amp": args.amp,
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
@@ -221,7 +229,8 @@ def main():
           f"({100 * infer_gflops / ceiling:.1f}%)")
     print(f"  peak memory of a step's own arrays: {peak / 2 ** 20:.0f} MiB; process high-water "
           f"{peak_rss / 2 ** 20:.0f} MiB; malloc tuned: {malloc_tuned}; "
-          f"blocked ops: {'off' if args.no_blocks else f'on, {tc.get_num_threads()} threads'}; "
+          f"{'reference ops only' if args.reference else 'fast wing on'}; blocked ops: "
+          f"{'off' if args.no_blocks or args.reference else f'on, {tc.get_num_threads()} threads'}; "
           f"OpenBLAS idle spin: {describe_spin(blas_spin)}")
     if gpu_pool is not None:
         print(f"  GPU memory held by CuPy's pool after a step: {gpu_pool / 2 ** 20:.0f} MiB")

@@ -40,3 +40,12 @@ def device(request):
 @pytest.fixture(autouse=True)
 def _seed():
     tc.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _reference_tier():
+    """Every test starts with the fast wing off (the library's default), whatever the test
+    before it switched on (train_cifar.main switches it on in-process)."""
+    tc.fast.disable()
+    yield
+    tc.fast.disable()

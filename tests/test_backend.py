@@ -77,29 +77,6 @@ def test_seed_must_be_a_non_negative_int():
         tc.manual_seed(-1)
 
 
-def _timeout_in_a_fresh_process(code, **env):
-    """What blas_thread_timeout() reports in a new Python that runs ``code`` first."""
-    import os
-    import subprocess
-    environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    environ.update(env)
-    out = subprocess.run([sys.executable, "-c", code + "; from tinycoat import backend; print(backend.blas_thread_timeout())"],
-                         capture_output=True, text=True, env=environ, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return out.stdout.strip()
-
-
-def test_openblas_spin_is_limited_when_tinycoat_loads_numpy():
-    """Importing tinycoat before NumPy sets OpenBLAS's idle-spin limit; a value the user put in
-    the environment wins; NumPy loaded first cannot be changed any more (and that is reported)."""
-    if backend.blas_thread_timeout() is None:
-        pytest.skip("this NumPy's BLAS is not an OpenBLAS that can be asked (or not Linux)")
-    assert _timeout_in_a_fresh_process("import tinycoat") == str(backend.BLAS_THREAD_TIMEOUT)
-    assert _timeout_in_a_fresh_process("import tinycoat", OPENBLAS_THREAD_TIMEOUT="20") == "20"
-    assert _timeout_in_a_fresh_process("import numpy, tinycoat") == "0"
-    assert _timeout_in_a_fresh_process("import train_cifar") == str(backend.BLAS_THREAD_TIMEOUT)
-
-
 def test_use_tf32_sets_what_cupy_reads(monkeypatch):
     """CuPy decides TF32 from CUPY_TF32 at its first float32 matmul; use_tf32 sets it both ways."""
     monkeypatch.delenv("CUPY_TF32", raising=False)

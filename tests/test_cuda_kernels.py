@@ -1,10 +1,12 @@
-"""The CUDA kernels (tinycoat/nn/functional/cuda_kernels.py) against their NumPy twins.
+"""The CUDA kernels of the fast wing (tinycoat/fast/cuda_kernels.py) against the reference tier.
 
 Without a GPU: the kernel sources are compiled on the host by a C++ compiler (T = double,
 and T = float, a plain loop for the GPU's grid-stride loop) and run through ctypes, so
-their arithmetic and indexing are compared with the NumPy code on Hypothesis-drawn
-shapes; and where nvcc is installed, the same sources must compile for the device.
-On a GPU: the CuPy path of each op against the CPU path, forward and backward.
+their arithmetic and indexing are compared with the reference ops (the wing is off in the
+tests unless a test switches it on) on Hypothesis-drawn shapes; and where nvcc is
+installed, the same sources must compile for the device. On a GPU: a chain of the GPU
+twins against the CPU reference, and a training step that never waits for the GPU.
+(tests/test_fast_twins.py compares every GPU twin with its reference on the GPU itself.)
 """
 import ctypes
 import shutil
@@ -16,7 +18,7 @@ from hypothesis import given, strategies as st
 
 import tinycoat as tc
 from tinycoat.nn import functional as F
-from tinycoat.nn.functional import cuda_kernels as K
+from tinycoat.fast import cuda_kernels as K
 from test_functional_conv import conv_case
 
 HOST_PRELUDE = """
@@ -257,7 +259,8 @@ def test_kernels_compile_for_the_gpu(tmp_path):
 # ------------------------------------------------------------------------------- on a GPU
 
 def test_gpu_kernels_match_the_cpu_path(device):
-    """The CuPy path (kernels) of conv2d, the depthwise conv, BatchNorm, GELU and SiLU equals the CPU path."""
+    """The GPU twins (kernels) of conv2d, the depthwise conv, BatchNorm, GELU and SiLU, chained,
+    equal the reference ops on the CPU."""
     if device != "gpu":
         pytest.skip("the kernels run on a GPU only; the host build above checks them here")
     rng = np.random.default_rng(0)
@@ -275,13 +278,17 @@ def test_gpu_kernels_match_the_cpu_path(device):
         h.backward(tc.ones_like(h))
         return [t.numpy() for t in (h, xt.grad, wt.grad, dt.grad, gw.grad, gb.grad)]
     assert K.available(tc.tensor(x, device="gpu").data)
-    for got, want in zip(run("gpu"), run("cpu")):
+    with tc.fast.enabled():
+        on_gpu = run("gpu")
+    for got, want in zip(on_gpu, run("cpu")):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_a_training_step_never_waits_for_the_gpu(device):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-wing", "reference"])
+def test_a_training_step_never_waits_for_the_gpu(device, fast):
     """Forward, loss, backward, clipping and AdamW queue work on the GPU without reading
-    anything back: a step that synchronized would make the host wait every step."""
+    anything back: a step that synchronized would make the host wait every step. With the
+    fast wing's kernels, and on the reference ops alone."""
     if device != "gpu":
         pytest.skip("synchronization is a GPU matter")
     cupyx = pytest.importorskip("cupyx")
@@ -302,9 +309,10 @@ def test_a_training_step_never_waits_for_the_gpu(device):
         optim.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss
-    step()                                               # compiles the kernels
-    with cupyx.allow_synchronize(False):
-        loss = step()
+    with tc.fast.enabled(fast):
+        step()                                           # compiles the kernels
+        with cupyx.allow_synchronize(False):
+            loss = step()
     assert np.isfinite(loss.item())
 
 

@@ -1,4 +1,8 @@
-"""conv2d and depthwise_conv2d: naive references, the paper's identities, float64 gradient checks.
+"""conv2d and depthwise_conv2d: the definition, the paper's identities, float64 gradient checks.
+
+conv2d meets its definition written out one output entry at a time (``naive_conv2d``); the
+depthwise convolution, whose reference is itself the paper's shifted sum, meets conv2d with a
+block-diagonal weight (and lesson 05's loop over the paper's formula).
 
 Shapes are drawn by Hypothesis at the edges: batch 1–2, 1×1 images (where the kernel
 fits with its padding), odd and even, non-square sizes, kernels 1–3 (odd and even, non-
@@ -49,11 +53,6 @@ def naive_conv2d(x, w, b, stride, padding):
     return y if b is None else y + b.reshape(-1, 1, 1)
 
 
-def naive_depthwise(x, w, b, stride, padding):
-    return np.concatenate([naive_conv2d(x[:, c:c + 1], w[c:c + 1], None if b is None else b[c:c + 1],
-                                        stride, padding) for c in range(x.shape[1])], axis=1)
-
-
 def as_tensors(x, w, b, device, grad=False):
     make = (lambda a: leaf(a, device)) if grad else (lambda a: tc.tensor(a, device=device))
     return make(x), make(w), None if b is None else make(b)
@@ -77,8 +76,8 @@ def test_conv2d_gradcheck(case, device):
 
 
 @given(data=st.data())
-def test_pointwise_conv_fast_path(data, device):
-    """1×1, stride 1, no padding: a plain matrix product over channels, no patches."""
+def test_pointwise_conv_is_a_product_over_channels(data, device):
+    """1×1, stride 1, no padding: each pixel's channel vector times the (O, C) weight."""
     n, c, o, h, w = (data.draw(st.integers(1, 3)) for _ in range(5))
     x, wt, b = data.draw(arrays((n, c, h, w))), data.draw(arrays((o, c, 1, 1))), data.draw(arrays((o,)))
     y = F.conv2d(*as_tensors(x, wt, b, device))
@@ -137,13 +136,6 @@ def test_conv2d_shape_errors(shape, message):
 
 
 # ------------------------------------------------------------------------------- depthwise
-
-@given(case=conv_case(depthwise=True))
-def test_depthwise_matches_naive_loops(case, device):
-    x, w, b, stride, padding = case
-    y = F.depthwise_conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
-    np.testing.assert_allclose(y.numpy(), naive_depthwise(x, w, b, stride, padding), rtol=1e-10, atol=1e-12)
-
 
 @given(case=conv_case(depthwise=True))
 def test_depthwise_equals_conv2d_with_block_diagonal_weight(case, device):

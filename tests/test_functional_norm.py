@@ -39,22 +39,22 @@ def test_batch_norm_training_normalizes_and_updates_unbiased_running_stats(data,
     np.testing.assert_allclose(rv.numpy(), (1 - momentum) * rv0 + momentum * var * m / (m - 1), rtol=1e-12)
 
 
-@pytest.mark.parametrize("block_bytes", [1, 1 << 30])
-def test_batch_norm_statistics_survive_a_large_mean_in_float32(block_bytes):
-    """Means up to 10⁴ σ away from 0: the one-read statistics (sums of x − k, k the first
-    sample's mean) still normalize to unit variance in float32, in one block or in many,
-    even when that first sample is 30 σ off. (The naive E[x²] − E[x]² would lose every
-    digit here.)"""
-    import tinycoat.blockwise as blockwise
+@pytest.mark.parametrize("fast,block_bytes", [(False, None), (True, 1), (True, 1 << 30)],
+                         ids=["reference", "fast-small-blocks", "fast-one-block"])
+def test_batch_norm_statistics_survive_a_large_mean_in_float32(fast, block_bytes, monkeypatch):
+    """Means up to 10⁴ σ away from 0 still normalize to unit variance in float32: the reference's
+    two passes (μ, then the mean of (x − μ)²), and the fast wing's one-read statistics (sums of
+    x − k, k the first sample's mean) in one block or in many, even when that first sample is
+    30 σ off. (The naive E[x²] − E[x]² would lose every digit here.)"""
+    from tinycoat.fast import blocks
     rng = np.random.default_rng(3)
     sigma = np.array([1.0, 0.1, 3.0]).reshape(1, 3, 1, 1)
     x = 1e3 + rng.standard_normal((16, 3, 6, 5)) * sigma
     x[:1] += 30 * sigma
-    saved, blockwise.BLOCK_BYTES = blockwise.BLOCK_BYTES, block_bytes
-    try:
+    if block_bytes is not None:
+        monkeypatch.setattr(blocks, "BLOCK_BYTES", block_bytes)
+    with tc.fast.enabled(fast):
         y = F.batch_norm(tc.tensor(x.astype(np.float32)), None, None, training=True).numpy()
-    finally:
-        blockwise.BLOCK_BYTES = saved
     x = x.astype(np.float32).astype(np.float64)         # what the float32 input really holds
     expected = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + EPS)
     assert y.dtype == np.float32

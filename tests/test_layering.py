@@ -1,4 +1,5 @@
-"""The layered house: imports go only downward, and only the backend touches NumPy.
+"""The layered house: imports go only downward, only the backend touches NumPy, and the
+reference tier never imports the fast wing.
 
 Layers, bottom to top. A module may import from its own layer or any lower one.
 """
@@ -13,8 +14,8 @@ PACKAGE = ROOT / "tinycoat"
 # (module prefix, layer). The longest matching prefix decides.
 LAYERS = {
     "tinycoat.backend": 0,
-    "tinycoat.blockwise": 0,     # host threads and cache blocks (no NumPy: it only slices arrays)
     "tinycoat.data": 0,          # host-side data code (NumPy arrays on the CPU by design)
+    "tinycoat.twins": 0,         # the table the fast wing fills and the reference tier reads
     "tinycoat.tensor": 1,
     "tinycoat.autograd": 1,
     "tinycoat.amp": 1,           # which precision a matrix product uses (read by ops beside it)
@@ -25,8 +26,10 @@ LAYERS = {
     "tinycoat.optim": 3,
     "tinycoat.models": 4,
     "tinycoat.checkpoint": 4,
+    "tinycoat.fast": 4,          # the fast wing: twins of the ops of layers 1-3
     "tinycoat": 5,               # the package's __init__ gathers the public API
 }
+WING = "tinycoat.fast"
 
 # Only these may `import numpy`: the backend, and code that works on host data.
 NUMPY_ALLOWED = ("tinycoat.backend", "tinycoat.data", "tinycoat.checkpoint")
@@ -71,6 +74,25 @@ def test_imports_only_downward(name, path):
         assert layer_of(target) <= layer_of(name), (
             f"{path.relative_to(ROOT)}:{line} imports {target} (layer {layer_of(target)}) from "
             f"layer {layer_of(name)}: imports must go downward")
+
+
+@pytest.mark.parametrize("name,path", list(modules()), ids=lambda v: str(v))
+def test_the_reference_tier_never_imports_the_fast_wing(name, path):
+    """Every module outside tinycoat/fast/ (the package's __init__ aside, which offers ``tc.fast``)
+    is the reference tier: it must read the same with the wing deleted."""
+    if name == "tinycoat" or name == WING or name.startswith(WING + "."):
+        return
+    for target, line in imports_of(path):
+        assert not (target == WING or target.startswith(WING + ".")), (
+            f"{path.relative_to(ROOT)}:{line} imports {target}: the reference tier must not import the "
+            "fast wing (a twin registers itself in tinycoat/twins.py instead)")
+
+
+def test_the_rule_above_sees_a_planted_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("from tinycoat.fast.blocks import map_blocks\nimport tinycoat.fast\n")
+    assert [t for t, _ in imports_of(planted) if t.startswith(WING)] == [
+        "tinycoat.fast.blocks", "tinycoat.fast.blocks.map_blocks", "tinycoat.fast"]
 
 
 @pytest.mark.parametrize("name,path", list(modules()), ids=lambda v: str(v))

@@ -4,14 +4,16 @@
     x = tc.tensor([[1.0, 2.0]], requires_grad=True)
     (x * x).sum().backward()      # x.grad == 2x
 
-Layers, from the bottom up (each imports only from the ones above it):
+Layers, from the bottom up (each imports only from the ones below it):
     backend.py      NumPy (CPU) or CuPy (GPU): the only module that knows which
     tensor.py       Tensor: data + grad + the Function that made it
     autograd.py     Function, backward(), no_grad()
+    twins.py        where the fast wing plugs in: the table of twins and its switch
     amp.py          autocast: float16 matrix products (mixed precision)
     ops/            differentiable primitives, forward and backward side by side
     gradcheck.py    finite-difference check of any backward
-    blockwise.py    long NumPy chains on cache-sized batch blocks, on every core
+    nn/, optim/     functional ops, layers, optimizers;  models/  CoAtNet
+    fast/           the fast wing: twins of the ops above, ``tc.fast.enable()`` switches them on
 """
 from tinycoat.backend import (  # noqa: F401
     DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
@@ -23,9 +25,10 @@ from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
     sum, mean, max, var, reshape, flatten, permute, transpose, concatenate, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
-from tinycoat.blockwise import get_num_threads, set_num_threads  # noqa: F401
 
 __version__ = "0.1.0"
 
-# Layers and optimizers come with the package, as torch.nn and torch.optim do.
-from tinycoat import amp, nn, optim  # noqa: E402,F401
+# Layers and optimizers come with the package, as torch.nn and torch.optim do; so does the
+# fast wing, switched off until ``tc.fast.enable()``.
+from tinycoat import amp, nn, optim, fast  # noqa: E402,F401
+from tinycoat.fast import get_num_threads, set_num_threads  # noqa: E402,F401

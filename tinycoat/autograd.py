@@ -16,13 +16,15 @@ the graph: it is built as the Python code runs ("define-by-run").
 ``backward(root)`` visits the graph in reverse topological order, calls each
 Function's ``backward`` once, sums the gradients that reach a tensor along
 different paths, and stores the result in ``.grad`` of the leaves.
+
+Which code runs for an op is asked of ``twins.pick``: the Function itself, or, while
+the fast wing is switched on (``tinycoat.fast``), its registered fast twin (twins.py).
 """
 from __future__ import annotations
 
 import contextlib
 
-from tinycoat import backend
-from tinycoat.blockwise import binary_in_blocks
+from tinycoat import backend, twins
 from tinycoat.tensor import Tensor
 
 _grad_enabled = True
@@ -98,11 +100,12 @@ class Function:
         """
         first = next((t for t in inputs if isinstance(t, Tensor)), None)
         tensors = [as_tensor(t, like=first) for t in inputs]
-        _check_same_device(cls.__name__, tensors)
-        fn = cls()
+        device = _check_same_device(cls.__name__, tensors)
+        arrays = [t.data for t in tensors]
+        fn = twins.pick(cls, device, *arrays, **params)()    # cls, or its fast twin (twins.py)
         # Under no_grad nothing will be differentiated: forward need not save anything.
         fn.needs_input_grad = tuple(_grad_enabled and t.requires_grad for t in tensors)
-        out = Tensor(fn.forward(*[t.data for t in tensors], **params))
+        out = Tensor(fn.forward(*arrays, **params))
         if _grad_enabled and any(fn.needs_input_grad):
             out.requires_grad = True
             out._ctx = fn
@@ -116,12 +119,20 @@ class Function:
 
 
 def _check_same_device(name, tensors):
+    """The one device all ``tensors`` are on (a clear error if they are not)."""
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         where = ", ".join(f"input {i} on '{t.device}'" for i, t in enumerate(tensors))
         raise backend.DeviceError(
             f"{name}: expected all tensors on the same device, but got {where}. "
             "Move them with .to('cpu') or .to('gpu') first.")
+    return devices.pop() if devices else "cpu"
+
+
+def accumulate(total, grad):
+    """total + grad: a tensor used on several paths receives the sum of their gradients
+    (the chain rule's sum over paths), and a leaf sums them over backward() calls."""
+    return total + grad
 
 
 def _topological_order(root: Tensor):
@@ -170,6 +181,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             raise ValueError(f"backward(): grad has shape {grad.shape}, expected the output's shape "
                              f"{root.shape}")
 
+    add = twins.pick(accumulate, root.device)
     grads = {id(root): grad}
     for node in reversed(_topological_order(root)):
         g = grads.pop(id(node), None)
@@ -179,9 +191,9 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if fn is None:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
             g = g.astype(node.dtype, copy=False)
             if node.grad is None:
-                node.grad = Tensor(g.copy(order="K"))  # own copy (g may be shared with another input), same layout
+                node.grad = Tensor(g.copy())  # its own copy: g may be shared with another input
             else:
-                node.grad = Tensor(binary_in_blocks(xp.add, node.grad.data, g))
+                node.grad = Tensor(add(node.grad.data, g))
             continue
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
@@ -193,8 +205,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                 raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
                                    f"{pg.shape} for an input of shape {parent.shape}")
             previous = grads.get(id(parent))
-            # a tensor used twice (a residual's input, SE's map) sums its gradients: in blocks
-            grads[id(parent)] = pg if previous is None else binary_in_blocks(xp.add, previous, pg)
+            # a tensor used twice (a residual's input, SE's map) sums its gradients
+            grads[id(parent)] = pg if previous is None else add(previous, pg)
         if not retain_graph:
             fn.release()
 

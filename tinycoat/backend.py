@@ -5,28 +5,16 @@ and writes ``xp.exp(x)``, ``xp.matmul(a, b)``, ... so that the same line runs on
 NumPy arrays (device ``"cpu"``) and on CuPy arrays (device ``"gpu"``).  This
 module is where that choice is made: it imports NumPy, imports CuPy lazily (only
 when a GPU tensor is first asked for), moves arrays between devices, and owns
-the random number generators behind ``tinycoat.manual_seed``. It also holds the
-settings of the libraries underneath: OpenBLAS's idle spin (just below), glibc's
-malloc (``tune_host_malloc``) and the GPU's TensorFloat-32 mode (``use_tf32``).
+the random number generators behind ``tinycoat.manual_seed``, and the GPU's
+TensorFloat-32 mode (``use_tf32``, a choice of precision). The settings of the host's
+libraries that only buy speed (OpenBLAS's idle spin, glibc's malloc) belong to the fast
+wing: tinycoat/fast/host.py.
 """
 from __future__ import annotations
 
 import os
-import sys
 
-# OpenBLAS, the matrix library inside NumPy's wheels, keeps its idle worker threads spinning
-# for 2^28 CPU cycles (~0.1 s) after every matrix product, in case another one follows. On a
-# few cores they then take the cores from tinycoat's own threads (blockwise.py) during every
-# elementwise pass between two products; a spin of 2^12 cycles measured a 1.2-1.3× faster
-# training step on 2 cores (values 4-18 alike). OpenBLAS reads the setting once, when NumPy
-# loads it, so it is made here, before `import numpy`: unless NumPy is already loaded, or the
-# environment already names a value (OPENBLAS_THREAD_TIMEOUT=28 gives back OpenBLAS's own).
-# ``blas_thread_timeout()`` says what is in effect.
-BLAS_THREAD_TIMEOUT = 12
-if "numpy" not in sys.modules:
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", str(BLAS_THREAD_TIMEOUT))
-
-import numpy  # noqa: E402  (after the setting above)
+import numpy
 
 DEVICES = ("cpu", "gpu")
 _DEVICE_ALIASES = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
@@ -188,56 +176,6 @@ def scatter_add(target, index, values):
     else:
         numpy.add.at(target, index, values)
     return target
-
-
-# --------------------------------------------------------------------------- host memory
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4     # mallopt parameter numbers, from glibc's <malloc.h>
-
-
-def tune_host_malloc(trim_threshold: int = 2 ** 30) -> bool:
-    """Keep freed large arrays in the process instead of returning them to the kernel (glibc only).
-
-    By default glibc serves every allocation above its mmap threshold (128 KiB to 32 MiB,
-    adaptive) with a fresh ``mmap``: the kernel then faults in and zeroes every page of
-    every new activation or gradient, step after step, and ``free`` unmaps it again.
-    ``M_MMAP_MAX = 0`` makes large blocks come from the heap, and a large
-    ``M_TRIM_THRESHOLD`` keeps up to ``trim_threshold`` bytes of freed heap for reuse,
-    so a training step recycles the memory of the previous one. (``benchmarks/train_step.py``
-    measures what it buys.) Call it once at start-up, before the big arrays exist.
-    Returns False, changing nothing, where the C library is not glibc.
-    """
-    import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl without mallopt)
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, int(trim_threshold)))
-
-
-def blas_thread_timeout():
-    """OpenBLAS's idle-spin limit in effect, as log2 of CPU cycles (see the top of this module).
-
-    0 means OpenBLAS runs with its built-in default (2^28 cycles); None that no OpenBLAS
-    is loaded or it cannot be asked (Linux only: it is found in /proc/self/maps).
-    """
-    import ctypes
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            getter = ctypes.CDLL(path).openblas_thread_timeout        # already loaded: no new copy
-        except (OSError, AttributeError):
-            continue
-        getter.restype = ctypes.c_int
-        return int(getter())
-    return None
 
 
 # --------------------------------------------------------------------------- randomness

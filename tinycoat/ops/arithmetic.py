@@ -9,32 +9,13 @@ from __future__ import annotations
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
-from tinycoat.blockwise import binary_in_blocks, broadcast_shape, map_blocks
 from tinycoat.tensor import Tensor
-
-
-def _batched_matmul(a, b, precision):
-    """a @ b; stacks of matrices with one leading batch axis in common (attention's (B, heads, n, k))
-    are cut along it into blocks on every host core, which NumPy's matmul would run on one."""
-    xp = get_array_module(a)
-    batch = broadcast_shape(a.shape[:-2], b.shape[:-2])
-    if a.ndim < 3 or a.ndim != b.ndim or a.shape[0] != b.shape[0] or a.dtype != b.dtype or batch is None:
-        return autocast_matmul(a, b, precision)
-    out = xp.empty(batch + (a.shape[-2], b.shape[-1]), dtype=a.dtype)
-
-    def block(ab, bb, ob):
-        if precision is None:
-            xp.matmul(ab, bb, out=ob)
-        else:
-            ob[...] = autocast_matmul(ab, bb, precision)
-    map_blocks(block, a, b, out)
-    return out
 
 
 class Add(Function):
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        return binary_in_blocks(get_array_module(a).add, a, b)
+        return a + b
 
     def backward(self, g):
         return unbroadcast(g, self.a_shape), unbroadcast(g, self.b_shape)
@@ -55,12 +36,11 @@ class Mul(Function):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
         self.a_shape, self.b_shape = a.shape, b.shape
-        return binary_in_blocks(get_array_module(a).multiply, a, b)
+        return a * b
 
     def backward(self, g):
-        mul = get_array_module(g).multiply
-        ga = unbroadcast(binary_in_blocks(mul, g, self.b), self.a_shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(binary_in_blocks(mul, g, self.a), self.b_shape) if self.needs_input_grad[1] else None
+        ga = unbroadcast(g * self.b, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * self.a, self.b_shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -113,15 +93,15 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         self.precision = autocast_dtype()            # float16 products inside amp.autocast
-        return _batched_matmul(a, b, self.precision)
+        return autocast_matmul(a, b, self.precision)
 
     def backward(self, g):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(_batched_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
+            ga = unbroadcast(autocast_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(_batched_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
+            gb = unbroadcast(autocast_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
         return ga, gb
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.blockwise import map_blocks
 
 
 def _normalize_axes(axis, ndim):
@@ -27,11 +26,7 @@ def _normalize_axes(axis, ndim):
 
 def _keep(g, shape, axes):
     """Reshape a reduced gradient so it broadcasts against the input (axes kept as 1)."""
-    return g.reshape(_keep_shape(shape, axes))
-
-
-def _keep_shape(shape, axes):
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
 def _count(shape, axes):
@@ -54,13 +49,7 @@ class Sum(Function):
 class Mean(Function):
     def forward(self, x, axes=(), keepdims=False):
         self.shape, self.axes = x.shape, axes
-        if 0 in axes or x.ndim < 2 or x.dtype.kind != "f":
-            return x.mean(axis=axes, keepdims=keepdims)
-        # Every sample's mean is its own (squeeze-excitation's pooling): blocks of samples on every core
-        xp = get_array_module(x)
-        out = xp.empty_like(x, shape=_keep_shape(x.shape, axes))         # laid out as x is
-        map_blocks(lambda xb, ob: xp.mean(xb, axis=axes, keepdims=True, out=ob), x, out)
-        return out if keepdims else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
         xp = get_array_module(g)

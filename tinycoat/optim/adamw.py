@@ -13,10 +13,19 @@ gradient, and parameters with large gradients would barely be decayed.
 """
 from __future__ import annotations
 
-import math
-
-from tinycoat.nn.functional import cuda_kernels
+from tinycoat import twins
+from tinycoat.backend import get_array_module
 from tinycoat.optim.optimizer import Optimizer
+
+
+def adamw_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
+    """One AdamW step of one parameter's array ``p`` with gradient ``g``; p, m and v change in place."""
+    xp = get_array_module(p)
+    m[...] = beta1 * m + (1 - beta1) * g
+    v[...] = beta2 * v + (1 - beta2) * (g * g)
+    m_hat = m / (1 - beta1 ** step)
+    v_hat = v / (1 - beta2 ** step)
+    p[...] = p * (1 - lr * weight_decay) - lr * m_hat / (xp.sqrt(v_hat) + eps)
 
 
 class AdamW(Optimizer):
@@ -28,34 +37,17 @@ class AdamW(Optimizer):
 
     def step(self):
         for group in self.param_groups:
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            (beta1, beta2) = group["betas"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                xp, g = p.xp, p.grad.data
                 state = self.state.setdefault(p, {})
                 if "step" not in state:
                     state["step"] = 0
-                    state["exp_avg"] = xp.zeros_like(p.data)
-                    state["exp_avg_sq"] = xp.zeros_like(p.data)
+                    state["exp_avg"] = p.xp.zeros_like(p.data)
+                    state["exp_avg_sq"] = p.xp.zeros_like(p.data)
                 state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                # Fold both bias corrections into two scalars: one division, one sqrt per entry.
-                step_size = lr / (1 - beta1 ** t)
-                bias2_root = math.sqrt(1 - beta2 ** t)
-                if cuda_kernels.available(p.data, g) and g.dtype == p.data.dtype:
-                    # The same update in one kernel (cuda_kernels.py "adamw_step"), values of T's type
-                    T = p.data.dtype.type
-                    cuda_kernels.elementwise("adamw_step")(
-                        g, T(1 - lr * wd), T(beta1), T(beta2), T(step_size), T(bias2_root), T(eps), p.data, m, v)
-                    continue
-                if wd:
-                    p.data *= 1 - lr * wd
-                m *= beta1
-                m += (1 - beta1) * g
-                v *= beta2
-                v += (1 - beta2) * (g * g)
-                denom = xp.sqrt(v)
-                denom /= bias2_root
-                denom += eps
-                p.data -= step_size * (m / denom)
+                args = (p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"])
+                update = twins.pick(adamw_update, p.device, *args)   # (a fast twin on a GPU: twins.py)
+                update(*args, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                       weight_decay=group["weight_decay"], step=state["step"])

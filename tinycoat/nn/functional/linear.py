@@ -3,9 +3,8 @@
 Shapes: x (..., K), W (N, K) as in PyTorch, b (N,), y (..., N). The leading axes are
 flattened into rows, so that (B, tokens, C) inputs are one matrix product, not B.
 
-Built from the primitives it would be two ops, a matrix product and a broadcast add that
-writes a second output-sized array; as one Function the bias is added in place into the
-product, and the backward is three products and a sum, with G = dL/dy as (rows, N):
+As one Function (rather than a product and a broadcast add) the backward says what each
+gradient is: three products and a sum, with G = dL/dy as (rows, N):
 
     dL/dx = G W,        dL/dW = Gᵀ x,        dL/db = Σ_rows G
 """
@@ -22,9 +21,9 @@ class Linear(Function):
         self.weight = weight if self.needs_input_grad[0] else None
         self.x_shape, self.has_bias = x.shape, bias is not None
         self.precision = autocast_dtype()                        # float16 products inside amp.autocast
-        y = autocast_matmul(x2, weight.T, self.precision)        # (rows, N), a fresh array
+        y = autocast_matmul(x2, weight.T, self.precision)        # (rows, N)
         if bias is not None:
-            y += bias
+            y = y + bias
         return y.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):

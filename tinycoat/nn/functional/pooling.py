@@ -1,11 +1,14 @@
 """Pooling: summarize each k_h×k_w window of every channel by its maximum or its mean.
 
-Like depthwise convolution (depthwise.py) we visit the k_h·k_w kernel offsets, not the
-pixels: for offset (a, b), ``shifted`` is the view of the input that every window sees
-at that offset, so a pool is a running maximum (or sum) of k_h·k_w strided views.
+Both are written with lesson 04's views of the windows (im2col.py). For kernel offset
+(a, b), ``shift_{a,b}(x_pad)`` is the view of the input that every window sees there:
 
     max:  y = max_{a,b} shift_{a,b}(x_pad)      dL/dx: g goes to the one pixel that won
     mean: y = Σ_{a,b} shift_{a,b}(x_pad) / (k_h·k_w)   dL/dx: g/(k_h·k_w) to every pixel
+
+The max lays the k_h·k_w slots of every window side by side (``windows``) and takes the
+maximum and the winning slot along them; the mean adds the k_h·k_w shifted views. Both
+backward passes are col2im: each slot's gradient goes back to the pixel it read.
 
 Shapes: (N, C, H, W) -> (N, C, Ho, Wo), stride defaulting to the kernel size
 (non-overlapping windows). Max pooling pads with −∞ so a pad never wins; average pooling
@@ -15,46 +18,25 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.blockwise import map_blocks
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
-from tinycoat.nn.functional.layout import empty_like_layout
+from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted, windows
 
 
 class MaxPool2d(Function):
-    # Block by block over the batch, on every core (tinycoat.blockwise).
     def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
-        xp = get_array_module(x)
-        (kh, kw), hw = kernel, x.shape[2:]
-        out_hw = output_size(*hw, kernel, stride, padding)
+        (kh, kw) = kernel
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
-        y = empty_like_layout(x, x.shape[:2] + out_hw)
-        # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
-        # (the first one on ties, as in PyTorch): the backward routes g through it.
-        self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
-
-        def pool_block(x_block, y_block, winner):
-            x_pad = pad2d(x_block, padding, value=-float("inf"))
-            y_block[...] = shifted(x_pad, 0, 0, stride, out_hw)
-            for a in range(1, kh * kw):
-                candidate = shifted(x_pad, a // kw, a % kw, stride, out_hw)
-                # winner = a where the candidate is larger, written branch-free: winner + [better]·(a − winner)
-                # (wraps around in unsigned integers and still lands on a); a masked write is ~20× slower.
-                step = xp.subtract(a, winner, dtype=winner.dtype)
-                step *= candidate > y_block
-                winner += step
-                xp.maximum(y_block, candidate, out=y_block)
-        map_blocks(pool_block, x, y, self.winner)
-        return y
+        patches = windows(pad2d(x, padding, value=-float("inf")), kernel, stride)   # (N, C, kh, kw, Ho, Wo)
+        n, c, _, _, ho, wo = patches.shape
+        patches = patches.reshape(n, c, kh * kw, ho, wo)            # window slot a·kw + b (a copy)
+        # which slot won, for the backward (the first one on ties, as in PyTorch)
+        self.winner = patches.argmax(axis=2)
+        return patches.max(axis=2)
 
     def backward(self, g):
         kw = self.kernel[1]
-
-        def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
-            gx_block[...] = col2im(lambda a, b: g_block * (winner == a * kw + b),
-                                   gx_block.shape, self.kernel, self.stride, self.padding, like=g_block)
-        gx = empty_like_layout(g, self.x_shape)
-        map_blocks(unpool_block, g, self.winner, gx)
-        return gx
+        # slot (a, b) of each window receives g where it won, and col2im adds the slots up
+        return col2im(lambda a, b: g * (self.winner == a * kw + b),
+                      self.x_shape, self.kernel, self.stride, self.padding, like=g)
 
 
 class AvgPool2d(Function):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.blockwise import map_blocks
 
 
 def _check_axis(x, axis):
@@ -29,29 +28,16 @@ def _check_axis(x, axis):
 
 
 class Softmax(Function):
-    # Rows are independent, so both directions run block by block over axis 0 (on every
-    # core, tinycoat.blockwise) — unless the softmax runs along axis 0 itself (whole=).
     def forward(self, x, axis=-1):
         xp = get_array_module(x)
         self.axis = axis
-
-        def softmax_block(x_b, y_b):
-            xp.subtract(x_b, x_b.max(axis=axis, keepdims=True), out=y_b)   # exponents <= 0: no overflow
-            xp.exp(y_b, out=y_b)
-            y_b /= y_b.sum(axis=axis, keepdims=True)
-        self.y = xp.empty_like(x)
-        map_blocks(softmax_block, x, self.y, whole=axis == 0)
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))            # exponents <= 0: no overflow
+        self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
     def backward(self, g):
-        xp = get_array_module(g)
-
-        def backward_block(g_b, y_b, gx_b):
-            xp.subtract(g_b, (g_b * y_b).sum(axis=self.axis, keepdims=True), out=gx_b)   # g − Σ g⊙y
-            gx_b *= y_b                                                                  # ⊙ y
-        g_x = xp.empty_like(g)
-        map_blocks(backward_block, g, self.y, g_x, whole=self.axis == 0)
-        return g_x
+        y = self.y
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))  # y ⊙ (g − Σ g⊙y)
 
 
 class LogSoftmax(Function):

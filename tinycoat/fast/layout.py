@@ -1,23 +1,23 @@
 """Channel-major activations: an (N, C, H, W) array laid out (C, N, H, W) in memory.
 
-The math of every op is the same whatever the memory layout; the speed is not. conv2d's
-column path computes Y = W₂ @ cols as an (O, N·Ho·Wo) matrix and hands it on as a
-transposed view, so its (N, O, Ho, Wo) result is channel-major: each channel one
-contiguous run of N·Ho·Wo numbers. Kept that way through an MBConv stage, on the CPU,
+The math of every op is the same whatever the memory layout; the speed is not. conv2d
+computes Y = W₂ @ cols as an (O, N·Ho·Wo) matrix and hands it on as a transposed view, so
+its (N, O, Ho, Wo) result is channel-major: each channel one contiguous run of N·Ho·Wo
+numbers. Kept that way through an MBConv stage, on the CPU,
 
-* a 1×1 convolution is one matrix product on the (C, N·H·W) view (conv.py),
+* a 1×1 convolution is one matrix product on the (C, N·H·W) view (fast/conv.py),
 * BatchNorm cuts the array into blocks of *whole channels*, so one visit per block does
-  the statistics and the normalization while the block is in cache (normalization.py),
+  the statistics and the normalization while the block is in cache (fast/normalization.py),
 * per-channel vectors broadcast along rows of N·H·W numbers, not H·W.
 
-So the ops of those stages allocate their results in their input's layout
+So the wing's twins of those stages' ops allocate their results in their input's layout
 (``xp.empty_like(x)``, or ``empty_like_layout`` for another size), and
-tests/test_channel_major.py runs each on both layouts. Lesson 11 tells the story.
+tests/test_fast_twins.py runs each on both layouts. Lesson 11 tells the story.
 """
 from __future__ import annotations
 
 from tinycoat.backend import get_array_module
-from tinycoat.nn.functional import cuda_kernels
+from tinycoat.fast import cuda_kernels
 
 
 def channel_major(x):

@@ -1,4 +1,4 @@
-"""Cache-sized blocks on every host core: how tinycoat makes NumPy's long chains fast.
+"""Cache-sized blocks on every host core: how the fast wing makes NumPy's long chains fast.
 
 NumPy runs one operation at a time over a whole array, on one core. A chain like
 exact GELU's (about thirty operations) on a 50 MB activation therefore streams 50 MB

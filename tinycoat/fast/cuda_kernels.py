@@ -1,19 +1,20 @@
-"""CUDA twins of the hot CPU paths: GELU, SiLU, BatchNorm's passes, the depthwise conv, im2col,
-and AdamW's update.
+"""The CUDA kernels of the fast wing's GPU twins: GELU, SiLU, BatchNorm's passes and per-channel
+arithmetic, the depthwise convolution, im2col/col2im, AdamW's update, Σ a ⊙ b.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
 memory each: exact GELU written with arrays is about thirty passes, the depthwise
-convolution one pass per kernel tap. The kernels here do each chain in one pass, one
-thread per output element. The NumPy code they replace stays the readable reference
-(``activations.py::GELU``, ``normalization.py::BatchNorm``, ``depthwise.py::DepthwiseConv2d``
-and ``conv.py::Conv2d`` call these only for CuPy arrays), and the tests compare the two.
+convolution two per kernel tap. The kernels here do each chain in one pass, one thread per
+output element. The twins that launch them (activations.py, normalization.py, depthwise.py,
+conv.py, channel_scale.py and adamw.py beside this file) have the reference tier's array code
+as their meaning (tinycoat/nn/functional/, optim/adamw.py), and tests/test_fast_twins.py
+compares each with it on a GPU.
 
 Every source is plain CUDA C++ written against a type ``T`` and a loop macro
 ``KERNEL_LOOP(i, n)`` (a grid-stride loop on the GPU). So the very same text also
 compiles on the host, with ``T`` = float or double and a plain ``for`` loop, and
-``tests/test_cuda_kernels.py`` runs it there against NumPy: the kernels' arithmetic and
-indexing are checked on machines without a GPU, and, where the CUDA compiler ``nvcc`` is
-installed, that the sources compile for the device.
+``tests/test_cuda_kernels.py`` runs it there against the references: the kernels'
+arithmetic and indexing are checked on machines without a GPU, and, where the CUDA compiler
+``nvcc`` is installed, that the sources compile for the device.
 
 Elementwise kernels (``ELEMENTWISE``) are CuPy ``ElementwiseKernel`` bodies: CuPy declares
 the named inputs and outputs, broadcasts them (a (1, C, 1, 1) per-channel vector meets an
@@ -51,7 +52,7 @@ ELEMENTWISE = {
         gx = g * a + (x - mean) * b + c;
     """),
     # BatchNorm's per-channel arithmetic, (1, C, 1, 1) arrays, one launch where the array code
-    # makes about twenty tiny ones (normalization.py::BatchNorm has the math and the CPU code).
+    # makes about twenty tiny ones (fast/normalization.py::BatchNorm launches them).
     # Statistics from the shifted sums Σd, Σd² (float64) of d = x − k over count entries:
     "batch_norm_statistics": ("float64 sum_d, float64 sum_d2, T k, T weight, float64 count, float64 eps",
                               "T mean, T var, T inv_std, T scale", """
@@ -87,9 +88,9 @@ ELEMENTWISE = {
 }
 
 # name -> (inputs, output, map, reduce, post-map, identity) of a cupy.ReductionKernel.
-# dot_sum is Σ a ⊙ b over chosen axes in one pass. (CuPy's einsum, the CPU path's tool, turns it
+# dot_sum is Σ a ⊙ b over chosen axes in one pass. (CuPy's einsum, the CPU twins' tool, turns it
 # into a batched matrix product: transposed copies of a and b, one 1×1 product per channel, and
-# TF32's rounding of its inputs when TF32 is on; ``normalization.py::_sum`` chooses.)
+# TF32's rounding of its inputs when TF32 is on; ``fast/normalization.py::_sum`` chooses.)
 REDUCTIONS = {
     "dot_sum": ("T a, T b", "T total", "a * b", "a + b", "total = a", "0"),
 }
