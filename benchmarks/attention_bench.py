@@ -12,7 +12,8 @@ converts the time to GFLOP/s from the layer's matrix-multiply work (one multiply
 
 Next to it, the same machine's plain float32 matmul GFLOP/s (a square product and one
 shaped like the projections), so the layer's efficiency can be judged. Prints a table and
-one JSON line.
+one JSON line. The fast wing is on (``tc.fast.enable()``); ``--reference`` measures the
+reference ops alone.
 """
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ def main():
     parser.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reference", action="store_true", help="the reference ops alone (the fast wing off)")
     args = parser.parse_args()
+    if not args.reference:
+        tc.fast.enable()
 
     square = matmul_gflops(2048, 2048, 2048, args.device, args.repeats)
     rows = []
@@ -83,6 +87,7 @@ def main():
         print(f"{r['model']:<5} {r['stage']:<5} {r['tokens']:<6} {r['dim']:>4} {r['heads']:>5} "
               f"{r['forward_ms']:>8.1f} {r['fwd_bwd_ms']:>11.1f} {r['gflops']:>8.1f} {r['proj_matmul_gflops']:>20.1f}")
     print(json.dumps({"benchmark": "relative_attention2d", "device": args.device, "batch": args.batch,
+                      "fast": not args.reference,
                       "matmul_2048_gflops": round(square, 1),
                       "rows": [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()}
                                for r in rows]}))

@@ -14,6 +14,9 @@ GFLOP/s counts 2 FLOPs per multiply-add (the convention of the matmul ceiling it
 compared with); the backward of a convolution is two products of the forward's size
 (dx and dW), so it does 2× the forward's FLOPs.
 
+The fast wing is on (``tc.fast.enable()``: the twins of tinycoat/fast/conv.py and depthwise.py);
+``--reference`` times the reference ops alone.
+
 The ceiling is a float32 2048×2048 matrix product. A dense convolution can come close
 to it (it *is* a matrix product, plus the im2col copy); a depthwise convolution cannot:
 it does 9 multiply-adds per value it reads, so memory bandwidth, not arithmetic, bounds it.
@@ -91,6 +94,7 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the library's)")
+    parser.add_argument("--reference", action="store_true", help="the reference ops alone (the fast wing off)")
     args = parser.parse_args()
     if args.threads:  # must happen before NumPy (and its BLAS) is first imported
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -98,6 +102,8 @@ def main():
     import tinycoat
     import tinycoat.nn.functional
     tc, F, backend = tinycoat, tinycoat.nn.functional, tinycoat.backend
+    if not args.reference:
+        tc.fast.enable()
     tc.manual_seed(0)
 
     ceiling = matmul_ceiling_gflops(args.device, repeats=args.repeat)
@@ -115,7 +121,7 @@ def main():
         print(f"{r['name']:<28} {r['gmacs']:>6.2f} {r['forward_ms']:>8.1f} {r['backward_ms']:>8.1f} "
               f"{r['total_ms']:>9.1f} {r['forward_gflops']:>9.1f} {r['backward_gflops']:>9.1f} "
               f"{r['total_gflops']:>9.1f} {100 * r['total_gflops'] / ceiling:>6.0f}%")
-    print(json.dumps({"device": args.device, "batch": args.batch, "blas_threads": threads,
+    print(json.dumps({"device": args.device, "batch": args.batch, "blas_threads": threads, "fast": not args.reference,
                       "matmul_gflops": round(ceiling, 2),
                       "cases": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
                                 for r in rows]}))

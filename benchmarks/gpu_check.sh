@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 7's GPU checks in one run, for a machine with CuPy and a CUDA device:
-#   1. the whole test suite (its GPU variants run there: kernels against the CPU path, a step
-#      that never waits for the GPU, TF32), in parallel when pytest-xdist is installed;
+#   1. the whole test suite (its GPU variants run there: every GPU twin against its reference, a
+#      step that never waits for the GPU, TF32), in parallel when pytest-xdist is installed;
 #   2. the training-step benchmark of both CIFAR models, float32, --tf32 and --amp, at batch 128,
-#      and nano at batch 512 (a GPU at batch 128 waits on Python's kernel launches);
+#      and nano at batch 512 (a GPU at batch 128 waits on Python's kernel launches), with the
+#      fast wing; and nano on the reference ops alone (--reference);
 #      With BASE=<another checkout> (an older commit, say), nano's benchmark runs on this
 #      checkout and on that one in turn, twice: a speed comparison on one machine in one run.
 #   3. with FASHION_MNIST=<folder of its four .gz files>: TRAIN_EPOCHS (2) of train_cifar.py on it,
@@ -45,6 +46,7 @@ run_bench --model coatnet_cifar_tiny --batch-size 128 --tf32 --no-breakdown
 run_bench --model coatnet_cifar_tiny --batch-size 128 --amp --no-breakdown
 run_bench --model coatnet_cifar_nano --batch-size 512 --no-breakdown
 run_bench --model coatnet_cifar_nano --batch-size 512 --amp --no-breakdown
+run_bench --model coatnet_cifar_nano --batch-size 128 --reference --no-breakdown   # the reference tier alone
 if [ -n "${BASE:-}" ]; then   # A/B in one run: the same benchmark on this checkout and on $BASE, in turn
     for round in 1 2; do
         for tree in "$PWD" "$BASE"; do

@@ -7,7 +7,8 @@ update in one pass, with the two bias corrections folded into two scalars,
 
     θ ← θ·(1 − η·λ) − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 
-— the same formula, rearranged (the last bits of θ may differ).
+— the same formula, rearranged (the last bits of θ may differ). (On the CPU the same update
+written in place measured 0.1 % of a tiny training step faster: the reference stays.)
 """
 from __future__ import annotations
 
@@ -16,15 +17,14 @@ import math
 from tinycoat.fast import cuda_kernels
 
 
-def accepts(p, g, m, v):
+def kernel_accepts(p, g, m, v):
     """Where the kernel applies: float32 or float64 CuPy arrays, the gradient in the parameter's dtype."""
     return cuda_kernels.available(p, g) and g.dtype == p.dtype
 
 
-def adamw_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
+def update_in_one_kernel(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
     """optim/adamw.py::adamw_update as one kernel: p, m and v are read, then written, in place."""
     T = p.dtype.type                                    # the kernel's scalars are values of type T
     cuda_kernels.elementwise("adamw_step")(
         g, T(1 - lr * weight_decay), T(beta1), T(beta2), T(lr / (1 - beta1 ** step)),
         T(math.sqrt(1 - beta2 ** step)), T(eps), p, m, v)
-

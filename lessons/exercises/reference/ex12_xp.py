@@ -1,4 +1,4 @@
-"""Lesson 11, exercise 1 (reference answer): one function for NumPy and CuPy arrays."""
+"""Lesson 12, exercise 1 (reference answer): one function for NumPy and CuPy arrays."""
 from tinycoat import backend
 
 
