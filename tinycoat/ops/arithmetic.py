@@ -93,16 +93,20 @@ class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         self.precision = autocast_dtype()            # float16 products inside amp.autocast
-        return autocast_matmul(a, b, self.precision)
+        return self.product(a, b)
 
     def backward(self, g):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(autocast_matmul(g, xp.swapaxes(self.b, -1, -2), self.precision), self.a.shape)
+            ga = unbroadcast(self.product(g, xp.swapaxes(self.b, -1, -2)), self.a.shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(autocast_matmul(xp.swapaxes(self.a, -1, -2), g, self.precision), self.b.shape)
+            gb = unbroadcast(self.product(xp.swapaxes(self.a, -1, -2), g), self.b.shape)
         return ga, gb
+
+    def product(self, a, b):
+        """a @ b in the precision the forward recorded (amp.py)."""
+        return autocast_matmul(a, b, self.precision)
 
 
 def add(a, b): return Add.apply(a, b)

@@ -1,12 +1,14 @@
 """tinycoat.nn.functional (import as F): differentiable functions on NCHW tensors.
 
+Every file here is the reference tier: each op as its lesson writes the math, forward beside
+backward. The fast twins of some of them are in tinycoat/fast/, in files of the same names.
+
     im2col.py         patches as strided views; im2col / col2im (the one in the code base)
-    layout.py         channel-major activations: which layout an array has, results in the same
     linear.py         linear: x Wᵀ + b (the fully connected layer)
-    conv.py           conv2d: im2col + one matrix product (1×1: a plain matmul)
-    depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum over kernel offsets
+    conv.py           conv2d: im2col + one matrix product
+    depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum of shifted maps
     pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d
-    normalization.py  batch_norm, layer_norm (one Function each, hand-derived backward)
+    normalization.py  batch_norm, layer_norm: standardize, with the closed-form backward
     erf.py            erf / erfc for arrays (NumPy has none)
     activations.py    gelu (exact or tanh), silu; relu and sigmoid are core ops
     softmax.py        softmax, log_softmax (numerically stable)
@@ -15,7 +17,6 @@
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
     attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v
-    cuda_kernels.py   the GPU's own kernels for the hot paths above (CUDA, via CuPy)
 """
 from tinycoat.ops import relu, sigmoid  # noqa: F401  (core primitives, re-exported)
 from tinycoat.nn.functional.linear import linear  # noqa: F401
