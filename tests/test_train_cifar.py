@@ -65,6 +65,32 @@ def test_resume_gives_identical_weights(cifar_root, tmp_path):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+def test_reference_trains_on_the_reference_ops_alone(cifar_root, tmp_path, capsys):
+    """--reference leaves the fast wing off (the run says so) and trains as the wing does: the same
+    losses up to round-off. (Not the same weights: a parameter the loss does not depend on, such as
+    attention's key bias, has a gradient of pure round-off, which AdamW turns into steps of ±lr.)"""
+    import tinycoat as tc
+    from tinycoat.autograd import instrumented
+    seen = set()
+
+    def wrap(cls, name, original):
+        def f(self, *args, **kwargs):
+            seen.add(cls.__module__.split(".")[1])
+            return original(self, *args, **kwargs)
+        return f
+    common = ["--data-dir", cifar_root, "--epochs", 1, *FAST, "--drop-path", "0"]
+    with instrumented(wrap):
+        assert run(*common, "--reference", "--out", tmp_path / "reference") == 0
+    assert "fast" not in seen and not tc.fast.is_enabled()
+    assert "reference ops only" in capsys.readouterr().out
+    assert run(*common, "--out", tmp_path / "wing") == 0
+    assert tc.fast.is_enabled()
+    a, b = ([json.loads(line) for line in (tmp_path / f"{name}/metrics.jsonl").read_text().splitlines()]
+            for name in ("reference", "wing"))
+    for key in ("train_loss", "test_loss"):
+        np.testing.assert_allclose([r[key] for r in a], [r[key] for r in b], rtol=1e-4, err_msg=key)
+
+
 def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkeypatch):
     common = ["--data-dir", cifar_root, *FAST, "--epochs", 1]
     assert run(*common, "--out", tmp_path / "straight") == 0
