@@ -1,9 +1,12 @@
 """MBConv and squeeze-excitation: the spec's structure, output shapes, float64 gradient checks."""
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinycoat as tc
+import tinycoat.nn.functional as F
 from tinycoat import nn
+from strategies import arrays
 
 
 def block_gradcheck(block, x):
@@ -72,6 +75,22 @@ def test_squeeze_excite_gradcheck_and_gate(device):
     assert block_gradcheck(se, x)
     ratio = se(x).numpy() / x.numpy()                         # one gate per (sample, channel) in (0, 1)
     assert np.allclose(ratio, ratio[:, :, :1, :1]) and ((ratio > 0) & (ratio < 1)).all()
+
+
+@given(x=arrays(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4))),
+       data=st.data())
+def test_scale_channels_is_x_times_s_and_gradchecks(x, data, device):
+    """squeeze-excitation's gate, one factor per (sample, channel): x ⊙ s, and its backward."""
+    s = data.draw(arrays((x.shape[0], x.shape[1], 1, 1)))
+    xt, st_ = (tc.tensor(a, requires_grad=True, device=device) for a in (x, s))
+    np.testing.assert_array_equal(F.scale_channels(xt, st_).numpy(), x * s)
+    assert tc.gradcheck(F.scale_channels, xt, st_)
+
+
+def test_scale_channels_names_the_expected_shapes():
+    with pytest.raises(ValueError, match=r"expected x \(N, C, H, W\) and s \(N, C, 1, 1\), got \(2, 3, 4, 4\) "
+                                         r"and \(1, 3, 1, 1\)"):
+        F.scale_channels(tc.zeros(2, 3, 4, 4), tc.zeros(1, 3, 1, 1))
 
 
 def test_drop_path_in_training_only():
