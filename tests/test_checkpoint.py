@@ -84,3 +84,49 @@ def test_bad_files_are_clear_errors(tmp_path):
     np.savez(tmp_path / "pickled.npz", __meta__=np.array([{"format": 1}], dtype=object))
     with pytest.raises(CheckpointError):  # object arrays would need pickle: refused
         load_checkpoint(tmp_path / "pickled.npz")
+
+
+def test_malformed_contents_are_clear_errors(tmp_path):
+    """Random bytes named .npz, metadata that is not the expected JSON, an optimizer state that
+    does not parse: one CheckpointError naming the file, never NumPy's allow_pickle hint."""
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(CheckpointError, match="random.npz.*not a zip archive"):
+        load_checkpoint(tmp_path / "random.npz")
+    np.savez(tmp_path / "text.npz", __meta__=np.array("{not json"))
+    with pytest.raises(CheckpointError, match="text.npz.*not JSON"):
+        load_checkpoint(tmp_path / "text.npz")
+    np.savez(tmp_path / "list.npz", __meta__=np.array("[1, 2]"))
+    with pytest.raises(CheckpointError, match="list.npz.*format 'list'"):
+        load_checkpoint(tmp_path / "list.npz")
+    np.savez(tmp_path / "opt.npz", __meta__=np.array('{"format": "tinycoat-checkpoint-1", "optimizer": {"scalars": 3}}'))
+    with pytest.raises(CheckpointError, match="opt.npz.*optimizer state is malformed"):
+        load_checkpoint(tmp_path / "opt.npz")
+
+
+def test_an_optimizer_state_of_the_wrong_shape_is_refused_before_anything_changes():
+    net, opt, _ = trained()
+    state = opt.state_dict()
+    state["state"][0]["exp_avg"] = np.zeros((5, 5))
+    before = {k: dict(v) for k, v in opt.state_dict()["state"].items()}
+    with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(5, 5\), the parameter \(3, 2\)"):
+        opt.load_state_dict(state)
+    assert opt.state_dict()["state"].keys() == before.keys()
+    state["state"] = {9: {"step": 1}}
+    with pytest.raises(ValueError, match="state for parameter 9, but there are only 2"):
+        opt.load_state_dict(state)
+
+
+def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
+    import subprocess
+    import sys
+    from tinycoat.checkpoint import TEMP_PREFIX, remove_stale_temporaries
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    names = [f"{TEMP_PREFIX}{dead}-abc.tmp",             # its writer is gone
+             f"{TEMP_PREFIX}{os.getpid()}-def.tmp",      # this process is still writing it
+             ".checkpoint-xyz.npz.tmp",                  # an earlier release's leftover
+             "last.npz", "notes.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert remove_stale_temporaries(tmp_path) == sorted([names[0], names[2]])
+    assert sorted(os.listdir(tmp_path)) == sorted(names[1:2] + names[3:])

@@ -5,10 +5,12 @@ An ``.npz`` is a zip of ``.npy`` arrays: portable, and loadable with
 open it (a pickle can). Non-array facts (epoch, config, hyper-parameters, RNG
 states) are stored as one JSON string under ``__meta__``.
 
-Files are written atomically: to a temporary file in the same folder, flushed
-to disk, then renamed over the old one (``os.replace`` is atomic on POSIX and
-Windows), so a crash or Ctrl-C mid-write never leaves a half-written
-checkpoint where the last good one was.
+Files are written atomically (``atomic_write``): to a temporary file in the same
+folder, flushed to disk, then renamed over the old one (``os.replace`` is atomic on
+POSIX and Windows), so a crash or Ctrl-C mid-write never leaves a half-written
+checkpoint where the last good one was. A writer that is killed mid-write leaves its
+temporary file, named after its process id; ``remove_stale_temporaries`` deletes those
+of processes that no longer run.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ import numpy
 from tinycoat import backend
 
 FORMAT = "tinycoat-checkpoint-1"
+TEMP_PREFIX = ".tinycoat-"          # + "<pid>-<random>.tmp": a file being written
+_OLD_TEMP = (".checkpoint-", ".npz.tmp")   # what an earlier release named its temporary files
 
 
 class CheckpointError(RuntimeError):
@@ -53,14 +57,20 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=
     if ema is not None:
         arrays.update({f"ema/{k}": _host(v) for k, v in ema.state_dict().items()})
     arrays["__meta__"] = numpy.array(json.dumps(info))
+    return atomic_write(path, lambda f: numpy.savez(f, **arrays))
 
+
+def atomic_write(path, write, binary=True) -> str:
+    """Replace ``path`` all at once: ``write(file)`` fills a temporary file in the same folder,
+    which is flushed to disk and then renamed over ``path``. Readers see the old file or the
+    new one, never a part; if anything fails (or Ctrl-C comes) the old file stays as it was."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".npz.tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **arrays)
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -71,11 +81,46 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=
     return path
 
 
+def remove_stale_temporaries(folder) -> list:
+    """Delete the temporary files that writers killed mid-write left in ``folder`` (those whose
+    process no longer runs, and an earlier release's); return their names."""
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
+            pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
+            if not pid.isdigit() or _running(int(pid)):
+                continue
+        elif not (name.startswith(_OLD_TEMP[0]) and name.endswith(_OLD_TEMP[1])):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except FileNotFoundError:   # another cleaner was first
+            pass
+    return removed
+
+
+def _running(pid) -> bool:
+    """Whether process ``pid`` exists (when that cannot be told, assume it does: keep its file)."""
+    if pid == os.getpid() or os.name != "posix":
+        return True                 # (on Windows os.kill would end the process, not ask about it)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                 # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
 def load_checkpoint(path) -> dict:
     """Read a checkpoint: {'model', 'optimizer', 'scheduler', 'ema', 'meta', 'arrays'} (absent parts are None)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist")
+    if not zipfile.is_zipfile(path):          # (NumPy would read it as a pickle and talk about allow_pickle)
+        raise CheckpointError(f"checkpoint {path!r} is not a readable .npz file: it is not a zip archive "
+                              "(a tinycoat checkpoint is an .npz, which is one)")
     try:
         with numpy.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -83,25 +128,37 @@ def load_checkpoint(path) -> dict:
         raise CheckpointError(f"checkpoint {path!r} is not a readable .npz file ({exc})") from exc
     if "__meta__" not in arrays:
         raise CheckpointError(f"{path!r} is an .npz file but not a tinycoat checkpoint (no __meta__ entry)")
-    info = json.loads(str(arrays.pop("__meta__")))
-    if info.get("format") != FORMAT:
-        raise CheckpointError(f"{path!r} has format {info.get('format')!r}, expected {FORMAT!r}")
+    try:
+        info = json.loads(str(arrays.pop("__meta__")))
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {path!r}: its __meta__ entry is not JSON ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise CheckpointError(f"{path!r} has format {found!r}, expected {FORMAT!r}")
+    if not isinstance(info.get("meta", {}), dict):
+        raise CheckpointError(f"checkpoint {path!r}: its meta is not a JSON object")
 
     def section(prefix):
         return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
     optimizer = None
     if "optimizer" in info:
-        state = {}
-        for key, value in section("optimizer/").items():
-            i, name = key.split("/", 1)
-            state.setdefault(int(i), {})[name] = value
-        for key, value in info["optimizer"]["scalars"].items():
-            i, name = key.split("/", 1)
-            state.setdefault(int(i), {})[name] = value
-        groups = info["optimizer"]["param_groups"]
-        for g in groups:  # JSON turned tuples (Adam's betas) into lists
-            g.update({k: tuple(v) for k, v in g.items() if k != "params" and isinstance(v, list)})
-        optimizer = {"state": state, "param_groups": groups}
+        try:
+            optimizer = _optimizer_state(info["optimizer"], section("optimizer/"))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise CheckpointError(f"checkpoint {path!r}: its optimizer state is malformed "
+                                  f"({type(exc).__name__}: {exc})") from None
     return {"model": section("model/"), "optimizer": optimizer, "scheduler": info.get("scheduler"),
-            "ema": section("ema/") or None, "meta": info["meta"], "arrays": section("extra/")}
+            "ema": section("ema/") or None, "meta": info.get("meta", {}), "arrays": section("extra/")}
+
+
+def _optimizer_state(saved, arrays):
+    """The optimizer's state_dict from its JSON part (param groups, scalars) and its arrays."""
+    state = {}
+    for key, value in list(arrays.items()) + list(saved["scalars"].items()):
+        i, name = key.split("/", 1)
+        state.setdefault(int(i), {})[name] = value
+    groups = saved["param_groups"]
+    for g in groups:  # JSON turned tuples (Adam's betas) into lists
+        g.update({k: tuple(v) for k, v in g.items() if k != "params" and isinstance(v, list)})
+    return {"state": state, "param_groups": groups}

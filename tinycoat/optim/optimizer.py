@@ -70,13 +70,20 @@ class Optimizer:
                              f"{[len(g['params']) for g in groups]}, this one "
                              f"{[len(g['params']) for g in self.param_groups]}")
         params = [p for g in self.param_groups for p in g["params"]]
-        for mine, saved in zip(self.param_groups, groups):
-            mine.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
+        state = {}
         for i, s in state_dict["state"].items():
+            if not 0 <= int(i) < len(params):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {i}, but there are "
+                                 f"only {len(params)}")
             p = params[int(i)]
-            self.state[p] = {k: (_like(v, p) if hasattr(v, "shape") and v.shape == p.shape else v)
-                             for k, v in s.items()}
+            for name, v in s.items():
+                if hasattr(v, "shape") and v.shape not in ((), p.shape):
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} of parameter {i} has shape "
+                                     f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
+            state[p] = {k: (_like(v, p) if hasattr(v, "shape") and v.shape == p.shape else v) for k, v in s.items()}
+        for mine, saved in zip(self.param_groups, groups):     # all checked: now change this optimizer
+            mine.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = state
 
 
 def _like(array, param):
