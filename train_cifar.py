@@ -6,9 +6,10 @@
     python train_cifar.py --dataset fashion-mnist --epochs 3 --subset 10000
     python train_cifar.py --resume runs/cifar10/last.npz    # continue exactly where it stopped
 
-Every epoch appends a line to OUT/metrics.jsonl and writes OUT/last.npz atomically
-(model, optimizer, schedule, data-loader position and RNG state), so a run can be
-stopped with Ctrl-C at any time and resumed bit for bit. The recipe is the paper's
+Every epoch writes OUT/last.npz atomically (model, optimizer, schedule, data-loader position,
+RNG state and the metrics so far), then OUT/metrics.jsonl from it, so the two always agree; a
+run can be stopped with Ctrl-C or SIGTERM at any time and resumed bit for bit. A new run never
+writes over another: a folder that holds one needs --resume (to continue it) or --overwrite. The recipe is the paper's
 (AdamW, warm-up + cosine, label smoothing, stochastic depth, gradient clipping),
 cut down to small data; see lessons/10 for why each piece is there.
 
@@ -29,7 +30,8 @@ import numpy as np
 
 import tinycoat as tc
 from tinycoat import backend, optim
-from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinycoat.checkpoint import (CheckpointError, atomic_write, load_checkpoint, remove_stale_temporaries,
+                                 save_checkpoint)
 from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
 from tinycoat.models import LAYOUTS, MODEL_CONFIGS, create_model
 from tinycoat.nn import functional as F
@@ -65,6 +67,9 @@ def parse_args(argv=None):
     p.add_argument("--subset", type=int, default=None, help="train on a random subset of N images")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on a random subset of N images")
     p.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in an --out folder that holds another: its checkpoint and metrics "
+                        "are deleted first (without this, such a folder is refused)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/last.npz)")
     p.add_argument("--stop-after", type=int, default=None,
                    help="stop after N epochs in this session (the schedule still spans --epochs; resume later)")
@@ -173,23 +178,109 @@ def make_schedule(args, optimizer, steps_per_epoch):
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def checkpoint_meta(args, epoch, global_step, scaler=None):
+RUN_FILES = ("last.npz", "metrics.jsonl", "report.json", "curves.png")   # what a run writes into --out
+
+
+def prepare_out(args):
+    """Check --out before anything is loaded or trained: a folder this process can write to, and
+    one that holds no other run (unless this run continues it, or --overwrite says to start over)."""
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise TrainingError(f"--out {out!r} is a file, not a folder: name a folder for the run's checkpoint and "
+                            "metrics")
+    try:
+        os.makedirs(out, exist_ok=True)
+        atomic_write(os.path.join(out, ".write-test"), lambda f: f.write(b"ok"))
+        os.remove(os.path.join(out, ".write-test"))
+    except OSError as exc:
+        raise TrainingError(f"cannot write to --out {out!r} ({exc.strerror or exc}): choose a folder you can "
+                            "write to") from None
+    for name in remove_stale_temporaries(out):
+        print(f"note: removed {name} from {out}, left by a writer that was stopped mid-write", file=sys.stderr)
+    if args.eval_only:
+        return
+    existing = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
+    own = os.path.join(out, "last.npz")
+    continuing = (args.resume and os.path.exists(args.resume) and os.path.exists(own)
+                  and os.path.samefile(args.resume, own))
+    if not existing or continuing:
+        return
+    if not args.overwrite:
+        raise TrainingError(f"{out} already holds a run ({', '.join(existing)}). Continue it with --resume {own}, "
+                            "start it over with --overwrite, or choose another --out")
+    for name in existing:
+        os.remove(os.path.join(out, name))
+    print(f"--overwrite: deleted the previous run's {', '.join(existing)} in {out}", file=sys.stderr)
+
+
+def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None):
     config = {k: getattr(args, k) for k in ("dataset", "model", "layout", "seed", "batch_size", "epochs")}
-    meta = {"epoch": epoch, "global_step": global_step, "config": config,
+    meta = {"epoch": epoch, "global_step": global_step, "config": config, "history": history,
             "rng": backend.get_rng_state(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if epoch_sums is not None:          # stopped inside an epoch: its running sums, for its metrics
+        meta["epoch_sums"] = epoch_sums
     if scaler is not None and scaler.enabled:
         meta["grad_scaler"] = scaler.state_dict()
     return meta
 
 
-def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, name="last.npz", scaler=None):
+def _last_good(args):
+    """What a failed or stopped run leaves behind, in words."""
+    path = os.path.join(args.out, "last.npz")
+    if not os.path.exists(path):
+        return f"No checkpoint had been written to {args.out} yet."
+    return f"The last good checkpoint, {path}, and {os.path.join(args.out, 'metrics.jsonl')} were left as they were."
+
+
+def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history, epoch_sums=None,
+         scaler=None):
+    """Write OUT/last.npz, then OUT/metrics.jsonl from the history it holds: the metrics never run
+    ahead of the checkpoint (a kill between the two leaves them one epoch behind, and resuming
+    rewrites them from the checkpoint)."""
+    path = os.path.join(args.out, "last.npz")
     loader_state = {f"loader/{k}": v for k, v in train_loader.state_dict().items()}
-    return save_checkpoint(os.path.join(args.out, name), model, optimizer, scheduler, ema,
-                           meta=checkpoint_meta(args, epoch, global_step, scaler), arrays=loader_state)
+    meta = checkpoint_meta(args, epoch, global_step, history, epoch_sums, scaler)
+    try:
+        save_checkpoint(path, model, optimizer, scheduler, ema, meta=meta, arrays=loader_state)
+    except OSError as exc:
+        raise TrainingError(f"could not write the checkpoint {path} ({exc.strerror or exc}). "
+                            + _last_good(args)) from None
+    write_metrics(args.out, history)
+    return path
+
+
+def write_metrics(out, history):
+    """OUT/metrics.jsonl, one JSON line per finished epoch, written whole and atomically."""
+    path = os.path.join(out, "metrics.jsonl")
+    if not history and not os.path.exists(path):      # no epoch finished yet: no file
+        return
+    text = "".join(json.dumps(row) + "\n" for row in history)
+    try:
+        atomic_write(path, lambda f: f.write(text), binary=False)
+    except OSError as exc:
+        raise TrainingError(f"the checkpoint was saved, but {path} could not be written ({exc.strerror or exc}); "
+                            "resuming from the checkpoint writes it again") from None
+
+
+def _history(ck, args):
+    """The finished epochs' metrics: from the checkpoint, or (an earlier release's checkpoint) from
+    the metrics.jsonl beside it, cut to the checkpoint's epoch with one line per epoch."""
+    if "history" in ck["meta"]:
+        return list(ck["meta"]["history"])
+    epoch = int(ck["meta"].get("epoch", 0))
+    path = os.path.join(os.path.dirname(os.path.abspath(args.resume)), "metrics.jsonl")
+    rows = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line) if line.strip() else None
+                if row and row.get("epoch", 0) <= epoch:
+                    rows[row["epoch"]] = row
+    return [rows[e] for e in sorted(rows)]
 
 
 def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
-    """Restore everything from --resume; returns (epoch, global_step) to continue from."""
+    """Restore everything from --resume; returns (epoch, global_step, history, epoch_sums) to continue from."""
     try:
         ck = load_checkpoint(args.resume)
     except CheckpointError as exc:
@@ -203,12 +294,20 @@ def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
         model.load_state_dict(ck["model"])
     except (KeyError, ValueError) as exc:
         raise TrainingError(f"checkpoint {args.resume!r} does not fit model {args.model}: {exc}") from None
-    if optimizer is not None and ck["optimizer"] is not None:
-        optimizer.load_state_dict(ck["optimizer"])
-    if scheduler is not None and ck["scheduler"] is not None:
-        scheduler.load_state_dict(ck["scheduler"])
-    if ema is not None and ck["ema"] is not None:
-        ema.load_state_dict(ck["ema"])
+    try:
+        if optimizer is not None and ck["optimizer"] is not None:
+            optimizer.load_state_dict(ck["optimizer"])
+        if scheduler is not None and ck["scheduler"] is not None:
+            scheduler.load_state_dict(ck["scheduler"])
+        if ema is not None and ck["ema"] is not None:
+            ema.load_state_dict(ck["ema"])
+        if scaler is not None and "grad_scaler" in ck["meta"]:
+            scaler.load_state_dict(ck["meta"]["grad_scaler"])
+        if "rng" in ck["meta"]:
+            backend.set_rng_state(ck["meta"]["rng"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise TrainingError(f"checkpoint {args.resume!r}: its training state does not fit this run "
+                            f"({type(exc).__name__}: {exc})") from None
     if train_loader is not None:
         loader_state = {k[len("loader/"):]: v for k, v in ck["arrays"].items() if k.startswith("loader/")}
         if loader_state:
@@ -217,34 +316,44 @@ def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
             except ValueError as exc:
                 raise TrainingError(f"cannot resume the data order from {args.resume!r}: {exc} "
                                     "(use the same --batch-size and --subset as the original run)") from None
-    if scaler is not None and "grad_scaler" in ck["meta"]:
-        scaler.load_state_dict(ck["meta"]["grad_scaler"])
-    if "rng" in ck["meta"]:
-        backend.set_rng_state(ck["meta"]["rng"])
-    return int(ck["meta"].get("epoch", 0)), int(ck["meta"].get("global_step", 0))
+    return (int(ck["meta"].get("epoch", 0)), int(ck["meta"].get("global_step", 0)), _history(ck, args),
+            ck["meta"].get("epoch_sums"))
 
 
 # ----------------------------------------------------------------------------- training
 
 class StopRequested:
-    """Ctrl-C asks the loop to stop after the current step (a second Ctrl-C stops at once)."""
+    """Ctrl-C or SIGTERM (what schedulers and ``kill`` send) asks the loop to stop after the current
+    step, save and exit; a second one stops at once (main() says what was kept)."""
+
+    SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
     def __init__(self):
         self.requested = False
 
     def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self._handler)
+        self.previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
         return self
 
     def _handler(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         self.requested = True
-        print("\nCtrl-C: finishing this step, saving a checkpoint, then stopping "
-              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+        print(f"\n{self.SIGNALS[signum]}: finishing this step, saving a checkpoint, then stopping "
+              "(send it again to stop at once)", file=sys.stderr)
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+class Interrupted(Exception):
+    """A stop that cannot wait for the step to finish (a second Ctrl-C or SIGTERM, or one outside
+    the training loop)."""
+
+    def __init__(self, signum=signal.SIGINT):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _label_hint(args, num_classes):
@@ -255,11 +364,16 @@ def _label_hint(args, num_classes):
 
 
 def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_classes, global_step, stop,
-                    progress, scaler):
+                    progress, scaler, sums=None):
+    """One epoch (or its rest, continuing from ``sums``, the running sums a stop mid-epoch saved).
+    Returns (this epoch's metrics, global_step, the running sums so far)."""
     model.train()
     xp = backend.array_module(args.device)
-    loss_sum, correct, seen, steps = xp.zeros((), dtype=xp.float64), xp.zeros((), dtype=xp.int64), 0, 0
-    start = time.perf_counter()
+    sums = sums or {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
+    loss_sum = xp.asarray(sums["loss_sum"], dtype=xp.float64)
+    correct = xp.asarray(sums["correct"], dtype=xp.int64)
+    seen, steps = sums["seen"], 0
+    start = time.perf_counter() - sums["seconds"]
     for images, labels in loader:
         if args.mixup:
             images, targets = mixup(images, labels, args.mixup, np.random.default_rng((args.seed, global_step)),
@@ -296,8 +410,7 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
             if not math.isfinite(mean_loss):
                 raise TrainingError(
                     f"the training loss became {mean_loss} at epoch {epoch + 1}, step {global_step}. "
-                    f"The last good checkpoint in {args.out} was left untouched. Try a lower --lr "
-                    "(or --clip-grad 1.0)." + _label_hint(args, num_classes))
+                    f"{_last_good(args)} Try a lower --lr (or --clip-grad 1.0)." + _label_hint(args, num_classes))
             progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{float(correct) / seen:.3f}",
                                  lr=f"{optimizer.param_groups[0]['lr']:.2e}",
                                  img_s=f"{seen / (time.perf_counter() - start):.0f}")
@@ -306,10 +419,11 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
     elapsed = time.perf_counter() - start
     mean_loss = float(loss_sum) / max(seen, 1)
     if seen and not math.isfinite(mean_loss):
-        raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}. The last good "
-                            f"checkpoint in {args.out} was left untouched. Try a lower --lr." + _label_hint(args, num_classes))
-    return {"train_loss": mean_loss, "train_acc": float(correct) / max(seen, 1),
-            "train_images_per_s": seen / elapsed if elapsed else 0.0}, global_step
+        raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}. {_last_good(args)} "
+                            "Try a lower --lr." + _label_hint(args, num_classes))
+    sums = {"loss_sum": float(loss_sum), "correct": int(correct), "seen": seen, "seconds": elapsed}
+    return ({"train_loss": mean_loss, "train_acc": float(correct) / max(seen, 1),
+             "train_images_per_s": seen / elapsed if elapsed else 0.0}, global_step, sums)
 
 
 def evaluate(args, model, loader, num_classes):
@@ -339,10 +453,14 @@ def report(args, classes, metrics, wall_time, train_images_per_s):
              "per-class accuracy:"]
     lines += [f"  {name:<14s} {acc * 100:6.2f}%" for name, acc in zip(classes, metrics["per_class_acc"])]
     print("\n".join(lines))
-    with open(os.path.join(args.out, "report.json"), "w") as f:
-        json.dump({**metrics, "classes": classes, "wall_time_s": wall_time,
-                   "train_images_per_s": train_images_per_s, "device": args.device, "model": args.model,
-                   "layout": args.layout, "dataset": args.dataset}, f, indent=1)
+    record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
+              "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset}
+    path = os.path.join(args.out, "report.json")
+    try:
+        atomic_write(path, lambda f: json.dump(record, f, indent=1), binary=False)
+    except OSError as exc:
+        raise TrainingError(f"could not write {path} ({exc.strerror or exc}); the run's checkpoint and metrics "
+                            "are complete") from None
 
 
 def plot_curves(out_dir):
@@ -381,7 +499,7 @@ def run(args):
         except tc.DeviceError as exc:
             raise TrainingError(str(exc)) from None
     tc.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    prepare_out(args)
     train, test = load_data(args)
     model, optimizer = build(args, train)
     train_loader, test_loader = make_loaders(args, train, test)
@@ -392,10 +510,12 @@ def run(args):
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
           f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}")
 
-    epoch, global_step = 0, 0
+    epoch, global_step, history, epoch_sums = 0, 0, [], None
     if args.resume:
-        epoch, global_step = resume(args, model, optimizer, scheduler, ema, train_loader, scaler)
+        epoch, global_step, history, epoch_sums = resume(args, model, optimizer, scheduler, ema, train_loader, scaler)
         print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
+        if not args.eval_only:
+            write_metrics(args.out, history)        # the metrics of the checkpoint, whatever the file held
 
     def eval_model():
         if ema is None:
@@ -417,22 +537,25 @@ def run(args):
         while epoch < args.epochs:
             steps_left = len(train_loader) - train_loader.state_dict()["batch"].item()
             with _progress(args, steps_left, f"epoch {epoch + 1}/{args.epochs}") as bar:
-                train_metrics, global_step = train_one_epoch(
+                train_metrics, global_step, sums = train_one_epoch(
                     args, epoch, model, optimizer, scheduler, ema, train_loader, len(train.classes),
-                    global_step, stop, bar, scaler)
+                    global_step, stop, bar, scaler, epoch_sums)
+            epoch_sums = None
             if stop.requested and train_loader.state_dict()["batch"].item() != 0:
-                path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, scaler=scaler)
+                path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,
+                            epoch_sums=sums, scaler=scaler)
                 print(f"stopped in epoch {epoch + 1}; checkpoint saved to {path}. "
                       f"Continue with: --resume {path}")
                 return None
             epoch += 1
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
-            row = {"epoch": epoch, **train_metrics, **{k: v for k, v in metrics.items() if k != "per_class_acc"},
-                   "lr": optimizer.param_groups[0]["lr"], "global_step": global_step}
-            with open(os.path.join(args.out, "metrics.jsonl"), "a") as f:
-                f.write(json.dumps(row) + "\n")
-            path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, scaler=scaler)
+            history.append({"epoch": epoch, **train_metrics,
+                            **{k: v for k, v in metrics.items() if k != "per_class_acc"},
+                            "lr": optimizer.param_groups[0]["lr"], "global_step": global_step})
+            row = history[-1]
+            path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,
+                        scaler=scaler)
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
                   f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f} | "
                   f"{row['train_images_per_s']:.1f} img/s | saved {path}")
@@ -456,7 +579,12 @@ def _progress(args, total, desc):
     return tqdm(total=total, desc=desc, disable=args.no_progress, dynamic_ncols=True, leave=False)
 
 
+def _interrupt(signum, frame):
+    raise Interrupted(signum)
+
+
 def main(argv=None) -> int:
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # outside the training loop, SIGTERM is Ctrl-C
     try:
         args = parse_args(argv)
         if args.reference:
@@ -475,6 +603,14 @@ def main(argv=None) -> int:
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        kept = _last_good(args) if "args" in locals() else "Nothing was written."
+        print(f"\nstopped at once ({StopRequested.SIGNALS.get(signum, signum)}); the step in progress is lost. "
+              f"{kept}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -1,0 +1,238 @@
+"""train_cifar.py never loses a run: output folders, metrics that match the checkpoint, kills and
+signals, write failures. Where the behaviour is about processes, real processes get real signals."""
+import errno
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from test_train_cifar import FAST, ROOT, cifar_root, run, train_cifar, weights  # noqa: F401  (cifar_root: a fixture)
+
+# A process that runs train_cifar.main(argv) with one planted fault, chosen by TEST_FAULT:
+#   kill-in-save:N        SIGKILL itself in the middle of writing its N-th checkpoint
+#   kill-before-metrics:N SIGKILL itself after its N-th checkpoint, before metrics.jsonl is written
+#   pause-at-step:K       at training step K, write TEST_MARKER and sleep (the test signals it then)
+DRIVER = textwrap.dedent("""
+    import importlib.util, os, signal, sys, time
+    spec = importlib.util.spec_from_file_location("train_cifar", os.path.join(os.environ["ROOT"], "train_cifar.py"))
+    tcf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tcf)
+    kind, n = os.environ["TEST_FAULT"].split(":")
+    n, calls = int(n), [0]
+    if kind == "kill-in-save":
+        import numpy
+        savez = numpy.savez
+        def savez_then_die(f, **arrays):
+            calls[0] += 1
+            if calls[0] == n:
+                f.write(b"half a checkpoint")
+                f.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+            return savez(f, **arrays)
+        numpy.savez = savez_then_die
+    elif kind == "kill-before-metrics":
+        write_metrics = tcf.write_metrics
+        def die_before_the_nth(out, history):
+            calls[0] += 1
+            if calls[0] == n:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return write_metrics(out, history)
+        tcf.write_metrics = die_before_the_nth
+    elif kind == "pause-at-step":
+        cross_entropy = tcf.F.cross_entropy
+        def pause(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == n:
+                open(os.environ["TEST_MARKER"], "w").close()
+                time.sleep(5)              # the signal arrives during this step
+            return cross_entropy(*args, **kwargs)
+        tcf.F.cross_entropy = pause
+    sys.exit(tcf.main(sys.argv[1:]))
+""")
+
+
+def spawn(fault, *argv, marker=None):
+    env = {**os.environ, "ROOT": str(ROOT), "TEST_FAULT": fault, "TEST_MARKER": str(marker or ""),
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", DRIVER, *map(str, argv)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def epochs_in(out):
+    return [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def checkpoint_epoch(path):
+    from tinycoat.checkpoint import load_checkpoint
+    return load_checkpoint(path)["meta"]["epoch"]
+
+
+# ------------------------------------------------------------------------ 1. one folder, one run
+
+def test_a_new_run_never_writes_over_another(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST]
+    assert run(*common) == 0
+    before = (out / "last.npz").read_bytes(), (out / "metrics.jsonl").read_text()
+    capsys.readouterr()
+    assert run(*common) == 2                                     # the same command again
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and f"--resume {out / 'last.npz'}" in err and "--overwrite" in err
+    assert ((out / "last.npz").read_bytes(), (out / "metrics.jsonl").read_text()) == before
+    other = tmp_path / "other"                                   # another run's checkpoint into this folder
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", other, *FAST) == 0
+    assert run(*common[:-len(FAST)], "--epochs", 2, "--resume", other / "last.npz", *FAST) == 2
+    assert run(*common, "--overwrite") == 0                      # asked to: a fresh run
+    assert "deleted the previous run's" in capsys.readouterr().err
+    assert epochs_in(out) == [1]
+
+
+def test_the_output_folder_is_checked_before_anything_is_trained(cifar_root, tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("a file")
+    assert run("--data-dir", cifar_root, "--out", tmp_path / "file", *FAST) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+    def refused(path, write, binary=True):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+    monkeypatch.setattr(train_cifar, "atomic_write", refused)
+    monkeypatch.setattr(train_cifar, "load_data", lambda args: pytest.fail("loaded data for an unwritable --out"))
+    assert run("--data-dir", cifar_root, "--out", tmp_path / "readonly", *FAST) == 2
+    assert "cannot write to --out" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ 2. metrics agree with the checkpoint
+
+def test_a_kill_inside_the_checkpoint_write_keeps_the_last_one_and_its_metrics(cifar_root, tmp_path):
+    out = tmp_path / "run"
+    common = ["--data-dir", cifar_root, "--epochs", 3, "--out", out, *FAST]
+    killed = spawn("kill-in-save:2", *common)
+    killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert checkpoint_epoch(out / "last.npz") == 1 and epochs_in(out) == [1]
+    leftovers = [n for n in os.listdir(out) if n.endswith(".tmp")]
+    assert leftovers, "the killed writer's temporary file should be there for the cleaner to find"
+    assert run(*common, "--resume", out / "last.npz") == 0
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]          # cleaned up
+    assert epochs_in(out) == [1, 2, 3]
+    assert run("--data-dir", cifar_root, "--epochs", 3, "--out", tmp_path / "straight", *FAST) == 0
+    a, b = weights(tmp_path / "straight/last.npz"), weights(out / "last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_kill_between_checkpoint_and_metrics_is_mended_on_resume(cifar_root, tmp_path):
+    out = tmp_path / "run"
+    common = ["--data-dir", cifar_root, "--epochs", 3, "--out", out, *FAST]
+    killed = spawn("kill-before-metrics:2", *common)
+    killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    assert checkpoint_epoch(out / "last.npz") == 2 and epochs_in(out) == [1]   # one epoch behind, never ahead
+    assert run(*common, "--resume", out / "last.npz") == 0
+    assert epochs_in(out) == [1, 2, 3]                                        # no duplicate, none missing
+
+
+def test_a_failed_write_is_one_line_and_leaves_a_consistent_run(cifar_root, tmp_path, capsys, monkeypatch):
+    """A full disk at the second epoch's checkpoint: exit 2, one line, epoch 1's checkpoint and metrics."""
+    out = tmp_path / "run"
+    import numpy
+    savez, calls = numpy.savez, []
+
+    def full_disk(f, **arrays):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return savez(f, **arrays)
+    monkeypatch.setattr(numpy, "savez", full_disk)
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, *FAST) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "could not write the checkpoint" in err[0] and "No space left" in err[0]
+    assert "last good checkpoint" in err[0] and "Traceback" not in err[0]
+    assert checkpoint_epoch(out / "last.npz") == 1 and epochs_in(out) == [1]
+    assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
+
+
+# ------------------------------------------------------------------------ 3. signals
+
+def test_sigterm_finishes_the_step_saves_and_resumes_exactly(cifar_root, tmp_path):
+    common = ["--data-dir", cifar_root, *FAST, "--epochs", 1]
+    assert run(*common, "--out", tmp_path / "straight") == 0
+    marker = tmp_path / "at-step-2"
+    proc = spawn("pause-at-step:2", *common, "--out", tmp_path / "split", marker=marker)
+    deadline = time.time() + 240
+    while not marker.exists():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)                              # what a scheduler or `kill` sends
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert "SIGTERM: finishing this step" in err and "checkpoint saved" in out
+    assert run(*common, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_second_ctrl_c_and_one_during_loading_stop_cleanly(cifar_root, tmp_path, monkeypatch, capsys):
+    original = train_cifar.F.cross_entropy
+    calls = []
+
+    def twice_at_step_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", twice_at_step_2)
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", tmp_path / "a", *FAST) == 128 + signal.SIGINT
+    err = capsys.readouterr().err
+    assert "stopped at once (Ctrl-C)" in err and "No checkpoint had been written" in err and "Traceback" not in err
+
+    def interrupted_loading(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train_cifar, "load_data", interrupted_loading)
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", tmp_path / "b", *FAST) == 128 + signal.SIGINT
+    assert "stopped at once (Ctrl-C)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ 4. a resumed epoch's metrics
+
+def test_a_resumed_epoch_reports_the_metrics_of_the_whole_epoch(cifar_root, tmp_path, monkeypatch):
+    """Stopped at step 2 of 3 and resumed: the epoch's train loss and accuracy count all its steps,
+    the same numbers as the uninterrupted run (bit for bit)."""
+    common = ["--data-dir", cifar_root, *FAST, "--epochs", 2]
+    assert run(*common, "--out", tmp_path / "straight") == 0
+    original, calls = train_cifar.F.cross_entropy, []
+
+    def stop_at_step_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", stop_at_step_2)
+    assert run(*common, "--out", tmp_path / "split") == 0
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", original)
+    assert run(*common, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    rows = [[json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+            for name in ("straight", "split")]
+    for a, b in zip(*rows):
+        for key in ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "global_step"):
+            assert a[key] == b[key], (key, a[key], b[key])
+
+
+# ------------------------------------------------------------------------ 9. the NaN message tells the truth
+
+def test_nan_loss_before_any_checkpoint_says_there_is_none(cifar_root, tmp_path, monkeypatch, capsys):
+    original = train_cifar.F.cross_entropy
+    monkeypatch.setattr(train_cifar.F, "cross_entropy", lambda *a, **k: original(*a, **k) * float("nan"))
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", tmp_path / "run", *FAST) == 2
+    err = capsys.readouterr().err
+    assert "loss became nan" in err and "No checkpoint had been written" in err
+    assert not (tmp_path / "run" / "last.npz").exists()
+    assert pathlib.Path(tmp_path / "run").is_dir()
