@@ -41,20 +41,37 @@ class TrainingError(RuntimeError):
     """A problem the user can act on: reported as one clear message, no traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (a TrainingError, exit code 2), not a usage block."""
+
+    def error(self, message):
+        raise TrainingError(f"{message} (python train_cifar.py --help lists every option)")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """'(default: X)' after an option's help, unless there is no default to show or the help says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train a CoAtNet (tinycoat) on an image classification dataset.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = _Parser(description="Train a CoAtNet (tinycoat) on an image classification dataset.",
+                formatter_class=_HelpFormatter)
     p.add_argument("--dataset", default="cifar10", choices=list(DATASETS),
                    help="cifar100-coarse: CIFAR-100 with its 20 superclasses as the labels")
     p.add_argument("--data-dir", default=None,
                    help="dataset root (default: $TINYCOAT_DATA or ~/.cache/tinycoat; required for folder)")
-    p.add_argument("--image-size", type=int, default=None, help="image side for --dataset folder (default 64)")
+    p.add_argument("--image-size", type=int, default=None, help="image side for --dataset folder (default: 64)")
     p.add_argument("--model", default="coatnet_cifar_nano", help=f"one of {', '.join(MODEL_CONFIGS)}")
     p.add_argument("--layout", default="CCTT", help=f"block types of S1..S4: one of {', '.join(LAYOUTS)}")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
-    p.add_argument("--min-lr", type=float, default=1e-5)
+    p.add_argument("--min-lr", type=float, default=1e-5, help="the floor of the cosine decay (at most --lr)")
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup", type=float, default=5.0, help="linear warm-up length in epochs")
     p.add_argument("--label-smoothing", type=float, default=0.1)
@@ -66,11 +83,17 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--subset", type=int, default=None, help="train on a random subset of N images")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on a random subset of N images")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<dataset>-<model>)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: the --resume checkpoint's folder, else runs/<dataset>-<model>)")
     p.add_argument("--overwrite", action="store_true",
                    help="start a new run in an --out folder that holds another: its checkpoint and metrics "
                         "are deleted first (without this, such a folder is refused)")
-    p.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. OUT/last.npz)")
+    p.add_argument("--resume", default=None,
+                   help="checkpoint to continue from (e.g. OUT/last.npz). The run keeps the checkpoint's settings "
+                        "unless typed again: a different --model, --layout, --dataset, --image-size, --batch-size, "
+                        "--subset or --seed is refused (they fix the model and the data order); a different "
+                        "--epochs, --lr, --min-lr, --warmup or --weight-decay re-plans the schedule from the "
+                        "resumed step on; other settings apply from the resumed step on")
     p.add_argument("--stop-after", type=int, default=None,
                    help="stop after N epochs in this session (the schedule still spans --epochs; resume later)")
     p.add_argument("--eval-only", action="store_true", help="only evaluate the --resume checkpoint")
@@ -94,8 +117,35 @@ def parse_args(argv=None):
                    help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
                         "instead of being unmapped and faulted in again every step; see tinycoat/fast/host.py)")
     args = p.parse_args(argv)
+    args.typed = _typed(p, argv)
     _check_args(args)
     return args
+
+
+def _typed(parser, argv):
+    """The options the user typed, by destination (argparse fills in defaults indistinguishably)."""
+    missing = object()
+    namespace = argparse.Namespace(**{a.dest: missing for a in parser._actions if a.dest != "help"})
+    parser.parse_args(argv, namespace=namespace)       # (argparse leaves attributes a namespace has)
+    return {k for k, v in vars(namespace).items() if v is not missing}
+
+
+# The valid values of every numeric option: (low, high), or (low, high, low included?, high included?).
+RANGES = {
+    "epochs": (1, 10 ** 6), "batch_size": (1, 65536), "log_every": (1, 10 ** 9), "seed": (0, 2 ** 32 - 1),
+    "lr": (0, 10, False, True), "min_lr": (0, 10), "weight_decay": (0, 10), "warmup": (0, 10 ** 6),
+    "label_smoothing": (0, 1, True, False), "mixup": (0, 100), "drop_path": (0, 1, True, False),
+    "clip_grad": (0, 10 ** 6), "ema": (0, 1, True, False), "subset": (1, 10 ** 9), "test_subset": (1, 10 ** 9),
+    "stop_after": (1, 10 ** 6), "image_size": (8, 1024), "threads": (1, 1024),
+}
+
+
+def _check_range(name, value, low, high, low_in=True, high_in=True):
+    inside = (low <= value if low_in else low < value) and (value <= high if high_in else value < high)
+    if not (math.isfinite(value) and inside):
+        option = "--" + name.replace("_", "-")
+        interval = f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
+        raise TrainingError(f"{option} must be a number in {interval}, got {value}")
 
 
 def _check_args(args):
@@ -103,24 +153,25 @@ def _check_args(args):
         raise TrainingError(f"unknown model {args.model!r}: expected one of {', '.join(MODEL_CONFIGS)}")
     if args.layout not in LAYOUTS:
         raise TrainingError(f"unknown layout {args.layout!r}: expected one of {', '.join(LAYOUTS)}")
-    for name in ("epochs", "batch_size", "log_every"):
-        value = getattr(args, name)
-        if value < (0 if name == "epochs" else 1):
-            raise TrainingError(f"--{name.replace('_', '-')} must be {'>= 0' if name == 'epochs' else '>= 1'}, "
-                                f"got {value}")
-    for name in ("lr", "weight_decay", "warmup", "label_smoothing", "mixup", "clip_grad", "min_lr"):
-        if getattr(args, name) < 0:
-            raise TrainingError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(args, name)}")
-    if not 0 <= args.drop_path < 1 or not 0 <= args.ema < 1 or not 0 <= args.label_smoothing < 1:
-        raise TrainingError("--drop-path, --ema and --label-smoothing must be in [0, 1)")
+    for name, bounds in RANGES.items():
+        if getattr(args, name) is not None:
+            _check_range(name, getattr(args, name), *bounds)
+    if args.min_lr > args.lr and "min_lr" not in args.typed:
+        args.min_lr = args.lr                    # the default floor, for a peak below it
+    if args.min_lr > args.lr:
+        raise TrainingError(f"--min-lr ({args.min_lr:g}) must not be above --lr ({args.lr:g}): the schedule "
+                            "decays from --lr down to --min-lr")
     if args.eval_only and not args.resume:
         raise TrainingError("--eval-only needs --resume PATH (the checkpoint to evaluate)")
     if args.dataset == "folder" and not args.data_dir:
         raise TrainingError("--dataset folder needs --data-dir ROOT (with ROOT/train/<class>/*.jpg and ROOT/val/...)")
-    for name in ("subset", "test_subset", "stop_after"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise TrainingError(f"--{name.replace('_', '-')} must be >= 1")
-    args.out = args.out or os.path.join("runs", f"{args.dataset}-{args.model}")
+    if args.image_size is not None and args.dataset != "folder":
+        raise TrainingError(f"--image-size is for --dataset folder; {args.dataset} images are 32×32")
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise TrainingError(f"--resume {args.resume!r}: no such checkpoint file")
+    if args.out is None:
+        args.out = (os.path.dirname(args.resume) or "." if args.resume
+                    else os.path.join("runs", f"{args.dataset}-{args.model}"))
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -136,10 +187,20 @@ def load_data(args):
         raise TrainingError(str(exc)) from None
     if train.classes != test.classes:
         raise TrainingError(f"train and test sets have different classes: {train.classes} vs {test.classes}")
+    for name, dataset, split in (("subset", train, "training"), ("test_subset", test, "test")):
+        wanted = getattr(args, name)
+        if wanted and wanted > len(dataset):
+            print(f"note: --{name.replace('_', '-')} {wanted} is more than the {len(dataset)} images of the "
+                  f"{split} set: using all of them", file=sys.stderr)
     if args.subset:
         train = train.subset(min(args.subset, len(train)), seed=args.seed)
     if args.test_subset:
         test = test.subset(min(args.test_subset, len(test)), seed=args.seed)
+    for dataset, split in ((train, "training"), (test, "test")):
+        if len(dataset) == 0:
+            raise TrainingError(f"the {split} set of {args.dataset} is empty"
+                                + (f" (in {args.data_dir})" if args.data_dir else "") + ": nothing to train on"
+                                if split == "training" else ": nothing to evaluate on")
     return train, test
 
 
@@ -213,8 +274,53 @@ def prepare_out(args):
     print(f"--overwrite: deleted the previous run's {', '.join(existing)} in {out}", file=sys.stderr)
 
 
+# A checkpoint records the settings of its run, and resuming keeps those the user does not type
+# again. Typed anew, those that fix the model and the data order are refused; the schedule's are
+# honoured by re-planning it for the rest of the run (the learning rate follows the new curve from
+# the resumed step on); the others act step by step and simply apply from the resumed step on.
+FIXED_BY_CHECKPOINT = ("model", "layout", "dataset", "image_size", "batch_size", "subset", "seed")
+SCHEDULE = ("epochs", "lr", "min_lr", "warmup", "weight_decay")
+CARRIED_BY_CHECKPOINT = ("label_smoothing", "mixup", "drop_path", "clip_grad", "ema", "amp", "test_subset")
+NEEDED_FOR_EVALUATION = ("model", "layout", "dataset", "image_size")
+
+
+def adopt_settings(args, ck):
+    """Take the checkpoint's settings for what the user did not type; refuse a typed change that the
+    resumed run cannot follow (for --eval-only, only the model and the data matter); note the rest.
+    Sets ``args.replan``: the schedule settings typed anew."""
+    saved = ck["meta"].get("config", {})
+    fixed = NEEDED_FOR_EVALUATION if args.eval_only else FIXED_BY_CHECKPOINT
+    args.replan = []
+    for key in FIXED_BY_CHECKPOINT + SCHEDULE + CARRIED_BY_CHECKPOINT:
+        if key not in saved or getattr(args, key) == saved[key]:
+            continue
+        option, value = "--" + key.replace("_", "-"), getattr(args, key)
+        if key not in args.typed:
+            setattr(args, key, saved[key])
+        elif key in fixed:
+            raise TrainingError(f"checkpoint {args.resume!r} is from {option} {saved[key]!r}, but this run asks for "
+                                f"{option} {value!r}: a resumed run keeps its model and its data order. Leave "
+                                f"{option} out to continue it, or start a new run with another --out")
+        elif not args.eval_only:
+            args.replan += [key] if key in SCHEDULE else []
+            how = "the schedule is re-planned with it from the resumed step on" if key in SCHEDULE else \
+                "it applies from the resumed step on"
+            print(f"note: resuming with {option} {value!r} (the checkpoint's run used {saved[key]!r}): {how}",
+                  file=sys.stderr)
+
+
+def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
+    """The typed --epochs/--lr/--min-lr/--warmup/--weight-decay for the rest of a resumed run: the
+    groups' peak and decay as built from this run's settings, the cosine re-planned over --epochs,
+    continuing from the checkpoint's step."""
+    for group, built in zip(optimizer.param_groups, built_groups):
+        group["initial_lr"], group["weight_decay"] = built["lr"], built["weight_decay"]
+    planned = make_schedule(args, optimizer, steps_per_epoch)
+    scheduler.load_state_dict({**planned.state_dict(), "last_step": scheduler.last_step})
+
+
 def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None):
-    config = {k: getattr(args, k) for k in ("dataset", "model", "layout", "seed", "batch_size", "epochs")}
+    config = {k: getattr(args, k) for k in FIXED_BY_CHECKPOINT + SCHEDULE + CARRIED_BY_CHECKPOINT}
     meta = {"epoch": epoch, "global_step": global_step, "config": config, "history": history,
             "rng": backend.get_rng_state(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
     if epoch_sums is not None:          # stopped inside an epoch: its running sums, for its metrics
@@ -279,17 +385,16 @@ def _history(ck, args):
     return [rows[e] for e in sorted(rows)]
 
 
-def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
-    """Restore everything from --resume; returns (epoch, global_step, history, epoch_sums) to continue from."""
+def read_checkpoint(args):
     try:
-        ck = load_checkpoint(args.resume)
+        return load_checkpoint(args.resume)
     except CheckpointError as exc:
         raise TrainingError(str(exc)) from None
-    saved = ck["meta"].get("config", {})
-    for key in ("model", "layout", "dataset"):
-        if key in saved and saved[key] != getattr(args, key):
-            raise TrainingError(f"checkpoint {args.resume!r} is from {key} {saved[key]!r}, but this run uses "
-                                f"--{key} {getattr(args, key)!r}: pass the same --{key} to resume it")
+
+
+def resume(args, ck, model, optimizer, scheduler, ema, train_loader, scaler=None):
+    """Restore everything from the --resume checkpoint ``ck``; returns (epoch, global_step, history,
+    epoch_sums) to continue from. (For --eval-only: the weights alone; optimizer and the rest None.)"""
     try:
         model.load_state_dict(ck["model"])
     except (KeyError, ValueError) as exc:
@@ -314,8 +419,7 @@ def resume(args, model, optimizer, scheduler, ema, train_loader, scaler=None):
             try:
                 train_loader.load_state_dict(loader_state)
             except ValueError as exc:
-                raise TrainingError(f"cannot resume the data order from {args.resume!r}: {exc} "
-                                    "(use the same --batch-size and --subset as the original run)") from None
+                raise TrainingError(f"cannot resume the data order from {args.resume!r}: {exc}") from None
     return (int(ck["meta"].get("epoch", 0)), int(ck["meta"].get("global_step", 0)), _history(ck, args),
             ck["meta"].get("epoch_sums"))
 
@@ -498,6 +602,9 @@ def run(args):
             backend.array_module("gpu")
         except tc.DeviceError as exc:
             raise TrainingError(str(exc)) from None
+    ck = read_checkpoint(args) if args.resume else None
+    if ck is not None:
+        adopt_settings(args, ck)
     tc.manual_seed(args.seed)
     prepare_out(args)
     train, test = load_data(args)
@@ -511,10 +618,16 @@ def run(args):
           f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}")
 
     epoch, global_step, history, epoch_sums = 0, 0, [], None
-    if args.resume:
-        epoch, global_step, history, epoch_sums = resume(args, model, optimizer, scheduler, ema, train_loader, scaler)
-        print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
-        if not args.eval_only:
+    if ck is not None:
+        if args.eval_only:                          # evaluation needs the weights (and EMA), nothing else
+            resume(args, ck, model, None, None, ema, None)
+        else:
+            built = [dict(g) for g in optimizer.param_groups]        # this run's settings, before loading
+            epoch, global_step, history, epoch_sums = resume(args, ck, model, optimizer, scheduler, ema,
+                                                             train_loader, scaler)
+            if args.replan:
+                replan_schedule(args, optimizer, scheduler, len(train_loader), built)
+            print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
             write_metrics(args.out, history)        # the metrics of the checkpoint, whatever the file held
 
     def eval_model():
@@ -592,8 +705,6 @@ def main(argv=None) -> int:
         else:
             tc.fast.enable(malloc=not args.no_malloc_tuning)
         if args.threads is not None:
-            if args.threads < 1:
-                raise TrainingError(f"--threads must be a positive number of threads, got {args.threads}")
             tc.set_num_threads(args.threads)
         if args.tf32:
             if args.device != "gpu":

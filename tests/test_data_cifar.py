@@ -131,6 +131,9 @@ def test_missing_batch_and_bad_label_and_bad_meta(tmp_path):
     (folder / "batches.meta.txt").write_text("only\nthree\nnames\n")
     with pytest.raises(DatasetError, match="batches.meta.txt lists 3"):
         load_cifar10(tmp_path, download=False)
+    (folder / "batches.meta.txt").write_text("\n".join(["cat"] * 2 + [f"class{k}" for k in range(8)]))
+    with pytest.raises(DatasetError, match="names 'cat' more than once"):
+        load_cifar10(tmp_path, download=False)
     (folder / "batches.meta.txt").unlink()
     (folder / "test_batch.bin").write_bytes(bytes([10]) + bytes(3072))  # label 10 of 0..9
     with pytest.raises(DatasetError, match="label 10"):

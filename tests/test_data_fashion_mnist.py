@@ -100,12 +100,26 @@ def test_mismatched_counts_are_refused(tmp_path, no_system_copy):
         load_fashion_mnist(tmp_path, download=False)
 
 
-def test_missing_without_download_lists_the_places_searched(tmp_path, no_system_copy):
+def test_missing_without_download_lists_the_places_searched(tmp_path, no_system_copy, monkeypatch):
     with pytest.raises(DatasetError) as err:
-        load_fashion_mnist(tmp_path, download=False)
+        load_fashion_mnist(tmp_path, download=False)          # a folder the caller names: only there
     msg = str(err.value)
     assert "train-images-idx3-ubyte.gz" in msg and str(tmp_path / "fashion-mnist") in msg
-    assert str(fashion_mnist.SYSTEM_DIR) in msg
+    assert str(fashion_mnist.SYSTEM_DIR) not in msg
+    monkeypatch.setenv("TINYCOAT_DATA", str(tmp_path / "default"))
+    with pytest.raises(DatasetError) as err:
+        load_fashion_mnist(download=False)                    # no root: the default, then Debian's copy
+    assert str(tmp_path / "default") in str(err.value) and str(fashion_mnist.SYSTEM_DIR) in str(err.value)
+
+
+def test_a_named_folder_never_falls_back_to_the_system_copy(tmp_path, monkeypatch):
+    """--data-dir that lacks the files is an error, even where Debian's copy would be found."""
+    write_fashion(tmp_path / "system")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "system")
+    with pytest.raises(DatasetError, match="not found"):
+        load_fashion_mnist(tmp_path / "mine", download=False)
+    monkeypatch.setenv("TINYCOAT_DATA", str(tmp_path / "default"))
+    assert len(load_fashion_mnist(download=False)) > 0       # no folder named: the system copy serves
 
 
 def test_download_verifies_the_published_md5(tmp_path, no_system_copy, monkeypatch):
@@ -123,9 +137,10 @@ REAL = fashion_mnist.SYSTEM_DIR
 
 @pytest.mark.skipif(not (REAL / "t10k-images-idx3-ubyte.gz").is_file(),
                     reason=f"Debian's dataset-fashion-mnist is not installed ({REAL} missing)")
-def test_real_debian_files(tmp_path):
-    train = load_fashion_mnist(tmp_path, train=True, download=False)  # empty root -> system copy
-    test = load_fashion_mnist(tmp_path, train=False, download=False)
+def test_real_debian_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYCOAT_DATA", str(tmp_path))                  # an empty default root ...
+    train = load_fashion_mnist(train=True, download=False)               # ... -> the system copy
+    test = load_fashion_mnist(train=False, download=False)
     assert train.images.shape == (60000, 1, 32, 32) and test.images.shape == (10000, 1, 32, 32)
     assert np.bincount(train.labels).tolist() == [6000] * 10  # balanced classes
     assert np.bincount(test.labels).tolist() == [1000] * 10

@@ -127,3 +127,28 @@ def test_layout_errors(tmp_path):
         load_image_folder(root, "train", cache_dir=tmp_path / "c")
     with pytest.raises(ValueError, match="image_size"):
         load_image_folder(root, "train", image_size=0, cache_dir=tmp_path / "c")
+
+
+def test_16_bit_images_are_scaled_not_clipped(tmp_path):
+    """A 16-bit PNG ramp 0..65535 decodes to 0..255 in proportion (Pillow's own conversion would
+    make 97 % of it 255); floating-point pixels, with no range to scale from, are refused."""
+    from tinycoat.data.image_folder import decode_image
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (64, 1))
+    Image.fromarray(ramp).save(tmp_path / "ramp16.png")
+    pixels = decode_image(tmp_path / "ramp16.png", 64)
+    np.testing.assert_allclose(pixels[0, 0].astype(float), ramp[0] / 257, atol=1.0)
+    assert pixels.min() == 0 and pixels.max() == 255 and (pixels == 255).mean() < 0.05
+    assert (pixels[0] == pixels[1]).all() and (pixels[1] == pixels[2]).all()    # grey: the same in R, G, B
+    Image.fromarray(np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)).save(tmp_path / "float.tiff")
+    with pytest.raises(DatasetError, match="float.tiff.*floating-point"):
+        decode_image(tmp_path / "float.tiff", 32)
+
+
+def test_a_decompression_bomb_names_the_limit_and_how_to_lift_it(tmp_path, monkeypatch):
+    from tinycoat.data import image_folder
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)          # 2000 pixels > twice the limit
+    with pytest.raises(DatasetError, match="big.png.*decompression bombs.*TINYCOAT_MAX_IMAGE_PIXELS"):
+        image_folder.decode_image(tmp_path / "big.png", 16)
+    monkeypatch.setenv("TINYCOAT_MAX_IMAGE_PIXELS", "10000")
+    assert image_folder.decode_image(tmp_path / "big.png", 16).shape == (3, 16, 16)

@@ -110,6 +110,10 @@ def read_class_names(path: Path, published: list) -> list:
     names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if len(names) != len(published):
         raise DatasetError(f"{path} lists {len(names)} class names; expected {len(published)}, one per line")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DatasetError(f"{path} names {', '.join(repr(n) for n in repeated)} more than once; each of the "
+                           f"{len(published)} classes needs a name of its own")
     return names
 
 

@@ -39,19 +39,22 @@ PAD = 2  # pixels added on each side: 28 + 2 * 2 = 32
 def load_fashion_mnist(root=None, train=True, download=True) -> ArrayDataset:
     """Fashion-MNIST: 60,000 train / 10,000 test images, uint8 (N, 1, 32, 32), 10 classes.
 
-    Looks in ``root/fashion-mnist/``, then ``root/``, then Debian's
-    /usr/share/datasets/fashion-mnist/; downloads into ``root/fashion-mnist/`` otherwise.
+    Looks in ``root/fashion-mnist/`` and ``root/`` — and, when no ``root`` is given, in the
+    default root and then Debian's /usr/share/datasets/fashion-mnist/ — and downloads into
+    ``root/fashion-mnist/`` otherwise. A ``root`` the caller names is the only place looked in.
     """
+    named = root is not None
     root = resolve_root(root)
     image_file, label_file = FILES[bool(train)]
-    folder = _find_folder([root / SUBFOLDER, root, SYSTEM_DIR], (image_file, label_file))
+    places = [root / SUBFOLDER, root] + ([] if named else [SYSTEM_DIR])
+    folder = _find_folder(places, (image_file, label_file))
     if folder is None:
         folder = root / SUBFOLDER
         if not download:
             raise DatasetError(
-                f"Fashion-MNIST files {image_file} and {label_file} not found in {root / SUBFOLDER}, "
-                f"{root} or {SYSTEM_DIR}, and download=False. Put them in {folder} "
-                f"(from {URL}) or install Debian's dataset-fashion-mnist package."
+                f"Fashion-MNIST files {image_file} and {label_file} not found in "
+                f"{' or '.join(str(p) for p in places)}, and download=False. Put them in {folder} "
+                f"(from {URL})" + ("." if named else " or install Debian's dataset-fashion-mnist package.")
             )
         for name in (image_file, label_file):
             if not (folder / name).is_file():

@@ -23,7 +23,9 @@ from .errors import DatasetError
 from .paths import default_root
 
 EXTENSIONS = {".jpg", ".jpeg", ".png"}  # compared lower-case: Imagenette uses ".JPEG"
-CACHE_VERSION = 1  # bump when the decoding below changes, to invalidate old caches
+CACHE_VERSION = 2  # bump when the decoding below changes, to invalidate old caches (2: 16-bit images scaled)
+MAX_PIXELS_ENV = "TINYCOAT_MAX_IMAGE_PIXELS"   # lifts Pillow's decompression-bomb limit, for images you trust
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")   # Pillow's modes for 16- and 32-bit integer pixels
 
 
 def load_image_folder(root, split="train", image_size=64, cache_dir=None) -> ArrayDataset:
@@ -85,12 +87,14 @@ def fingerprint(root: Path, files) -> str:
 
 def decode_image(path: Path, size: int) -> np.ndarray:
     """One image as uint8 (3, size, size): shorter side resized to ``size``, then centre-cropped."""
+    if os.environ.get(MAX_PIXELS_ENV):
+        Image.MAX_IMAGE_PIXELS = int(os.environ[MAX_PIXELS_ENV])
     try:
         with Image.open(path) as im:
             # For JPEGs, draft() lets the decoder skip detail we would throw away (it decodes
             # at 1/2, 1/4 or 1/8 scale while staying >= size): a big speed-up for full-size photos.
             im.draft("RGB", (size, size))
-            im = im.convert("RGB")
+            im = _to_rgb(im, path)
             w, h = im.size
             scale = size / min(w, h)
             new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
@@ -98,9 +102,32 @@ def decode_image(path: Path, size: int) -> np.ndarray:
             left, top = (new_w - size) // 2, (new_h - size) // 2
             im = im.crop((left, top, left + size, top + size))
             pixels = np.asarray(im, dtype=np.uint8)  # (H, W, 3)
+    except Image.DecompressionBombError as err:
+        raise DatasetError(f"cannot read image {path}: {err} Pillow refuses images that large as a guard against "
+                           f"decompression bombs; for an image you trust, set {MAX_PIXELS_ENV} to a larger number "
+                           "of pixels (or shrink the image)") from None
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise DatasetError(f"cannot read image {path}: {err}") from err
     return pixels.transpose(2, 0, 1)  # HWC -> CHW
+
+
+def _to_rgb(im, path):
+    """8-bit RGB from any mode Pillow opens. 16-bit integer pixels (a 16-bit PNG) are scaled,
+    v·255/65535, where Pillow's own conversion would clip everything above 255 to white;
+    wider integers and floating-point pixels have no range to scale from, and are refused."""
+    if im.mode == "F" or (im.mode in WIDE_MODES and not _fits_16_bits(im)):
+        raise DatasetError(f"cannot read image {path}: its pixels are {'floating-point' if im.mode == 'F' else '32-bit'} "
+                           f"numbers (Pillow mode {im.mode!r}) with no fixed range to scale to 0..255; save it as an "
+                           "8- or 16-bit image")
+    if im.mode in WIDE_MODES:
+        wide = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.rint(wide * (255 / 65535)).astype(np.uint8))          # mode "L"
+    return im.convert("RGB")
+
+
+def _fits_16_bits(im):
+    low, high = im.getextrema()
+    return 0 <= low and high <= 65535
 
 
 def _read_cache(cache: Path, count: int, size: int):
