@@ -59,6 +59,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def parse_args(argv=None):
+    p = make_parser()
+    args = p.parse_args(argv)
+    args.typed = _typed(p, argv)
+    _check_args(args)
+    return args
+
+
+def make_parser():
     p = _Parser(description="Train a CoAtNet (tinycoat) on an image classification dataset.",
                 formatter_class=_HelpFormatter)
     p.add_argument("--dataset", default="cifar10", choices=list(DATASETS),
@@ -116,10 +124,7 @@ def parse_args(argv=None):
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
                         "instead of being unmapped and faulted in again every step; see tinycoat/fast/host.py)")
-    args = p.parse_args(argv)
-    args.typed = _typed(p, argv)
-    _check_args(args)
-    return args
+    return p
 
 
 def _typed(parser, argv):
@@ -314,7 +319,7 @@ def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
     groups' peak and decay as built from this run's settings, the cosine re-planned over --epochs,
     continuing from the checkpoint's step."""
     for group, built in zip(optimizer.param_groups, built_groups):
-        group["initial_lr"], group["weight_decay"] = built["lr"], built["weight_decay"]
+        group["initial_lr"], group["weight_decay"] = built["initial_lr"], built["weight_decay"]
     planned = make_schedule(args, optimizer, steps_per_epoch)
     scheduler.load_state_dict({**planned.state_dict(), "last_step": scheduler.last_step})
 

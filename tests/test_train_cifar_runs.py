@@ -236,3 +236,108 @@ def test_nan_loss_before_any_checkpoint_says_there_is_none(cifar_root, tmp_path,
     assert "loss became nan" in err and "No checkpoint had been written" in err
     assert not (tmp_path / "run" / "last.npz").exists()
     assert pathlib.Path(tmp_path / "run").is_dir()
+
+
+# ------------------------------------------------------------------------ 5. a resumed run keeps its settings
+
+def test_resuming_keeps_the_checkpoints_settings_and_refuses_a_different_data_order(cifar_root, tmp_path, capsys):
+    out, straight = tmp_path / "run", tmp_path / "straight"
+    common = ["--data-dir", cifar_root, "--no-progress", "--no-download", "--lr", "1e-3", "--warmup", "0.5"]
+    assert run(*common, "--epochs", 2, "--batch-size", 4, "--out", straight) == 0
+    assert run(*common, "--epochs", 2, "--batch-size", 4, "--stop-after", 1, "--out", out) == 0
+    # only --resume: the checkpoint's --epochs 2, --batch-size 4, --lr 1e-3 (not the defaults 100, 128, 2e-3)
+    assert run("--resume", out / "last.npz", "--data-dir", cifar_root, "--no-progress", "--no-download") == 0
+    assert epochs_in(out) == [1, 2]
+    a, b = weights(straight / "last.npz"), weights(out / "last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    capsys.readouterr()
+    assert run("--resume", out / "last.npz", "--data-dir", cifar_root, "--batch-size", 8, "--epochs", 3) == 2
+    err = capsys.readouterr().err
+    assert "is from --batch-size 4, but this run asks for --batch-size 8" in err and "data order" in err
+
+
+def test_a_typed_schedule_setting_re_plans_the_schedule_from_the_resumed_step(cifar_root, tmp_path, capsys):
+    from tinycoat.checkpoint import load_checkpoint
+    out = tmp_path / "run"
+    common = ["--data-dir", cifar_root, *FAST]
+    assert run(*common, "--epochs", 1, "--out", out) == 0
+    before = load_checkpoint(out / "last.npz")
+    capsys.readouterr()
+    assert run(*common, "--epochs", 3, "--lr", "1e-3", "--resume", out / "last.npz") == 0
+    err = capsys.readouterr().err
+    assert "resuming with --epochs 3 (the checkpoint's run used 1): the schedule is re-planned" in err
+    assert "resuming with --lr 0.001" in err
+    after = load_checkpoint(out / "last.npz")
+    steps = before["scheduler"]["last_step"]
+    assert after["scheduler"]["total_steps"] == 3 * steps and after["scheduler"]["last_step"] == 3 * steps
+    assert {g["initial_lr"] for g in after["optimizer"]["param_groups"]} == {1e-3}
+    assert epochs_in(out) == [1, 2, 3] and json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["lr"] == 1e-5
+
+
+def test_eval_only_needs_neither_the_subset_nor_the_batch_size(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST, "--subset", 12) == 0
+    capsys.readouterr()
+    assert run("--data-dir", cifar_root, "--eval-only", "--resume", out / "last.npz", "--batch-size", 2,
+               "--subset", 5, "--no-progress") == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------ 7. bad values, every option
+
+def test_an_empty_training_set_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    from tinycoat.data import fashion_mnist
+    from test_data_fashion_mnist import write_fashion
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    write_fashion(tmp_path / "data" / "fashion-mnist", n=0, train=True)
+    write_fashion(tmp_path / "data" / "fashion-mnist", n=4, train=False)
+    assert run("--dataset", "fashion-mnist", "--data-dir", tmp_path / "data", "--out", tmp_path / "run", *FAST) == 2
+    assert "the training set of fashion-mnist is empty" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last.npz").exists()
+
+
+def test_a_subset_larger_than_the_dataset_is_said(cifar_root, tmp_path, capsys):
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--subset", 1000, "--out", tmp_path / "run", *FAST) == 0
+    assert "--subset 1000 is more than the 15 images of the training set" in capsys.readouterr().err
+
+
+class Accepted(Exception):
+    """Raised where training would begin: the arguments got through every check."""
+
+
+BAD = ["nan", "inf", "-1", "1e30", "abc", ""]
+MAY_ACCEPT = {"--out": {"nan", "inf", "-1", "1e30", "abc"}}      # any non-empty name is a folder name
+
+
+def test_every_option_refuses_bad_values_in_one_line(cifar_root, tmp_path, monkeypatch, capsys):
+    """Walks every option of train_cifar's parser — a new one is covered without anyone remembering —
+    with bad values: each is refused with exit code 2 and one line (no traceback), or, where the
+    value is legitimately valid (a folder named "abc"), accepted; "0" must be one or the other too."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train_cifar, "build", lambda args, train: (_ for _ in ()).throw(Accepted()))
+    options = [a for a in train_cifar.make_parser()._actions
+               if a.option_strings and a.nargs is None and a.const is None and a.dest != "help"]
+    assert len(options) >= 20
+    for action in options:
+        option = action.option_strings[0]
+        for i, value in enumerate(BAD + ["0"]):
+            argv = ["--data-dir", cifar_root, "--epochs", 1, "--no-progress", "--no-download",
+                    "--out", tmp_path / f"run-{option[2:]}-{i}", option, value]
+            try:
+                code = run(*argv)
+            except Accepted:
+                code = "accepted"
+            err = capsys.readouterr().err.strip()
+            if code == "accepted":
+                assert value == "0" or value in MAY_ACCEPT.get(option, ()), f"{option} {value!r} was accepted"
+                continue
+            assert code == 2, f"{option} {value!r}: exit code {code}"
+            assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err, \
+                f"{option} {value!r}: {err}"
+
+
+def test_help_shows_each_default_once():
+    text = train_cifar.make_parser().format_help()
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "default: 64)" in text and text.count("(default: 0.002)") == 1
