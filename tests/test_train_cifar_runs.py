@@ -341,3 +341,22 @@ def test_help_shows_each_default_once():
     text = train_cifar.make_parser().format_help()
     assert "(default: None)" not in text and "(default: False)" not in text
     assert "default: 64)" in text and text.count("(default: 0.002)") == 1
+
+
+def test_a_checkpoint_with_a_bad_random_state_is_one_line(cifar_root, tmp_path, capsys):
+    """Item 8: a checkpoint whose random-generator state is not a state (hand-edited, or from
+    another generator) is refused in one line naming the file, before any training."""
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--stop-after", 1, "--out", out, *FAST) == 0
+    with np.load(out / "last.npz") as f:
+        arrays = dict(f)
+    for bad in ("not a state", {"bit_generator": "MT19937", "state": {}}):
+        meta = json.loads(str(arrays["__meta__"]))
+        meta["meta"]["rng"] = bad
+        np.savez(tmp_path / "edited.npz", **{**arrays, "__meta__": np.array(json.dumps(meta))})
+        capsys.readouterr()
+        assert run("--resume", tmp_path / "edited.npz", "--data-dir", cifar_root, "--out", tmp_path / "again",
+                   *FAST) == 2
+        err = capsys.readouterr().err
+        assert "edited.npz" in err and "training state does not fit" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
