@@ -65,6 +65,12 @@ def spawn(fault, *argv, marker=None):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def die_by_sigkill(fault, *argv):
+    killed = spawn(fault, *argv)
+    killed.communicate(timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+
+
 def epochs_in(out):
     return [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
 
@@ -112,9 +118,7 @@ def test_the_output_folder_is_checked_before_anything_is_trained(cifar_root, tmp
 def test_a_kill_inside_the_checkpoint_write_keeps_the_last_one_and_its_metrics(cifar_root, tmp_path):
     out = tmp_path / "run"
     common = ["--data-dir", cifar_root, "--epochs", 3, "--out", out, *FAST]
-    killed = spawn("kill-in-save:2", *common)
-    killed.communicate(timeout=300)
-    assert killed.returncode == -signal.SIGKILL
+    die_by_sigkill("kill-in-save:2", *common)
     assert checkpoint_epoch(out / "last.npz") == 1 and epochs_in(out) == [1]
     leftovers = [n for n in os.listdir(out) if n.endswith(".tmp")]
     assert leftovers, "the killed writer's temporary file should be there for the cleaner to find"
@@ -130,9 +134,7 @@ def test_a_kill_inside_the_checkpoint_write_keeps_the_last_one_and_its_metrics(c
 def test_a_kill_between_checkpoint_and_metrics_is_mended_on_resume(cifar_root, tmp_path):
     out = tmp_path / "run"
     common = ["--data-dir", cifar_root, "--epochs", 3, "--out", out, *FAST]
-    killed = spawn("kill-before-metrics:2", *common)
-    killed.communicate(timeout=300)
-    assert killed.returncode == -signal.SIGKILL
+    die_by_sigkill("kill-before-metrics:2", *common)
     assert checkpoint_epoch(out / "last.npz") == 2 and epochs_in(out) == [1]   # one epoch behind, never ahead
     assert run(*common, "--resume", out / "last.npz") == 0
     assert epochs_in(out) == [1, 2, 3]                                        # no duplicate, none missing
