@@ -86,6 +86,9 @@ def make_parser():
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
     p.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate of the last block")
     p.add_argument("--clip-grad", type=float, default=1.0, help="max global gradient norm (0 = off)")
+    p.add_argument("--no-augment", action="store_true",
+                   help="train on the images as they are (by default: random crops after 4-pixel padding and "
+                        "random horizontal flips)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights for evaluation (0 = off)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     p.add_argument("--seed", type=int, default=0)
@@ -105,6 +108,9 @@ def make_parser():
     p.add_argument("--stop-after", type=int, default=None,
                    help="stop after N epochs in this session (the schedule still spans --epochs; resume later)")
     p.add_argument("--eval-only", action="store_true", help="only evaluate the --resume checkpoint")
+    p.add_argument("--eval-train", action="store_true",
+                   help="with --eval-only: evaluate the training set too (eval mode, no augmentation), so the "
+                        "gap between training and test metrics is measured on equal terms")
     p.add_argument("--plot", action="store_true", help="write loss/accuracy curves as PNG (needs matplotlib)")
     p.add_argument("--log-every", type=int, default=20,
                    help="read the loss back from the device every N steps (each read synchronizes)")
@@ -166,6 +172,8 @@ def _check_args(args):
     if args.min_lr > args.lr:
         raise TrainingError(f"--min-lr ({args.min_lr:g}) must not be above --lr ({args.lr:g}): the schedule "
                             "decays from --lr down to --min-lr")
+    if args.eval_train and not args.eval_only:
+        raise TrainingError("--eval-train goes with --eval-only (training reports its running training loss)")
     if args.eval_only and not args.resume:
         raise TrainingError("--eval-only needs --resume PATH (the checkpoint to evaluate)")
     if args.dataset == "folder" and not args.data_dir:
@@ -226,7 +234,7 @@ def build(args, train):
 
 def make_loaders(args, train, test):
     train_loader = DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) >= args.batch_size,
-                              seed=args.seed, train_transforms=True, prefetch=True)
+                              seed=args.seed, train_transforms=not args.no_augment, prefetch=True)
     test_loader = DataLoader(test, max(args.batch_size, 256), shuffle=False)
     return train_loader, test_loader
 
@@ -285,7 +293,8 @@ def prepare_out(args):
 # the resumed step on); the others act step by step and simply apply from the resumed step on.
 FIXED_BY_CHECKPOINT = ("model", "layout", "dataset", "image_size", "batch_size", "subset", "seed")
 SCHEDULE = ("epochs", "lr", "min_lr", "warmup", "weight_decay")
-CARRIED_BY_CHECKPOINT = ("label_smoothing", "mixup", "drop_path", "clip_grad", "ema", "amp", "test_subset")
+CARRIED_BY_CHECKPOINT = ("label_smoothing", "mixup", "drop_path", "clip_grad", "ema", "amp", "test_subset",
+                         "no_augment")
 NEEDED_FOR_EVALUATION = ("model", "layout", "dataset", "image_size")
 
 
@@ -646,6 +655,11 @@ def run(args):
     if args.eval_only:
         start = time.perf_counter()
         metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
+        if args.eval_train:
+            on_train = evaluate(args, eval_model(), DataLoader(train, test_loader.batch_size, shuffle=False), len(train.classes))
+            metrics.update(train_eval_loss=on_train["test_loss"], train_eval_acc=on_train["test_acc"])
+            print(f"training set ({len(train)} images, eval mode): accuracy {on_train['test_acc'] * 100:.2f}%  "
+                  f"(loss {on_train['test_loss']:.4f})")
         report(args, train.classes, metrics, time.perf_counter() - start, 0.0)
         return metrics
 

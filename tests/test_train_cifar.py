@@ -251,3 +251,43 @@ def test_amp_trains_keeps_the_scale_in_checkpoints_and_resumes_exactly(cifar_roo
     a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_no_augment_trains_on_the_images_as_they_are(cifar_root, tmp_path):
+    """With --no-augment every training image is exactly a (normalized) dataset image; with the
+    default augmentation (crops after padding, flips) most are not."""
+    from tinycoat.data.transforms import normalize
+
+    def batch_images(*extra):
+        args = train_cifar.parse_args(["--data-dir", str(cifar_root), "--no-download", *extra])
+        train, test = train_cifar.load_data(args)
+        loader, _ = train_cifar.make_loaders(args, train, test)
+        originals = normalize(train.images, loader.mean, loader.std).reshape(len(train), -1)
+        images = np.concatenate([b for b, _ in loader]).reshape(-1, originals.shape[1])
+        return [bool((np.abs(originals - im).max(axis=1) == 0).any()) for im in images]
+
+    assert all(batch_images("--no-augment", "--batch-size", "4"))
+    assert sum(batch_images("--batch-size", "4")) < 6
+
+
+def test_eval_train_measures_the_training_set_in_eval_mode(tmp_path, monkeypatch, capsys):
+    """Fashion-MNIST files whose training and test sets are the same images: the training-set metrics
+    equal the test metrics; with --subset the training set evaluated is the subset."""
+    from tinycoat.data import fashion_mnist
+    from test_data_fashion_mnist import write_fashion
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    for train in (True, False):
+        write_fashion(tmp_path / "data" / "fashion-mnist", n=6, train=train)
+    common = ["--dataset", "fashion-mnist", "--data-dir", tmp_path / "data", *FAST]
+    for subset in ([], ["--subset", "3"]):
+        out = tmp_path / f"run{len(subset)}"
+        assert run(*common, "--epochs", 1, "--out", out, *subset) == 0
+        capsys.readouterr()
+        assert run(*common, "--eval-only", "--eval-train", "--resume", out / "last.npz") == 0
+        printed = capsys.readouterr().out
+        record = json.loads((out / "report.json").read_text())
+        assert f"training set ({3 if subset else 6} images, eval mode)" in printed
+        if not subset:
+            assert record["train_eval_acc"] == record["test_acc"]
+            assert record["train_eval_loss"] == record["test_loss"]
+    assert run(*common, "--eval-train", "--out", tmp_path / "x") == 2

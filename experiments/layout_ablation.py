@@ -1,0 +1,171 @@
+"""The paper's layout ablation (CoAtNet §2.3), at small scale, with train_cifar.py.
+
+    python experiments/layout_ablation.py                  # the whole sweep (hours on a 2-core CPU)
+    python experiments/layout_ablation.py --stop-after 3   # train 3 epochs of it, then stop; rerun to go on
+    python experiments/layout_ablation.py --table          # the table of what has finished
+
+coatnet_cifar_nano in the five layouts C-C-C-C … T-T-T-T, trained on the same 10,000 Fashion-MNIST
+images with the same seed and budget, as the paper trains its ablation: no augmentation, no label
+smoothing, no stochastic depth, no mixup (AdamW's weight decay stays). Two seeds for the extremes,
+so the reader sees the noise. The paper's claims (shared/coatnet.md):
+
+  generalization (the gap between training and test metrics; more convolution, smaller gap):
+      C-C-C-C ≈ C-C-C-T ≥ C-C-T-T > C-T-T-T ≫ ViT_REL
+  capacity (final training loss on large data; lower is more capacity):
+      C-C-T-T ≈ C-T-T-T > ViT_REL > C-C-C-T > C-C-C-C
+
+Each run is an ordinary train_cifar.py run in its own folder under --runs; a stopped sweep (Ctrl-C,
+SIGTERM, --stop-after, a killed machine) resumes every run from its last checkpoint when started
+again. A finished run is evaluated once more on the whole test set and, in eval mode, on its
+training images (``--eval-only --eval-train``): the gap is measured on equal terms, not against the
+running training loss of an epoch. Its small record (metrics.jsonl, report.json, run.json) is kept
+in lessons/figures/layout_runs/<layout>-seed<seed>/, which lesson 09's table and figure read.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import shutil
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import train_cifar  # noqa: E402
+from tinycoat.checkpoint import load_checkpoint  # noqa: E402
+from tinycoat.models import create_model, summary  # noqa: E402
+
+RECORD = ROOT / "lessons" / "figures" / "layout_runs"
+# The paper's order of layouts by convolution stages; the extremes get a second seed.
+RUNS = [("CCCC", 0), ("CCCT", 0), ("CCTT", 0), ("CTTT", 0), ("TTTT", 0), ("CCCC", 1), ("TTTT", 1)]
+# What the ablation switches off (the paper: "without augmentation or regularization").
+PLAIN = ["--no-augment", "--label-smoothing", "0", "--drop-path", "0", "--mixup", "0", "--ema", "0"]
+
+
+def training_argv(layout, seed, opts, out):
+    return ["--dataset", "fashion-mnist", "--model", "coatnet_cifar_nano", "--layout", layout,
+            "--seed", str(seed), "--subset", str(opts.subset), "--test-subset", str(opts.test_subset),
+            "--epochs", str(opts.epochs), "--batch-size", str(opts.batch_size), "--warmup", str(opts.warmup),
+            *PLAIN, "--out", str(out)]
+
+
+def epochs_done(out):
+    path = out / "last.npz"
+    return load_checkpoint(path)["meta"].get("epoch", 0) if path.exists() else 0
+
+
+def train(layout, seed, opts, budget):
+    """Train (or go on training) one run for at most ``budget`` epochs; returns the epochs trained,
+    or None if the run was stopped by a signal (the sweep stops too)."""
+    out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
+    done = epochs_done(out)
+    if done >= opts.epochs:
+        return 0
+    argv = training_argv(layout, seed, opts, out) + ["--no-progress", *opts.passthrough]
+    if done or (out / "last.npz").exists():
+        argv += ["--resume", str(out / "last.npz")]
+    step = min(budget, opts.epochs - done)
+    if step < opts.epochs - done:
+        argv += ["--stop-after", str(step)]
+    print(f"== {layout} seed {seed}: epochs {done + 1}–{done + step} of {opts.epochs}", flush=True)
+    code = train_cifar.main(argv)
+    if code >= 128:                      # Ctrl-C or SIGTERM: train_cifar saved where it stopped
+        return None
+    if code != 0:
+        sys.exit(f"{layout} seed {seed}: train_cifar.py exited with {code}")
+    return epochs_done(out) - done
+
+
+def record(layout, seed, opts):
+    """Evaluate a finished run on the whole test set and its training images; keep the small record."""
+    out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
+    keep = pathlib.Path(opts.record) / f"{layout}-seed{seed}"
+    if (keep / "run.json").exists() or epochs_done(out) < opts.epochs:
+        return
+    code = train_cifar.main(["--eval-only", "--eval-train", "--resume", str(out / "last.npz"),
+                             "--test-subset", str(opts.final_test_subset), "--no-progress", *opts.passthrough])
+    if code != 0:
+        sys.exit(f"{layout} seed {seed}: the final evaluation exited with {code}")
+    ck = load_checkpoint(out / "last.npz")
+    final = json.loads((out / "report.json").read_text())
+    history = ck["meta"]["history"]
+    cost = summary(create_model("coatnet_cifar_nano", num_classes=10, in_chans=1, layout=layout, image_size=32),
+                   (1, 32, 32), print_table=False)
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out / "metrics.jsonl", keep / "metrics.jsonl")
+    info = {"layout": layout, "seed": seed, "command": "python experiments/layout_ablation.py "
+            + " ".join(f"--{k.replace('_', '-')} {getattr(opts, k)}" for k in ("epochs", "subset", "batch_size",
+                                                                                 "warmup")),
+            "train_argv": training_argv(layout, seed, opts, "OUT"),
+            "params": cost["params"], "macs": cost["macs"],
+            "final_train_loss": history[-1]["train_loss"], "final_train_acc": history[-1]["train_acc"],
+            "train_eval_loss": final["train_eval_loss"], "train_eval_acc": final["train_eval_acc"],
+            "test_loss": final["test_loss"], "test_acc": final["test_acc"], "test_images": opts.final_test_subset,
+            "train_seconds": sum(opts.subset / r["train_images_per_s"] for r in history if r["train_images_per_s"]),
+            "finished": ck["meta"].get("time"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {opts.machine_note}"}
+    (keep / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"recorded {layout} seed {seed} in {keep}")
+
+
+def load_records(folder=RECORD):
+    rows = []
+    for path in sorted(pathlib.Path(folder).glob("*/run.json")):
+        rows.append(json.loads(path.read_text()))
+    order = {layout: i for i, (layout, _) in enumerate(RUNS)}
+    return sorted(rows, key=lambda r: (order.get(r["layout"], 99), r["seed"]))
+
+
+def table(rows):
+    """Markdown: one row per finished run; the gap is test loss − training loss, both in eval mode."""
+    lines = ["| layout | seed | train loss | train acc | test loss | test acc | gap (loss) | gap (acc) "
+             "| params | M MACs | train time |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['layout']} | {r['seed']} | {r['train_eval_loss']:.3f} | {100 * r['train_eval_acc']:.1f} % "
+                     f"| {r['test_loss']:.3f} | {100 * r['test_acc']:.1f} % "
+                     f"| {r['test_loss'] - r['train_eval_loss']:.3f} "
+                     f"| {100 * (r['train_eval_acc'] - r['test_acc']):.1f} pt "
+                     f"| {r['params'] / 1e6:.2f} M | {r['macs'] / 1e6:.0f} | {r['train_seconds'] / 60:.0f} min |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--subset", type=int, default=10000, help="training images (a fixed random subset per seed)")
+    p.add_argument("--test-subset", type=int, default=2000, help="test images evaluated after each epoch "
+                   "(the final evaluation uses all 10,000)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--final-test-subset", type=int, default=10000, help="test images of the final evaluation")
+    p.add_argument("--record", default=str(RECORD), help="where the small records go (kept in the repository)")
+    p.add_argument("--runs", default=str(ROOT / "runs" / "layout_ablation"), help="where the runs' folders go")
+    p.add_argument("--stop-after", type=int, default=None, help="train at most N epochs in all, then stop")
+    p.add_argument("--only", default=None, help="comma-separated LAYOUT-seedS names to run (default: all)")
+    p.add_argument("--machine-note", default="", help="said in each run's record (e.g. 'shared with other work')")
+    p.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
+    opts, opts.passthrough = p.parse_known_args(argv)    # anything else goes to train_cifar.py (--threads, --device)
+    if opts.table:
+        print(table(load_records(opts.record)))
+        return 0
+    budget = opts.stop_after if opts.stop_after is not None else float("inf")
+    runs = [(l, s) for l, s in RUNS if opts.only is None or f"{l}-seed{s}" in opts.only.split(",")]
+    for layout, seed in runs:
+        trained = train(layout, seed, opts, budget)
+        if trained is None:
+            return 1
+        budget -= trained
+        record(layout, seed, opts)
+        if budget <= 0:
+            print("stopped: --stop-after reached; run the same command again to go on")
+            return 0
+    print(table(load_records(opts.record)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""experiments/layout_ablation.py: a sweep that stops and goes on, and records what it measured."""
+import importlib.util
+import json
+import pathlib
+
+from test_data_fashion_mnist import write_fashion
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def load_ablation():
+    spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_layout_sweep_stops_goes_on_and_records(tmp_path, monkeypatch, capsys):
+    from tinycoat.data import fashion_mnist
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    for train in (True, False):
+        write_fashion(tmp_path / "data" / "fashion-mnist", n=10, train=train)
+    ablation = load_ablation()
+    argv = ["--epochs", "2", "--subset", "8", "--test-subset", "4", "--final-test-subset", "10", "--batch-size", "4",
+            "--warmup", "0.5", "--runs", str(tmp_path / "runs"), "--record", str(tmp_path / "record"),
+            "--only", "CCCC-seed0,TTTT-seed1", "--data-dir", str(tmp_path / "data"), "--no-download"]
+    assert ablation.main(argv + ["--stop-after", "3"]) == 0          # CCCC's 2 epochs, TTTT's first
+    assert ablation.epochs_done(tmp_path / "runs" / "TTTT-seed1") == 1
+    assert not (tmp_path / "record" / "TTTT-seed1").exists()
+    assert ablation.main(argv) == 0                                   # TTTT resumed, not restarted
+    lines = (tmp_path / "record" / "TTTT-seed1" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    rows = ablation.load_records(tmp_path / "record")
+    assert [(r["layout"], r["seed"]) for r in rows] == [("CCCC", 0), ("TTTT", 1)]
+    for r in rows:
+        assert "--no-augment" in r["train_argv"] and r["test_images"] == 10
+        assert r["params"] > 0 and r["macs"] > 0
+    cccc, tttt = rows
+    assert tttt["macs"] > 2 * cccc["macs"]                            # attention over 16×16 tokens in S1
+    printed = capsys.readouterr().out
+    assert "| CCCC | 0 |" in printed and "| TTTT | 1 |" in printed
