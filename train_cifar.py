@@ -15,6 +15,11 @@ cut down to small data; see lessons/10 for why each piece is there.
 
 It runs with tinycoat's fast wing switched on (``tc.fast.enable()``: blocks on every core,
 CUDA kernels, ...; lesson 11); ``--reference`` trains on the readable reference ops alone.
+
+Started by ``mpiexec -n N python train_cifar.py ...`` it trains data-parallel (lesson 14): each
+of the N processes takes its shard of every global batch (``--batch-size`` stays the global
+batch), the gradients are summed with one all-reduce per step (MPI; NCCL between GPUs), and
+rank 0 alone prints and writes. ``--sync-bn`` makes BatchNorm use the global batch's statistics.
 """
 from __future__ import annotations
 
@@ -29,10 +34,12 @@ import time
 import numpy as np
 
 import tinycoat as tc
-from tinycoat import backend, optim
+from tinycoat import backend, distributed, optim
 from tinycoat.checkpoint import (CheckpointError, atomic_write, load_checkpoint, remove_stale_temporaries,
                                  save_checkpoint)
-from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
+from tinycoat.data import DATASETS, ArrayDataset, DataLoader, DatasetError, load_dataset, mixup
+from tinycoat.distributed import (all_reduce_gradients, broadcast_module, convert_sync_batchnorm, shard,
+                                  shard_bounds)
 from tinycoat.models import LAYOUTS, MODEL_CONFIGS, create_model
 from tinycoat.nn import functional as F
 
@@ -63,6 +70,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     args.typed = _typed(p, argv)
     _check_args(args)
+    args.comm = distributed.SingleProcess()     # main() joins the other ranks if mpiexec started us
     return args
 
 
@@ -126,7 +134,15 @@ def make_parser():
                    help="train on the reference ops alone, the code the lessons cite (the fast wing, "
                         "tinycoat.fast, stays off: several times slower)")
     p.add_argument("--threads", type=int, default=None,
-                   help="host threads for the fast wing's blocked ops (default: every core this process may use)")
+                   help="host threads for the fast wing's blocked ops and for OpenBLAS (default: every core this "
+                        "process may use; in a data-parallel run, the machine's cores shared among its ranks)")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="data-parallel runs (mpiexec -n N, found by itself): BatchNorm statistics over the global "
+                        "batch (all ranks), so N ranks compute what one process would; by default each rank "
+                        "normalizes with its own shard's statistics, as PyTorch's DDP does")
+    p.add_argument("--dist-timeout", type=float, default=600.0,
+                   help="data-parallel runs: seconds a rank waits for the others in a collective before it "
+                        "decides one has died and stops every rank")
     p.add_argument("--no-malloc-tuning", action="store_true",
                    help="leave glibc's malloc as it is (by default freed activations are kept for reuse "
                         "instead of being unmapped and faulted in again every step; see tinycoat/fast/host.py)")
@@ -147,7 +163,7 @@ RANGES = {
     "lr": (0, 10, False, True), "min_lr": (0, 10), "weight_decay": (0, 10), "warmup": (0, 10 ** 6),
     "label_smoothing": (0, 1, True, False), "mixup": (0, 100), "drop_path": (0, 1, True, False),
     "clip_grad": (0, 10 ** 6), "ema": (0, 1, True, False), "subset": (1, 10 ** 9), "test_subset": (1, 10 ** 9),
-    "stop_after": (1, 10 ** 6), "image_size": (8, 1024), "threads": (1, 1024),
+    "stop_after": (1, 10 ** 6), "image_size": (8, 1024), "threads": (1, 1024), "dist_timeout": (1, 10 ** 6),
 }
 
 
@@ -233,10 +249,20 @@ def build(args, train):
 
 
 def make_loaders(args, train, test):
+    """Every rank draws the same global training batches (same seed: one shared permutation) and
+    trains on its shard of each; the test set is split once, each rank evaluating its part."""
     train_loader = DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) >= args.batch_size,
                               seed=args.seed, train_transforms=not args.no_augment, prefetch=True)
-    test_loader = DataLoader(test, max(args.batch_size, 256), shuffle=False)
+    test_loader = DataLoader(rank_part(test, args.comm), max(args.batch_size, 256), shuffle=False)
     return train_loader, test_loader
+
+
+def rank_part(dataset, comm):
+    """This rank's contiguous part of an evaluation set (the whole set in one process)."""
+    if comm.size == 1:
+        return dataset
+    lo, hi = shard_bounds(len(dataset), comm.rank, comm.size)
+    return ArrayDataset(dataset.images[lo:hi], dataset.labels[lo:hi], dataset.classes, dataset.name)
 
 
 def make_schedule(args, optimizer, steps_per_epoch):
@@ -333,10 +359,12 @@ def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
     scheduler.load_state_dict({**planned.state_dict(), "last_step": scheduler.last_step})
 
 
-def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None):
+def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None, rng_ranks=None):
     config = {k: getattr(args, k) for k in FIXED_BY_CHECKPOINT + SCHEDULE + CARRIED_BY_CHECKPOINT}
     meta = {"epoch": epoch, "global_step": global_step, "config": config, "history": history,
             "rng": backend.get_rng_state(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if rng_ranks is not None and len(rng_ranks) > 1:   # data-parallel: each rank's own (drop-path draws)
+        meta["rng_ranks"] = rng_ranks
     if epoch_sums is not None:          # stopped inside an epoch: its running sums, for its metrics
         meta["epoch_sums"] = epoch_sums
     if scaler is not None and scaler.enabled:
@@ -358,8 +386,11 @@ def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_ste
     ahead of the checkpoint (a kill between the two leaves them one epoch behind, and resuming
     rewrites them from the checkpoint)."""
     path = os.path.join(args.out, "last.npz")
+    rng_ranks = args.comm.gather_object(backend.get_rng_state())     # every rank takes part; rank 0 writes
+    if args.comm.rank != 0:
+        return path
     loader_state = {f"loader/{k}": v for k, v in train_loader.state_dict().items()}
-    meta = checkpoint_meta(args, epoch, global_step, history, epoch_sums, scaler)
+    meta = checkpoint_meta(args, epoch, global_step, history, epoch_sums, scaler, rng_ranks)
     try:
         save_checkpoint(path, model, optimizer, scheduler, ema, meta=meta, arrays=loader_state)
     except OSError as exc:
@@ -422,8 +453,13 @@ def resume(args, ck, model, optimizer, scheduler, ema, train_loader, scaler=None
             ema.load_state_dict(ck["ema"])
         if scaler is not None and "grad_scaler" in ck["meta"]:
             scaler.load_state_dict(ck["meta"]["grad_scaler"])
-        if "rng" in ck["meta"]:
+        ranks = ck["meta"].get("rng_ranks", [ck["meta"]["rng"]] if "rng" in ck["meta"] else [])
+        if len(ranks) == args.comm.size:
+            backend.set_rng_state(ranks[args.comm.rank])
+        elif args.comm.rank == 0 and "rng" in ck["meta"]:
             backend.set_rng_state(ck["meta"]["rng"])
+        else:                       # another number of ranks: fresh, distinct draws for ranks 1..N-1
+            seed_rank(args, ck["meta"].get("global_step", 0))
     except (KeyError, ValueError, TypeError) as exc:
         raise TrainingError(f"checkpoint {args.resume!r}: its training state does not fit this run "
                             f"({type(exc).__name__}: {exc})") from None
@@ -486,27 +522,40 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
     """One epoch (or its rest, continuing from ``sums``, the running sums a stop mid-epoch saved).
     Returns (this epoch's metrics, global_step, the running sums so far)."""
     model.train()
-    xp = backend.array_module(args.device)
+    xp, comm = backend.array_module(args.device), args.comm
     sums = sums or {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
-    loss_sum = xp.asarray(sums["loss_sum"], dtype=xp.float64)
-    correct = xp.asarray(sums["correct"], dtype=xp.int64)
-    seen, steps = sums["seen"], 0
+    # This rank's running sums; rank 0's start from those a stop mid-epoch saved, so that the sum
+    # over ranks (global_sums) is the whole epoch's, added in the same order as one process adds.
+    first = comm.rank == 0
+    loss_sum = xp.asarray(sums["loss_sum"] if first else 0.0, dtype=xp.float64)
+    correct = xp.asarray(sums["correct"] if first else 0, dtype=xp.int64)
+    seen, steps = sums["seen"] if first else 0, 0
     start = time.perf_counter() - sums["seconds"]
+
+    def global_sums():
+        totals = xp.asarray([float(loss_sum), float(correct), seen], dtype=xp.float64)
+        loss_total, correct_total, seen_total = (float(v) for v in comm.allreduce_sum(totals))
+        return loss_total, int(correct_total), int(seen_total)
+
     for images, labels in loader:
         if args.mixup:
             images, targets = mixup(images, labels, args.mixup, np.random.default_rng((args.seed, global_step)),
                                     num_classes)
-            target = tc.tensor(targets, device=args.device)
         else:
-            target = tc.tensor(labels, device=args.device)
+            targets = labels
+        # Data parallel: this rank's shard of the global batch, and its share of the global mean
+        # loss, n_r/B (lesson 14); one process: the whole batch, weight 1.
+        (images, targets, labels), share = shard(comm, images, targets, labels)
         x = tc.tensor(images, device=args.device)
         y = tc.tensor(labels, device=args.device)
+        target = tc.tensor(targets, device=args.device)
 
         with tc.amp.autocast(enabled=args.amp):          # float16 matrix products with --amp
             logits = model(x)
             loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
         optimizer.zero_grad()
-        scaler.scale(loss).backward()                     # without --amp the scaler passes through
+        scaler.scale(loss * share if comm.size > 1 else loss).backward()   # without --amp: passes through
+        all_reduce_gradients(model.parameters(), comm)    # Σ_r ∇(share_r · L_r) = the full-batch gradient
         if args.clip_grad:
             scaler.unscale_(optimizer)                    # clip the true gradients
             optim.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -523,45 +572,51 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         steps += 1
         global_step += 1
         progress.update(1)
+        if comm.size > 1:          # a signal may reach the ranks at different steps: they agree to stop
+            stop.requested = bool(comm.allreduce_max_int(stop.requested))
         if steps % args.log_every == 0 or stop.requested:
-            mean_loss = float(loss_sum) / seen
+            loss_total, correct_total, seen_total = global_sums()
+            mean_loss = loss_total / seen_total
             if not math.isfinite(mean_loss):
                 raise TrainingError(
                     f"the training loss became {mean_loss} at epoch {epoch + 1}, step {global_step}. "
                     f"{_last_good(args)} Try a lower --lr (or --clip-grad 1.0)." + _label_hint(args, num_classes))
-            progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{float(correct) / seen:.3f}",
+            progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct_total / seen_total:.3f}",
                                  lr=f"{optimizer.param_groups[0]['lr']:.2e}",
-                                 img_s=f"{seen / (time.perf_counter() - start):.0f}")
+                                 img_s=f"{seen_total / (time.perf_counter() - start):.0f}")
         if stop.requested:
             break
     elapsed = time.perf_counter() - start
-    mean_loss = float(loss_sum) / max(seen, 1)
-    if seen and not math.isfinite(mean_loss):
+    loss_total, correct_total, seen_total = global_sums()
+    mean_loss = loss_total / max(seen_total, 1)
+    if seen_total and not math.isfinite(mean_loss):
         raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}. {_last_good(args)} "
                             "Try a lower --lr." + _label_hint(args, num_classes))
-    sums = {"loss_sum": float(loss_sum), "correct": int(correct), "seen": seen, "seconds": elapsed}
-    return ({"train_loss": mean_loss, "train_acc": float(correct) / max(seen, 1),
-             "train_images_per_s": seen / elapsed if elapsed else 0.0}, global_step, sums)
+    sums = {"loss_sum": loss_total, "correct": correct_total, "seen": seen_total, "seconds": elapsed}
+    return ({"train_loss": mean_loss, "train_acc": correct_total / max(seen_total, 1),
+             "train_images_per_s": seen_total / elapsed if elapsed else 0.0}, global_step, sums)
 
 
 def evaluate(args, model, loader, num_classes):
-    """Loss, accuracy, per-class accuracy and images/s of ``model`` on ``loader``."""
+    """Loss, accuracy, per-class accuracy and images/s of ``model`` on ``loader`` (data parallel:
+    on this rank's part of the set; the sums of all parts are added up, so the result is exact)."""
     model.eval()
-    losses, predictions, labels_all = [], [], []
+    broadcast_module(model, args.comm)      # rank 0's BatchNorm running statistics on every rank
+    loss_sum, correct, count = 0.0, np.zeros(num_classes), np.zeros(num_classes)
     start = time.perf_counter()
     with tc.no_grad():
         for images, labels in loader:
             logits = model(tc.tensor(images, device=args.device))
-            losses.append(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data * len(labels))
-            predictions.append(backend.to_numpy(logits.data.argmax(axis=1)))
-            labels_all.append(labels)
+            loss_sum += float(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data) * len(labels)
+            hit = backend.to_numpy(logits.data.argmax(axis=1)) == labels
+            correct += np.bincount(labels[hit], minlength=num_classes)[:num_classes]
+            count += np.bincount(labels, minlength=num_classes)[:num_classes]
     elapsed = time.perf_counter() - start
-    pred, true = np.concatenate(predictions), np.concatenate(labels_all)
-    per_class = [float((pred[true == c] == c).mean()) if (true == c).any() else float("nan")
-                 for c in range(num_classes)]
-    return {"test_loss": float(sum(float(v) for v in losses)) / len(true),
-            "test_acc": float((pred == true).mean()), "per_class_acc": per_class,
-            "test_images_per_s": len(true) / elapsed if elapsed else 0.0}
+    totals = args.comm.allreduce_sum(np.concatenate([[loss_sum], correct, count]))
+    loss_sum, correct, count = totals[0], totals[1:num_classes + 1], totals[num_classes + 1:]
+    per_class = [float(correct[c] / count[c]) if count[c] else float("nan") for c in range(num_classes)]
+    return {"test_loss": float(loss_sum / count.sum()), "test_acc": float(correct.sum() / count.sum()),
+            "per_class_acc": per_class, "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
 
 
 def report(args, classes, metrics, wall_time, train_images_per_s):
@@ -616,20 +671,35 @@ def run(args):
             backend.array_module("gpu")
         except tc.DeviceError as exc:
             raise TrainingError(str(exc)) from None
+    comm = args.comm
     ck = read_checkpoint(args) if args.resume else None
     if ck is not None:
         adopt_settings(args, ck)
     tc.manual_seed(args.seed)
-    prepare_out(args)
+    if comm.rank == 0:
+        prepare_out(args)
     train, test = load_data(args)
+    if args.batch_size < comm.size or len(train) < comm.size:
+        raise TrainingError(f"{comm.size} ranks need a global --batch-size and a training set of at least "
+                            f"{comm.size} images (one per rank); got --batch-size {args.batch_size} and "
+                            f"{len(train)} images")
     model, optimizer = build(args, train)
+    if args.sync_bn and comm.size > 1:
+        convert_sync_batchnorm(model, comm)
+    elif args.sync_bn:
+        print("note: --sync-bn changes nothing in a single process (its batch is the global batch)", file=sys.stderr)
+    broadcast_module(model, comm)          # one set of starting weights, whatever each rank drew
+    seed_rank(args, 0)
     train_loader, test_loader = make_loaders(args, train, test)
     scheduler = make_schedule(args, optimizer, len(train_loader))
     ema = optim.ModelEMA(model, args.ema) if args.ema else None
     scaler = optim.GradScaler(enabled=args.amp)
     print(f"{args.model} ({args.layout}): {sum(p.size for p in model.parameters()) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
-          f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}")
+          f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}"
+          + (f"; data parallel over {comm.size} ranks ({args.batch_size // comm.size}-"
+             f"{-(-args.batch_size // comm.size)} images each per step"
+             f"{', SyncBatchNorm' if args.sync_bn else ''})" if comm.size > 1 else ""))
 
     epoch, global_step, history, epoch_sums = 0, 0, [], None
     if ck is not None:
@@ -642,7 +712,8 @@ def run(args):
             if args.replan:
                 replan_schedule(args, optimizer, scheduler, len(train_loader), built)
             print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
-            write_metrics(args.out, history)        # the metrics of the checkpoint, whatever the file held
+            if comm.rank == 0:
+                write_metrics(args.out, history)    # the metrics of the checkpoint, whatever the file held
 
     def eval_model():
         if ema is None:
@@ -656,11 +727,12 @@ def run(args):
         start = time.perf_counter()
         metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
         if args.eval_train:
-            on_train = evaluate(args, eval_model(), DataLoader(train, test_loader.batch_size, shuffle=False), len(train.classes))
+            on_train = evaluate(args, eval_model(), DataLoader(rank_part(train, comm), test_loader.batch_size, shuffle=False), len(train.classes))
             metrics.update(train_eval_loss=on_train["test_loss"], train_eval_acc=on_train["test_acc"])
             print(f"training set ({len(train)} images, eval mode): accuracy {on_train['test_acc'] * 100:.2f}%  "
                   f"(loss {on_train['test_loss']:.4f})")
-        report(args, train.classes, metrics, time.perf_counter() - start, 0.0)
+        if comm.rank == 0:
+            report(args, train.classes, metrics, time.perf_counter() - start, 0.0)
         return metrics
 
     wall_start = time.perf_counter()
@@ -697,6 +769,8 @@ def run(args):
                 return metrics
     if metrics is None:  # nothing left to train (e.g. --epochs 0, or resumed at the end)
         metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
+    if comm.rank != 0:
+        return metrics
     report(args, train.classes, metrics, time.perf_counter() - wall_start,
            sum(speeds) / len(speeds) if speeds else 0.0)
     if args.plot and os.path.exists(os.path.join(args.out, "metrics.jsonl")):
@@ -715,32 +789,78 @@ def _interrupt(signum, frame):
     raise Interrupted(signum)
 
 
+def seed_rank(args, step):
+    """Rank r > 0 of a data-parallel run draws its own random numbers (stochastic depth), from
+    (seed, rank, step); rank 0 draws as one process would. Weights come from rank 0 regardless."""
+    if args.comm.rank > 0:
+        backend.set_rng_state(np.random.default_rng((args.seed, args.comm.rank, step)).bit_generator.state)
+
+
+def share_cores(args):
+    """The ranks on one machine split its cores (fast-wing threads and OpenBLAS threads alike)."""
+    from tinycoat.fast import host
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.comm.local_size)
+    tc.set_num_threads(threads)
+    host.set_blas_threads(threads)
+
+
+def stop_every_rank(comm, code, message):
+    """Say why this rank stops; in a data-parallel run, stop the others too (they would otherwise
+    wait for it in their next collective)."""
+    if comm.rank == 0:
+        print(message, file=sys.stderr, flush=True)
+    else:                               # (its own stderr was silenced: rank 0 alone prints)
+        print(f"rank {comm.rank}: {message}", file=sys.__stderr__, flush=True)
+    if comm.size > 1:
+        comm.abort(code)
+    return code
+
+
 def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)   # outside the training loop, SIGTERM is Ctrl-C
+    comm, streams = distributed.SingleProcess(), (sys.stdout, sys.stderr)
     try:
-        args = parse_args(argv)
+        try:
+            args = parse_args(argv)
+        except TrainingError:
+            if distributed.launcher_rank() != 0:      # every rank finds a bad option: one says it
+                return 2
+            raise
+        comm = args.comm = distributed.init(args.device, timeout=args.dist_timeout)
+        if comm.rank != 0:                            # rank 0 alone prints (errors aside)
+            sys.stdout = sys.stderr = open(os.devnull, "w")
+            args.no_progress = True
         if args.reference:
             tc.fast.disable()
         else:
             tc.fast.enable(malloc=not args.no_malloc_tuning)
-        if args.threads is not None:
-            tc.set_num_threads(args.threads)
+        if args.threads is not None or comm.size > 1:
+            share_cores(args)
         if args.tf32:
             if args.device != "gpu":
                 raise TrainingError("--tf32 is for --device gpu (TensorFloat-32 is a GPU tensor-core mode)")
             backend.use_tf32()
         run(args)
     except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return stop_every_rank(comm, 2, f"error: {exc}")
+    except distributed.DistributedError as exc:
+        return stop_every_rank(comm, 2, f"error: {exc}")
     except (KeyboardInterrupt, Interrupted) as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         kept = _last_good(args) if "args" in locals() else "Nothing was written."
-        print(f"\nstopped at once ({StopRequested.SIGNALS.get(signum, signum)}); the step in progress is lost. "
-              f"{kept}", file=sys.stderr)
-        return 128 + signum
+        return stop_every_rank(comm, 128 + signum, f"\nstopped at once ({StopRequested.SIGNALS.get(signum, signum)}); "
+                               f"the step in progress is lost. {kept}")
+    except Exception:
+        if comm.size == 1:
+            raise
+        import traceback
+        traceback.print_exc(file=sys.stderr if comm.rank == 0 else sys.__stderr__)
+        return stop_every_rank(comm, 1, "stopping every rank after the error above")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if sys.stdout is not streams[0]:
+            sys.stdout.close()
+            sys.stdout, sys.stderr = streams
     return 0
 
 

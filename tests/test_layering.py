@@ -27,6 +27,7 @@ LAYERS = {
     "tinycoat.models": 4,
     "tinycoat.checkpoint": 4,
     "tinycoat.fast": 4,          # the fast wing: twins of the ops of layers 1-3
+    "tinycoat.distributed": 4,   # data parallelism: collectives, gradient all-reduce, SyncBatchNorm
     "tinycoat": 5,               # the package's __init__ gathers the public API
 }
 WING = "tinycoat.fast"

@@ -14,6 +14,7 @@ Layers, from the bottom up (each imports only from the ones below it):
     gradcheck.py    finite-difference check of any backward
     nn/, optim/     functional ops, layers, optimizers;  models/  CoAtNet
     fast/           the fast wing: twins of the ops above, ``tc.fast.enable()`` switches them on
+    distributed/    data parallelism over MPI processes (and NCCL between GPUs), SyncBatchNorm
 """
 from tinycoat.backend import (  # noqa: F401
     DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
@@ -30,5 +31,5 @@ __version__ = "0.1.0"
 
 # Layers and optimizers come with the package, as torch.nn and torch.optim do; so does the
 # fast wing, switched off until ``tc.fast.enable()``.
-from tinycoat import amp, nn, optim, fast  # noqa: E402,F401
+from tinycoat import amp, nn, optim, fast, distributed  # noqa: E402,F401
 from tinycoat.fast import get_num_threads, set_num_threads  # noqa: E402,F401

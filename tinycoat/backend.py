@@ -108,6 +108,19 @@ def _is_cupy_array(array) -> bool:
     return type(array).__module__.startswith("cupy")
 
 
+def nccl_module():
+    """CuPy's NCCL binding (cupy.cuda.nccl), for all-reducing GPU arrays between processes."""
+    _import_cupy()
+    try:
+        from cupy.cuda import nccl
+        nccl.get_version()
+    except Exception as exc:  # ImportError, or a CuPy built without NCCL
+        raise DeviceError("data-parallel GPU training needs NCCL, which this CuPy cannot load: "
+                          "pip install nvidia-nccl-cu12 (or -cu13 to match cupy-cuda13x). "
+                          f"Error: {type(exc).__name__}: {exc}") from exc
+    return nccl
+
+
 def device_of(array) -> str:
     """The device an array lives on: 'gpu' for CuPy arrays, 'cpu' for everything else."""
     return "gpu" if _is_cupy_array(array) else "cpu"

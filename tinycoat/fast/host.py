@@ -87,6 +87,17 @@ def limit_blas_spin(timeout: int = BLAS_THREAD_TIMEOUT):
     return blas_thread_timeout()
 
 
+def set_blas_threads(n: int) -> bool:
+    """Let OpenBLAS use ``n`` threads from now on (several processes on one machine, e.g. the ranks
+    of a data-parallel run, would otherwise each start one per core and fight over them).
+    Returns False where no OpenBLAS is loaded or it cannot be asked."""
+    lib = _loaded_openblas()
+    if lib is None or not hasattr(lib, "openblas_set_num_threads"):
+        return False
+    lib.openblas_set_num_threads(int(n))
+    return True
+
+
 def tune_malloc(trim_threshold: int = 2 ** 30) -> bool:
     """Keep freed large arrays in the process instead of returning them to the kernel (glibc only).
 

@@ -1,0 +1,227 @@
+"""Data parallelism (tinycoat.distributed, lesson 14): N ranks compute what one process computes.
+
+The MPI tests start real processes with ``mpiexec -n 2`` (mpi4py + an MPI from PyPI:
+pip install -e ".[dist]"); where there is none they skip and say so. The sharding arithmetic and
+SyncBatchNorm's math are checked in one process too."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tinycoat as tc
+from tinycoat import distributed
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import mpi_worker  # noqa: E402
+
+
+def find_mpiexec():
+    beside = pathlib.Path(sys.executable).parent / "mpiexec"       # pip's mpich installs it in the venv
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def mpi_missing():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return "mpi4py is not installed (pip install -e '.[dist]')"
+    return None if find_mpiexec() else "no mpiexec on PATH (pip install -e '.[dist]' brings mpich's)"
+
+
+needs_mpi = pytest.mark.skipif(mpi_missing() is not None, reason=f"data-parallel tests need MPI: {mpi_missing()}")
+
+
+def mpirun(n, *argv, env=None, timeout=300):
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run([find_mpiexec(), "-n", str(n), sys.executable, *map(str, argv)], cwd=ROOT,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+# ------------------------------------------------------------------------ sharding, in one process
+
+class FakeRank:
+    def __init__(self, rank, size):
+        self.rank, self.size = rank, size
+
+
+@given(n=st.integers(1, 300), size=st.integers(1, 9))
+def test_the_shards_of_a_batch_are_the_batch(n, size):
+    batch = np.arange(n) * 7
+    pieces, shares = [], []
+    for rank in range(size):
+        (piece,), share = distributed.shard(FakeRank(rank, size), batch)
+        pieces.append(piece)
+        shares.append(share)
+        assert share == len(piece) / n
+    np.testing.assert_array_equal(np.concatenate(pieces), batch)     # disjoint, in order, complete
+    assert sum(shares) == pytest.approx(1.0)
+    assert max(map(len, pieces)) - min(map(len, pieces)) <= 1          # as even as can be
+
+
+def test_shard_bounds_refuses_a_rank_outside_the_world():
+    with pytest.raises(ValueError, match=r"rank 2 is not in \[0, 2\)"):
+        distributed.shard_bounds(10, 2, 2)
+
+
+def test_one_process_is_a_world_of_one():
+    comm = distributed.init()
+    assert isinstance(comm, distributed.SingleProcess) and (comm.rank, comm.size) == (0, 1)
+    a = np.arange(3.0)
+    assert comm.allreduce_sum(a) is a and comm.gather_object(5) == [5] and comm.allreduce_max_int(1) == 1
+
+
+def test_launched_by_mpi_reads_the_launchers_variables(monkeypatch):
+    for name in distributed.communicator.LAUNCHER_SIZE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not distributed.launched_by_mpi()
+    monkeypatch.setenv("PMI_SIZE", "1")
+    assert not distributed.launched_by_mpi()           # mpiexec -n 1 is one process
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
+    assert distributed.launched_by_mpi()
+    monkeypatch.setenv("PMI_RANK", "3")
+    assert distributed.launcher_rank() == 3
+
+
+# ------------------------------------------------------------------------ SyncBatchNorm's math, one process
+
+@settings(deadline=None, max_examples=25)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 3), w=st.integers(1, 4), seed=st.integers(0, 99))
+def test_sync_batchnorm_gradients_match_finite_differences(n, c, h, w, seed):
+    """In a world of one, SyncBatchNorm is BatchNorm: its backward against a numerical derivative."""
+    if n * h * w < 2:
+        return
+    rng = np.random.default_rng(seed)
+    x = tc.tensor(rng.standard_normal((n, c, h, w)), requires_grad=True)
+    gamma = tc.tensor(rng.standard_normal(c), requires_grad=True)
+    beta = tc.tensor(rng.standard_normal(c), requires_grad=True)
+    comm = distributed.SingleProcess()
+    assert tc.gradcheck(lambda x, g, b: distributed.SyncBatchNorm.apply(x, g, b, comm=comm), x, gamma, beta)
+
+
+class SimulatedWorld:
+    """N ranks in one process, taking turns: each collective waits until every rank has called it,
+    then answers each with the sum. Threads stand in for processes, so SyncBatchNorm's forward
+    and backward run exactly as they would under MPI."""
+
+    def __init__(self, size):
+        import threading
+        self.size, self.barrier, self.lock, self.parts = size, threading.Barrier(size), threading.Lock(), []
+
+    def rank(self, r):
+        world = self
+
+        class Rank:
+            rank, size = r, world.size
+
+            def allreduce_sum(self, array):
+                with world.lock:
+                    world.parts.append(array.copy())
+                world.barrier.wait()
+                total = sum(world.parts)
+                world.barrier.wait()
+                if r == 0:
+                    world.parts.clear()
+                world.barrier.wait()
+                array[...] = total
+                return array
+        return Rank()
+
+
+@settings(deadline=None, max_examples=15)
+@given(sizes=st.lists(st.integers(1, 3), min_size=2, max_size=3), c=st.integers(1, 3), seed=st.integers(0, 99))
+def test_sync_batchnorm_over_shards_is_batchnorm_over_the_batch(sizes, c, seed):
+    """Shards of uneven sizes: SyncBatchNorm's outputs, input gradients and running statistics
+    equal BatchNorm's on the whole batch."""
+    import threading
+    from tinycoat.nn import BatchNorm2d
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((sum(sizes), c, 2, 3))
+    upstream = rng.standard_normal(x.shape)
+    whole = BatchNorm2d(c).double()
+    xt = tc.tensor(x, requires_grad=True)
+    (whole(xt) * tc.tensor(upstream)).sum().backward()
+    world, results = SimulatedWorld(len(sizes)), {}
+    bounds = np.cumsum([0] + sizes)
+
+    def run(r):
+        layer = distributed.SyncBatchNorm2d(c, world.rank(r)).double()
+        part = tc.tensor(x[bounds[r]:bounds[r + 1]], requires_grad=True)
+        (layer(part) * tc.tensor(upstream[bounds[r]:bounds[r + 1]])).sum().backward()
+        results[r] = part.grad.data, layer.weight.grad.data, layer.running_var.data
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in range(len(sizes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_allclose(np.concatenate([results[r][0] for r in range(len(sizes))]), xt.grad.data,
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sum(results[r][1] for r in range(len(sizes))), whole.weight.grad.data, rtol=1e-10)
+    for r in range(len(sizes)):
+        np.testing.assert_allclose(results[r][2], whole.running_var.data, rtol=1e-12)
+
+
+def test_convert_sync_batchnorm_keeps_parameters_and_buffers():
+    from tinycoat.models import create_model
+    model = create_model("coatnet_cifar_nano", num_classes=10, in_chans=3)
+    before = dict(model.named_parameters()), dict(model.named_buffers())
+    distributed.convert_sync_batchnorm(model, distributed.SingleProcess())
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert "SyncBatchNorm2d" in kinds and "BatchNorm2d" not in kinds
+    after = dict(model.named_parameters()), dict(model.named_buffers())
+    for old, new in zip(before, after):          # the same tensors, under the same names, in the same order
+        assert list(new) == list(old) and all(new[k] is old[k] for k in old)
+
+
+# ------------------------------------------------------------------------ real ranks (MPI)
+
+@needs_mpi
+def test_two_ranks_with_sync_bn_equal_one_process_with_the_whole_batch(tmp_path):
+    out = tmp_path / "steps.npz"
+    done = mpirun(2, ROOT / "tests" / "mpi_worker.py", "steps", out, env={"SYNC_BN": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    losses, grads, weights = mpi_worker.train_steps(distributed.SingleProcess(), False, mpi_worker.batches())
+    ranks = np.load(out)
+    np.testing.assert_allclose(ranks["losses"], losses, rtol=1e-12)
+    for k in grads:
+        np.testing.assert_allclose(ranks[f"grad/{k}"], grads[k], rtol=1e-9, atol=1e-13, err_msg=k)
+    for k in weights:
+        np.testing.assert_allclose(ranks[f"weight/{k}"], weights[k], rtol=1e-9, atol=1e-12, err_msg=k)
+    digests = np.load(str(out) + ".digests.npy")
+    assert len(digests) == 2 and digests[0] == digests[1]              # identical weights on every rank
+
+
+@needs_mpi
+def test_without_sync_the_gradient_is_the_mean_of_the_shards_gradients(tmp_path):
+    out = tmp_path / "steps.npz"
+    done = mpirun(2, ROOT / "tests" / "mpi_worker.py", "steps", out, env={"SYNC_BN": "0"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    images, labels = mpi_worker.batches()[0]
+    half = len(labels) // 2
+    per_shard = [mpi_worker.train_steps(distributed.SingleProcess(), False, [(images[s], labels[s])])[1]
+                 for s in (slice(0, half), slice(half, None))]
+    ranks = np.load(out)
+    for k in per_shard[0]:
+        np.testing.assert_allclose(ranks[f"grad/{k}"], (per_shard[0][k] + per_shard[1][k]) / 2,
+                                   rtol=1e-9, atol=1e-13, err_msg=k)
+    # ... and it is not the whole batch's gradient: per-rank BatchNorm statistics differ from it
+    whole = mpi_worker.train_steps(distributed.SingleProcess(), False, [(images, labels)])[1]
+    assert max(np.abs(ranks[f"grad/{k}"] - whole[k]).max() for k in whole) > 1e-6
+
+
+@needs_mpi
+def test_the_shards_of_every_batch_of_an_epoch_are_the_single_process_batches(tmp_path):
+    out = tmp_path / "shards.npy"
+    done = mpirun(3, ROOT / "tests" / "mpi_worker.py", "shards", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    per_rank = eval(str(np.load(out)))                                   # a repr of lists of ints, ours
+    single = mpi_worker.gathered_shards(distributed.SingleProcess())[0]
+    assert len(single) == 5 and len(single[-1]) == 3                      # 23 = 4 × 5 + 3: uneven last batch
+    for step, batch in enumerate(single):
+        assert sum((rank[step] for rank in per_rank), []) == batch

@@ -1,0 +1,200 @@
+"""Who the other processes are, and the few collectives data parallelism needs.
+
+tinycoat does not move bytes between processes itself: MPI does (through mpi4py), as it does
+for ChainerMN, Horovod and most of scientific computing, and on GPUs NCCL does (through CuPy),
+as it does for PyTorch's DDP. ``mpiexec -n N python script.py`` starts N copies of the same
+program; each learns its **rank** (0 … N−1) and the **world size** N from MPI.
+
+Everything data parallelism needs is four collectives:
+
+* ``allreduce_sum(a)``: every rank ends with Σ_r a_r (the gradient sum, BatchNorm's sums);
+* ``broadcast(a)``:     every rank ends with rank 0's a (the initial weights);
+* ``gather_object`` / ``broadcast_object``: small Python values (random states, a flag).
+
+A collective waits for every rank. If one rank has died, the others would wait for ever, so
+each wait here has a deadline (``timeout`` seconds): past it, the rank says which collective
+hung and MPI aborts the whole job. A rank that raises calls ``abort`` for the same reason.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from tinycoat import backend
+
+# Environment variables that MPI launchers set in each process they start (MPICH/Hydra and
+# Intel MPI: PMI_*; Open MPI: OMPI_*; PMIx-based launchers: PMIX_*). Their presence means
+# "started by mpiexec", without importing MPI in every single-process run.
+LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE")
+LAUNCHER_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
+
+
+class DistributedError(RuntimeError):
+    """A collective failed or timed out, or MPI/NCCL is missing or misconfigured."""
+
+
+def launched_by_mpi() -> bool:
+    """True in a process that ``mpiexec -n N`` (N > 1) started."""
+    for name in LAUNCHER_SIZE_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 1:
+            return True
+    return False
+
+
+def launcher_rank() -> int:
+    """This process's rank as its launcher says (0 outside mpiexec), known before MPI starts: so
+    that an error every rank finds (a bad option) is printed once."""
+    for name in LAUNCHER_RANK_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+class SingleProcess:
+    """The world of one process: every collective is the identity. Lets one code path serve
+    both a plain run and a data-parallel one."""
+
+    rank, size, local_rank, local_size = 0, 1, 0, 1
+
+    def allreduce_sum(self, array):
+        return array
+
+    def broadcast(self, array, root=0):
+        return array
+
+    def gather_object(self, value, root=0):
+        return [value]
+
+    def broadcast_object(self, value, root=0):
+        return value
+
+    def allreduce_max_int(self, value: int) -> int:
+        return int(value)
+
+    def barrier(self):
+        pass
+
+    def abort(self, code=1):
+        sys.exit(code)
+
+
+class MPICommunicator:
+    """The processes of ``mpiexec``, through mpi4py's COMM_WORLD. Arrays may live on the host
+    (NumPy) or on a GPU (CuPy); GPU arrays go through the host here (an MPI from PyPI is not
+    CUDA-aware), and NCCLCommunicator below keeps them on the device instead."""
+
+    def __init__(self, timeout: float = 600.0):
+        try:
+            from mpi4py import MPI
+        except ImportError as exc:
+            raise DistributedError("this process was started by mpiexec, but mpi4py is not installed: "
+                                   "pip install 'tinycoat[dist]' (mpi4py and an MPI such as mpich)") from exc
+        self.MPI, self.comm = MPI, MPI.COMM_WORLD
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        # Ranks on the same machine, numbered from 0: which GPU this rank drives.
+        node = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
+        self.timeout = float(timeout)
+
+    def _wait(self, request, what):
+        """Wait for a non-blocking collective, but not for ever (a dead or stuck rank)."""
+        deadline, pause = time.monotonic() + self.timeout, 1e-5
+        while not request.Test():
+            if time.monotonic() > deadline:
+                print(f"rank {self.rank}: no answer from the other ranks within {self.timeout:g} s in {what}; "
+                      "one of them has died or is stuck. Aborting every rank.", file=sys.stderr, flush=True)
+                self.abort(3)
+            time.sleep(pause)
+            pause = min(pause * 2, 1e-3)   # quick answers stay quick; long waits do not burn a core
+
+    def _host_buffer(self, array):
+        """The array itself if it is a contiguous host array, else a contiguous host copy."""
+        host = backend.to_numpy(array)             # a GPU array's host copy; a host array itself
+        return host if host.flags.c_contiguous else host.copy()
+
+    def _write_back(self, array, buffer):
+        if buffer is not array:
+            array[...] = backend.to_device(buffer, backend.device_of(array))
+
+    def allreduce_sum(self, array):
+        """Σ over ranks of ``array``, in place (and returned)."""
+        buffer = self._host_buffer(array)
+        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM), "all-reduce")
+        self._write_back(array, buffer)
+        return array
+
+    def broadcast(self, array, root=0):
+        """Rank ``root``'s ``array`` on every rank, in place (and returned)."""
+        buffer = self._host_buffer(array)
+        self._wait(self.comm.Ibcast(buffer, root=root), "broadcast")
+        self._write_back(array, buffer)
+        return array
+
+    def gather_object(self, value, root=0):
+        return self.comm.gather(value, root=root)
+
+    def broadcast_object(self, value, root=0):
+        return self.comm.bcast(value, root=root)
+
+    def allreduce_max_int(self, value: int) -> int:
+        """The largest of the ranks' integers (e.g. "has any rank been asked to stop?")."""
+        import array as pyarray      # a host buffer without NumPy: this layer may not import it
+        buffer = pyarray.array("q", [int(value)])
+        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.MAX), "all-reduce")
+        return int(buffer[0])
+
+    def barrier(self):
+        self._wait(self.comm.Ibarrier(), "barrier")
+
+    def abort(self, code=1):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.comm.Abort(code)
+
+
+class NCCLCommunicator(MPICommunicator):
+    """MPI for the processes, NCCL for GPU arrays: all-reduce and broadcast run on the GPU, with
+    no host round trip. Rank r drives GPU ``local_rank``; rank 0 makes NCCL's unique id and MPI
+    hands it to the others (NCCL has no launcher of its own)."""
+
+    def __init__(self, timeout: float = 600.0):
+        super().__init__(timeout)
+        cupy, nccl = backend.array_module("gpu"), backend.nccl_module()
+        self.cupy, self.nccl = cupy, nccl
+        cupy.cuda.Device(self.local_rank % cupy.cuda.runtime.getDeviceCount()).use()
+        unique_id = self.broadcast_object(nccl.get_unique_id() if self.rank == 0 else None)
+        self.nccl_comm = nccl.NcclCommunicator(self.size, unique_id, self.rank)
+
+    def _nccl_dtype(self, array):
+        names = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
+                 "int32": "NCCL_INT32", "int64": "NCCL_INT64"}
+        if array.dtype.name not in names:
+            raise DistributedError(f"NCCL all-reduce of a {array.dtype} array: expected one of {sorted(names)}")
+        return getattr(self.nccl, names[array.dtype.name])
+
+    def allreduce_sum(self, array):
+        if backend.get_array_module(array) is not self.cupy:
+            return super().allreduce_sum(array)
+        if not array.flags.c_contiguous:
+            raise DistributedError("NCCL all-reduce needs a C-contiguous array")
+        stream = self.cupy.cuda.get_current_stream()
+        self.nccl_comm.allReduce(array.data.ptr, array.data.ptr, array.size, self._nccl_dtype(array),
+                                 self.nccl.NCCL_SUM, stream.ptr)
+        return array
+
+    def broadcast(self, array, root=0):
+        if backend.get_array_module(array) is not self.cupy:
+            return super().broadcast(array, root)
+        stream = self.cupy.cuda.get_current_stream()
+        self.nccl_comm.bcast(array.data.ptr, array.size, self._nccl_dtype(array), root, stream.ptr)
+        return array
+
+
+def init(device="cpu", timeout: float = 600.0):
+    """The world this process is part of: SingleProcess unless ``mpiexec -n N`` (N > 1) started it,
+    then MPI (``device="cpu"``) or MPI + NCCL (``device="gpu"``)."""
+    if not launched_by_mpi():
+        return SingleProcess()
+    return NCCLCommunicator(timeout) if device == "gpu" else MPICommunicator(timeout)
