@@ -16,7 +16,7 @@ cut down to small data; see lessons/10 for why each piece is there.
 It runs with tinycoat's fast wing switched on (``tc.fast.enable()``: blocks on every core,
 CUDA kernels, ...; lesson 11); ``--reference`` trains on the readable reference ops alone.
 
-Started by ``mpiexec -n N python train_cifar.py ...`` it trains data-parallel (lesson 14): each
+Started by ``mpiexec -n N python train_cifar.py ...`` it trains data-parallel (lesson 13): each
 of the N processes takes its shard of every global batch (``--batch-size`` stays the global
 batch), the gradients are summed with one all-reduce per step (MPI; NCCL between GPUs), and
 rank 0 alone prints and writes. ``--sync-bn`` makes BatchNorm use the global batch's statistics.
@@ -544,7 +544,7 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         else:
             targets = labels
         # Data parallel: this rank's shard of the global batch, and its share of the global mean
-        # loss, n_r/B (lesson 14); one process: the whole batch, weight 1.
+        # loss, n_r/B (lesson 13); one process: the whole batch, weight 1.
         (images, targets, labels), share = shard(comm, images, targets, labels)
         x = tc.tensor(images, device=args.device)
         y = tc.tensor(labels, device=args.device)
@@ -796,6 +796,14 @@ def seed_rank(args, step):
         backend.set_rng_state(np.random.default_rng((args.seed, args.comm.rank, step)).bit_generator.state)
 
 
+def join_ranks(args):
+    """The world of this run: one process, or the ranks mpiexec started (MPI; + NCCL on GPUs)."""
+    try:
+        return distributed.init(args.device, timeout=args.dist_timeout)
+    except tc.DeviceError as exc:
+        raise TrainingError(str(exc)) from None
+
+
 def share_cores(args):
     """The ranks on one machine split its cores (fast-wing threads and OpenBLAS threads alike)."""
     from tinycoat.fast import host
@@ -822,11 +830,11 @@ def main(argv=None) -> int:
     try:
         try:
             args = parse_args(argv)
+            comm = args.comm = join_ranks(args)
         except TrainingError:
-            if distributed.launcher_rank() != 0:      # every rank finds a bad option: one says it
-                return 2
+            if distributed.launcher_rank() != 0:      # a bad option, no MPI, no GPU: every rank finds
+                return 2                              # it before they have met, and one says it
             raise
-        comm = args.comm = distributed.init(args.device, timeout=args.dist_timeout)
         if comm.rank != 0:                            # rank 0 alone prints (errors aside)
             sys.stdout = sys.stderr = open(os.devnull, "w")
             args.no_progress = True

@@ -1,4 +1,4 @@
-"""Data parallelism (tinycoat.distributed, lesson 14): N ranks compute what one process computes.
+"""Data parallelism (tinycoat.distributed, lesson 13): N ranks compute what one process computes.
 
 The MPI tests start real processes with ``mpiexec -n 2`` (mpi4py + an MPI from PyPI:
 pip install -e ".[dist]"); where there is none they skip and say so. The sharding arithmetic and
@@ -225,3 +225,93 @@ def test_the_shards_of_every_batch_of_an_epoch_are_the_single_process_batches(tm
     assert len(single) == 5 and len(single[-1]) == 3                      # 23 = 4 × 5 + 3: uneven last batch
     for step, batch in enumerate(single):
         assert sum((rank[step] for rank in per_rank), []) == batch
+
+
+# ------------------------------------------------------------------------ train_cifar.py under mpiexec
+
+from test_train_cifar import FAST, cifar_root, weights  # noqa: E402,F401  (cifar_root: a fixture)
+
+DRIVER = ROOT / "tests" / "mpi_train_driver.py"
+
+
+def train(n, *argv, env=None, timeout=300):
+    return mpirun(n, DRIVER, *argv, env=env, timeout=timeout)
+
+
+def metrics_of(out):
+    import json
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+@needs_mpi
+def test_a_two_rank_run_stopped_and_resumed_equals_the_uninterrupted_one(cifar_root, tmp_path):
+    common = ["--data-dir", cifar_root, "--epochs", 2, *FAST]         # stochastic depth on: per-rank draws
+    straight = train(2, *common, "--out", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    assert straight.stdout.count("epoch 1:") == 1                     # rank 0 alone prints
+    assert "data parallel over 2 ranks" in straight.stdout
+    stopped = train(2, *common, "--stop-after", 1, "--out", tmp_path / "run")
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    resumed = train(2, *common, "--resume", tmp_path / "run" / "last.npz")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a, b = weights(tmp_path / "straight" / "last.npz"), weights(tmp_path / "run" / "last.npz")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    strip = lambda rows: [{k: v for k, v in r.items() if "per_s" not in k} for r in rows]  # noqa: E731
+    assert strip(metrics_of(tmp_path / "straight")) == strip(metrics_of(tmp_path / "run"))
+    assert not [p for p in (tmp_path / "run").iterdir() if p.suffix == ".tmp"]
+
+
+@needs_mpi
+def test_a_run_resumes_with_another_number_of_ranks(cifar_root, tmp_path):
+    import train_cifar
+    common = ["--data-dir", cifar_root, "--epochs", 3, *FAST]
+    assert train(2, *common, "--stop-after", 1, "--out", tmp_path / "run").returncode == 0
+    assert train_cifar.main([str(a) for a in [*common, "--stop-after", 1, "--resume", tmp_path / "run" / "last.npz"]]) == 0
+    done = train(3, *common, "--resume", tmp_path / "run" / "last.npz")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [r["epoch"] for r in metrics_of(tmp_path / "run")] == [1, 2, 3]
+
+
+@needs_mpi
+def test_sync_bn_trains_and_a_bad_option_is_said_once(cifar_root, tmp_path):
+    done = train(2, "--data-dir", cifar_root, "--epochs", 1, "--sync-bn", *FAST, "--out", tmp_path / "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SyncBatchNorm" in done.stdout
+    bad = train(2, "--data-dir", cifar_root, "--epochs", "-1")
+    assert bad.returncode != 0 and bad.stderr.count("--epochs") == 1 and "Traceback" not in bad.stderr
+
+
+@needs_mpi
+@pytest.mark.parametrize("fault", ["raise", "kill", "hang"])
+def test_a_rank_that_fails_stops_every_rank_with_a_message(cifar_root, tmp_path, fault):
+    import time
+    start = time.monotonic()
+    done = train(2, "--data-dir", cifar_root, "--epochs", 3, *FAST, "--dist-timeout", 5, "--out", tmp_path / "run",
+                 env={"TEST_FAULT": f"{fault}:1:2"}, timeout=120)
+    assert done.returncode != 0
+    assert time.monotonic() - start < 90                               # no hang
+    if fault == "raise":
+        assert "rank 1: stopping every rank after the error above" in done.stderr
+        assert "planted fault at step 2" in done.stderr
+    if fault == "hang":
+        assert "no answer from the other ranks within 5 s in all-reduce" in done.stderr
+    assert not (tmp_path / "run" / "last.npz").exists() or not [
+        p for p in (tmp_path / "run").iterdir() if p.suffix == ".tmp"]
+
+
+def test_nccl_dtypes_are_named_and_others_refused():
+    from types import SimpleNamespace
+    fake = SimpleNamespace(NCCL_FLOAT32=7, NCCL_FLOAT64=8, NCCL_FLOAT16=6, NCCL_INT32=2, NCCL_INT64=4, NCCL_UINT8=1)
+    assert distributed.communicator.nccl_dtype(fake, np.dtype("float32")) == 7
+    assert distributed.communicator.nccl_dtype(fake, np.dtype("int64")) == 4
+    with pytest.raises(distributed.DistributedError, match="NCCL cannot reduce complex128"):
+        distributed.communicator.nccl_dtype(fake, np.dtype("complex128"))
+
+
+@needs_mpi
+@pytest.mark.skipif(tc.gpu_available(), reason="checks the message on a machine without a GPU")
+def test_gpu_ranks_without_a_gpu_say_so_once(cifar_root, tmp_path):
+    done = train(2, "--data-dir", cifar_root, "--device", "gpu", "--out", tmp_path / "run", *FAST)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.count("error: device='gpu'") == 1

@@ -7,6 +7,8 @@ For each lesson lessons/NN-*.md:
 * ```python-gpu blocks need CuPy and a CUDA device: only where a GPU is found, a second
   test runs the whole lesson again with them (all blocks in document order); elsewhere
   that test is skipped, with the reason;
+* ```python-mpi blocks are one program that every rank runs: a third test runs them, in
+  order, under ``mpiexec -n 2`` (skipped, with the reason, where mpi4py or mpiexec is missing);
 * every file it cites in backticks exists — `tinycoat/nn/functional/depthwise.py` — and
   every name it cites as `path::name` (or `path::Class.method`) is defined in that file
   (checked with ``ast``, without importing it); a file the learner is asked to write,
@@ -35,6 +37,7 @@ MAX_FIGURE_BYTES = 200_000
 # Fence tags a lesson may use, and what the runner does with each.
 RUN = {"python"}
 GPU = {"python-gpu"}                               # run only where CuPy sees a CUDA device
+MPI = {"python-mpi"}                               # run as one program by 2 MPI ranks
 SHOW = {"text", "bash", "console", ""}             # shown, never run (output, shell commands)
 FENCE = re.compile(r"^```([\w-]*)\s*$")
 
@@ -92,9 +95,10 @@ def test_there_is_a_course():
 @pytest.mark.parametrize("path", LESSONS, ids=lesson_id)
 def test_fence_tags_are_known(path):
     for tag, _, line in fenced_blocks(path):
-        assert tag in RUN | GPU | SHOW, (
+        assert tag in RUN | GPU | MPI | SHOW, (
             f"{path.name}:{line - 1}: unknown fence tag ```{tag}; use ```python (run by the tests), "
-            f"```python-gpu (run only with a GPU) or one of {sorted(t for t in SHOW if t)} (shown only)")
+            f"```python-gpu (run only with a GPU), ```python-mpi (run by 2 MPI ranks) or one of "
+            f"{sorted(t for t in SHOW if t)} (shown only)")
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lesson_id)
@@ -125,6 +129,29 @@ def test_lesson_gpu_code_runs(path, monkeypatch):
     monkeypatch.chdir(ROOT)
     tc.manual_seed(0)
     run_blocks(path, RUN | GPU)
+
+
+MPI_LESSONS = [p for p in LESSONS if any(tag in MPI for tag, _, _ in fenced_blocks(p))]
+
+
+@pytest.mark.parametrize("path", MPI_LESSONS, ids=lesson_id)
+def test_lesson_mpi_code_runs(path, tmp_path):
+    """The ```python-mpi blocks, joined in order, as the program of ``mpiexec -n 2``."""
+    import subprocess
+    import sys
+    from test_distributed import find_mpiexec, mpi_missing
+    if mpi_missing():
+        pytest.skip(f"{path.name}: its ```python-mpi blocks need MPI: {mpi_missing()}")
+    program, line = [], 1
+    for tag, code, first_line in fenced_blocks(path):
+        if tag in MPI:
+            program.append("\n" * (first_line - line) + code)     # line numbers stay the .md file's
+            line = first_line + code.count("\n")
+    script = tmp_path / f"{path.stem}.py"
+    script.write_text("".join(program))
+    done = subprocess.run([find_mpiexec(), "-n", "2", sys.executable, str(script)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"})
+    assert done.returncode == 0, f"{path.name}'s MPI program failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
 
 
 # ---------------------------------------------------------------------------- citations

@@ -1,25 +1,31 @@
-"""Lesson 13, exercise 1: CoAtNet's parameters by formula (write solutions/ex13_params.py)."""
-from dataclasses import replace
+"""Lesson 13, exercise 1: ring all-reduce (write solutions/ex13_ring.py)."""
+import math
 
-import pytest
+import numpy as np
+from hypothesis import given, strategies as st
 
-from tinycoat.models import LAYOUTS, MODEL_CONFIGS, CoAtNet, count_parameters
 from exercise_tools import exercise
 
-solution = exercise("ex13_params")
-
-SMALL = replace(MODEL_CONFIGS["coatnet_cifar_nano"], dims=(8, 16, 24, 64, 96), depths=(2, 1, 2, 2, 1))
+solution = exercise("ex13_ring")
 
 
-@pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("image_size,num_classes", [((32, 32), 10), ((16, 24), 7)])
-def test_small_models(solution, layout, image_size, num_classes):
-    config = replace(SMALL, layout=layout, image_size=image_size, num_classes=num_classes)
-    assert solution.coatnet_parameters(config) == count_parameters(CoAtNet(config))
+@given(ranks=st.integers(1, 7), length=st.integers(1, 40), seed=st.integers(0, 1000))
+def test_every_rank_gets_the_sum(solution, ranks, length, seed):
+    arrays = [np.random.default_rng((seed, r)).standard_normal(length) for r in range(ranks)]
+    result = solution.ring_allreduce([a.copy() for a in arrays])
+    assert len(result) == ranks
+    for r in range(ranks):
+        np.testing.assert_allclose(result[r], sum(arrays), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,paper", [("coatnet_0", 25e6), ("coatnet_1", 42e6), ("coatnet_2", 75e6),
-                                        ("coatnet_3", 168e6), ("coatnet_4", 275e6)])
-def test_the_paper_family(solution, name, paper):
-    count = solution.coatnet_parameters(MODEL_CONFIGS[name])
-    assert abs(count - paper) / paper < 0.05, f"{name}: {count / 1e6:.1f} M, paper {paper / 1e6:.0f} M"
+@given(ranks=st.integers(2, 7), length=st.integers(1, 40))
+def test_messages_go_round_the_ring_and_stay_small(solution, ranks, length):
+    log = []
+    solution.ring_allreduce([np.ones(length) * r for r in range(ranks)], log=log)
+    assert log, "append (sender, receiver, elements) to log for every chunk sent"
+    assert all(receiver == (sender + 1) % ranks for sender, receiver, _ in log)
+    chunk = math.ceil(length / ranks)
+    for r in range(ranks):
+        sent = sum(n for s, _, n in log if s == r)
+        assert sent <= 2 * (ranks - 1) * chunk          # 2(N − 1)/N of the array, per chunk rounded up
+        assert len([1 for s, _, _ in log if s == r]) == 2 * (ranks - 1)

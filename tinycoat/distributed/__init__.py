@@ -9,7 +9,7 @@
     all_reduce_gradients(model.parameters(), comm)   # now every rank holds the full-batch gradient
     optimizer.step()
 
-Lesson 14 explains why this is the single-process gradient, and where BatchNorm breaks it.
+Lesson 13 explains why this is the single-process gradient, and where BatchNorm breaks it.
 """
 from .communicator import (DistributedError, MPICommunicator, NCCLCommunicator, SingleProcess, init,
                            launched_by_mpi, launcher_rank)

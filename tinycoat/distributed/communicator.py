@@ -167,29 +167,35 @@ class NCCLCommunicator(MPICommunicator):
         unique_id = self.broadcast_object(nccl.get_unique_id() if self.rank == 0 else None)
         self.nccl_comm = nccl.NcclCommunicator(self.size, unique_id, self.rank)
 
-    def _nccl_dtype(self, array):
-        names = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
-                 "int32": "NCCL_INT32", "int64": "NCCL_INT64"}
-        if array.dtype.name not in names:
-            raise DistributedError(f"NCCL all-reduce of a {array.dtype} array: expected one of {sorted(names)}")
-        return getattr(self.nccl, names[array.dtype.name])
+    def _checked(self, array):
+        if not array.flags.c_contiguous:
+            raise DistributedError(f"NCCL collectives need a C-contiguous array, got one of shape {array.shape}")
+        return array.data.ptr, array.size, nccl_dtype(self.nccl, array.dtype)
 
     def allreduce_sum(self, array):
         if backend.get_array_module(array) is not self.cupy:
             return super().allreduce_sum(array)
-        if not array.flags.c_contiguous:
-            raise DistributedError("NCCL all-reduce needs a C-contiguous array")
-        stream = self.cupy.cuda.get_current_stream()
-        self.nccl_comm.allReduce(array.data.ptr, array.data.ptr, array.size, self._nccl_dtype(array),
-                                 self.nccl.NCCL_SUM, stream.ptr)
+        pointer, count, dtype = self._checked(array)
+        # Enqueued on CuPy's current stream, so the kernels that follow see the sum.
+        self.nccl_comm.allReduce(pointer, pointer, count, dtype, self.nccl.NCCL_SUM,
+                                 self.cupy.cuda.get_current_stream().ptr)
         return array
 
     def broadcast(self, array, root=0):
         if backend.get_array_module(array) is not self.cupy:
             return super().broadcast(array, root)
-        stream = self.cupy.cuda.get_current_stream()
-        self.nccl_comm.bcast(array.data.ptr, array.size, self._nccl_dtype(array), root, stream.ptr)
+        pointer, count, dtype = self._checked(array)
+        self.nccl_comm.bcast(pointer, count, dtype, root, self.cupy.cuda.get_current_stream().ptr)
         return array
+
+
+def nccl_dtype(nccl, dtype):
+    """NCCL's name for an array dtype (``nccl``: CuPy's binding, cupy.cuda.nccl)."""
+    names = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
+             "int32": "NCCL_INT32", "int64": "NCCL_INT64", "uint8": "NCCL_UINT8"}
+    if str(dtype) not in names:
+        raise DistributedError(f"NCCL cannot reduce {dtype} arrays: expected one of {', '.join(sorted(names))}")
+    return getattr(nccl, names[str(dtype)])
 
 
 def init(device="cpu", timeout: float = 600.0):

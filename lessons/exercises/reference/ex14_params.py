@@ -1,4 +1,4 @@
-"""Lesson 13, exercise 1 (reference answer): CoAtNet's parameter count from its configuration."""
+"""Lesson 14, exercise 1 (reference answer): CoAtNet's parameter count from its configuration."""
 
 
 def mbconv_parameters(c_in, c_out, expand_ratio=4, se_ratio=0.25):
