@@ -76,7 +76,11 @@ def train(layout, seed, opts, budget):
         return None
     if code != 0:
         sys.exit(f"{layout} seed {seed}: train_cifar.py exited with {code}")
-    return epochs_done(out) - done
+    trained = epochs_done(out) - done
+    if trained < step:                   # the first Ctrl-C or SIGTERM: saved mid-epoch, exit code 0
+        print(f"{layout} seed {seed} stopped before its epochs were done; run the same command again to go on")
+        return None
+    return trained
 
 
 def record(layout, seed, opts):
