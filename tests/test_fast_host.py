@@ -58,3 +58,18 @@ def test_enable_disable_and_the_context_manager():
 def test_a_twin_for_a_bad_device_is_refused():
     with pytest.raises(ValueError, match="device must be 'cpu' or 'gpu', got 'tpu'"):
         tc.twins.register(object, object, "tpu")
+
+
+def test_blas_threads_can_be_set_where_openblas_is_loaded():
+    """NumPy's own wheels name the function scipy_openblas_set_num_threads64_: it must be found."""
+    import numpy as np
+    from tinycoat.fast import host
+    np.ones((64, 64)) @ np.ones((64, 64))            # OpenBLAS is loaded by now (if NumPy uses it)
+    before = host.blas_threads()
+    if before is None:
+        pytest.skip("this NumPy does not use an OpenBLAS that can be asked for its threads")
+    try:
+        assert host.set_blas_threads(1) and host.blas_threads() == 1
+    finally:
+        host.set_blas_threads(before)
+    assert host.blas_threads() == before
