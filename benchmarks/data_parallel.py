@@ -3,6 +3,7 @@
     python benchmarks/data_parallel.py --threads 2                       # 1 process × 2 threads
     mpiexec -n 2 python benchmarks/data_parallel.py --threads 1          # 2 ranks × 1 thread each
     mpiexec -n 2 python benchmarks/data_parallel.py --threads 1 --sync-bn
+    mpiexec -n 1 python benchmarks/data_parallel.py --device gpu --communicator mpi   # one NCCL rank
 
 The same training step as train_cifar.py's (forward, label-smoothed cross-entropy, backward,
 the gradient all-reduce, clipping, AdamW) on a global batch of --batch-size images, each rank
@@ -51,8 +52,11 @@ def main():
     p.add_argument("--steps", type=int, default=6, help="timed steps (after 2 untimed ones)")
     p.add_argument("--threads", type=int, default=None, help="threads per rank (fast wing and OpenBLAS)")
     p.add_argument("--sync-bn", action="store_true")
+    p.add_argument("--communicator", default="auto", choices=["auto", "mpi"],
+                   help="mpi: MPI (+ NCCL on a GPU) even for one process, to measure one NCCL rank against "
+                        "a plain run (auto: MPI only under mpiexec -n N, N > 1)")
     args = p.parse_args()
-    comm = distributed.init(args.device)
+    comm = distributed.init(args.device, force=args.communicator == "mpi")
     tc.fast.enable()
     threads = args.threads or max(1, (os.cpu_count() or 1) // comm.local_size)
     tc.set_num_threads(threads)
@@ -98,6 +102,7 @@ def main():
           f"{', SyncBatchNorm' if args.sync_bn else ''}: {args.batch_size / median:.1f} images/s "
           f"(step {median * 1e3:.0f} ms; collectives {100 * share_collective:.1f} % of it, rank 0)")
     emit_json({"benchmark": "data_parallel", "model": args.model, "device": args.device, "ranks": comm.size,
+               "communicator": type(comm).__name__,
                "threads_per_rank": threads, "batch_size": args.batch_size, "sync_bn": args.sync_bn,
                "step_s": median, "images_per_s": args.batch_size / median,
                "collective_share": share_collective, "machine": machine_description(args.device)})

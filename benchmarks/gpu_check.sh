@@ -9,6 +9,10 @@
 #      checkout and on that one in turn, twice: a speed comparison on one machine in one run.
 #   3. with FASHION_MNIST=<folder of its four .gz files>: TRAIN_EPOCHS (2) of train_cifar.py on it,
 #      the whole path (loader, augmentation, host→GPU copies, evaluation) end to end.
+#   4. data parallel on the GPU (issue 16), where mpi4py and mpiexec are there (WHEELS=<folder of
+#      mpi4py and mpich wheels> installs them offline): one NCCL rank against the plain GPU step
+#      (benchmarks/data_parallel.py), twice in turn. (NCCL refuses two ranks on one GPU, so a
+#      multi-rank GPU run needs a machine with several.)
 # Nothing is installed: it expects CuPy, NumPy, pytest, Hypothesis, Pillow and tqdm in python3.
 # Each step has its own time limit, so one that hangs still leaves the others' figures.
 # Everything it prints is also written under $OUT (default: ./gpu_check).
@@ -60,4 +64,20 @@ if [ -n "${FASHION_MNIST:-}" ]; then
     timeout "${TRAIN_TIMEOUT:-150}" python3 train_cifar.py --dataset fashion-mnist --data-dir "$FASHION_MNIST" \
         --no-download --device gpu --epochs "${TRAIN_EPOCHS:-2}" --warmup 0.5 --batch-size 128 --no-progress \
         --out "${TMPDIR:-/tmp}/tinycoat-gpu-run" 2>&1 | tee "$out/train.txt"
+fi
+
+# 4. Data parallel on the GPU: NCCL with one rank against the plain step.
+if [ -n "${WHEELS:-}" ]; then
+    python3 -m pip install -q --no-index --find-links "$WHEELS" mpi4py mpich 2>&1 | tail -2 | tee "$out/dist.txt"
+fi
+mpiexec="$(dirname "$(python3 -c 'import sys; print(sys.executable)')")/mpiexec"
+[ -x "$mpiexec" ] || mpiexec="$(command -v mpiexec || true)"
+if python3 -c "import mpi4py" 2>/dev/null && [ -n "$mpiexec" ]; then
+    for round in 1 2; do
+        timeout 90 python3 benchmarks/data_parallel.py --device gpu --steps 20 2>&1 | tail -2 | tee -a "$out/dist.txt"
+        timeout 90 "$mpiexec" -n 1 python3 benchmarks/data_parallel.py --device gpu --steps 20 --communicator mpi \
+            2>&1 | tail -2 | tee -a "$out/dist.txt"
+    done
+else
+    echo "data parallel: mpi4py or mpiexec missing (WHEELS=<folder> installs them offline)" | tee -a "$out/dist.txt"
 fi

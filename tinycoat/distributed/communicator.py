@@ -198,9 +198,10 @@ def nccl_dtype(nccl, dtype):
     return getattr(nccl, names[str(dtype)])
 
 
-def init(device="cpu", timeout: float = 600.0):
+def init(device="cpu", timeout: float = 600.0, force: bool = False):
     """The world this process is part of: SingleProcess unless ``mpiexec -n N`` (N > 1) started it,
-    then MPI (``device="cpu"``) or MPI + NCCL (``device="gpu"``)."""
-    if not launched_by_mpi():
+    then MPI (``device="cpu"``) or MPI + NCCL (``device="gpu"``). ``force``: MPI (+ NCCL) even for
+    one process (to measure what the collectives cost a single rank)."""
+    if not (force or launched_by_mpi()):
         return SingleProcess()
     return NCCLCommunicator(timeout) if device == "gpu" else MPICommunicator(timeout)
