@@ -44,7 +44,7 @@ CATEGORIES = {
     "depthwise": ("DepthwiseConv2d", "Depthwise"),
     "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
     "matmul": ("MatMul", "Linear"),
-    "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d"),
+    "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
     "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
     "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid",
                     "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "DropPath", "Dropout",
