@@ -76,6 +76,10 @@ def parse_args(argv=None):
 
 def make_parser():
     p = _Parser(description="Train a CoAtNet (tinycoat) on an image classification dataset.",
+                epilog="Data parallel: started as `mpiexec -n N python train_cifar.py ...` (pip install "
+                       "'tinycoat[dist]'), it finds its N ranks by itself: --batch-size is the global batch, "
+                       "each rank trains on its shard, gradients are all-reduced (MPI; NCCL between GPUs, one "
+                       "GPU per rank), rank 0 alone prints and writes, and a checkpoint resumes with any N.",
                 formatter_class=_HelpFormatter)
     p.add_argument("--dataset", default="cifar10", choices=list(DATASETS),
                    help="cifar100-coarse: CIFAR-100 with its 20 superclasses as the labels")
