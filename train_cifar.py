@@ -463,7 +463,9 @@ def resume(args, ck, model, optimizer, scheduler, ema, train_loader, scaler=None
         elif args.comm.rank == 0 and "rng" in ck["meta"]:
             backend.set_rng_state(ck["meta"]["rng"])
         else:                       # another number of ranks: fresh, distinct draws for ranks 1..N-1
-            seed_rank(args, ck["meta"].get("global_step", 0))
+            seed_rank(args, ck["meta"].get("global_step", 0), devices=("cpu",))
+        if args.device == "gpu":    # (GPU generators are not checkpointed: fresh draws, never a replay)
+            backend.reseed("gpu", args.seed, args.comm.rank, ck["meta"].get("global_step", 0))
     except (KeyError, ValueError, TypeError) as exc:
         raise TrainingError(f"checkpoint {args.resume!r}: its training state does not fit this run "
                             f"({type(exc).__name__}: {exc})") from None
@@ -487,7 +489,14 @@ class StopRequested:
     SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
     def __init__(self):
-        self.requested = False
+        self.requested = False          # this process was asked (set by the signal handler)
+        self.decided = False            # the ranks agreed to stop (set by agree)
+
+    def agree(self, comm):
+        """Has any rank been asked to stop? Every rank calls this at the same points, so all of them
+        act on one answer (a signal reaches the ranks at different moments). One process: its own."""
+        self.decided = bool(comm.allreduce_max_int(self.requested)) if comm.size > 1 else self.requested
+        return self.decided
 
     def __enter__(self):
         self.previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
@@ -576,9 +585,8 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         steps += 1
         global_step += 1
         progress.update(1)
-        if comm.size > 1:          # a signal may reach the ranks at different steps: they agree to stop
-            stop.requested = bool(comm.allreduce_max_int(stop.requested))
-        if steps % args.log_every == 0 or stop.requested:
+        stopping = stop.agree(comm)
+        if steps % args.log_every == 0 or stopping:
             loss_total, correct_total, seen_total = global_sums()
             mean_loss = loss_total / seen_total
             if not math.isfinite(mean_loss):
@@ -588,7 +596,7 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
             progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct_total / seen_total:.3f}",
                                  lr=f"{optimizer.param_groups[0]['lr']:.2e}",
                                  img_s=f"{seen_total / (time.perf_counter() - start):.0f}")
-        if stop.requested:
+        if stopping:
             break
     elapsed = time.perf_counter() - start
     loss_total, correct_total, seen_total = global_sums()
@@ -611,7 +619,7 @@ def evaluate(args, model, loader, num_classes):
     with tc.no_grad():
         for images, labels in loader:
             logits = model(tc.tensor(images, device=args.device))
-            loss_sum += float(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data) * len(labels)
+            loss_sum += float(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data * len(labels))
             hit = backend.to_numpy(logits.data.argmax(axis=1)) == labels
             correct += np.bincount(labels[hit], minlength=num_classes)[:num_classes]
             count += np.bincount(labels, minlength=num_classes)[:num_classes]
@@ -749,7 +757,7 @@ def run(args):
                     args, epoch, model, optimizer, scheduler, ema, train_loader, len(train.classes),
                     global_step, stop, bar, scaler, epoch_sums)
             epoch_sums = None
-            if stop.requested and train_loader.state_dict()["batch"].item() != 0:
+            if stop.decided and train_loader.state_dict()["batch"].item() != 0:
                 path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,
                             epoch_sums=sums, scaler=scaler)
                 print(f"stopped in epoch {epoch + 1}; checkpoint saved to {path}. "
@@ -767,7 +775,7 @@ def run(args):
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
                   f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f} | "
                   f"{row['train_images_per_s']:.1f} img/s | saved {path}")
-            if stop.requested or (args.stop_after and epoch - first_epoch >= args.stop_after
+            if stop.agree(comm) or (args.stop_after and epoch - first_epoch >= args.stop_after
                                   and epoch < args.epochs):
                 print(f"stopped after epoch {epoch}; continue with: --resume {path}")
                 return metrics
@@ -793,25 +801,28 @@ def _interrupt(signum, frame):
     raise Interrupted(signum)
 
 
-def seed_rank(args, step):
+def seed_rank(args, step, devices=("cpu", "gpu")):
     """Rank r > 0 of a data-parallel run draws its own random numbers (stochastic depth), from
     (seed, rank, step); rank 0 draws as one process would. Weights come from rank 0 regardless."""
     if args.comm.rank > 0:
-        backend.set_rng_state(np.random.default_rng((args.seed, args.comm.rank, step)).bit_generator.state)
+        for device in devices:
+            if device == "cpu" or device == args.device:
+                backend.reseed(device, args.seed, args.comm.rank, step)
 
 
 def join_ranks(args):
     """The world of this run: one process, or the ranks mpiexec started (MPI; + NCCL on GPUs)."""
     try:
         return distributed.init(args.device, timeout=args.dist_timeout)
-    except tc.DeviceError as exc:
+    except (tc.DeviceError, distributed.DistributedError) as exc:
         raise TrainingError(str(exc)) from None
 
 
 def share_cores(args):
     """The ranks on one machine split its cores (fast-wing threads and OpenBLAS threads alike)."""
     from tinycoat.fast import host
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.comm.local_size)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = args.threads or max(1, cores // args.comm.local_size)
     tc.set_num_threads(threads)
     host.set_blas_threads(threads)
 
@@ -834,11 +845,17 @@ def main(argv=None) -> int:
     try:
         try:
             args = parse_args(argv)
-            comm = args.comm = join_ranks(args)
         except TrainingError:
-            if distributed.launcher_rank() != 0:      # a bad option, no MPI, no GPU: every rank finds
-                return 2                              # it before they have met, and one says it
+            if distributed.launcher_rank() != 0:      # a bad option: every rank finds it, one says it
+                return 2
             raise
+        try:
+            comm = args.comm = join_ranks(args)
+        except TrainingError as exc:                  # perhaps this rank's own: each says it, all stop
+            rank = distributed.launcher_rank()
+            print(f"error: {exc}" if rank == 0 else f"rank {rank}: error: {exc}", file=sys.stderr, flush=True)
+            distributed.communicator.abort_world(2)
+            return 2
         if comm.rank != 0:                            # rank 0 alone prints (errors aside)
             sys.stdout = sys.stderr = open(os.devnull, "w")
             args.no_progress = True

@@ -314,4 +314,64 @@ def test_nccl_dtypes_are_named_and_others_refused():
 def test_gpu_ranks_without_a_gpu_say_so_once(cifar_root, tmp_path):
     done = train(2, "--data-dir", cifar_root, "--device", "gpu", "--out", tmp_path / "run", *FAST)
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert done.stderr.count("error: device='gpu'") == 1
+    said, by_rank_1 = done.stderr.count("error: device='gpu'"), done.stderr.count("rank 1: error: device='gpu'")
+    assert said - by_rank_1 == 1 and by_rank_1 <= 1       # rank 0 says it; rank 1 (if not stopped first) too
+
+
+@needs_mpi
+@pytest.mark.parametrize("where", ["pause:1:3", "pause-eval:1:1"])
+def test_a_signal_to_one_rank_stops_every_rank_cleanly(cifar_root, tmp_path, where):
+    """SIGTERM reaching rank 1 alone (mid-step, or while the ranks evaluate) stops both ranks at the
+    same step, with a checkpoint to resume from; no rank waits for the other."""
+    import signal
+    import time
+    marker, out = tmp_path / "marker", tmp_path / "run"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "TEST_FAULT": where,
+                   "TEST_MARKER": str(marker)}
+    job = subprocess.Popen([find_mpiexec(), "-n", "2", sys.executable, str(DRIVER), "--data-dir", str(cifar_root),
+                            "--epochs", "3", *map(str, FAST), "--dist-timeout", "30", "--out", str(out)],
+                           cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "the paused rank never wrote its marker"
+    os.kill(int(marker.read_text()), signal.SIGTERM)
+    stdout, stderr = job.communicate(timeout=120)
+    assert job.returncode == 0, stderr[-3000:]
+    assert "no answer from the other ranks" not in stderr
+    assert "stopped" in stdout and (out / "last.npz").exists()
+    done = train(2, "--data-dir", cifar_root, "--epochs", 3, *FAST, "--resume", out / "last.npz")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [r["epoch"] for r in metrics_of(out)] == [1, 2, 3]
+
+
+@needs_mpi
+def test_an_mpiexec_of_another_mpi_is_refused():
+    """A launcher that started 2 processes while MPI sees a world of 1 (another MPI's mpiexec):
+    refused, instead of every process training the whole job alone."""
+    done = subprocess.run([sys.executable, "-c", "from tinycoat import distributed; distributed.init()"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "OMPI_COMM_WORLD_SIZE": "2"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "this mpiexec belongs to another MPI than mpi4py's" in done.stderr
+
+
+class TwoIdenticalRanks:
+    """A world of two ranks that hold the same values: every sum doubles."""
+    rank, size = 0, 2
+
+    def allreduce_sum(self, array):
+        array *= 2
+        return array
+
+    def allreduce_sum_ints(self, values):
+        return [2 * int(v) for v in values]
+
+
+def test_a_parameter_no_rank_reached_keeps_no_gradient():
+    from tinycoat.nn import Linear
+    used, unused = Linear(3, 2).double(), Linear(3, 2).double()
+    used(tc.tensor(np.ones((1, 3)))).sum().backward()
+    before = used.weight.grad.data.copy()
+    distributed.all_reduce_gradients(list(used.parameters()) + list(unused.parameters()), TwoIdenticalRanks())
+    np.testing.assert_array_equal(used.weight.grad.data, 2 * before)
+    assert unused.weight.grad is None and unused.bias.grad is None     # AdamW skips it, as in one process

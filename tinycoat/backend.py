@@ -215,6 +215,13 @@ def generator(device="cpu"):
     return _generators[device]
 
 
+def reseed(device, *key) -> None:
+    """Give ``device`` a fresh generator seeded from the integers ``key`` (e.g. seed, rank, step):
+    distinct keys give independent streams."""
+    seed = int(numpy.random.SeedSequence([int(k) for k in key]).generate_state(1)[0])
+    _generators[canonical_device(device)] = array_module(device).random.default_rng(seed)
+
+
 def get_rng_state() -> dict:
     """The CPU generator's state as JSON-able data (for checkpoints)."""
     return generator("cpu").bit_generator.state

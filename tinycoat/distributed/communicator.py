@@ -17,6 +17,7 @@ hung and MPI aborts the whole job. A rank that raises calls ``abort`` for the sa
 """
 from __future__ import annotations
 
+import array as pyarray        # host integer buffers without NumPy (this layer may not import it)
 import os
 import sys
 import time
@@ -41,6 +42,14 @@ def launched_by_mpi() -> bool:
         if value.isdigit() and int(value) > 1:
             return True
     return False
+
+
+def launcher_size():
+    """The number of processes the launcher says it started (None outside mpiexec)."""
+    for name in LAUNCHER_SIZE_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return None
 
 
 def launcher_rank() -> int:
@@ -73,6 +82,9 @@ class SingleProcess:
     def allreduce_max_int(self, value: int) -> int:
         return int(value)
 
+    def allreduce_sum_ints(self, values):
+        return [int(v) for v in values]
+
     def barrier(self):
         pass
 
@@ -93,6 +105,14 @@ class MPICommunicator:
                                    "pip install 'tinycoat[dist]' (mpi4py and an MPI such as mpich)") from exc
         self.MPI, self.comm = MPI, MPI.COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        launched = launcher_size()
+        if launched not in (None, self.size) or (launched and launcher_rank() != self.rank):
+            # mpiexec of one MPI, mpi4py built on another: every process would think itself alone
+            # and train the whole job, all writing to one folder.
+            raise DistributedError(
+                f"mpiexec started {launched} processes, but MPI ({MPI.Get_library_version().splitlines()[0]}) "
+                f"sees a world of {self.size}: this mpiexec belongs to another MPI than mpi4py's. Use the "
+                "mpiexec that comes with the MPI mpi4py was built for (pip's mpich: the one in the same bin/)")
         # Ranks on the same machine, numbered from 0: which GPU this rank drives.
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
@@ -133,17 +153,25 @@ class MPICommunicator:
         return array
 
     def gather_object(self, value, root=0):
+        self.barrier()              # (the object collectives block: meet under a deadline first)
         return self.comm.gather(value, root=root)
 
     def broadcast_object(self, value, root=0):
+        self.barrier()
         return self.comm.bcast(value, root=root)
+
+    def _host_ints(self, values, op):
+        buffer = pyarray.array("q", [int(v) for v in values])   # a host buffer, never the GPU's
+        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=op), "all-reduce")
+        return list(buffer)
 
     def allreduce_max_int(self, value: int) -> int:
         """The largest of the ranks' integers (e.g. "has any rank been asked to stop?")."""
-        import array as pyarray      # a host buffer without NumPy: this layer may not import it
-        buffer = pyarray.array("q", [int(value)])
-        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.MAX), "all-reduce")
-        return int(buffer[0])
+        return self._host_ints([value], self.MPI.MAX)[0]
+
+    def allreduce_sum_ints(self, values):
+        """Σ over ranks of a short list of host integers (e.g. which parameters got a gradient)."""
+        return self._host_ints(values, self.MPI.SUM)
 
     def barrier(self):
         self._wait(self.comm.Ibarrier(), "barrier")
@@ -157,15 +185,26 @@ class MPICommunicator:
 class NCCLCommunicator(MPICommunicator):
     """MPI for the processes, NCCL for GPU arrays: all-reduce and broadcast run on the GPU, with
     no host round trip. Rank r drives GPU ``local_rank``; rank 0 makes NCCL's unique id and MPI
-    hands it to the others (NCCL has no launcher of its own)."""
+    hands it to the others (NCCL has no launcher of its own).
+
+    NCCL's collectives are queued on the GPU and have no deadline of their own; the MPI
+    collectives every step makes (the ranks' agreement on stopping) have one, and mpiexec stops
+    every rank when one dies."""
 
     def __init__(self, timeout: float = 600.0):
         super().__init__(timeout)
         cupy, nccl = backend.array_module("gpu"), backend.nccl_module()
         self.cupy, self.nccl = cupy, nccl
-        cupy.cuda.Device(self.local_rank % cupy.cuda.runtime.getDeviceCount()).use()
+        gpus = cupy.cuda.runtime.getDeviceCount()
+        if self.local_size > gpus:      # NCCL refuses two ranks on one GPU
+            raise DistributedError(f"{self.local_size} ranks on this machine but {gpus} GPU(s): start at most "
+                                   f"one rank per GPU (mpiexec -n {gpus} per machine)")
+        cupy.cuda.Device(self.local_rank).use()
         unique_id = self.broadcast_object(nccl.get_unique_id() if self.rank == 0 else None)
-        self.nccl_comm = nccl.NcclCommunicator(self.size, unique_id, self.rank)
+        try:
+            self.nccl_comm = nccl.NcclCommunicator(self.size, unique_id, self.rank)
+        except Exception as exc:        # NcclError: a driver, topology or version problem
+            raise DistributedError(f"rank {self.rank}: NCCL could not start ({type(exc).__name__}: {exc})") from exc
 
     def _checked(self, array):
         if not array.flags.c_contiguous:
@@ -196,6 +235,16 @@ def nccl_dtype(nccl, dtype):
     if str(dtype) not in names:
         raise DistributedError(f"NCCL cannot reduce {dtype} arrays: expected one of {', '.join(sorted(names))}")
     return getattr(nccl, names[str(dtype)])
+
+
+def abort_world(code=1):
+    """Stop every process of the job, if MPI has been started in this one (for errors met before a
+    communicator exists); returns otherwise."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(code)
 
 
 def init(device="cpu", timeout: float = 600.0, force: bool = False):

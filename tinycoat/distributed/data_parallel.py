@@ -39,19 +39,22 @@ def shard(comm, *arrays):
 
 def all_reduce_gradients(parameters, comm):
     """Sum every parameter's gradient over the ranks, in place: one all-reduce per dtype over
-    one flat buffer (a call per parameter would pay the collective's latency ~100 times)."""
+    one flat buffer (a call per parameter would pay the collective's latency ~100 times).
+    A parameter no rank's graph reached keeps no gradient (so the optimizer skips it, as it would
+    in one process); one that only some reached counts zeros on the others."""
     params = [p for p in parameters if p.requires_grad]
     if comm.size == 1 or not params:
         return
+    reached = comm.allreduce_sum_ints([p.grad is not None for p in params])
+    params = [p for p, n in zip(params, reached) if n > 0]
     for p in params:
-        if p.grad is None:                     # a parameter this rank's graph did not reach
+        if p.grad is None:
             p.grad = Tensor(get_array_module(p.data).zeros_like(p.data))
     buckets = {}
     for p in params:
         buckets.setdefault(p.grad.data.dtype, []).append(p)
     for group in buckets.values():
-        xp = get_array_module(group[0].grad.data)
-        flat = xp.concatenate([p.grad.data.ravel() for p in group])
+        flat = get_array_module(group[0].grad.data).concatenate([p.grad.data.ravel() for p in group])
         comm.allreduce_sum(flat)
         offset = 0
         for p in group:

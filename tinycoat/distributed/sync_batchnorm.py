@@ -30,11 +30,13 @@ class SyncBatchNorm(Function):
         self.comm, self.axes = comm, (0,) + tuple(range(2, x.ndim))             # (N, H, W)
         shape = (1, -1) + (1,) * (x.ndim - 2)                                    # (C,) -> (1, C, 1, 1)
         local_m = x.size // x.shape[1]
-        sums = comm.allreduce_sum(xp.concatenate([x.sum(axis=self.axes), xp.asarray([local_m], dtype=x.dtype)]))
+        # The count travels with the sums, in float64: exact up to 2^53 values (float32 stops at 2^24).
+        sums = comm.allreduce_sum(xp.concatenate([x.sum(axis=self.axes, dtype=xp.float64),
+                                                  xp.asarray([local_m], dtype=xp.float64)]))
         self.m = m = int(round(float(sums[-1])))
         if m < 2:
             raise ValueError(f"SyncBatchNorm: training needs more than one value per channel over all ranks, got {m}")
-        mean = (sums[:-1] / m).reshape(shape)
+        mean = (sums[:-1] / m).astype(x.dtype).reshape(shape)
         var = comm.allreduce_sum(((x - mean) ** 2).sum(axis=self.axes)) / m
         self.inv_std = 1 / xp.sqrt(var.reshape(shape) + eps)
         self.x_hat = (x - mean) * self.inv_std
