@@ -3,6 +3,8 @@
     python experiments/layout_ablation.py                  # the whole sweep (hours on a 2-core CPU)
     python experiments/layout_ablation.py --stop-after 3   # train 3 epochs of it, then stop; rerun to go on
     python experiments/layout_ablation.py --table          # the table of what has finished
+    python experiments/layout_ablation.py --threads 1 & python experiments/layout_ablation.py --threads 1 --reverse
+                                                           # two sweeps, one per core, sharing the runs
 
 coatnet_cifar_nano in the five layouts C-C-C-C … T-T-T-T, trained on the same 10,000 Fashion-MNIST
 images with the same seed and budget, as the paper trains its ablation: no augmentation, no label
@@ -57,13 +59,52 @@ def epochs_done(out):
     return load_checkpoint(path)["meta"].get("epoch", 0) if path.exists() else 0
 
 
+def claim(out):
+    """Take the run in folder ``out`` for this process (several sweeps may share the machine's cores,
+    each taking the runs no other live sweep holds). False if another live process holds it."""
+    lock = out.parent / (out.name + ".lock")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                text = lock.read_text()
+                if not text:                # being written this instant by another sweep
+                    return False
+                os.kill(int(text), 0)       # alive: the run is taken
+                return False
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)   # its holder died: take it over
+                continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def release(out):
+    (out.parent / (out.name + ".lock")).unlink(missing_ok=True)
+
+
 def train(layout, seed, opts, budget):
     """Train (or go on training) one run for at most ``budget`` epochs; returns the epochs trained,
-    or None if the run was stopped by a signal (the sweep stops too)."""
+    0 if it is done or another sweep holds it, or None if the run was stopped by a signal (the
+    sweep stops too)."""
     out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
     done = epochs_done(out)
     if done >= opts.epochs:
         return 0
+    if not claim(out):
+        print(f"== {layout} seed {seed}: another sweep is training it; next", flush=True)
+        return 0
+    try:
+        return _train(layout, seed, opts, budget, out, done)
+    finally:
+        release(out)
+
+
+def _train(layout, seed, opts, budget, out, done):
     argv = training_argv(layout, seed, opts, out) + ["--no-progress", *opts.passthrough]
     if done or (out / "last.npz").exists():
         argv += ["--resume", str(out / "last.npz")]
@@ -87,8 +128,15 @@ def record(layout, seed, opts):
     """Evaluate a finished run on the whole test set and its training images; keep the small record."""
     out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
     keep = pathlib.Path(opts.record) / f"{layout}-seed{seed}"
-    if (keep / "run.json").exists() or epochs_done(out) < opts.epochs:
+    if (keep / "run.json").exists() or epochs_done(out) < opts.epochs or not claim(out):
         return
+    try:
+        _record(layout, seed, opts, out, keep)
+    finally:
+        release(out)
+
+
+def _record(layout, seed, opts, out, keep):
     code = train_cifar.main(["--eval-only", "--eval-train", "--resume", str(out / "last.npz"),
                              "--test-subset", str(opts.final_test_subset), "--no-progress", *opts.passthrough])
     if code != 0:
@@ -151,6 +199,9 @@ def main(argv=None):
     p.add_argument("--stop-after", type=int, default=None, help="train at most N epochs in all, then stop")
     p.add_argument("--only", default=None, help="comma-separated LAYOUT-seedS names to run (default: all)")
     p.add_argument("--machine-note", default="", help="said in each run's record (e.g. 'shared with other work')")
+    p.add_argument("--reverse", action="store_true",
+                   help="take the runs in reverse order (a second sweep on another core meets the first midway; "
+                        "a run one sweep trains, the other skips)")
     p.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
     opts, opts.passthrough = p.parse_known_args(argv)    # anything else goes to train_cifar.py (--threads, --device)
     if opts.table:
@@ -158,6 +209,7 @@ def main(argv=None):
         return 0
     budget = opts.stop_after if opts.stop_after is not None else float("inf")
     runs = [(l, s) for l, s in RUNS if opts.only is None or f"{l}-seed{s}" in opts.only.split(",")]
+    runs = runs[::-1] if opts.reverse else runs
     for layout, seed in runs:
         trained = train(layout, seed, opts, budget)
         if trained is None:

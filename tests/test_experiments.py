@@ -50,3 +50,24 @@ def test_a_run_stopped_mid_epoch_stops_the_sweep(tmp_path, monkeypatch, capsys):
     argv = ["--runs", str(tmp_path / "runs"), "--record", str(tmp_path / "record"), "--only", "CCCC-seed0,TTTT-seed0"]
     assert ablation.main(argv) == 1
     assert len(calls) == 1 and "stopped before its epochs were done" in capsys.readouterr().out
+
+
+def test_two_sweeps_share_the_runs_without_training_one_twice(tmp_path, monkeypatch):
+    """A run another live sweep holds is skipped; a lock whose holder died is taken over."""
+    import os
+    import subprocess
+    import sys
+    ablation = load_ablation()
+    out = tmp_path / "runs" / "CCCC-seed0"
+    assert ablation.claim(out)
+    (tmp_path / "runs" / "TTTT-seed0.lock").write_text(str(os.getpid()))          # held by a live process
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "runs" / "CCTT-seed0.lock").write_text(dead.stdout.strip())       # its holder has exited
+    trained = []
+    monkeypatch.setattr(ablation, "_train", lambda layout, seed, *rest: trained.append(layout) or 1)
+    opts = type("Opts", (), {"runs": str(tmp_path / "runs"), "epochs": 2})()
+    for layout in ("CCCC", "TTTT", "CCTT"):
+        ablation.train(layout, 0, opts, budget=1)
+    assert trained == ["CCTT"]            # CCCC (ours, held) and TTTT (another's) skipped... 
+    ablation.release(out)
+    assert ablation.claim(out)            # ... and a released run can be taken again
