@@ -725,6 +725,47 @@ def fig09_layouts():
                         "S3 over 8×8 = 64 in CCTT: attention's cost grows with N²"), "09_layouts.png")
 
 
+LAYOUT_RUNS = OUT / "layout_runs"     # experiments/layout_ablation.py's records
+
+
+@figure
+def fig09_ablation():
+    """The layout ablation measured (experiments/layout_ablation.py): per layout, the generalization
+    gap (test loss − training loss, both in eval mode) and the final training loss, seeds averaged."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    rows = ablation.load_records(LAYOUT_RUNS)
+    order = [layout for layout in ("CCCC", "CCCT", "CCTT", "CTTT", "TTTT") if any(r["layout"] == layout for r in rows)]
+    if len(order) < 5:
+        print(f"fig09_ablation: {len(order)} of 5 layouts recorded in {LAYOUT_RUNS.relative_to(ROOT)}; "
+              "run experiments/layout_ablation.py to finish the sweep")
+        return
+
+    def mean(layout, key):
+        values = [r[key] for r in rows if r["layout"] == layout]
+        return sum(values) / len(values)
+    gaps = [mean(layout, "test_loss") - mean(layout, "train_eval_loss") for layout in order]
+    train_loss = [mean(layout, "train_eval_loss") for layout in order]
+    if min(gaps) <= 0:
+        raise SystemExit(f"fig09_ablation: a non-positive gap {gaps}: the bar chart draws positive values only")
+    colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]
+    a = bar_chart(order, gaps, colours, title="generalization gap (test − train loss)", ylabel="loss",
+                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300))
+    b = bar_chart(order, train_loss, colours, title="final training loss (capacity)", ylabel="loss",
+                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300))
+    first = rows[0]
+    seeds = sorted({(r["layout"], r["seed"]) for r in rows})
+    note = (f"coatnet_cifar_nano, {first['train_argv'][first['train_argv'].index('--subset') + 1]} Fashion-MNIST "
+            f"training images, {first['train_argv'][first['train_argv'].index('--epochs') + 1]} epochs, no "
+            f"augmentation or regularization; test loss on {first['test_images']} test images\n"
+            f"both losses in eval mode, after training; {len(seeds)} runs: "
+            + ", ".join(f"{layout} seed {seed}" for layout, seed in seeds) + " (seeds averaged)")
+    save(captioned(stack([a, b], gap=20), "the layout ablation, measured (experiments/layout_ablation.py)",
+                   note=note), "09_ablation.png")
+
+
 # ----------------------------------------------------------------------------- the real training run
 
 RUN_DIR = OUT / "fashion_run"
