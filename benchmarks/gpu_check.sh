@@ -10,7 +10,8 @@
 #   3. with FASHION_MNIST=<folder of its four .gz files>: TRAIN_EPOCHS (2) of train_cifar.py on it,
 #      the whole path (loader, augmentation, host→GPU copies, evaluation) end to end.
 #   4. data parallel on the GPU (issue 16), where mpi4py and mpiexec are there (WHEELS=<folder of
-#      mpi4py and mpich wheels> installs them offline): one NCCL rank against the plain GPU step
+#      mpi4py and mpich wheels> installs them offline; `pip download mpi4py mpich -d wheelhouse`
+#      here, then carry wheelhouse/): one NCCL rank against the plain GPU step
 #      (benchmarks/data_parallel.py), twice in turn. (NCCL refuses two ranks on one GPU, so a
 #      multi-rank GPU run needs a machine with several.)
 # Nothing is installed: it expects CuPy, NumPy, pytest, Hypothesis, Pillow and tqdm in python3.
