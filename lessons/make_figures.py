@@ -808,6 +808,72 @@ def record_run(out_dir=None):
     print(f"recorded {out_dir} in {RUN_DIR.relative_to(ROOT)}")
 
 
+FULL_RUN_DIR = OUT / "fashion_full"    # the long run of issue 17 (lesson 10), once it is recorded
+
+
+def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
+    """The checkpoint's model on its whole test set: per-class accuracy and its first ``shown``
+    mistakes (test index, true and predicted class, the softmax's confidence), kept small in
+    ``folder``/predictions.json, from which lesson 10's table and fig10_mistakes are made."""
+    from tinycoat.checkpoint import load_checkpoint
+    from tinycoat.data import DataLoader, load_dataset
+    from tinycoat.models import create_model
+    from tinycoat.nn import functional as F
+    ck = load_checkpoint(checkpoint)
+    config = ck["meta"]["config"]
+    test = load_dataset(config["dataset"], train=False, download=False)
+    model = create_model(config["model"], num_classes=len(test.classes), in_chans=test.images.shape[1],
+                         layout=config["layout"], image_size=test.images.shape[2])
+    model.load_state_dict(ck["model"])
+    model.eval()
+    predicted, confidence = [], []
+    with tc.no_grad(), tc.fast.enabled(True):      # the wing's twins: the same results, sooner
+        for images, _ in DataLoader(test, 500, shuffle=False):
+            p = F.softmax(model(tc.tensor(images)), axis=-1).data
+            predicted.append(p.argmax(axis=1))
+            confidence.append(p.max(axis=1))
+    predicted, confidence = np.concatenate(predicted), np.concatenate(confidence)
+    wrong = np.flatnonzero(predicted != test.labels)
+    record = {"checkpoint": str(checkpoint), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
+              "accuracy": float((predicted == test.labels).mean()), "test_images": len(test),
+              "per_class": {name: float((predicted[test.labels == c] == c).mean())
+                            for c, name in enumerate(test.classes)},
+              "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
+                            "predicted": test.classes[predicted[i]], "confidence": float(confidence[i])}
+                           for i in wrong[:shown]]}
+    pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+    (pathlib.Path(folder) / "predictions.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+@figure
+def fig10_mistakes():
+    """The recorded full run's first test mistakes, each image beside its true and predicted class."""
+    path = FULL_RUN_DIR / "predictions.json"
+    if not path.exists():
+        print(f"fig10_mistakes: no {path.relative_to(ROOT)} yet (record_predictions after the full run)")
+        return
+    from tinycoat.data import load_dataset
+    record = json.loads(path.read_text())
+    test = load_dataset(record["dataset"], train=False, download=False)
+    tiles = []
+    for m in record["mistakes"]:
+        pixels = test.images[m["index"]].transpose(1, 2, 0)
+        pixels = pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+        picture = Image.fromarray(pixels).resize((96, 96), Image.NEAREST).convert("RGB")
+        tile = Image.new("RGB", (150, 140), WHITE)
+        tile.paste(picture, (27, 2))
+        d = ImageDraw.Draw(tile)
+        text(d, (75, 102), f"true: {m['true']}", 11, BLACK, anchor="ma")
+        text(d, (75, 118), f"said: {m['predicted']} ({100 * m['confidence']:.0f} %)", 11, ORANGE, anchor="ma")
+        tiles.append(tile)
+    rows = [stack(tiles[k:k + 6], gap=6) for k in range(0, len(tiles), 6)]
+    note = (f"the first {len(tiles)} mistakes of {record['checkpoint']} (epoch {record['epoch']}) on the "
+            f"{record['test_images']} test images: {100 * record['accuracy']:.2f} % correct")
+    save(captioned(stack(rows, horizontal=False, gap=6), "what the model gets wrong", note=note),
+         "10_mistakes.png")
+
+
 def load_run():
     if not (RUN_DIR / "metrics.jsonl").exists():
         raise SystemExit(f"no training record in {RUN_DIR}: run python lessons/make_figures.py --train first")
