@@ -5,11 +5,13 @@ for ChainerMN, Horovod and most of scientific computing, and on GPUs NCCL does (
 as it does for PyTorch's DDP. ``mpiexec -n N python script.py`` starts N copies of the same
 program; each learns its **rank** (0 … N−1) and the **world size** N from MPI.
 
-Everything data parallelism needs is four collectives:
+Everything data parallelism needs is a few collectives:
 
 * ``allreduce_sum(a)``: every rank ends with Σ_r a_r (the gradient sum, BatchNorm's sums);
 * ``broadcast(a)``:     every rank ends with rank 0's a (the initial weights);
-* ``gather_object`` / ``broadcast_object``: small Python values (random states, a flag).
+* ``gather_object`` / ``broadcast_object``: small Python values (random states, NCCL's id);
+* ``allreduce_max_int`` / ``allreduce_sum_ints``: a few host integers (has any rank been asked
+  to stop? which parameters got a gradient?), never a GPU round trip.
 
 A collective waits for every rank. If one rank has died, the others would wait for ever, so
 each wait here has a deadline (``timeout`` seconds): past it, the rank says which collective
