@@ -613,7 +613,7 @@ def evaluate(args, model, loader, num_classes):
     """Loss, accuracy, per-class accuracy and images/s of ``model`` on ``loader`` (data parallel:
     on this rank's part of the set; the sums of all parts are added up, so the result is exact)."""
     model.eval()
-    broadcast_module(model, args.comm)      # rank 0's BatchNorm running statistics on every rank
+    broadcast_module(model, args.comm, parameters=False)   # rank 0's BatchNorm running statistics
     loss_sum, correct, count = 0.0, np.zeros(num_classes), np.zeros(num_classes)
     start = time.perf_counter()
     with tc.no_grad():

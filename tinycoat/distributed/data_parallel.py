@@ -63,10 +63,12 @@ def all_reduce_gradients(parameters, comm):
             offset += g.size
 
 
-def broadcast_module(module, comm, root=0):
-    """Rank ``root``'s parameters and buffers on every rank (at start-up, and before evaluation
-    or a checkpoint, so that every rank holds rank 0's BatchNorm running statistics)."""
+def broadcast_module(module, comm, root=0, parameters=True):
+    """Rank ``root``'s parameters and buffers on every rank: at start-up, and (``parameters=False``:
+    the weights are identical already) before evaluation, so that every rank holds rank 0's
+    BatchNorm running statistics."""
     if comm.size == 1:
         return
-    for t in list(module.parameters()) + [b for b in module.buffers() if b is not None]:
+    tensors = list(module.parameters()) if parameters else []
+    for t in tensors + [b for b in module.buffers() if b is not None]:
         comm.broadcast(t.data, root)
