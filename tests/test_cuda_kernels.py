@@ -23,7 +23,7 @@ from test_functional_conv import conv_case
 
 HOST_PRELUDE = """
 #include <cmath>
-using std::erfc; using std::exp; using std::sqrt; using std::tanh;
+using std::erfc; using std::exp; using std::fmin; using std::isfinite; using std::sqrt; using std::tanh;
 #define __global__
 #define __device__
 #define KERNEL_LOOP(i, n) for (long long i = 0; i < (n); ++i)
@@ -58,7 +58,7 @@ def elementwise_as_function(name, prelude_loop):
 
 def source(ctype, device):
     loop = "KERNEL_LOOP(i, n)"
-    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS
+    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS + K.MULTI_TENSOR
     return text + "".join(elementwise_as_function(name, loop) for name in K.ELEMENTWISE)
 
 
@@ -136,26 +136,75 @@ def test_silu_kernels_match_numpy(host, x, dtype):
     np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
 
 
-@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
-def test_adamw_kernel_matches_the_array_code(host, data, dtype):
-    size, steps = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 3))
-    lr, wd = data.draw(st.sampled_from([1e-3, 0.1])), data.draw(st.sampled_from([0.0, 0.05]))
+def parameter_list(data, dtype):
+    """1-5 arrays of Hypothesis-drawn shapes (empty ones and single entries among them)."""
+    shapes = data.draw(st.lists(st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple), min_size=1, max_size=5))
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
-    start = rng.standard_normal(size).astype(dtype)
-    p = tc.nn.Parameter(tc.tensor(start).data)
-    opt = tc.optim.AdamW([p], lr=lr, betas=(0.9, 0.99), eps=1e-8, weight_decay=wd)
-    theta, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
-    T = np.dtype(dtype).type
-    for t in range(1, steps + 1):
-        g = rng.standard_normal(size).astype(dtype)
-        p.grad = tc.tensor(g)
-        opt.step()
-        run_elementwise(host, "adamw_step", g, T(1 - lr * wd), T(0.9), T(0.99), T(lr / (1 - 0.9 ** t)),
-                        T(np.sqrt(1 - 0.99 ** t)), T(1e-8), outs=[theta, m, v])
+    return [rng.standard_normal(shape).astype(dtype) for shape in shapes], rng
+
+
+def host_table(lists, coefficients=()):
+    """fast/multi_tensor.py's table for arrays in host memory: its parts, the entries' total and count."""
+    from tinycoat.fast import multi_tensor
+    values = multi_tensor.table(lists, coefficients, lambda a: a.ctypes.data)
+    table = np.array(values, dtype=np.int64)
+    count = len(lists[0])
+    return int(values[count]), count, table, multi_tensor.table_parts(table, count, len(lists))
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
+def test_multi_tensor_adamw_kernel_matches_the_array_code(host, data, dtype):
+    """One launch of adamw_each updates every parameter of a list as the reference loop does."""
+    from tinycoat.fast import multi_tensor
+    from tinycoat.optim.adamw import adamw_update_each
+    params, rng = parameter_list(data, dtype)
+    lr, wd = data.draw(st.sampled_from([1e-3, 0.1])), data.draw(st.sampled_from([0.0, 0.05]))
+    ref = [[a.copy() for a in params], [np.zeros_like(a) for a in params], [np.zeros_like(a) for a in params]]
+    kern = [[a.copy() for a in group] for group in ref]
+    for _ in range(data.draw(st.integers(1, 3))):
+        steps = data.draw(st.lists(st.integers(1, 6), min_size=len(params), max_size=len(params)))
+        grads = [rng.standard_normal(a.shape).astype(dtype) for a in params]
+        adamw_update_each(ref[0], grads, ref[1], ref[2], lr=lr, beta1=0.9, beta2=0.99, eps=1e-8,
+                          weight_decay=wd, steps=steps)
+        coefficients = multi_tensor.adamw_coefficients(lr, 0.9, 0.99, wd, steps)
+        lists = [kern[0], grads, kern[1], kern[2]]
+        total, count, table, parts = host_table(lists, coefficients)
+        host[dtype].adamw_each(ctypes.c_longlong(total), *map(pointer, parts[:1]), ctypes.c_int(count),
+                               *map(pointer, parts[1:]), ctypes.c_double(0.9), ctypes.c_double(0.99),
+                               ctypes.c_double(1e-8))
     tol = dict(rtol=1e-12, atol=1e-15) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(theta, p.numpy(), **tol)
-    np.testing.assert_allclose(m, opt.state[p]["exp_avg"], **tol)
-    np.testing.assert_allclose(v, opt.state[p]["exp_avg_sq"], **tol)
+    for got_group, want_group, name in zip(kern, ref, ("p", "m", "v")):
+        for got, want in zip(got_group, want_group):
+            np.testing.assert_allclose(got, want, err_msg=name, **tol)
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]),
+       max_norm=st.sampled_from([1e-3, 0.5, 1e6]), bad=st.sampled_from([None, np.inf, np.nan]))
+def test_multi_tensor_clipping_kernels_match_the_array_code(host, data, dtype, max_norm, bad):
+    """sum_squares_each, the sum of its partials and clip_each rescale a list of gradients as
+    optim/clip.py::clip_gradients_ does: by the global norm, and not at all where it is inf or NaN."""
+    from tinycoat.fast import multi_tensor
+    from tinycoat.optim.clip import clip_gradients_
+    grads, _ = parameter_list(data, dtype)
+    if bad is not None and grads[-1].size:
+        grads[-1].flat[0] = bad
+    want = [g.copy() for g in grads]
+    want_norm = clip_gradients_(want, max_norm=max_norm, eps=1e-6)
+    total, count, table, (starts, g_at, _) = host_table([grads])
+    threads = multi_tensor._PARTIALS
+    partial = np.empty(threads)
+    lib = host[dtype]
+    lib.sum_squares_each(ctypes.c_longlong(total), pointer(starts), ctypes.c_int(count), pointer(g_at),
+                         pointer(partial), ctypes.c_longlong(threads))
+    sum_squares = np.array(partial.sum())
+    lib.clip_each(ctypes.c_longlong(total), pointer(starts), ctypes.c_int(count), pointer(g_at),
+                  pointer(sum_squares), ctypes.c_double(max_norm), ctypes.c_double(1e-6))
+    np.testing.assert_allclose(np.sqrt(sum_squares), want_norm, rtol=1e-12)
+    tol = dict(rtol=1e-12, atol=0) if dtype == "float64" else dict(rtol=1e-6, atol=0)
+    for got, ref in zip(grads, want):
+        np.testing.assert_allclose(got, ref, **tol)
+    if bad is None:                        # and the norm after is at most max_norm
+        assert np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads)) <= max_norm * (1 + 1e-5)
 
 
 @given(data=st.data())
@@ -252,7 +301,7 @@ def test_kernels_compile_for_the_gpu(tmp_path):
         assert done.returncode == 0, done.stderr
         ptx = path.with_suffix(".ptx").read_text()
         for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", "im2col", "col2im",
-                     *K.ELEMENTWISE):
+                     "adamw_each", "sum_squares_each", "clip_each", *K.ELEMENTWISE):
             assert f".entry {name}(" in ptx
 
 

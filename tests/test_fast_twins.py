@@ -39,7 +39,8 @@ from tinycoat.nn.functional.pooling import MaxPool2d
 from tinycoat.nn.functional.softmax import Softmax
 from tinycoat.ops.arithmetic import Add, MatMul, Mul
 from tinycoat.ops.reduction import Mean
-from tinycoat.optim.adamw import adamw_update
+from tinycoat.optim.adamw import adamw_update_each
+from tinycoat.optim.clip import clip_gradients_
 from conftest import GPU_SKIP_REASON
 from strategies import arrays, positive
 
@@ -342,32 +343,58 @@ def test_gradient_sums_equal_plain_addition(device, data):
     assert_close(x.grad.numpy(), 2 * backend.to_numpy(a) + 1, dtype, "engine")
 
 
-@pytest.mark.parametrize("device", sorted({d for r, d in PAIRS if r is adamw_update}))
+def parameter_lists(data, dtype, device, lists):
+    """``lists`` lists of arrays, tensor by tensor of one shape (1-4 tensors, scalars and empty ones
+    among them); the last list positive (AdamW's second moments)."""
+    shapes = data.draw(st.lists(st.lists(st.integers(0, 5), min_size=0, max_size=2).map(tuple), min_size=1,
+                                max_size=4))
+    return [[place(data.draw(positive(s) if k == lists - 1 else arrays(s)), dtype, device, False) for s in shapes]
+            for k in range(lists)]
+
+
+@pytest.mark.parametrize("device", sorted({d for r, d in PAIRS if r is adamw_update_each}))
 @given(data=st.data())
 def test_adamw_update_twin_equals_the_reference(device, data):
     _skip_without_gpu(device)
-    shape = data.draw(st.lists(side(1, 5), min_size=1, max_size=2).map(tuple))
     dtype = data.draw(st.sampled_from(["float64", "float32"]))
-    p, g, m = (place(data.draw(arrays(shape)), dtype, device, False) for _ in range(3))
-    v = place(data.draw(positive(shape)), dtype, device, False)
+    ps, gs, ms, vs = parameter_lists(data, dtype, device, 4)
     settings_ = dict(lr=data.draw(st.sampled_from([1e-3, 0.1])), beta1=0.9, beta2=0.99, eps=1e-8,
-                     weight_decay=data.draw(st.sampled_from([0.0, 0.05])), step=data.draw(st.integers(1, 5)))
-    ref = [a.copy() for a in (p, g, m, v)]
-    adamw_update(*ref, **settings_)
-    fast = [a.copy() for a in (p, g, m, v)]
+                     weight_decay=data.draw(st.sampled_from([0.0, 0.05])),
+                     steps=data.draw(st.lists(st.integers(1, 5), min_size=len(ps), max_size=len(ps))))
+    ref = [[a.copy() for a in group] for group in (ps, gs, ms, vs)]
+    adamw_update_each(*ref, **settings_)
+    fast = [[a.copy() for a in group] for group in (ps, gs, ms, vs)]
     with wing(True):
-        update = twins.pick(adamw_update, device, *fast)
-        assert update is twins.registered()[(adamw_update, device)]
+        update = twins.pick(adamw_update_each, device, *fast)
+        assert update is twins.registered()[(adamw_update_each, device)]
         update(*fast, **settings_)
-    for got, want, name in zip(fast, ref, ("p", "g", "m", "v")):
-        assert_close(backend.to_numpy(got), backend.to_numpy(want), dtype, name)
+    for got_group, want_group, name in zip(fast, ref, ("p", "g", "m", "v")):
+        for got, want in zip(got_group, want_group):
+            assert_close(backend.to_numpy(got), backend.to_numpy(want), dtype, name)
+
+
+@pytest.mark.parametrize("device", sorted({d for r, d in PAIRS if r is clip_gradients_}))
+@given(data=st.data(), max_norm=st.sampled_from([1e-3, 1.0, 1e6]))
+def test_clip_gradients_twin_equals_the_reference(device, data, max_norm):
+    _skip_without_gpu(device)
+    dtype = data.draw(st.sampled_from(["float64", "float32"]))
+    (grads,) = parameter_lists(data, dtype, device, 1)
+    ref = [g.copy() for g in grads]
+    want = clip_gradients_(ref, max_norm=max_norm, eps=1e-6)
+    with wing(True):
+        clip = twins.pick(clip_gradients_, device, grads)
+        assert clip is twins.registered()[(clip_gradients_, device)]
+        got = clip(grads, max_norm=max_norm, eps=1e-6)
+    assert_close(backend.to_numpy(got), backend.to_numpy(want), "float64", "norm")
+    for g, r in zip(grads, ref):
+        assert_close(backend.to_numpy(g), backend.to_numpy(r), dtype, "gradient")
 
 
 # ------------------------------------------------------------------------ the proof is complete and can fail
 
 def test_every_twin_has_a_case():
     """A twin without a case here would be unproved: adding one to the wing needs a case."""
-    covered = set(CASES) | {accumulate, adamw_update}
+    covered = set(CASES) | {accumulate, adamw_update_each, clip_gradients_}
     missing = [_id(p) for p in PAIRS if p[0] not in covered]
     assert not missing, f"twins with no case in tests/test_fast_twins.py: {missing}"
     assert all(any(r is ref for r, _ in PAIRS) for ref in CASES), "a case for an op that has no twin"

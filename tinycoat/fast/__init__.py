@@ -6,7 +6,7 @@
         ...
     tc.fast.disable()
 
-The ops the lessons cite (tinycoat/ops/, tinycoat/nn/functional/, optim/adamw.py) are the
+The ops the lessons cite (tinycoat/ops/, tinycoat/nn/functional/, optim/) are the
 *reference tier*: each the formula as array code, forward beside backward. The wing holds
 twins of them with the same arguments and the same results, registered in the table below;
 while it is on, ``Function.apply`` runs a twin in place of its reference (tinycoat/twins.py).
@@ -17,7 +17,7 @@ The library starts with the wing off; train_cifar.py and the benchmarks switch i
     blocks.py          cache-sized blocks of the batch on every host core; threads
     layout.py          channel-major maps: (N, C, H, W) laid out (C, N, H, W)
     host.py            OpenBLAS's idle spin, glibc's malloc
-    cuda_kernels.py    the CUDA kernels (GELU, SiLU, BatchNorm, depthwise, im2col, AdamW)
+    cuda_kernels.py    the CUDA kernels (GELU, SiLU, BatchNorm, depthwise, im2col, AdamW, clipping)
     arithmetic.py      Add, Mul, MatMul, Mean and the engine's gradient sums, in blocks
     conv.py            conv2d: 1×1 without patches, channel-major columns; CUDA im2col/col2im
     depthwise.py       the depthwise convolution as one small product per channel; CUDA
@@ -26,7 +26,7 @@ The library starts with the wing off; train_cifar.py and the benchmarks switch i
     softmax.py         softmax in blocks, in place
     pooling.py         max pooling as a running maximum in blocks
     channel_scale.py   squeeze-excitation's gate in blocks
-    adamw.py           AdamW's update as one CUDA kernel
+    multi_tensor.py    AdamW and clipping of every parameter at once: one CUDA launch, not one per tensor
 
 Lesson 11 ("Making it fast") tells each technique with what it measured. An op with no twin
 is one where none paid: F.linear with its bias added in place, or AdamW's update in place on
@@ -38,8 +38,8 @@ import contextlib
 
 from tinycoat import twins
 from tinycoat.autograd import accumulate
-from tinycoat.fast import (activations, adamw, arithmetic, channel_scale, conv, cuda_kernels, depthwise, host,
-                           normalization, pooling, softmax)
+from tinycoat.fast import (activations, arithmetic, channel_scale, conv, cuda_kernels, depthwise, host,
+                           multi_tensor, normalization, pooling, softmax)
 from tinycoat.fast.blocks import get_num_threads, set_num_threads  # noqa: F401
 from tinycoat.nn.functional.activations import GELU, SiLU
 from tinycoat.nn.functional.channel_scale import ScaleChannels
@@ -50,7 +50,8 @@ from tinycoat.nn.functional.pooling import MaxPool2d
 from tinycoat.nn.functional.softmax import Softmax
 from tinycoat.ops.arithmetic import Add, MatMul, Mul
 from tinycoat.ops.reduction import Mean
-from tinycoat.optim.adamw import adamw_update
+from tinycoat.optim.adamw import adamw_update_each
+from tinycoat.optim.clip import clip_gradients_
 
 # reference (what the lessons cite)  its CPU twin                    its GPU twin
 TWINS = [
@@ -69,10 +70,12 @@ TWINS = [
     (Softmax,                         softmax.Softmax,                None),
     (MaxPool2d,                       pooling.MaxPool2d,              None),
     (ScaleChannels,                   channel_scale.ScaleChannels,    channel_scale.ScaleChannels),
-    (adamw_update,                    None,                           adamw.update_in_one_kernel),
+    (adamw_update_each,               None,                           multi_tensor.adamw_update_each),
+    (clip_gradients_,                 None,                           multi_tensor.clip_gradients_),
 ]
 # Where a GPU twin handles only some inputs, the reference runs for the others.
-_GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, adamw.update_in_one_kernel: adamw.kernel_accepts}
+_GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.kernel_accepts,
+                multi_tensor.clip_gradients_: multi_tensor.kernel_accepts}
 
 for _reference, _cpu, _gpu in TWINS:
     if _cpu is not None:

@@ -1,12 +1,13 @@
 """The CUDA kernels of the fast wing's GPU twins: GELU, SiLU, BatchNorm's passes and per-channel
-arithmetic, the depthwise convolution, im2col/col2im, AdamW's update, Σ a ⊙ b.
+arithmetic, the depthwise convolution, im2col/col2im, Σ a ⊙ b, and AdamW and clipping over a
+whole list of parameters at once.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
 memory each: exact GELU written with arrays is about thirty passes, the depthwise
 convolution two per kernel tap. The kernels here do each chain in one pass, one thread per
 output element. The twins that launch them (activations.py, normalization.py, depthwise.py,
-conv.py, channel_scale.py and adamw.py beside this file) have the reference tier's array code
-as their meaning (tinycoat/nn/functional/, optim/adamw.py), and tests/test_fast_twins.py
+conv.py, channel_scale.py and multi_tensor.py beside this file) have the reference tier's array code
+as their meaning (tinycoat/nn/functional/, optim/), and tests/test_fast_twins.py
 compares each with it on a GPU.
 
 Every source is plain CUDA C++ written against a type ``T`` and a loop macro
@@ -19,7 +20,7 @@ arithmetic and indexing are checked on machines without a GPU, and, where the CU
 Elementwise kernels (``ELEMENTWISE``) are CuPy ``ElementwiseKernel`` bodies: CuPy declares
 the named inputs and outputs, broadcasts them (a (1, C, 1, 1) per-channel vector meets an
 (N, C, H, W) activation), and wraps the body in the loop. An output is a reference to the
-array passed for it, so a body may read it before writing it (AdamW's in-place update).
+array passed for it, so a body may read it before writing it (BatchNorm's running statistics, in place).
 """
 from __future__ import annotations
 
@@ -75,15 +76,6 @@ ELEMENTWISE = {
         a = weight * inv_std;
         b = a * inv_std * (sum_g_xhat / (T)(-count));
         c = a * (sum_g / (T)(-count));
-    """),
-    # AdamW's whole update of one parameter (optim/adamw.py has the math), in place: the
-    # outputs p, m, v are the parameter and its two moments, read and then written. The
-    # scalars come as values of type T: decay = 1 − η·λ, step_size = η / (1 − β₁ᵗ) and
-    # bias2_root = √(1 − β₂ᵗ). On a GPU the array code is ~14 launches per parameter.
-    "adamw_step": ("T g, T decay, T beta1, T beta2, T step_size, T bias2_root, T eps", "T p, T m, T v", """
-        m = beta1 * m + ((T)1 - beta1) * g;
-        v = beta2 * v + ((T)1 - beta2) * (g * g);
-        p = p * decay - step_size * (m / (sqrt(v) / bias2_root + eps));
     """),
 }
 
@@ -202,6 +194,78 @@ extern "C" __global__ void col2im(const T* dcols, T* gx, long long total, int N,
 }
 """.replace("GEOMETRY", _GEOMETRY)
 
+# Kernels over a whole *list* of tensors (the parameters or gradients of a model), one launch
+# where a loop over the list makes one or more per tensor: the optimizer's tail of a step is
+# hundreds of tensors of a few hundred numbers each, so its cost on a GPU is the launches.
+# Entry i of the list's concatenation lies in tensor t with starts[t] <= i < starts[t + 1]; the
+# tensors are reached through tables of their addresses (``long long``: CuPy's data pointers),
+# which fast/multi_tensor.py builds and copies to the GPU in one transfer.
+MULTI_TENSOR = """
+// The tensor holding entry i: the last t with starts[t] <= i (binary search; an empty tensor has
+// starts[t] == starts[t + 1], so the last such t is the one whose range holds i).
+__device__ inline int tensor_of(long long i, const long long* starts, int count) {
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        const int mid = (lo + hi + 1) / 2;
+        if (starts[mid] <= i) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+// AdamW (optim/adamw.py::adamw_update has the math) of every parameter in a list, in place:
+//     m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+//     p <- p decay - step_size m / (sqrt(v) / bias2_root + eps)
+// with, per tensor t (coef, float64, laid out (count, 3)): decay = 1 - lr wd,
+// step_size = lr / (1 - b1^step), bias2_root = sqrt(1 - b2^step): the bias corrections folded
+// into two scalars (the last bits of p may differ from the array code's).
+extern "C" __global__ void adamw_each(long long total, const long long* starts, int count,
+                                      const long long* p_at, const long long* g_at, const long long* m_at,
+                                      const long long* v_at, const double* coef, double beta1, double beta2,
+                                      double eps) {
+    KERNEL_LOOP(i, total) {
+        const int t = tensor_of(i, starts, count);
+        const long long j = i - starts[t];
+        T* p = (T*)p_at[t]; const T* g = (const T*)g_at[t]; T* m = (T*)m_at[t]; T* v = (T*)v_at[t];
+        const T b1 = (T)beta1, b2 = (T)beta2, gj = g[j];
+        const T mj = b1 * m[j] + ((T)1 - b1) * gj;
+        const T vj = b2 * v[j] + ((T)1 - b2) * (gj * gj);
+        m[j] = mj;
+        v[j] = vj;
+        p[j] = p[j] * (T)coef[3 * t] - (T)coef[3 * t + 1] * (mj / (sqrt(vj) / (T)coef[3 * t + 2] + (T)eps));
+    }
+}
+
+// The sum of squares of every entry of a list, in float64, in two stages with a fixed order:
+// thread k of `threads` sums entries k, k + threads, k + 2 threads, ... (neighbouring threads
+// read neighbouring entries) into partial[k]; CuPy sums the partials.
+extern "C" __global__ void sum_squares_each(long long total, const long long* starts, int count,
+                                            const long long* x_at, double* partial, long long threads) {
+    KERNEL_LOOP(k, threads) {
+        double acc = 0;
+        for (long long i = k; i < total; i += threads) {
+            const int t = tensor_of(i, starts, count);
+            const double x = (double)((const T*)x_at[t])[i - starts[t]];
+            acc += x * x;
+        }
+        partial[k] = acc;
+    }
+}
+
+// Clipping's rescale of every gradient of a list, in place, by the scale that
+// optim/clip.py::clip_gradients_ computes from the sum of squares (a one-entry array on the
+// GPU, never read by the host): min(1, max_norm / (sqrt(sum) + eps)), or 1 where the norm is
+// inf or NaN.
+extern "C" __global__ void clip_each(long long total, const long long* starts, int count, const long long* x_at,
+                                     const double* sum_squares, double max_norm, double eps) {
+    const double norm = sqrt(*sum_squares);
+    const T scale = (T)(isfinite(norm) ? fmin(1.0, max_norm / (norm + eps)) : 1.0);
+    KERNEL_LOOP(i, total) {
+        const int t = tensor_of(i, starts, count);
+        ((T*)x_at[t])[i - starts[t]] *= scale;
+    }
+}
+"""
+
 # How the sources above are completed for the GPU (tests complete them for the host instead).
 GPU_PRELUDE = """
 #define KERNEL_LOOP(i, n) \\
@@ -237,9 +301,16 @@ def reduction(name):
 def _raw(name, dtype):
     key = (name, dtype.char)
     if key not in _cache:
-        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS
+        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS + MULTI_TENSOR
         _cache[key] = array_module("gpu").RawKernel(source, name)
     return _cache[key]
+
+
+def launch(name, dtype, total, args):
+    """Launch the raw kernel ``name`` for ``total`` grid-stride iterations with ``args`` (CuPy
+    arrays and scalars, in the order of its parameters)."""
+    blocks = max(1, min((total + _THREADS - 1) // _THREADS, 65535))   # the loop covers the rest
+    _raw(name, dtype)((blocks,), (_THREADS,), tuple(args))
 
 
 def _geometry(x_shape, out_hw, kernel_hw, stride, padding):
@@ -249,9 +320,7 @@ def _geometry(x_shape, out_hw, kernel_hw, stride, padding):
 
 def _launch(name, dtype, arrays, total, geometry):
     cupy = array_module("gpu")
-    blocks = max(1, min((total + _THREADS - 1) // _THREADS, 65535))   # the loop covers the rest
-    args = tuple(arrays) + (cupy.int64(total),) + tuple(cupy.int32(v) for v in geometry)
-    _raw(name, dtype)((blocks,), (_THREADS,), args)
+    launch(name, dtype, total, tuple(arrays) + (cupy.int64(total),) + tuple(cupy.int32(v) for v in geometry))
 
 
 def depthwise_forward(x, kernel, stride, padding, out_hw):

@@ -14,7 +14,7 @@ gradient, and parameters with large gradients would barely be decayed.
 from __future__ import annotations
 
 from tinycoat import twins
-from tinycoat.backend import get_array_module
+from tinycoat.backend import device_of, get_array_module
 from tinycoat.optim.optimizer import Optimizer
 
 
@@ -28,6 +28,12 @@ def adamw_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step):
     p[...] = p * (1 - lr * weight_decay) - lr * m_hat / (xp.sqrt(v_hat) + eps)
 
 
+def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps):
+    """adamw_update of every parameter of a list: ``ps[i]`` with gradient ``gs[i]`` at step ``steps[i]``."""
+    for p, g, m, v, step in zip(ps, gs, ms, vs, steps):
+        adamw_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step)
+
+
 class AdamW(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
@@ -38,6 +44,7 @@ class AdamW(Optimizer):
     def step(self):
         for group in self.param_groups:
             (beta1, beta2) = group["betas"]
+            ps, gs, ms, vs, steps = [], [], [], [], []
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -47,7 +54,12 @@ class AdamW(Optimizer):
                     state["exp_avg"] = p.xp.zeros_like(p.data)
                     state["exp_avg_sq"] = p.xp.zeros_like(p.data)
                 state["step"] += 1
-                args = (p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"])
-                update = twins.pick(adamw_update, p.device, *args)   # (a fast twin on a GPU: twins.py)
-                update(*args, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                       weight_decay=group["weight_decay"], step=state["step"])
+                for values, value in zip((ps, gs, ms, vs, steps), (p.data, p.grad.data, state["exp_avg"],
+                                                                   state["exp_avg_sq"], state["step"])):
+                    values.append(value)
+            if not ps:
+                continue
+            lists = (ps, gs, ms, vs)
+            update = twins.pick(adamw_update_each, device_of(ps[0]), *lists)  # (one launch on a GPU: twins.py)
+            update(*lists, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                   weight_decay=group["weight_decay"], steps=steps)

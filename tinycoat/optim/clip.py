@@ -7,7 +7,8 @@ host, so clipping costs no GPU synchronisation.
 """
 from __future__ import annotations
 
-from tinycoat.backend import get_array_module
+from tinycoat import twins
+from tinycoat.backend import device_of, get_array_module
 from tinycoat.tensor import Tensor
 
 
@@ -23,6 +24,13 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
     grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
         raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")
+    clip = twins.pick(clip_gradients_, device_of(grads[0]), grads)   # (a few launches on a GPU: twins.py)
+    return Tensor(clip(grads, max_norm=max_norm, eps=eps))
+
+
+def clip_gradients_(grads, max_norm, eps):
+    """The arrays ``grads`` rescaled in place to a global L2 norm of at most ``max_norm``; returns
+    the norm before, a 0-d float64 array."""
     xp = get_array_module(grads[0])
     # All gradients in one vector, and one dot product: a fixed few operations, where one dot
     # per gradient would be hundreds (each array operation is a kernel launch on a GPU; the
@@ -35,4 +43,4 @@ def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
         if g.dtype not in scales:
             scales[g.dtype] = scale.astype(g.dtype)
         g *= scales[g.dtype]
-    return Tensor(total)
+    return total
