@@ -134,6 +134,10 @@ def make_parser():
     p.add_argument("--amp", action="store_true",
                    help="mixed precision: float16 matrix products with loss scaling (tinycoat.amp, "
                         "optim.GradScaler); meant for the GPU, emulated (slower) on the CPU")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="GPU only: record forward, backward and clipping once as a CUDA graph and replay it every "
+                        "step (tinycoat/fast/cuda_graph.py): one launch a step instead of about a thousand. Not "
+                        "with --amp, --reference or data-parallel runs")
     p.add_argument("--reference", action="store_true",
                    help="train on the reference ops alone, the code the lessons cite (the fast wing, "
                         "tinycoat.fast, stays off: several times slower)")
@@ -200,6 +204,13 @@ def _check_args(args):
         raise TrainingError("--dataset folder needs --data-dir ROOT (with ROOT/train/<class>/*.jpg and ROOT/val/...)")
     if args.image_size is not None and args.dataset != "folder":
         raise TrainingError(f"--image-size is for --dataset folder; {args.dataset} images are 32×32")
+    if args.cuda_graph:
+        for flag, why in ((args.device != "gpu", "--device gpu (CUDA graphs are a GPU feature)"),
+                          (args.amp, "no --amp (its float16 products and overflow checks are not captured)"),
+                          (args.reference, "the fast wing (its matrix products and kernels are the capturable "
+                                           "ones): drop --reference")):
+            if flag:
+                raise TrainingError(f"--cuda-graph needs {why}")
     if args.resume is not None and not os.path.isfile(args.resume):
         raise TrainingError(f"--resume {args.resume!r}: no such checkpoint file")
     if args.out is None:
@@ -530,8 +541,21 @@ def _label_hint(args, num_classes):
     return f" (On the GPU a class label outside [0, {num_classes}) also makes the loss NaN.)"
 
 
+def graphed_gradients(args, model):
+    """--cuda-graph: forward, loss, backward and clipping as one CUDA graph (tinycoat/fast/cuda_graph.py);
+    the optimizer's update stays outside it."""
+    def gradients(x, target):
+        logits = model(x)
+        loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
+        loss.backward()
+        if args.clip_grad:
+            optim.clip_grad_norm_(model.parameters(), args.clip_grad)
+        return loss, logits
+    return tc.fast.CudaGraphStep(gradients, model)
+
+
 def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_classes, global_step, stop,
-                    progress, scaler, sums=None):
+                    progress, scaler, sums=None, graphed=None):
     """One epoch (or its rest, continuing from ``sums``, the running sums a stop mid-epoch saved).
     Returns (this epoch's metrics, global_step, the running sums so far)."""
     model.train()
@@ -563,15 +587,18 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         y = tc.tensor(labels, device=args.device)
         target = tc.tensor(targets, device=args.device)
 
-        with tc.amp.autocast(enabled=args.amp):          # float16 matrix products with --amp
-            logits = model(x)
-            loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
-        optimizer.zero_grad()
-        scaler.scale(loss * share if comm.size > 1 else loss).backward()   # without --amp: passes through
-        all_reduce_gradients(model.parameters(), comm)    # Σ_r ∇(share_r · L_r) = the full-batch gradient
-        if args.clip_grad:
-            scaler.unscale_(optimizer)                    # clip the true gradients
-            optim.clip_grad_norm_(model.parameters(), args.clip_grad)
+        if graphed is not None:                           # --cuda-graph: one replay (the same steps)
+            loss, logits = graphed(x, target)
+        else:
+            with tc.amp.autocast(enabled=args.amp):      # float16 matrix products with --amp
+                logits = model(x)
+                loss = F.cross_entropy(logits, target, label_smoothing=args.label_smoothing)
+            optimizer.zero_grad()
+            scaler.scale(loss * share if comm.size > 1 else loss).backward()   # without --amp: passes through
+            all_reduce_gradients(model.parameters(), comm)    # Σ_r ∇(share_r · L_r) = the full-batch gradient
+            if args.clip_grad:
+                scaler.unscale_(optimizer)                # clip the true gradients
+                optim.clip_grad_norm_(model.parameters(), args.clip_grad)
         scaler.step(optimizer)                            # skipped if a float16 gradient overflowed
         scaler.update()
         scheduler.step()
@@ -706,6 +733,10 @@ def run(args):
     scheduler = make_schedule(args, optimizer, len(train_loader))
     ema = optim.ModelEMA(model, args.ema) if args.ema else None
     scaler = optim.GradScaler(enabled=args.amp)
+    if args.cuda_graph and comm.size > 1:
+        raise TrainingError("--cuda-graph is for one process: a data-parallel step all-reduces the gradients "
+                            "between backward and clipping")
+    graphed, graph_said = (graphed_gradients(args, model) if args.cuda_graph else None), False
     print(f"{args.model} ({args.layout}): {sum(p.size for p in model.parameters()) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
           f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}"
@@ -755,8 +786,13 @@ def run(args):
             with _progress(args, steps_left, f"epoch {epoch + 1}/{args.epochs}") as bar:
                 train_metrics, global_step, sums = train_one_epoch(
                     args, epoch, model, optimizer, scheduler, ema, train_loader, len(train.classes),
-                    global_step, stop, bar, scaler, epoch_sums)
+                    global_step, stop, bar, scaler, epoch_sums, graphed)
             epoch_sums = None
+            if graphed is not None and not graph_said:
+                graph_said = True
+                print(f"CUDA graph: {graphed.replays} steps replayed" if graphed.reason is None else
+                      f"note: --cuda-graph could not record the step, it ran eagerly ({graphed.reason})",
+                      file=sys.stdout if graphed.reason is None else sys.stderr)
             if stop.decided and train_loader.state_dict()["batch"].item() != 0:
                 path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,
                             epoch_sums=sums, scaler=scaler)

@@ -24,12 +24,7 @@ cd "$(dirname "$0")/.."
 out="${OUT:-gpu_check}"
 mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 CI=true
-python3 - <<'PY' 2>&1 | tee "$out/device.txt" || exit 1
-import cupy
-name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-name = name.decode() if isinstance(name, bytes) else name
-print("CuPy", cupy.__version__, "on", name, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
-PY
+python3 benchmarks/device_info.py 2>&1 | tee "$out/device.txt" || exit 1
 
 parallel=""
 python3 -c "import xdist" 2>/dev/null && parallel="-n ${TEST_WORKERS:-12}"

@@ -104,6 +104,9 @@ def main():
     p.add_argument("--cprofile", type=int, default=0, metavar="K",
                    help="also print the K Python functions with the most own time in 5 training steps "
                         "(where the host's time goes: on a GPU, mostly launching kernels)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="GPU: forward, backward and clipping replayed as one CUDA graph (tinycoat/fast/cuda_graph.py), "
+                        "AdamW after it; no per-op breakdown then")
     p.add_argument("--no-blocks", action="store_true",
                    help="run blocked ops on the whole batch at once, on one thread (to measure what blocks buy)")
     args = p.parse_args()
@@ -118,6 +121,8 @@ def main():
         if args.device != "gpu":
             p.error("--tf32 is for --device gpu")
         tc.backend.use_tf32()
+    if args.cuda_graph and (args.device != "gpu" or args.amp or args.reference):
+        p.error("--cuda-graph needs --device gpu, the fast wing (no --reference) and no --amp")
     if args.no_blocks:
         tc.set_num_threads(1)
         blocks.BLOCK_BYTES = 1 << 62
@@ -152,12 +157,37 @@ def main():
         update()
         return loss
 
+    graph = None
+    if args.cuda_graph:
+        def gradients(x, y):
+            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+            loss.backward()
+            optim.clip_grad_norm_(model.parameters(), 1.0)
+            return loss
+        graph = tc.fast.CudaGraphStep(gradients, model)
+
+        def train_step():  # noqa: F811 - the graphed variant of the step above
+            loss = graph(x, y)
+            opt.step()
+            return loss
+        for _ in range(3):                     # two eager steps, then the one that records the graph
+            train_step()
+        args.no_breakdown = True
+
     def infer():
         with tc.no_grad(), tc.amp.autocast(enabled=args.amp):
             return model(x)
 
     model.train()
     t_train = median_time(train_step, args.device, args.repeats, warmup=2)
+    host_issue = []       # the host's own time per step: issuing it, not waiting for the GPU to finish it
+    for _ in range(args.repeats):
+        synchronize(args.device)
+        start = time.perf_counter()
+        train_step()
+        host_issue.append(time.perf_counter() - start)
+    synchronize(args.device)
+    t_host = sorted(host_issue)[len(host_issue) // 2]
     model.eval()
     t_infer = median_time(infer, args.device, args.repeats, warmup=1)
     model.train()
@@ -217,6 +247,9 @@ def main():
         "gpu_pool_mb": None if gpu_pool is None else round(gpu_pool / 2 ** 20, 1), "malloc_tuned": malloc_tuned,
         "fast": not args.reference, "threads": tc.get_num_threads(), "blocks": not (args.no_blocks or args.reference),
         "blas_thread_timeout": blas_spin, "tf32": args.tf32, "amp": args.amp,
+        "cuda_graph": None if graph is None else (graph.reason or f"{graph.replays} replays"),
+        "graph_nodes": graph.node_counts() if graph is not None and graph.reason is None else None,
+        "host_ms_per_step": round(1000 * t_host, 2), "step_ms": round(1000 * t_train, 2),
         "breakdown": {k: round(v / profiled, 4) for k, v in by_cat.most_common()},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -232,6 +265,10 @@ def main():
           f"{'reference ops only' if args.reference else 'fast wing on'}; blocked ops: "
           f"{'off' if args.no_blocks or args.reference else f'on, {tc.get_num_threads()} threads'}; "
           f"OpenBLAS idle spin: {describe_spin(blas_spin)}")
+    print(f"  host time per step (issuing it): {1000 * t_host:.1f} ms of {1000 * t_train:.1f} ms")
+    if graph is not None:
+        print("  CUDA graph: " + (f"{graph.replays} replays; one step is {graph.node_counts()}"
+                                  if graph.reason is None else f"not recorded, eager steps ({graph.reason})"))
     if gpu_pool is not None:
         print(f"  GPU memory held by CuPy's pool after a step: {gpu_pool / 2 ** 20:.0f} MiB")
     if leftover_graph:

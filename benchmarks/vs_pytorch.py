@@ -42,7 +42,9 @@ except ImportError as exc:   # the benchmark's own extra
     sys.exit(f"benchmarks/vs_pytorch.py needs PyTorch: pip install -e '.[bench-torch]' ({exc})")
 
 
-def tinycoat_step(model_name, batch, device, reference):
+def tinycoat_step(model_name, batch, device, reference, graph=False):
+    """One training step of tinycoat; ``graph``: forward, backward and clipping replayed as one CUDA graph
+    (tinycoat/fast/cuda_graph.py), the optimizer after it, as train_cifar.py --cuda-graph does."""
     (tc.fast.disable if reference else tc.fast.enable)()
     tc.manual_seed(0)
     model = create_model(model_name, drop_path_rate=0.1).to(device)
@@ -51,13 +53,19 @@ def tinycoat_step(model_name, batch, device, reference):
     x = tc.tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32), device=device)
     y = tc.tensor(rng.integers(0, 10, batch), device=device)
 
-    def step():
+    def gradients(x, y):
         loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-        opt.zero_grad()
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
+        return loss
+    compute = tc.fast.CudaGraphStep(gradients, model) if graph else gradients
+
+    def step():
+        opt.zero_grad()
+        compute(x, y)
         opt.step()
         synchronize(device)
+    step.graph = compute if graph else None
     return step
 
 
@@ -135,7 +143,8 @@ def main():
     tc.set_num_threads(threads)
     host.set_blas_threads(threads)
 
-    contenders = ["tinycoat"] + (["tinycoat-reference"] if args.reference else []) + ["torch-eager"]
+    contenders = (["tinycoat"] + (["tinycoat-graph"] if args.device == "gpu" else [])
+                  + (["tinycoat-reference"] if args.reference else []) + ["torch-eager"])
     if args.compile:
         contenders += ["torch-compile"] + (["torch-compile-graphs"] if args.device == "gpu" else [])
     rows = []
@@ -146,11 +155,16 @@ def main():
             steps = {}
             for name in contenders:
                 if name.startswith("tinycoat"):
-                    steps[name] = tinycoat_step(model_name, batch, args.device, name.endswith("reference"))
+                    steps[name] = tinycoat_step(model_name, batch, args.device, name.endswith("reference"),
+                                                graph=name.endswith("graph"))
                 else:
                     steps[name] = torch_step(model_name, batch, args.device, name[len("torch-"):])
-                steps[name]()                 # warm up (and compile)
-                steps[name]()
+                for _ in range(4):            # warm up (compile; record the graph at the 3rd)
+                    steps[name]()
+                graph = getattr(steps[name], "graph", None)
+                if graph is not None:
+                    print(f"{name}: " + (f"{graph.replays} replays of its CUDA graph" if graph.reason is None
+                                         else f"no CUDA graph, eager steps ({graph.reason})"))
             per_round = {name: [] for name in contenders}
             for _ in range(args.rounds):      # take turns: A B C, A B C, ...
                 for name in contenders:
@@ -159,7 +173,9 @@ def main():
             for name in contenders:
                 seconds = statistics.median(per_round[name])
                 row = {"benchmark": "vs_pytorch", "model": model_name, "batch_size": batch, "device": args.device,
-                       "contender": name, "step_s": seconds, "images_per_s": batch / seconds,
+                       "contender": name, "step_s": seconds,
+                       "graph_replayed": (steps[name].graph.reason is None) if getattr(steps[name], "graph", None)
+                       else None, "images_per_s": batch / seconds,
                        "rounds_s": per_round[name], "threads": threads, "torch": torch.__version__,
                        "machine": machine_description(args.device)}
                 rows.append(row)

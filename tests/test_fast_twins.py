@@ -39,6 +39,7 @@ from tinycoat.nn.functional.pooling import MaxPool2d
 from tinycoat.nn.functional.softmax import Softmax
 from tinycoat.ops.arithmetic import Add, MatMul, Mul
 from tinycoat.ops.reduction import Mean
+from tinycoat.amp import matrix_product
 from tinycoat.optim.adamw import adamw_update_each
 from tinycoat.optim.clip import clip_gradients_
 from conftest import GPU_SKIP_REASON
@@ -394,7 +395,8 @@ def test_clip_gradients_twin_equals_the_reference(device, data, max_norm):
 
 def test_every_twin_has_a_case():
     """A twin without a case here would be unproved: adding one to the wing needs a case."""
-    covered = set(CASES) | {accumulate, adamw_update_each, clip_gradients_}
+    covered = set(CASES) | {accumulate, adamw_update_each, clip_gradients_,
+                          matrix_product}   # (tests/test_cuda_graph.py: the direct cuBLAS product)
     missing = [_id(p) for p in PAIRS if p[0] not in covered]
     assert not missing, f"twins with no case in tests/test_fast_twins.py: {missing}"
     assert all(any(r is ref for r, _ in PAIRS) for ref in CASES), "a case for an op that has no twin"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
+from tinycoat import twins
 from tinycoat.backend import device_of, get_array_module
 
 _state = threading.local()   # .dtype: "float16" inside autocast, None outside (per thread)
@@ -55,10 +56,19 @@ def autocast_dtype():
     return getattr(_state, "dtype", None)
 
 
+def matrix_product(a, b):
+    """a @ b of two arrays of at least 2 dimensions: every matrix product of tinycoat's ops runs
+    through here (autocast_matmul). Its GPU twin (fast/gemm.py) issues the product where CuPy
+    cannot: inside the capture of a CUDA graph (fast/cuda_graph.py)."""
+    return a @ b
+
+
 def autocast_matmul(a, b, dtype):
     """a @ b, with the rounding described above when ``dtype`` is 'float16' and both are float32."""
     if dtype is None or a.dtype.char != "f" or b.dtype.char != "f":
-        return a @ b
+        if a.ndim < 2 or b.ndim < 2:
+            return a @ b
+        return twins.pick(matrix_product, device_of(a), a, b)(a, b)
     # CuPy computes a float16 product whose result is a single number (1×k times k×1) as a
     # reduction with float16 sums (seen on an H200: 2 float16 steps off at k = 4); every other
     # shape goes to cuBLAS with float32 sums. That one case takes the CPU's way below.

@@ -62,7 +62,9 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, bool)) and like.dtype.kind == "f":
-        return Tensor(like.xp.asarray(value, dtype=like.dtype))
+        # A fill, not asarray: on a GPU asarray copies the number from the host, a copy that a
+        # CUDA graph (fast/cuda_graph.py) cannot record.
+        return Tensor(like.xp.full((), value, dtype=like.dtype))
     device = like.device if like is not None else "cpu"
     return Tensor(value, device=device if backend.device_of(value) == "cpu" else None)
 

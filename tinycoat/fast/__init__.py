@@ -27,6 +27,8 @@ The library starts with the wing off; train_cifar.py and the benchmarks switch i
     pooling.py         max pooling as a running maximum in blocks
     channel_scale.py   squeeze-excitation's gate in blocks
     multi_tensor.py    AdamW and clipping of every parameter at once: one CUDA launch, not one per tensor
+    cuda_graph.py      a step's gradients recorded once as a CUDA graph and replayed: one launch a step
+    gemm.py            matrix products by cuBLAS directly, which a CUDA graph can capture (CuPy's cannot)
 
 Lesson 11 ("Making it fast") tells each technique with what it measured. An op with no twin
 is one where none paid: F.linear with its bias added in place, or AdamW's update in place on
@@ -38,9 +40,11 @@ import contextlib
 
 from tinycoat import twins
 from tinycoat.autograd import accumulate
-from tinycoat.fast import (activations, arithmetic, channel_scale, conv, cuda_kernels, depthwise, host,
+from tinycoat.fast import (activations, arithmetic, channel_scale, conv, cuda_kernels, depthwise, gemm, host,
                            multi_tensor, normalization, pooling, softmax)
+from tinycoat.fast.cuda_graph import CudaGraphStep  # noqa: F401
 from tinycoat.fast.blocks import get_num_threads, set_num_threads  # noqa: F401
+from tinycoat.amp import matrix_product
 from tinycoat.nn.functional.activations import GELU, SiLU
 from tinycoat.nn.functional.channel_scale import ScaleChannels
 from tinycoat.nn.functional.conv import Conv2d
@@ -72,10 +76,12 @@ TWINS = [
     (ScaleChannels,                   channel_scale.ScaleChannels,    channel_scale.ScaleChannels),
     (adamw_update_each,               None,                           multi_tensor.adamw_update_each),
     (clip_gradients_,                 None,                           multi_tensor.clip_gradients_),
+    (matrix_product,                  None,                           gemm.matrix_product),
 ]
-# Where a GPU twin handles only some inputs, the reference runs for the others.
+# Where a GPU twin handles only some inputs, the reference runs for the others (gemm.py's: only
+# while a CUDA graph is captured).
 _GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.kernel_accepts,
-                multi_tensor.clip_gradients_: multi_tensor.kernel_accepts}
+                multi_tensor.clip_gradients_: multi_tensor.kernel_accepts, gemm.matrix_product: gemm.accepts}
 
 for _reference, _cpu, _gpu in TWINS:
     if _cpu is not None:

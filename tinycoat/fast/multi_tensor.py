@@ -19,7 +19,7 @@ import math
 import struct
 
 from tinycoat.backend import array_module
-from tinycoat.fast import cuda_kernels
+from tinycoat.fast import cuda_graph, cuda_kernels
 
 _PARTIALS = 64 * 256       # threads of the sum of squares (its partial sums): a fixed order, so a fixed result
 
@@ -62,14 +62,34 @@ def adamw_coefficients(lr, beta1, beta2, weight_decay, steps):
 
 def _on_gpu(lists, coefficients=()):
     """The table copied to the GPU in one transfer, and its parts; with the entries' total and count."""
+    values = table(lists, coefficients, lambda a: a.data.ptr)
+    count = len(lists[0])
+    return values[count], count, table_parts(_upload(values), count, len(lists))
+
+
+def _upload(values):
+    """int64 ``values`` in a new GPU array. While a CUDA graph is captured (cuda_graph.py) CuPy refuses
+    host-to-device copies; the copy is then issued from pinned host memory, which the graph's
+    replays read again, so it is kept as long as the graph."""
     cupy = array_module("gpu")
-    host = table(lists, coefficients, lambda a: a.data.ptr)
-    return host[len(lists[0])], len(lists[0]), table_parts(cupy.asarray(host, dtype=cupy.int64), len(lists[0]),
-                                                           len(lists))
+    if not cuda_graph.capturing():
+        return cupy.asarray(values, dtype=cupy.int64)
+    nbytes = 8 * len(values)
+    host = cupy.cuda.alloc_pinned_memory(nbytes)
+    struct.pack_into(f"<{len(values)}q", host, 0, *values)
+    device = cupy.empty(len(values), dtype=cupy.int64)
+    runtime = cupy.cuda.runtime
+    runtime.memcpyAsync(device.data.ptr, host.ptr, nbytes, runtime.memcpyHostToDevice,
+                        cupy.cuda.get_current_stream().ptr)
+    cuda_graph.hold(host)
+    return device
 
 
 def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps):
     """optim/adamw.py::adamw_update_each in one launch: every p, m and v read, then written, in place."""
+    if cuda_graph.capturing():
+        raise RuntimeError("AdamW's update cannot be part of a CUDA graph: its learning rate and bias corrections "
+                           "change every step. Call optimizer.step() after the graphed step (cuda_graph.py)")
     coefficients = adamw_coefficients(lr, beta1, beta2, weight_decay, steps)
     total, count, (starts, p_at, g_at, m_at, v_at, coef) = _on_gpu([ps, gs, ms, vs], coefficients)
     cupy = array_module("gpu")

@@ -1,0 +1,178 @@
+"""A training step's gradients as one CUDA graph: recorded once, then replayed every step.
+
+On a GPU a small model's step is launch-bound: the host spends 10–60 µs issuing each of about a
+thousand kernels while the GPU waits. A CUDA graph records the kernels of one step as the GPU
+would run them (stream capture) and replays them all with a single call, so the host's cost per
+step falls from a thousand launches to one. What a graph needs, and how this module gives it:
+
+* **Fixed addresses.** A replay repeats the recorded kernels on the recorded memory. The inputs
+  are copied into static buffers before each replay; every array the step allocates comes from a
+  memory pool of the graph's own (nothing else allocates from it, so nothing else can overwrite
+  what a replay writes); the parameters' gradients are the arrays the capture made, put back on
+  the parameters after each replay.
+* **No host work inside.** Whatever the host decides is frozen at capture: the step must not read
+  values back (tinycoat's step never does: tests/test_cuda_kernels.py) and must not change from
+  step to step. The optimizer's update does change (learning rate, bias corrections), so it is
+  *not* captured: run ``optimizer.step()`` after each call (one launch with the fast wing).
+* **Capturable calls only.** CuPy refuses cuBLAS during capture, so while capturing the fast
+  wing's matrix products go to cuBLAS directly (gemm.py), and the multi-tensor kernels' address
+  tables are copied from pinned host memory that lives as long as the graph (multi_tensor.py).
+
+    step = CudaGraphStep(compute_gradients, model)   # compute_gradients(x, y) -> (loss, logits)
+    for x, y in batches:
+        loss, logits = step(x, y)                    # forward, backward, clipping: one launch
+        optimizer.step()
+
+The first ``warmup`` calls run eagerly (kernels compile, the optimizer's state appears); the next
+one captures, and replays from then on. A call whose inputs have other shapes (the last, smaller
+batch of an epoch) runs eagerly. Where capture fails, the step runs eagerly from then on and
+``reason`` says why. On the CPU there are no graphs: every call runs the function.
+"""
+from __future__ import annotations
+
+import collections
+import ctypes
+
+from tinycoat import backend
+from tinycoat.backend import array_module
+from tinycoat.tensor import Tensor
+
+_capturing = False     # True while CudaGraphStep records: the twins that can be captured apply
+_held = None           # host buffers the graph being captured reads at every replay
+
+
+def capturing() -> bool:
+    """True while a CudaGraphStep is recording a step."""
+    return _capturing
+
+
+def hold(buffer) -> None:
+    """Keep ``buffer`` (pinned host memory a captured copy reads) alive as long as the graph."""
+    if _held is None:
+        raise RuntimeError("cuda_graph.hold: no CUDA graph is being captured")
+    _held.append(buffer)
+
+
+class CudaGraphStep:
+    """``fn(*inputs)`` (Tensors in, a Tensor or a tuple of Tensors out; it computes the gradients
+    of ``model``'s parameters) run as a CUDA graph on a GPU. Each call sets the gradients anew and
+    returns fresh copies of fn's outputs."""
+
+    def __init__(self, fn, model, warmup: int = 2):
+        if warmup < 1:
+            raise ValueError(f"CudaGraphStep: warmup must be >= 1 (one eager call at least), got {warmup}")
+        self.fn, self.model, self.warmup = fn, model, warmup
+        self.calls, self.shapes = 0, None
+        self.graph = None
+        self.reason = None             # why the step runs eagerly, once it is known that it must
+        self.replays = 0
+
+    # ------------------------------------------------------------------ the step
+    def __call__(self, *inputs):
+        if not all(isinstance(x, Tensor) for x in inputs):
+            raise TypeError("CudaGraphStep: call it with Tensors, got "
+                            + ", ".join(type(x).__name__ for x in inputs))
+        if (inputs and inputs[0].device != "gpu") or self.reason is not None:
+            return self._eager(inputs)
+        if self.graph is not None and not self._same_arrays():
+            self._forget()                 # the model's arrays were replaced (load_state_dict, .to): record anew
+        if self.graph is None:
+            shapes = [(x.shape, x.dtype) for x in inputs]
+            self.calls = self.calls + 1 if shapes == self.shapes else 1
+            self.shapes = shapes
+            if self.calls <= self.warmup:  # record after `warmup` eager calls with these shapes
+                return self._eager(inputs)
+            try:
+                self._capture(inputs)
+            except Exception as error:   # noqa: BLE001 - any failure means: run eagerly, and say why
+                self.reason = f"{type(error).__name__}: {error}"
+                self._forget()
+                return self._eager(inputs)
+        if not self._fits(inputs):
+            return self._eager(inputs)     # another shape (the last batch of an epoch): eagerly
+        for static, x in zip(self.static_inputs, inputs):
+            static.data[...] = x.data
+        self.graph.launch(stream=array_module("gpu").cuda.get_current_stream())
+        self.replays += 1
+        for p, g in self.grads:
+            p.grad = g
+        return self._copies(self.outputs)
+
+    def _eager(self, inputs):
+        for p in self.model.parameters():
+            p.grad = None
+        return self.fn(*inputs)
+
+    # ------------------------------------------------------------------ recording
+    def _capture(self, inputs):
+        global _capturing, _held
+        cupy = array_module("gpu")
+        from tinycoat.fast import gemm               # (loads cuBLAS through ctypes: only when capturing)
+        self.static_inputs = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
+        self.arrays = self._model_arrays()
+        self.generator = backend.generator("gpu")    # its state is on the GPU, read by the graph
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.pool = cupy.cuda.MemoryPool()           # the graph's own: no one else allocates from it
+        gemm.bind_stream(self.stream)
+        self.stream.wait_event(cupy.cuda.get_current_stream().record())
+        for p in self.model.parameters():
+            p.grad = None
+        held = []
+        with self.stream, cupy.cuda.using_allocator(self.pool.malloc):
+            _capturing, _held = True, held
+            self.stream.begin_capture()
+            try:
+                outputs = self.fn(*self.static_inputs)
+            finally:
+                _capturing, _held = False, None
+                graph = self.stream.end_capture()
+        self.held = held
+        self.outputs = outputs
+        self.grads = [(p, p.grad) for p in self.model.parameters() if p.grad is not None]
+        self.graph = graph
+
+    def _forget(self):
+        """Drop the graph (and with it its memory); the gradients it made go with it."""
+        for p in self.model.parameters():
+            p.grad = None
+        self.graph = self.outputs = self.grads = self.static_inputs = self.held = None
+        self.pool = self.stream = None
+        self.calls, self.shapes = 0, None
+
+    def node_counts(self) -> dict:
+        """What the recorded step holds, by kind of node: {'kernel': launches, 'memcpy': ..., 'memset': ...}
+        — the kernels an eager step issues one by one (CUDA driver: cuGraphGetNodes, cuGraphNodeGetType)."""
+        if self.graph is None:
+            return {}
+        driver = ctypes.CDLL("libcuda.so.1")
+        handle, count = ctypes.c_void_p(self.graph.graph), ctypes.c_size_t(0)
+        if driver.cuGraphGetNodes(handle, None, ctypes.byref(count)) != 0:
+            raise RuntimeError("cuGraphGetNodes failed")
+        nodes = (ctypes.c_void_p * count.value)()
+        if driver.cuGraphGetNodes(handle, nodes, ctypes.byref(count)) != 0:
+            raise RuntimeError("cuGraphGetNodes failed")
+        kinds = collections.Counter()
+        names = {0: "kernel", 1: "memcpy", 2: "memset"}
+        for node in nodes:
+            kind = ctypes.c_int(-1)
+            driver.cuGraphNodeGetType(ctypes.c_void_p(node), ctypes.byref(kind))
+            kinds[names.get(kind.value, "other")] += 1
+        return dict(kinds)
+
+    # ------------------------------------------------------------------ checks and copies
+    def _fits(self, inputs):
+        return len(inputs) == len(self.static_inputs) and all(
+            x.shape == s.shape and x.dtype == s.dtype for x, s in zip(inputs, self.static_inputs))
+
+    def _model_arrays(self):
+        return [t.data for t in (*self.model.parameters(), *self.model.buffers())]
+
+    def _same_arrays(self):
+        return all(a is b for a, b in zip(self._model_arrays(), self.arrays))
+
+    @staticmethod
+    def _copies(outputs):
+        """Fresh copies: the graph's own outputs are overwritten by the next replay."""
+        if isinstance(outputs, Tensor):
+            return Tensor(outputs.data.copy())
+        return tuple(Tensor(o.data.copy()) if isinstance(o, Tensor) else o for o in outputs)
