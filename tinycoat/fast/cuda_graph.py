@@ -25,8 +25,11 @@ step falls from a thousand launches to one. What a graph needs, and how this mod
 
 The first ``warmup`` calls run eagerly (kernels compile, the optimizer's state appears); the next
 one captures, and replays from then on. A call whose inputs have other shapes (the last, smaller
-batch of an epoch) runs eagerly. Where capture fails, the step runs eagerly from then on and
-``reason`` says why. On the CPU there are no graphs: every call runs the function.
+batch of an epoch), or made while a module's train()/eval() mode differs from the recorded one,
+runs eagerly; one after the model's arrays were replaced (.to(), .double()) records anew
+(load_state_dict copies into them: a replay sees the new values). Where capture fails, the step
+runs eagerly from then on and ``reason`` says why. On the CPU there are no graphs: every call
+runs the function.
 """
 from __future__ import annotations
 
@@ -75,7 +78,7 @@ class CudaGraphStep:
         if (inputs and inputs[0].device != "gpu") or self.reason is not None:
             return self._eager(inputs)
         if self.graph is not None and not self._same_arrays():
-            self._forget()                 # the model's arrays were replaced (load_state_dict, .to): record anew
+            self._forget()                 # the model's arrays were replaced (.to(), .double()): record anew
         if self.graph is None:
             shapes = [(x.shape, x.dtype) for x in inputs]
             self.calls = self.calls + 1 if shapes == self.shapes else 1
@@ -88,8 +91,8 @@ class CudaGraphStep:
                 self.reason = f"{type(error).__name__}: {error}"
                 self._forget()
                 return self._eager(inputs)
-        if not self._fits(inputs):
-            return self._eager(inputs)     # another shape (the last batch of an epoch): eagerly
+        if not self._fits(inputs) or self._modes() != self.modes:
+            return self._eager(inputs)     # another shape (the last batch of an epoch), or eval(): eagerly
         for static, x in zip(self.static_inputs, inputs):
             static.data[...] = x.data
         self.graph.launch(stream=array_module("gpu").cuda.get_current_stream())
@@ -110,6 +113,7 @@ class CudaGraphStep:
         from tinycoat.fast import gemm               # (loads cuBLAS through ctypes: only when capturing)
         self.static_inputs = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
         self.arrays = self._model_arrays()
+        self.modes = self._modes()                   # train() or eval(), module by module, as recorded
         self.generator = backend.generator("gpu")    # its state is on the GPU, read by the graph
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.pool = cupy.cuda.MemoryPool()           # the graph's own: no one else allocates from it
@@ -166,6 +170,9 @@ class CudaGraphStep:
 
     def _model_arrays(self):
         return [t.data for t in (*self.model.parameters(), *self.model.buffers())]
+
+    def _modes(self):
+        return [m.training for m in self.model.modules()]
 
     def _same_arrays(self):
         return all(a is b for a, b in zip(self._model_arrays(), self.arrays))
