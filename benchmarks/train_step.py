@@ -216,6 +216,8 @@ def main():
     if args.device == "gpu":  # CuPy keeps freed blocks in its pool: what it holds is the step's high-water mark
         synchronize(args.device)
         gpu_pool = tc.backend.array_module("gpu").get_default_memory_pool().total_bytes()
+        if graph is not None and graph.pool is not None:
+            gpu_pool += graph.pool.total_bytes()          # the graph's own pool holds its step's arrays
     leftover_graph = loss._ctx is not None and not getattr(loss._ctx, "released", False)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 

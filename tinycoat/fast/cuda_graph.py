@@ -34,6 +34,7 @@ runs the function.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 
 from tinycoat import backend
@@ -41,6 +42,7 @@ from tinycoat.backend import array_module
 from tinycoat.tensor import Tensor
 
 _capturing = False     # True while CudaGraphStep records: the twins that can be captured apply
+_direct_products = False   # True from the last warm-up call on: products by gemm.py's own cuBLAS handle
 _held = None           # host buffers the graph being captured reads at every replay
 
 
@@ -49,11 +51,30 @@ def capturing() -> bool:
     return _capturing
 
 
+def direct_products() -> bool:
+    """True while matrix products go to cuBLAS directly (gemm.py): during a recording, and during the
+    eager call before it, so that the handle's first use (and its numbers) is not inside the capture."""
+    return _direct_products
+
+
 def hold(buffer) -> None:
     """Keep ``buffer`` (pinned host memory a captured copy reads) alive as long as the graph."""
     if _held is None:
         raise RuntimeError("cuda_graph.hold: no CUDA graph is being captured")
     _held.append(buffer)
+
+
+@contextlib.contextmanager
+def _products_direct(stream):
+    """Matrix products by gemm.py's handle, bound to ``stream``, inside the with."""
+    global _direct_products
+    from tinycoat.fast import gemm               # (loads cuBLAS through ctypes: only for graphs)
+    gemm.bind_stream(stream)
+    _direct_products = True
+    try:
+        yield
+    finally:
+        _direct_products = False
 
 
 class CudaGraphStep:
@@ -66,7 +87,7 @@ class CudaGraphStep:
             raise ValueError(f"CudaGraphStep: warmup must be >= 1 (one eager call at least), got {warmup}")
         self.fn, self.model, self.warmup = fn, model, warmup
         self.calls, self.shapes = 0, None
-        self.graph = None
+        self.graph = self.pool = self.stream = None
         self.reason = None             # why the step runs eagerly, once it is known that it must
         self.replays = 0
 
@@ -83,12 +104,18 @@ class CudaGraphStep:
             shapes = [(x.shape, x.dtype) for x in inputs]
             self.calls = self.calls + 1 if shapes == self.shapes else 1
             self.shapes = shapes
-            if self.calls <= self.warmup:  # record after `warmup` eager calls with these shapes
+            if self.calls < self.warmup:   # record after `warmup` eager calls with these shapes
                 return self._eager(inputs)
+            if self.calls == self.warmup:  # the last one through the products a recording uses
+                with _products_direct(array_module("gpu").cuda.get_current_stream()):
+                    return self._eager(inputs)
+            failure = None
             try:
                 self._capture(inputs)
-            except Exception as error:   # noqa: BLE001 - any failure means: run eagerly, and say why
-                self.reason = f"{type(error).__name__}: {error}"
+            except Exception as error:     # noqa: BLE001 - any failure means: run eagerly, and say why
+                failure = f"{type(error).__name__}: {error}"
+            if failure is not None:        # (outside the except: its traceback holds the capture's arrays)
+                self.reason = failure
                 self._forget()
                 return self._eager(inputs)
         if not self._fits(inputs) or self._modes() != self.modes:
@@ -110,36 +137,49 @@ class CudaGraphStep:
     def _capture(self, inputs):
         global _capturing, _held
         cupy = array_module("gpu")
-        from tinycoat.fast import gemm               # (loads cuBLAS through ctypes: only when capturing)
         self.static_inputs = [Tensor(x.data.copy(), requires_grad=x.requires_grad) for x in inputs]
         self.arrays = self._model_arrays()
         self.modes = self._modes()                   # train() or eval(), module by module, as recorded
         self.generator = backend.generator("gpu")    # its state is on the GPU, read by the graph
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.pool = cupy.cuda.MemoryPool()           # the graph's own: no one else allocates from it
-        gemm.bind_stream(self.stream)
+        self.held = []
         self.stream.wait_event(cupy.cuda.get_current_stream().record())
         for p in self.model.parameters():
             p.grad = None
-        held = []
-        with self.stream, cupy.cuda.using_allocator(self.pool.malloc):
-            _capturing, _held = True, held
+        with self.stream, cupy.cuda.using_allocator(self.pool.malloc), _products_direct(self.stream):
             self.stream.begin_capture()
+            failure = None
             try:
+                _capturing, _held = True, self.held
                 outputs = self.fn(*self.static_inputs)
+            except BaseException as error:           # noqa: BLE001 - the capture must end whatever happens
+                failure = error
             finally:
                 _capturing, _held = False, None
+            try:
                 graph = self.stream.end_capture()
-        self.held = held
+            except Exception:
+                if failure is None:
+                    raise
+            if failure is not None:                  # what broke the capture says more than end_capture
+                raise failure
         self.outputs = outputs
         self.grads = [(p, p.grad) for p in self.model.parameters() if p.grad is not None]
         self.graph = graph
+        cupy.get_default_memory_pool().free_all_blocks()   # the warm-up steps' arrays: the graph has its own
 
     def _forget(self):
-        """Drop the graph (and with it its memory); the gradients it made go with it."""
+        """Drop the graph and give its memory back, once no replay of it is still running."""
+        if self.graph is not None or self.pool is not None:
+            array_module("gpu").cuda.get_current_stream().synchronize()
+            if self.stream is not None:
+                self.stream.synchronize()
         for p in self.model.parameters():
             p.grad = None
         self.graph = self.outputs = self.grads = self.static_inputs = self.held = None
+        if self.pool is not None:
+            self.pool.free_all_blocks()              # (CuPy keeps a dropped pool's blocks otherwise)
         self.pool = self.stream = None
         self.calls, self.shapes = 0, None
 

@@ -5,7 +5,8 @@ first re-binds the handle to the current stream, and it raises if that stream is
 cuBLAS itself can be captured, given a handle bound to the capturing stream *before* the capture
 and a workspace of its own, so that it never allocates while captured. This module keeps such a
 handle and calls cuBLAS's strided-batched GEMM through ctypes. The twin runs only while
-fast/cuda_graph.py captures a step (``accepts``); everywhere else CuPy's ``a @ b`` runs.
+fast/cuda_graph.py captures a step, and in the eager step before (``accepts``); everywhere else
+CuPy's ``a @ b`` runs.
 
 Row-major and column-major. NumPy and CuPy store a matrix by rows, cuBLAS reads it by columns,
 and a row-major m×n matrix read by columns is its transpose, n×m. So C = A·B is computed as
@@ -114,8 +115,6 @@ class _Cublas:
         self.handle = ctypes.c_void_p()
         self._check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cupy.empty(_WORKSPACE_BYTES, dtype=cupy.uint8)
-        self.stream = None
-        self.tf32 = None
         for name in ("cublasSgemmStridedBatched", "cublasDgemmStridedBatched"):
             getattr(self.lib, name).argtypes = [
                 ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -128,17 +127,14 @@ class _Cublas:
             raise RuntimeError(f"{what} failed with cuBLAS status {status}")
 
     def bind(self, stream_ptr: int):
-        """Issue on ``stream_ptr`` from now on (call it before a capture begins, not during)."""
-        if self.stream != stream_ptr:
-            self._check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream_ptr)), "cublasSetStream")
-            # setStream resets the workspace to cuBLAS's own pool, which would allocate: ours again
-            self._check(self.lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.data.ptr),
-                                                       ctypes.c_size_t(_WORKSPACE_BYTES)), "cublasSetWorkspace")
-            self.stream = stream_ptr
-        tf32 = os.environ.get("CUPY_TF32") == "1"       # backend.use_tf32 sets it, as CuPy reads it
-        if self.tf32 != tf32:
-            self._check(self.lib.cublasSetMathMode(self.handle, 3 if tf32 else 0), "cublasSetMathMode")
-            self.tf32 = tf32
+        """Issue on ``stream_ptr`` from now on (before a capture begins, not during). Always re-bound:
+        a new stream may have the address of a destroyed one."""
+        self._check(self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream_ptr)), "cublasSetStream")
+        # setStream resets the workspace to cuBLAS's own pool, which would allocate: ours again
+        self._check(self.lib.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.data.ptr),
+                                                   ctypes.c_size_t(_WORKSPACE_BYTES)), "cublasSetWorkspace")
+        tf32 = int(os.environ.get("CUPY_TF32", "0") or 0) > 0   # as CuPy reads it (backend.use_tf32 sets it)
+        self._check(self.lib.cublasSetMathMode(self.handle, 3 if tf32 else 0), "cublasSetMathMode")
 
     def gemm(self, p: Plan, out):
         if p.first.storage.dtype.char == "f":
@@ -155,15 +151,23 @@ class _Cublas:
 
 
 def _libcublas_path() -> str:
-    """The libcublas this process has loaded (CuPy's), else the loader's."""
+    """The libcublas this process has loaded for CuPy: of CuPy's CUDA major version (PyTorch, loaded
+    beside it, may have brought another), else the loader's."""
+    major = array_module("gpu").cuda.runtime.runtimeGetVersion() // 1000
+    loaded = []
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
-                path = line.split()[-1]
-                if "/libcublas.so" in path:
-                    return path
+                fields = line.split(None, 5)
+                if len(fields) == 6 and "/libcublas.so" in fields[5]:
+                    loaded.append(fields[5].strip())
     except OSError:
         pass
+    for path in loaded:
+        if path.endswith(f"libcublas.so.{major}") or f"libcublas.so.{major}." in path:
+            return path
+    if loaded:
+        return loaded[0]
     found = ctypes.util.find_library("cublas")
     if found is None:
         raise RuntimeError("fast/gemm.py: cannot find libcublas (CuPy's cuBLAS library) to call it directly")
@@ -176,8 +180,9 @@ def bind_stream(stream) -> None:
 
 
 def accepts(a, b):
-    """While a CUDA graph is being captured: float32 or float64 CuPy arrays of one dtype, 2-D or more."""
-    return (cuda_graph.capturing() and device_of(a) == device_of(b) == "gpu" and a.dtype == b.dtype
+    """While a CUDA graph is recorded (and in the eager step before): float32 or float64 CuPy arrays of
+    one dtype, 2-D or more."""
+    return (cuda_graph.direct_products() and device_of(a) == device_of(b) == "gpu" and a.dtype == b.dtype
             and a.dtype.char in "fd" and a.ndim >= 2 and b.ndim >= 2)
 
 

@@ -29,7 +29,7 @@ from tinycoat.backend import get_array_module
 from tinycoat.tensor import Tensor
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache     # never evicted: a recorded CUDA graph (fast/cuda_graph.py) keeps reading it
 def _index(H, W, device):
     xp = backend.array_module(device)
     n = xp.arange(H * W)
