@@ -16,6 +16,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 
+def compute_gradients(model, x, y):
+    """A training step without its update — forward, label-smoothed cross-entropy, backward, clipping to
+    norm 1 — as the benchmarks time it and as tinycoat.fast.CudaGraphStep records it. Returns the loss."""
+    from tinycoat import optim
+    from tinycoat.nn import functional as F
+    loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
+    loss.backward()
+    optim.clip_grad_norm_(model.parameters(), 1.0)
+    return loss
+
+
 def synchronize(device):
     if device == "gpu":
         from tinycoat import backend

@@ -29,7 +29,8 @@ import resource
 import time
 import tracemalloc
 
-from common import emit_json, machine_description, matmul_ceiling_gflops, median_time, synchronize
+from common import (compute_gradients, emit_json, machine_description, matmul_ceiling_gflops, median_time,
+                    synchronize)
 
 import tinycoat as tc
 from tinycoat import optim
@@ -159,12 +160,7 @@ def main():
 
     graph = None
     if args.cuda_graph:
-        def gradients(x, y):
-            loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-            loss.backward()
-            optim.clip_grad_norm_(model.parameters(), 1.0)
-            return loss
-        graph = tc.fast.CudaGraphStep(gradients, model)
+        graph = tc.fast.CudaGraphStep(lambda x, y: compute_gradients(model, x, y), model)
 
         def train_step():  # noqa: F811 - the graphed variant of the step above
             loss = graph(x, y)

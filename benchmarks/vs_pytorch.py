@@ -27,13 +27,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import emit_json, machine_description, synchronize  # noqa: E402
+from common import compute_gradients, emit_json, machine_description, synchronize  # noqa: E402
 
 import tinycoat as tc  # noqa: E402
 from tinycoat import optim  # noqa: E402
 from tinycoat.fast import host  # noqa: E402
 from tinycoat.models import create_model  # noqa: E402
-from tinycoat.nn import functional as F  # noqa: E402
 
 try:
     import torch
@@ -54,10 +53,7 @@ def tinycoat_step(model_name, batch, device, reference, graph=False):
     y = tc.tensor(rng.integers(0, 10, batch), device=device)
 
     def gradients(x, y):
-        loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        return loss
+        return compute_gradients(model, x, y)
     compute = tc.fast.CudaGraphStep(gradients, model) if graph else gradients
 
     def step():

@@ -37,7 +37,7 @@ import collections
 import contextlib
 import ctypes
 
-from tinycoat import backend
+from tinycoat import backend, twins
 from tinycoat.backend import array_module
 from tinycoat.tensor import Tensor
 
@@ -97,6 +97,9 @@ class CudaGraphStep:
             raise TypeError("CudaGraphStep: call it with Tensors, got "
                             + ", ".join(type(x).__name__ for x in inputs))
         if (inputs and inputs[0].device != "gpu") or self.reason is not None:
+            return self._eager(inputs)
+        if not twins.is_enabled():         # CuPy's products cannot be recorded; the wing's can
+            self.reason = "the fast wing is off (tc.fast.enable()): its products and kernels are the recordable ones"
             return self._eager(inputs)
         if self.graph is not None and not self._same_arrays():
             self._forget()                 # the model's arrays were replaced (.to(), .double()): record anew
