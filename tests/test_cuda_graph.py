@@ -202,6 +202,7 @@ def test_graphed_steps_train_as_eager_steps(device):
     _need_gpu(device)
     (step, graphed, g_losses), (_, eager, e_losses) = graphed_and_eager(6, _batches([4] * 6))
     assert step.reason is None and step.replays == 4           # 2 eager warm-up steps, then the graph
+    assert step.node_counts().get("kernel", 0) > 100            # the whole step's kernels, one launch
     np.testing.assert_allclose(g_losses, e_losses, rtol=1e-4, atol=1e-5)
     for a, b in zip(graphed.parameters(), eager.parameters()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
