@@ -4,6 +4,8 @@ import pathlib
 import pkgutil
 import sys
 
+import pytest
+
 import tinycoat
 from tinycoat.autograd import Function
 
@@ -83,3 +85,31 @@ def test_a_training_steps_count_is_complete_and_repeatable(monkeypatch):
     assert sum(first["forward"].values()) >= forward_functions > 100
     assert first == second
     assert first["backward"]["matmul"] > 0 and first["optimizer"]["sqrt"] > 0
+
+
+NCU_OUTPUT = '''==PROF== Connected to process 4242 (/usr/bin/python3)
+==PROF== Profiling "tinycoat_gelu_forward": 0%....50%....100% - 1 pass
+"ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream","Block Size","Grid Size","Device","CC","Section Name","Metric Name","Metric Unit","Metric Value"
+"0","4242","python3","127.0.0.1","tinycoat_gelu_forward","1","13","(128, 1, 1)","(512, 1, 1)","0","9.0","Command line profiler metrics","gpu__time_duration.sum","nsecond","2,048"
+"1","4242","python3","127.0.0.1","sm90_xmma_gemm_f32f32_tf32f32_f32_tn_n_tilesize128x64x32","1","13","(256, 1, 1)","(24, 1, 1)","0","9.0","Command line profiler metrics","gpu__time_duration.sum","nsecond","6000"
+"2","4242","python3","127.0.0.1","cupy_multiply__float32_float32_float32","1","13","(128, 1, 1)","(64, 1, 1)","0","9.0","Command line profiler metrics","gpu__time_duration.sum","usecond","1.5"
+"3","4242","python3","127.0.0.1","void cub::DeviceReduceKernel<...>","1","13","(256, 1, 1)","(8, 1, 1)","0","9.0","Command line profiler metrics","gpu__time_duration.sum","nsecond","452"
+==PROF== Disconnected from process 4242
+'''
+
+
+def test_kernel_times_reads_ncu_csv_and_sorts_kernels_by_kind(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    kernel_times = importlib.import_module("kernel_times")
+    try:
+        rows = kernel_times.parse_ncu_csv(NCU_OUTPUT)
+        assert [ns for _, ns in rows] == [2048, 6000, 1500, 452]
+        by_kind, total = kernel_times.summarize(rows)
+        assert total == 10000
+        assert by_kind == {"tinycoat kernels": (1, 2048), "matrix products": (1, 6000),
+                           "other elementwise": (1, 1500), "reductions": (1, 452)}
+        with pytest.raises(ValueError, match="no ncu CSV"):
+            kernel_times.parse_ncu_csv("==PROF== No kernels were profiled.\n")
+    finally:
+        sys.modules.pop("kernel_times", None)
+        sys.modules.pop("common", None)
