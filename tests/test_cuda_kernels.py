@@ -58,7 +58,7 @@ def elementwise_as_function(name, prelude_loop):
 
 def source(ctype, device):
     loop = "KERNEL_LOOP(i, n)"
-    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS + K.MULTI_TENSOR
+    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS + K.LAYER_NORM + K.MULTI_TENSOR
     return text + "".join(elementwise_as_function(name, loop) for name in K.ELEMENTWISE)
 
 
@@ -134,6 +134,31 @@ def test_silu_kernels_match_numpy(host, x, dtype):
     tol = dict(rtol=1e-12, atol=1e-14) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(y_k, y.numpy(), **tol)
     np.testing.assert_allclose(gx_k, xt.grad.numpy(), **tol)
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
+def test_layer_norm_kernels_match_the_reference(host, data, dtype):
+    """One thread per row: y, x̂ and 1/√(σ² + ε) forward, dL/dx backward, as F.layer_norm."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))) + (data.draw(st.integers(1, 9)),)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    x = (rng.standard_normal(shape) * 3 + rng.standard_normal()).astype(dtype)
+    w, b = rng.standard_normal((2, shape[-1])).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    xt, wt, bt = (tc.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.layer_norm(xt, (shape[-1],), wt, bt, eps=1e-5)
+    y.backward(tc.tensor(g))
+    rows, c = x.size // shape[-1], shape[-1]
+    y_k, x_hat, inv_std, gx = (np.zeros(shape, dtype) for _ in range(4))
+    inv_std = np.zeros(shape[:-1] + (1,), dtype)
+    lib = host[dtype]
+    lib.layer_norm_forward(pointer(x), pointer(w), pointer(b), pointer(y_k), pointer(x_hat), pointer(inv_std),
+                           ctypes.c_longlong(rows), ctypes.c_int(c), ctypes.c_double(1e-5))
+    lib.layer_norm_input_grad(pointer(g), pointer(x_hat), pointer(inv_std), pointer(w), pointer(gx),
+                              ctypes.c_longlong(rows), ctypes.c_int(c))
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(y_k, y.numpy(), **tol)
+    np.testing.assert_allclose(x_hat / inv_std, x - x.mean(axis=-1, keepdims=True), **tol)   # x̂ = (x − μ)·inv_std
+    np.testing.assert_allclose(gx, xt.grad.numpy(), **tol)
 
 
 def parameter_list(data, dtype):
@@ -301,7 +326,8 @@ def test_kernels_compile_for_the_gpu(tmp_path):
         assert done.returncode == 0, done.stderr
         ptx = path.with_suffix(".ptx").read_text()
         for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", "im2col", "col2im",
-                     "adamw_each", "sum_squares_each", "clip_each", *K.ELEMENTWISE):
+                     "layer_norm_forward", "layer_norm_input_grad", "adamw_each", "sum_squares_each", "clip_each",
+                     *K.ELEMENTWISE):
             assert f".entry {name}(" in ptx
 
 

@@ -1,6 +1,6 @@
 """The CUDA kernels of the fast wing's GPU twins: GELU, SiLU, BatchNorm's passes and per-channel
-arithmetic, the depthwise convolution, im2col/col2im, Σ a ⊙ b, and AdamW and clipping over a
-whole list of parameters at once.
+arithmetic, LayerNorm, the depthwise convolution, im2col/col2im, Σ a ⊙ b, and AdamW and clipping
+over a whole list of parameters at once.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
 memory each: exact GELU written with arrays is about thirty passes, the depthwise
@@ -194,6 +194,44 @@ extern "C" __global__ void col2im(const T* dcols, T* gx, long long total, int N,
 }
 """.replace("GEOMETRY", _GEOMETRY)
 
+# LayerNorm over the last axis (nn/functional/normalization.py has the math), one thread per row
+# of C entries: the statistics in two passes over the row (sums in double), x̂ and y in a third,
+# where the array code makes about a dozen launches, each a pass over the whole activation.
+LAYER_NORM = """
+extern "C" __global__ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* x_hat,
+                                              T* inv_std, long long rows, int C, double eps) {
+    KERNEL_LOOP(r, rows) {
+        const T* xr = x + r * C;
+        double sum = 0;
+        for (int c = 0; c < C; ++c) sum += (double)xr[c];
+        const double mean = sum / C;
+        double squares = 0;
+        for (int c = 0; c < C; ++c) { const double d = (double)xr[c] - mean; squares += d * d; }
+        const double inv = 1.0 / sqrt(squares / C + eps);
+        inv_std[r] = (T)inv;
+        for (int c = 0; c < C; ++c) {
+            const T h = (T)(((double)xr[c] - mean) * inv);
+            x_hat[r * C + c] = h;
+            y[r * C + c] = h * weight[c] + bias[c];
+        }
+    }
+}
+
+// dL/dx = inv_std · (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)),  ĝ = γ ⊙ g, the means over the row
+extern "C" __global__ void layer_norm_input_grad(const T* g, const T* x_hat, const T* inv_std, const T* weight,
+                                                 T* gx, long long rows, int C) {
+    KERNEL_LOOP(r, rows) {
+        const T* gr = g + r * C;
+        const T* hr = x_hat + r * C;
+        double s = 0, sh = 0;
+        for (int c = 0; c < C; ++c) { const double gh = (double)weight[c] * gr[c]; s += gh; sh += gh * hr[c]; }
+        const double m = s / C, mh = sh / C, inv = (double)inv_std[r];
+        for (int c = 0; c < C; ++c) gx[r * C + c] = (T)(inv * ((double)weight[c] * gr[c] - m - hr[c] * mh));
+    }
+}
+"""
+
+
 # Kernels over a whole *list* of tensors (the parameters or gradients of a model), one launch
 # where a loop over the list makes one or more per tensor: the optimizer's tail of a step is
 # hundreds of tensors of a few hundred numbers each, so its cost on a GPU is the launches.
@@ -301,7 +339,7 @@ def reduction(name):
 def _raw(name, dtype):
     key = (name, dtype.char)
     if key not in _cache:
-        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS + MULTI_TENSOR
+        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS + LAYER_NORM + MULTI_TENSOR
         _cache[key] = array_module("gpu").RawKernel(source, name)
     return _cache[key]
 
@@ -349,6 +387,29 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
         _launch("depthwise_weight_grad", g.dtype, (g, cupy.ascontiguousarray(x), partial), partial.size, geometry)
         gw = partial.sum(axis=0).reshape(kernel_shape)
     return gx, gw
+
+
+def layer_norm_forward(x, weight, bias, eps):
+    """(y, x̂, 1/√(σ² + ε)) of LayerNorm over the last axis of a contiguous x: one kernel."""
+    cupy = array_module("gpu")
+    c = x.shape[-1]
+    rows = x.size // c
+    y, x_hat = cupy.empty_like(x), cupy.empty_like(x)
+    inv_std = cupy.empty(x.shape[:-1] + (1,), dtype=x.dtype)
+    launch("layer_norm_forward", x.dtype, rows, (x, weight, bias, y, x_hat, inv_std, cupy.int64(rows), cupy.int32(c),
+                                                 cupy.float64(eps)))
+    return y, x_hat, inv_std
+
+
+def layer_norm_input_grad(g, x_hat, inv_std, weight):
+    """dL/dx of LayerNorm over the last axis, from the forward's x̂ and 1/√(σ² + ε): one kernel."""
+    cupy = array_module("gpu")
+    c = g.shape[-1]
+    rows = g.size // c
+    gx = cupy.empty_like(x_hat)
+    launch("layer_norm_input_grad", g.dtype, rows, (cupy.ascontiguousarray(g), x_hat, inv_std, weight, gx,
+                                                     cupy.int64(rows), cupy.int32(c)))
+    return gx
 
 
 def im2col(x, kernel_hw, stride, padding, out_hw):

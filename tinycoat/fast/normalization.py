@@ -16,7 +16,9 @@ numbers here, in fewer passes, each on cache-sized blocks on every core (blocks.
 * LayerNorm's x̂ and its backward written in place into block-sized arrays.
 * On a GPU: BatchNorm's per-channel arithmetic (statistics, running update, backward
   coefficients) and its two full-size passes as CUDA kernels (cuda_kernels.py), where the array
-  code made ~28 tiny launches per layer, and the sums as one CUDA reduction each.
+  code made ~28 tiny launches per layer, and the sums as one CUDA reduction each; LayerNorm over
+  the last axis as one kernel forward and one (plus γ's and β's two sums) backward, where the
+  array code made ~25 launches.
 """
 from __future__ import annotations
 
@@ -298,10 +300,14 @@ class LayerNorm(normalization.LayerNorm):
 
     def forward(self, x, weight, bias, ndim=1, eps=1e-5):
         xp = get_array_module(x)
+        self.weight = weight
+        self.by_rows = ndim == 1 and cuda_kernels.available(x, weight, bias) and x.dtype == weight.dtype == bias.dtype
+        if self.by_rows:                    # on a GPU, over the last axis: one kernel, a thread per row
+            y, self.x_hat, self.inv_std = cuda_kernels.layer_norm_forward(xp.ascontiguousarray(x), weight, bias, eps)
+            return y
         axes = tuple(range(x.ndim - ndim, x.ndim))
         self.x_hat, y = xp.empty_like(x), xp.empty_like(x)
         self.inv_std = xp.empty(x.shape[:x.ndim - ndim] + (1,) * ndim, dtype=x.dtype)
-        self.weight = weight
         self.weight_x = weight_x = _spread(weight, x) if x.ndim > ndim else weight
         bias_x = _spread(bias, x) if x.ndim > ndim else bias
 
@@ -317,6 +323,11 @@ class LayerNorm(normalization.LayerNorm):
         xp, nd = get_array_module(g), self.weight.ndim
         axes, param_axes = tuple(range(g.ndim - nd, g.ndim)), tuple(range(g.ndim - nd))
         need_x, need_w, need_b = self.needs_input_grad
+        if self.by_rows:
+            gw = _sum(g, param_axes, self.x_hat).reshape(self.weight.shape) if need_w else None
+            gb = _sum(g, param_axes).reshape(self.weight.shape) if need_b else None
+            gx = cuda_kernels.layer_norm_input_grad(g, self.x_hat, self.inv_std, self.weight) if need_x else None
+            return gx, gw, gb
 
         def block(g_b, x_hat, inv_std, gx):
             # Summing over param_axes leaves exactly γ's shape D.
