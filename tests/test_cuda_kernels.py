@@ -58,7 +58,7 @@ def elementwise_as_function(name, prelude_loop):
 
 def source(ctype, device):
     loop = "KERNEL_LOOP(i, n)"
-    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS + K.LAYER_NORM + K.MULTI_TENSOR
+    text = f"typedef {ctype} T;\n" + (K.GPU_PRELUDE if device else HOST_PRELUDE) + K.WINDOWS + K.ROWS + K.MULTI_TENSOR
     return text + "".join(elementwise_as_function(name, loop) for name in K.ELEMENTWISE)
 
 
@@ -158,6 +158,27 @@ def test_layer_norm_kernels_match_the_reference(host, data, dtype):
     tol = dict(rtol=1e-10, atol=1e-10) if dtype == "float64" else dict(rtol=2e-4, atol=2e-4)
     np.testing.assert_allclose(y_k, y.numpy(), **tol)
     np.testing.assert_allclose(x_hat / inv_std, x - x.mean(axis=-1, keepdims=True), **tol)   # x̂ = (x − μ)·inv_std
+    np.testing.assert_allclose(gx, xt.grad.numpy(), **tol)
+
+
+@given(data=st.data(), dtype=st.sampled_from(["float64", "float32"]))
+def test_softmax_kernels_match_the_reference(host, data, dtype):
+    """A thread per row: softmax forward and backward over the last axis, as F.softmax (big
+    logits, which would overflow exp without the row's maximum taken off, among them)."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2))) + (data.draw(st.integers(1, 9)),)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    x = (rng.standard_normal(shape) * data.draw(st.sampled_from([1.0, 50.0, 1e3]))).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    xt = tc.tensor(x, requires_grad=True)
+    y = F.softmax(xt, axis=-1)
+    y.backward(tc.tensor(g))
+    rows, n = x.size // shape[-1], shape[-1]
+    y_k, gx = np.zeros(shape, dtype), np.zeros(shape, dtype)
+    lib = host[dtype]
+    lib.softmax_rows(pointer(x), pointer(y_k), ctypes.c_longlong(rows), ctypes.c_int(n))
+    lib.softmax_rows_backward(pointer(g), pointer(y_k), pointer(gx), ctypes.c_longlong(rows), ctypes.c_int(n))
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y_k, y.numpy(), **tol)
     np.testing.assert_allclose(gx, xt.grad.numpy(), **tol)
 
 
@@ -326,7 +347,7 @@ def test_kernels_compile_for_the_gpu(tmp_path):
         assert done.returncode == 0, done.stderr
         ptx = path.with_suffix(".ptx").read_text()
         for name in ("depthwise_forward", "depthwise_input_grad", "depthwise_weight_grad", "im2col", "col2im",
-                     "layer_norm_forward", "layer_norm_input_grad", "adamw_each", "sum_squares_each", "clip_each",
+                     "layer_norm_forward", "layer_norm_input_grad", "softmax_rows", "softmax_rows_backward", "adamw_each", "sum_squares_each", "clip_each",
                      *K.ELEMENTWISE):
             assert f".entry {name}(" in ptx
 

@@ -17,13 +17,14 @@ The library starts with the wing off; train_cifar.py and the benchmarks switch i
     blocks.py          cache-sized blocks of the batch on every host core; threads
     layout.py          channel-major maps: (N, C, H, W) laid out (C, N, H, W)
     host.py            OpenBLAS's idle spin, glibc's malloc
-    cuda_kernels.py    the CUDA kernels (GELU, SiLU, BatchNorm, depthwise, im2col, AdamW, clipping)
+    cuda_kernels.py    the CUDA kernels (GELU, SiLU, BatchNorm, LayerNorm, softmax, depthwise, im2col, AdamW,
+                       clipping)
     arithmetic.py      Add, Mul, MatMul, Mean and the engine's gradient sums, in blocks
     conv.py            conv2d: 1×1 without patches, channel-major columns; CUDA im2col/col2im
     depthwise.py       the depthwise convolution as one small product per channel; CUDA
     normalization.py   BatchNorm and LayerNorm in fewer passes, one visit per channel block; CUDA
     activations.py     GELU's erfc in place, the slope in the forward; CUDA GELU and SiLU
-    softmax.py         softmax in blocks, in place
+    softmax.py         softmax in blocks, in place; CUDA
     pooling.py         max pooling as a running maximum in blocks
     channel_scale.py   squeeze-excitation's gate in blocks
     multi_tensor.py    AdamW and clipping of every parameter at once: one CUDA launch, not one per tensor
@@ -71,7 +72,7 @@ TWINS = [
     (LayerNorm,                       normalization.LayerNorm,        normalization.LayerNorm),
     (GELU,                            activations.GELU,               activations.GELU),
     (SiLU,                            None,                           activations.SiLU),
-    (Softmax,                         softmax.Softmax,                None),
+    (Softmax,                         softmax.Softmax,                softmax.Softmax),
     (MaxPool2d,                       pooling.MaxPool2d,              None),
     (ScaleChannels,                   channel_scale.ScaleChannels,    channel_scale.ScaleChannels),
     (adamw_update_each,               None,                           multi_tensor.adamw_update_each),

@@ -1,5 +1,5 @@
 """The CUDA kernels of the fast wing's GPU twins: GELU, SiLU, BatchNorm's passes and per-channel
-arithmetic, LayerNorm, the depthwise convolution, im2col/col2im, Σ a ⊙ b, and AdamW and clipping
+arithmetic, LayerNorm, softmax, the depthwise convolution, im2col/col2im, Σ a ⊙ b, and AdamW and clipping
 over a whole list of parameters at once.
 
 On a GPU, CuPy runs every array operation as its own kernel, one full pass over GPU
@@ -194,10 +194,11 @@ extern "C" __global__ void col2im(const T* dcols, T* gx, long long total, int N,
 }
 """.replace("GEOMETRY", _GEOMETRY)
 
-# LayerNorm over the last axis (nn/functional/normalization.py has the math), one thread per row
-# of C entries: the statistics in two passes over the row (sums in double), x̂ and y in a third,
-# where the array code makes about a dozen launches, each a pass over the whole activation.
-LAYER_NORM = """
+# Row by row over the last axis, one thread per row: LayerNorm (nn/functional/normalization.py has
+# the math; the statistics in two passes over the row, sums in double, x̂ and y in a third) and
+# softmax, where the array code makes about a dozen and five launches, each a pass over the whole
+# activation.
+ROWS = """
 extern "C" __global__ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* x_hat,
                                               T* inv_std, long long rows, int C, double eps) {
     KERNEL_LOOP(r, rows) {
@@ -214,6 +215,30 @@ extern "C" __global__ void layer_norm_forward(const T* x, const T* weight, const
             x_hat[r * C + c] = h;
             y[r * C + c] = h * weight[c] + bias[c];
         }
+    }
+}
+
+// softmax over the last axis (nn/functional/softmax.py), a thread per row of n: the maximum, the
+// exponentials and their sum, the division; and its backward y ⊙ (g − Σ g ⊙ y)
+extern "C" __global__ void softmax_rows(const T* x, T* y, long long rows, int n) {
+    KERNEL_LOOP(r, rows) {
+        const T* xr = x + r * n;
+        T* yr = y + r * n;
+        T top = xr[0];
+        for (int j = 1; j < n; ++j) top = xr[j] > top ? xr[j] : top;
+        double sum = 0;
+        for (int j = 0; j < n; ++j) { const T e = exp(xr[j] - top); yr[j] = e; sum += e; }
+        for (int j = 0; j < n; ++j) yr[j] = (T)(yr[j] / sum);
+    }
+}
+
+extern "C" __global__ void softmax_rows_backward(const T* g, const T* y, T* gx, long long rows, int n) {
+    KERNEL_LOOP(r, rows) {
+        const T* gr = g + r * n;
+        const T* yr = y + r * n;
+        double dot = 0;
+        for (int j = 0; j < n; ++j) dot += (double)gr[j] * yr[j];
+        for (int j = 0; j < n; ++j) gx[r * n + j] = (T)(yr[j] * (gr[j] - dot));
     }
 }
 
@@ -339,7 +364,7 @@ def reduction(name):
 def _raw(name, dtype):
     key = (name, dtype.char)
     if key not in _cache:
-        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS + LAYER_NORM + MULTI_TENSOR
+        source = f"typedef {_TYPES[dtype.char]} T;\n" + GPU_PRELUDE + WINDOWS + ROWS + MULTI_TENSOR
         _cache[key] = array_module("gpu").RawKernel(source, name)
     return _cache[key]
 
@@ -399,6 +424,26 @@ def layer_norm_forward(x, weight, bias, eps):
     launch("layer_norm_forward", x.dtype, rows, (x, weight, bias, y, x_hat, inv_std, cupy.int64(rows), cupy.int32(c),
                                                  cupy.float64(eps)))
     return y, x_hat, inv_std
+
+
+def softmax_rows(x):
+    """softmax over the last axis of x: one kernel."""
+    cupy = array_module("gpu")
+    n = x.shape[-1]
+    x = cupy.ascontiguousarray(x)
+    y = cupy.empty_like(x)
+    launch("softmax_rows", x.dtype, x.size // n, (x, y, cupy.int64(x.size // n), cupy.int32(n)))
+    return y
+
+
+def softmax_rows_backward(g, y):
+    """dL/dx of y = softmax over the last axis: one kernel."""
+    cupy = array_module("gpu")
+    n = y.shape[-1]
+    gx = cupy.empty_like(y)
+    launch("softmax_rows_backward", y.dtype, y.size // n, (cupy.ascontiguousarray(g), y, gx,
+                                                         cupy.int64(y.size // n), cupy.int32(n)))
+    return gx
 
 
 def layer_norm_input_grad(g, x_hat, inv_std, weight):

@@ -1,13 +1,17 @@
-"""Twin of softmax (nn/functional/softmax.py): attention's softmax in blocks, in place.
+"""Twin of softmax (nn/functional/softmax.py): attention's softmax in blocks, in place; on a GPU,
+one kernel each way.
 
 Attention's weights are the largest arrays of the transformer stages ((B, heads, N, N)).
 The reference's four passes (max, exp, sum, divide) each stream them through main memory;
 here the rows are cut into cache-sized blocks of the batch on every core (blocks.py) and
-every pass writes into the result's own block, in place.
+every pass writes into the result's own block, in place. On a GPU, along the last axis, a
+kernel with a thread per row does the forward and another the backward (cuda_kernels.py),
+where the array code launches five and four.
 """
 from __future__ import annotations
 
 from tinycoat.backend import get_array_module
+from tinycoat.fast import cuda_kernels
 from tinycoat.fast.blocks import map_blocks
 from tinycoat.nn.functional.softmax import Softmax as ReferenceSoftmax
 
@@ -18,6 +22,10 @@ class Softmax(ReferenceSoftmax):
     def forward(self, x, axis=-1):
         xp = get_array_module(x)
         self.axis = axis
+        self.by_rows = axis == x.ndim - 1 and cuda_kernels.available(x)
+        if self.by_rows:
+            self.y = cuda_kernels.softmax_rows(x)
+            return self.y
 
         def softmax_block(x_b, y_b):
             xp.subtract(x_b, x_b.max(axis=axis, keepdims=True), out=y_b)   # exponents <= 0: no overflow
@@ -29,6 +37,8 @@ class Softmax(ReferenceSoftmax):
 
     def backward(self, g):
         xp = get_array_module(g)
+        if self.by_rows:
+            return cuda_kernels.softmax_rows_backward(g, self.y)
 
         def backward_block(g_b, y_b, gx_b):
             xp.subtract(g_b, (g_b * y_b).sum(axis=self.axis, keepdims=True), out=gx_b)   # g − Σ g⊙y
