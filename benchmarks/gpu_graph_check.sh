@@ -5,6 +5,8 @@
 #      twins (the multi-tensor AdamW and clipping among them), the kernels, the optimizers;
 #   2. benchmarks/train_step.py, eager and --cuda-graph in turn (nano at batch 128 twice round,
 #      tiny at 128, nano at 512): images/s, host time per step, and the graph's kernel count;
+#      with BASE=<another checkout> (the commit before a change: `git worktree add`, carried along),
+#      nano's eager step on this checkout and on that one in turn, twice: the change A/B-measured;
 #   3. with Nsight Compute (ncu): the GPU time of one nano step by kind of kernel, matrix products
 #      against the rest (benchmarks/kernel_times.py), eager and as a graph;
 #   4. where PyTorch imports: benchmarks/vs_pytorch.py on the GPU (tinycoat eager and graphed,
@@ -36,8 +38,9 @@ if want tests; then
 fi
 
 bench() {
-    timeout "${BENCH_TIMEOUT:-90}" python3 benchmarks/train_step.py --device gpu --repeats 10 --no-breakdown "$@" \
-        2>&1 | tee -a "$out/benchmark.txt"
+    # the script puts its own checkout first on sys.path: TREE=<checkout> picks which one runs
+    timeout "${BENCH_TIMEOUT:-90}" python3 "${TREE:-$PWD}/benchmarks/train_step.py" --device gpu --repeats 10 \
+        --no-breakdown "$@" 2>&1 | tee -a "$out/benchmark.txt"
 }
 if want bench; then
     for round in 1 2; do
@@ -49,6 +52,14 @@ if want bench; then
     bench --model coatnet_cifar_tiny --batch-size 128 --cuda-graph
     bench --model coatnet_cifar_nano --batch-size 512
     bench --model coatnet_cifar_nano --batch-size 512 --cuda-graph
+    if [ -n "${BASE:-}" ]; then   # A/B in one run: nano's eager step on this checkout and on $BASE, in turn
+        for round in 1 2; do
+            for tree in "$PWD" "$BASE"; do
+                echo "A/B round $round: $tree" | tee -a "$out/benchmark.txt"
+                TREE="$tree" bench --model coatnet_cifar_nano --batch-size 128
+            done
+        done
+    fi
 fi
 
 if want ncu && command -v ncu >/dev/null; then   # GPU time by kind of kernel (matrix products or not), one step under ncu
