@@ -291,3 +291,25 @@ def test_eval_train_measures_the_training_set_in_eval_mode(tmp_path, monkeypatch
             assert record["train_eval_acc"] == record["test_acc"]
             assert record["train_eval_loss"] == record["test_loss"]
     assert run(*common, "--eval-train", "--out", tmp_path / "x") == 2
+
+
+def test_the_graphed_branch_trains_as_the_eager_one(cifar_root, tmp_path, monkeypatch):
+    """--cuda-graph's branch of the training loop (train_cifar.py::graphed_gradients), run on the CPU
+    where CudaGraphStep calls its function eagerly: the same weights, bit for bit, as the plain loop."""
+    common = ["--data-dir", cifar_root, *FAST, "--epochs", 2, "--drop-path", "0.2", "--clip-grad", "1.0"]
+    assert run(*common, "--out", tmp_path / "plain") == 0
+    made = []
+    check = train_cifar._check_args
+
+    def graphed_on_the_cpu(args):
+        check(args)
+        args.cuda_graph = True                 # (refused on the CPU when typed: there are no graphs there)
+    real = train_cifar.graphed_gradients
+    monkeypatch.setattr(train_cifar, "_check_args", graphed_on_the_cpu)
+    monkeypatch.setattr(train_cifar, "graphed_gradients", lambda args, model: made.append(1) or real(args, model))
+    assert run(*common, "--out", tmp_path / "graphed") == 0
+    assert made == [1]
+    plain, graphed = weights(tmp_path / "plain/last.npz"), weights(tmp_path / "graphed/last.npz")
+    assert plain.keys() == graphed.keys()
+    for name in plain:
+        np.testing.assert_array_equal(plain[name], graphed[name], err_msg=name)
