@@ -4,11 +4,13 @@
     python lessons/make_figures.py              # every figure
     python lessons/make_figures.py 04 08        # only those whose name starts with 04 or 08
     python lessons/make_figures.py --train      # first re-run the training of lessons 08 and 10
+    python lessons/make_figures.py --record-full runs/fashion_full    # record the full run, then draw
 
 Every figure is computed by the library itself (a real graph, a real im2col matrix, real
 attention weights). The training curves and the learned relative-position biases come
-from a real run of train_cifar.py, recorded in lessons/figures/fashion_run/ (see
-``record_run``); the figures say how it was made. The tests never redraw the figures.
+from a real run of train_cifar.py, recorded in lessons/figures/fashion_full/ (all of Fashion-MNIST)
+or, until that exists, lessons/figures/fashion_run/ (a 2,000-image demonstration; see
+``record_run``); the figures say which run they show. The tests never redraw the figures.
 """
 from __future__ import annotations
 
@@ -768,18 +770,23 @@ def fig09_ablation():
 
 # ----------------------------------------------------------------------------- the real training run
 
-RUN_DIR = OUT / "fashion_run"
+RUN_DIR = OUT / "fashion_run"          # the demonstration run: 2,000 images, 5 epochs
 RUN_ARGS = ["--dataset", "fashion-mnist", "--subset", "2000", "--test-subset", "500", "--epochs", "5",
             "--batch-size", "64", "--warmup", "1", "--no-download", "--no-progress"]
+FULL_RUN_DIR = OUT / "fashion_full"    # the long run of issue 17: all of Fashion-MNIST, the defaults
+FULL_RUN_ARGS = ["--dataset", "fashion-mnist", "--epochs", "20", "--no-download", "--no-progress"]
 
 
-def record_run(out_dir=None):
-    """Run train_cifar.py with RUN_ARGS (about 40 minutes on a 2-core CPU) and keep a small record.
+def record_run(out_dir=None, full=False):
+    """Keep a small record of a train_cifar.py run made with RUN_ARGS (``full``: FULL_RUN_ARGS).
 
-    ``python lessons/make_figures.py --train`` runs it; ``--record DIR`` only records a run
-    that was already made with exactly these arguments (``--out DIR``). Kept in
-    lessons/figures/fashion_run/: metrics.jsonl and report.json as train_cifar.py wrote them,
-    the relative-position tables of the final model (bias_tables.npz, a few KB) and run.json.
+    ``python lessons/make_figures.py --train`` runs the demonstration (about 40 minutes on a 2-core
+    CPU); ``--record DIR`` / ``--record-full DIR`` only record a run that was already made with
+    exactly those arguments (``--out DIR``; the full run takes hours on a CPU: run it with
+    ``--stop-after`` and ``--resume``). Kept in lessons/figures/fashion_run/ (fashion_full/):
+    metrics.jsonl and report.json as train_cifar.py wrote them, the relative-position tables of
+    the final model (bias_tables.npz, a few KB) and run.json; for the full run also
+    predictions.json (record_predictions).
     """
     import platform
     import shutil
@@ -787,28 +794,44 @@ def record_run(out_dir=None):
     import tempfile
     import time
     from tinycoat.checkpoint import load_checkpoint
-    command = [sys.executable, "train_cifar.py"] + RUN_ARGS
+    folder, args = (FULL_RUN_DIR, FULL_RUN_ARGS) if full else (RUN_DIR, RUN_ARGS)
+    command = [sys.executable, "train_cifar.py"] + args
     if out_dir is None:
         out_dir = tempfile.mkdtemp(prefix="fashion-run-")
         start = time.time()
         subprocess.run(command + ["--out", out_dir], cwd=ROOT, check=True)
         print(f"training took {time.time() - start:.0f} s")
     out_dir = pathlib.Path(out_dir)
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("metrics.jsonl", "report.json"):
-        shutil.copy(out_dir / name, RUN_DIR / name)
     ck = load_checkpoint(out_dir / "last.npz")
+    config = ck["meta"]["config"]
+    typed = dict(zip(args[::2], args[1::2]))         # (the flags without a value come last)
+    for flag, key in (("--dataset", "dataset"), ("--subset", "subset"), ("--test-subset", "test_subset"),
+                      ("--epochs", "epochs"), ("--batch-size", "batch_size"), ("--warmup", "warmup")):
+        if flag in typed and str(config.get(key)) not in (typed[flag], typed[flag] + ".0"):
+            raise SystemExit(f"{out_dir} was made with {key} = {config.get(key)}, not {flag} {typed[flag]}: "
+                             f"it is not the run `{' '.join(args)}` describes")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("metrics.jsonl", "report.json"):
+        shutil.copy(out_dir / name, folder / name)
     tables = {k: v for k, v in ck["model"].items() if k.endswith("relative_bias_table")}
-    np.savez_compressed(RUN_DIR / "bias_tables.npz", **tables)
+    np.savez_compressed(folder / "bias_tables.npz", **tables)
     report = json.loads((out_dir / "report.json").read_text())
-    info = {"command": "python train_cifar.py " + " ".join(RUN_ARGS), "epochs_done": ck["meta"].get("epoch"),
+    rows = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    from tinycoat.data import load_dataset
+    sizes = [len(load_dataset(config["dataset"], train=split, download=False)) for split in (True, False)]
+    train_images = min(config.get("subset") or sizes[0], sizes[0])
+    test_images = min(config.get("test_subset") or sizes[1], sizes[1])
+    # The run may have been split by --stop-after and --resume: its time is the epochs' own.
+    seconds = sum(train_images / r["train_images_per_s"] + test_images / r["test_images_per_s"] for r in rows)
+    info = {"command": "python train_cifar.py " + " ".join(args), "epochs_done": ck["meta"].get("epoch"),
             "finished": ck["meta"].get("time"), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores "
-            "(shared with other work while it ran)", "wall_time_s": report.get("wall_time_s")}
-    (RUN_DIR / "run.json").write_text(json.dumps(info, indent=1) + "\n")
-    print(f"recorded {out_dir} in {RUN_DIR.relative_to(ROOT)}")
-
-
-FULL_RUN_DIR = OUT / "fashion_full"    # the long run of issue 17 (lesson 10), once it is recorded
+            "(shared with other work while it ran)", "wall_time_s": report.get("wall_time_s"),
+            "epochs_time_s": round(seconds), "train_images": train_images, "test_images": test_images,
+            "test_acc": rows[-1]["test_acc"], "config": config}
+    (folder / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+    if full:
+        record_predictions(out_dir / "last.npz", folder)
+    print(f"recorded {out_dir} in {folder}")
 
 
 def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
@@ -875,16 +898,19 @@ def fig10_mistakes():
 
 
 def load_run():
-    if not (RUN_DIR / "metrics.jsonl").exists():
-        raise SystemExit(f"no training record in {RUN_DIR}: run python lessons/make_figures.py --train first")
-    rows = [json.loads(line) for line in (RUN_DIR / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return rows, json.loads((RUN_DIR / "run.json").read_text())
+    """(metrics rows, run.json, folder) of the run the training figures show: the full run once it
+    is recorded, the demonstration before."""
+    for folder in (FULL_RUN_DIR, RUN_DIR):
+        if (folder / "metrics.jsonl").exists() and (folder / "run.json").exists():
+            rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
+            return rows, json.loads((folder / "run.json").read_text()), folder
+    raise SystemExit(f"no training record in {RUN_DIR}: run python lessons/make_figures.py --train first")
 
 
 @figure
 def fig10_curves():
     """Loss and accuracy per epoch of the recorded train_cifar.py run."""
-    rows, info = load_run()
+    rows, info, folder = load_run()
     epochs = [r["epoch"] for r in rows]
     loss = line_plot([(epochs, [r["train_loss"] for r in rows], BLUE, "train (smoothed labels, drop-path)"),
                       (epochs, [r["test_loss"] for r in rows], ORANGE, "test")],
@@ -893,14 +919,18 @@ def fig10_curves():
                      (epochs, [100 * r["test_acc"] for r in rows], ORANGE, "test")],
                     size=(470, 320), title="accuracy", xlabel="epoch", ylabel="% correct", markers=True,
                     legend="lower right")
-    minutes = (info.get("wall_time_s") or 0) / 60
+    minutes = (info.get("epochs_time_s") or info.get("wall_time_s") or 0) / 60
+    full = folder == FULL_RUN_DIR
+    train_images = info.get("train_images", 2000)
+    test_images = info.get("test_images", 500)
     note = (f"a real run: {info['command']}\n"
-            f"coatnet_cifar_nano (1.5 M parameters), 2,000 training / 500 test images of Fashion-MNIST; "
-            f"{minutes:.0f} minutes on {info['machine']}\n"
-            f"final test accuracy {100 * rows[-1]['test_acc']:.1f}% — a demonstration of the loop, far from "
-            f"what longer training on all 60,000 images reaches")
-    save(captioned(stack([loss, acc], gap=16), "train_cifar.py on a Fashion-MNIST subset", note=note),
-         "10_curves.png")
+            f"coatnet_cifar_nano (1.5 M parameters), {train_images:,} training / {test_images:,} test images of "
+            f"Fashion-MNIST; {minutes:.0f} minutes on {info['machine']}\n"
+            f"final test accuracy {100 * rows[-1]['test_acc']:.1f}%"
+            + ("" if full else " — a demonstration of the loop, far from what longer training on all 60,000 "
+                               "images reaches"))
+    title = "train_cifar.py on all of Fashion-MNIST" if full else "train_cifar.py on a Fashion-MNIST subset"
+    save(captioned(stack([loss, acc], gap=16), title, note=note), "10_curves.png")
 
 
 def learn_a_convolution(steps=300):
@@ -968,8 +998,8 @@ def fig08_bias_kernels():
                          "y_i = 0.6·x_{i−(0,2)} + 0.4·x_{i−(−1,−1)}", size=12,
                     note=f"8×8 map, 300 AdamW steps, final mean-squared error {final_loss:.3f}; "
                          "peaks of w at the kernel's two offsets")
-    _, info = load_run()
-    with np.load(RUN_DIR / "bias_tables.npz") as data:
+    _, info, folder = load_run()
+    with np.load(folder / "bias_tables.npz") as data:
         tables = {k: data[k] for k in data.files}
     # The same model at initialization (same seed, same construction as train_cifar.py).
     from tinycoat.models import create_model
@@ -1006,6 +1036,9 @@ def main(argv):
         argv = argv[1:]
     elif argv[:1] == ["--record"]:
         record_run(argv[1])
+        argv = argv[2:]
+    elif argv[:1] == ["--record-full"]:
+        record_run(argv[1], full=True)
         argv = argv[2:]
     chosen = [name for name in FIGURES if not argv or any(name[3:].startswith(a) for a in argv)]
     if not chosen:
