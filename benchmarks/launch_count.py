@@ -3,6 +3,7 @@ launch and 5–50 µs of host time, so their number bounds a launch-bound step's
 
     python benchmarks/launch_count.py --model coatnet_cifar_nano --batch-size 8
     python benchmarks/launch_count.py --fast          # with the fast wing's (CPU) twins on
+    python benchmarks/launch_count.py --gpu           # the path a GPU takes: the wing's GPU twins
 
 The count runs on the CPU, through a NumPy stand-in for CuPy: while ``counting()`` is active,
 arrays are a NumPy subclass, ``CountingArray``, that counts every call that would be a kernel
@@ -13,8 +14,11 @@ argmax, gathers and scatters by index arrays), and the creation functions that f
 and ``empty`` are free, as on a GPU. It needs no GPU, so the tests keep it honest
 (tests/test_benchmarks.py), and it shows the count falling as operations are fused.
 
-What it cannot see: a GPU twin's own kernels (tinycoat/fast/cuda_kernels.py) run only on a GPU,
-so with --fast it counts the CPU twins, not the GPU ones.
+With --fast it counts the CPU twins. With --gpu it follows the GPU twins instead: each of their
+CUDA kernels (tinycoat/fast/cuda_kernels.py) counts as one launch, made by a stand-in that gives
+outputs of the right shapes without computing them (``gpu_twins``). What it cannot see: a CuPy
+call that launches more than one kernel (some reductions do) counts once; on a GPU,
+benchmarks/train_step.py --cuda-graph reports the true number, the kernels of a recorded step.
 """
 from __future__ import annotations
 
@@ -71,8 +75,10 @@ class CountingArray(np.ndarray):
 
 def _data_method(name):
     def method(self, *args, **kwargs):
-        CountingArray.counts[name] += 1
-        return _counted(getattr(self.view(np.ndarray), name)(*_plain_tree(args), **kwargs))
+        result = getattr(self.view(np.ndarray), name)(*_plain_tree(args), **kwargs)
+        if not (name == "astype" and np.shares_memory(result, self.view(np.ndarray))):
+            CountingArray.counts[name] += 1              # (astype(same dtype, copy=False) is free)
+        return _counted(result)
     method.__name__ = name
     return method
 
@@ -143,14 +149,90 @@ def counting():
             setattr(np, name, original)
 
 
-def count_training_step(model_name="coatnet_cifar_nano", batch_size=8, fast=False):
+@contextlib.contextmanager
+def gpu_twins():
+    """Inside: the fast wing's *GPU* twins run on the stand-in. The wing's table is asked for the GPU's
+    twins; each CUDA kernel of tinycoat/fast/cuda_kernels.py is replaced by a stand-in that counts one
+    launch ("kernel <name>") and makes its outputs at the right shapes, without computing them — a
+    count needs the twins' path, not their values, and no twin chooses its path by a value; the
+    multi-tensor twins' address table counts as one host-to-device copy. CuPy's own calls in those
+    twins are NumPy's here, counted like any other."""
+    from tinycoat import twins
+    from tinycoat.fast import blocks, cuda_kernels
+    counts = CountingArray.counts
+    saved = []
+
+    def patch(owner, name, value):
+        saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def available(*arrays):
+        return all(getattr(a, "dtype", None) is not None and a.dtype.char in "fd" for a in arrays)
+
+    def elementwise(name):
+        n_in, n_out = (len(spec.split(",")) for spec in cuda_kernels.ELEMENTWISE[name][:2])
+
+        def launch(*args):
+            counts[f"kernel {name}"] += 1
+            if len(args) > n_in:                             # outputs given: updated in place
+                return args[n_in:] if n_out > 1 else args[n_in]
+            arrays = [a for a in args if isinstance(a, np.ndarray)]
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+            outs = tuple(np.empty(shape, arrays[0].dtype) for _ in range(n_out))
+            return outs if n_out > 1 else outs[0]
+        return launch
+
+    def reduction(name):
+        def launch(a, b, axis, keepdims=True):
+            counts[f"kernel {name}"] += 1
+            return np.empty(np.sum(np.empty(a.shape, np.int8), axis=axis, keepdims=keepdims).shape, a.dtype)
+        return launch
+
+    def on_gpu(lists, coefficients=()):
+        counts["host-to-device copy"] += 1
+        count = len(lists[0])
+        parts = [np.empty(count + 1, np.int64)] + [np.empty(count, np.int64) for _ in lists]
+        return sum(a.size for a in lists[0]), count, parts + [np.empty(len(coefficients))]
+
+    original_available, pick = cuda_kernels.available, twins.pick
+    patch(cuda_kernels, "available", available)
+    patch(cuda_kernels, "elementwise", elementwise)
+    patch(cuda_kernels, "reduction", reduction)
+    patch(cuda_kernels, "launch", lambda name, dtype, total, args: counts.update([f"kernel {name}"]))
+    patch(cuda_kernels, "array_module", lambda device: np)
+    try:                                  # (absent from older releases, which this can count too)
+        from tinycoat.fast import multi_tensor
+        patch(multi_tensor, "array_module", lambda device: np)
+        patch(multi_tensor, "_on_gpu", on_gpu)
+    except ImportError:
+        pass
+    patch(blocks, "device_of", lambda array: "gpu")       # on a GPU the wing's blocked ops make one call
+    patch(twins, "pick", lambda reference, device, *args, **params: pick(reference, "gpu", *args, **params))
+    table = twins._twins      # twins whose test of the inputs is `available` get the stand-in's
+    for key, (twin, accepts) in list(table.items()):
+        if accepts is original_available:
+            saved.append((table, key, (twin, accepts)))
+            table[key] = (twin, available)
+    try:
+        with counting(), np.errstate(all="ignore"):       # (the stand-in's outputs hold no real values)
+            yield counts
+    finally:
+        for owner, name, value in reversed(saved):
+            if isinstance(owner, dict):
+                owner[name] = value
+            else:
+                setattr(owner, name, value)
+
+
+def count_training_step(model_name="coatnet_cifar_nano", batch_size=8, fast=False, gpu=False):
     """Counts of one training step (forward, label-smoothed loss, backward, clipping, AdamW), after
-    one untimed step: {"forward": Counter, "backward": Counter, "optimizer": Counter}."""
+    one untimed step: {"forward": Counter, "backward": Counter, "optimizer": Counter}. ``fast``: with
+    the fast wing's CPU twins; ``gpu``: with its GPU twins, their kernels counted (gpu_twins)."""
     import tinycoat as tc
     from tinycoat import optim
     from tinycoat.models import create_model
     from tinycoat.nn import functional as F
-    (tc.fast.enable if fast else tc.fast.disable)()
+    (tc.fast.enable if fast or gpu else tc.fast.disable)()
     tc.manual_seed(0)
     model = create_model(model_name, drop_path_rate=0.1)
     for t in list(model.parameters()) + [b for b in model.buffers() if b is not None]:
@@ -161,7 +243,7 @@ def count_training_step(model_name="coatnet_cifar_nano", batch_size=8, fast=Fals
     y = tc.tensor(rng.integers(0, 10, batch_size))
     x.data, y.data = x.data.view(CountingArray), y.data.view(CountingArray)
     parts = {}
-    with counting() as counts:
+    with (gpu_twins() if gpu else counting()) as counts:
         for step in range(2):                       # the first makes the optimizer's state
             counts.clear()
             loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
@@ -183,19 +265,21 @@ def main(argv=None):
     p.add_argument("--model", default="coatnet_cifar_nano")
     p.add_argument("--batch-size", type=int, default=8, help="(the count does not depend on it)")
     p.add_argument("--fast", action="store_true", help="with the fast wing's CPU twins on")
+    p.add_argument("--gpu", action="store_true",
+                   help="with the fast wing's GPU twins, their CUDA kernels counted on the stand-in")
     p.add_argument("--top", type=int, default=12, help="the most frequent operations to list")
     args = p.parse_args(argv)
-    parts = count_training_step(args.model, args.batch_size, args.fast)
+    parts = count_training_step(args.model, args.batch_size, args.fast, args.gpu)
     total = collections.Counter()
     for name, counts in parts.items():
         total += counts
         print(f"{name:10s} {sum(counts.values()):6d} array operations")
-    print(f"{'step':10s} {sum(total.values()):6d}  ({'fast wing, CPU twins' if args.fast else 'reference tier'}; "
-          "on a GPU each is at least one kernel launch)")
+    what = "fast wing, GPU twins" if args.gpu else "fast wing, CPU twins" if args.fast else "reference tier"
+    print(f"{'step':10s} {sum(total.values()):6d}  ({what}; on a GPU each is at least one kernel launch)")
     print("most frequent:", ", ".join(f"{k} {v}" for k, v in total.most_common(args.top)))
     sys.path.insert(0, __file__.rsplit("/", 1)[0])
     from common import emit_json
-    emit_json({"benchmark": "launch_count", "model": args.model, "fast": args.fast,
+    emit_json({"benchmark": "launch_count", "model": args.model, "fast": args.fast, "gpu": args.gpu,
                "operations": {k: sum(v.values()) for k, v in parts.items()}, "total": sum(total.values())})
 
 

@@ -87,6 +87,29 @@ def test_a_training_steps_count_is_complete_and_repeatable(monkeypatch):
     assert first["backward"]["matmul"] > 0 and first["optimizer"]["sqrt"] > 0
 
 
+def test_the_gpu_twins_path_is_counted_on_the_stand_in(monkeypatch):
+    """--gpu: the GPU twins' kernels are counted (one launch each), the optimizer's tail is a few
+    launches for the whole model (the multi-tensor twins), and the table and kernels come back after."""
+    from tinycoat import twins
+    from tinycoat.fast import cuda_kernels
+    lc = _launch_count(monkeypatch)
+    table, available = dict(twins._twins), cuda_kernels.available
+    try:
+        gpu = lc.count_training_step(batch_size=2, gpu=True)
+        again = lc.count_training_step(batch_size=2, gpu=True)
+        reference = lc.count_training_step(batch_size=2)
+    finally:
+        sys.modules.pop("launch_count", None)
+        sys.modules.pop("common", None)
+    assert gpu == again
+    kernels = {k for part in gpu.values() for k in part if k.startswith("kernel ")}
+    assert {"kernel layer_norm_forward", "kernel softmax_rows", "kernel depthwise_forward", "kernel adamw_each",
+            "kernel clip_each", "kernel batch_norm_apply", "kernel gelu_forward"} <= kernels
+    assert sum(gpu["optimizer"].values()) <= 12 < 1000 < sum(reference["optimizer"].values())
+    assert sum(gpu["forward"].values()) < sum(reference["forward"].values())
+    assert twins._twins == table and cuda_kernels.available is available
+
+
 NCU_OUTPUT = '''==PROF== Connected to process 4242 (/usr/bin/python3)
 ==PROF== Profiling "tinycoat_gelu_forward": 0%....50%....100% - 1 pass
 "ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream","Block Size","Grid Size","Device","CC","Section Name","Metric Name","Metric Unit","Metric Value"
