@@ -391,6 +391,37 @@ def test_clip_gradients_twin_equals_the_reference(device, data, max_norm):
         assert_close(backend.to_numpy(g), backend.to_numpy(r), dtype, "gradient")
 
 
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_twins_keep_the_references_dtypes(device):
+    """Mixed dtypes take the reference's promotions through the twins: a float32 LayerNorm with
+    float64 γ and β gives float64; a float64 upstream gradient reaching a float32 LayerNorm or
+    softmax (the engine casts only at leaves) gives the reference's gradients; integer logits
+    give the reference's softmax."""
+    _skip_without_gpu(device)
+    rng = np.random.default_rng(0)
+    x32 = rng.standard_normal((3, 2, 5)).astype(np.float32)
+    w64, b64 = rng.standard_normal((2, 5))
+    m64 = rng.standard_normal((3, 2, 5))
+
+    def run(on):
+        with wing(on):
+            x = tc.tensor(x32, requires_grad=True, device=device)
+            w, b = (tc.tensor(a, requires_grad=True, device=device) for a in (w64, b64))
+            mixed = F.layer_norm(x, (5,), w, b)                           # float32 x, float64 γ, β
+            plain = F.layer_norm(x, (5,), tc.tensor(w64.astype(np.float32), device=device))
+            soft = F.softmax(x, axis=-1)
+            ints = F.softmax(tc.tensor(np.arange(6).reshape(2, 3), device=device), axis=-1)
+            loss = (mixed * 1.5).sum() + (plain * tc.tensor(m64, device=device)).sum() \
+                + (soft * tc.tensor(m64, device=device)).sum()           # float64 g into float32 ops
+            loss.backward()
+            return [(t.dtype, backend.to_numpy(t.data)) for t in (mixed, plain, soft, ints, x.grad, w.grad)]
+    for (dtype_fast, got), (dtype_ref, want), what in zip(run(True), run(False),
+                                                           ("layer_norm", "layer_norm", "softmax", "softmax of ints",
+                                                            "dL/dx", "dL/dγ")):
+        assert dtype_fast == dtype_ref, f"{what}: the twin gives {dtype_fast}, the reference {dtype_ref}"
+        assert_close(got, want, "float32", what)
+
+
 # ------------------------------------------------------------------------ the proof is complete and can fail
 
 def test_every_twin_has_a_case():

@@ -415,10 +415,11 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
 
 
 def layer_norm_forward(x, weight, bias, eps):
-    """(y, x̂, 1/√(σ² + ε)) of LayerNorm over the last axis of a contiguous x: one kernel."""
+    """(y, x̂, 1/√(σ² + ε)) of LayerNorm over the last axis of x (non-empty; x, γ, β of one dtype): one kernel."""
     cupy = array_module("gpu")
     c = x.shape[-1]
     rows = x.size // c
+    x, weight, bias = (cupy.ascontiguousarray(a) for a in (x, weight, bias))
     y, x_hat = cupy.empty_like(x), cupy.empty_like(x)
     inv_std = cupy.empty(x.shape[:-1] + (1,), dtype=x.dtype)
     launch("layer_norm_forward", x.dtype, rows, (x, weight, bias, y, x_hat, inv_std, cupy.int64(rows), cupy.int32(c),
@@ -427,7 +428,7 @@ def layer_norm_forward(x, weight, bias, eps):
 
 
 def softmax_rows(x):
-    """softmax over the last axis of x: one kernel."""
+    """softmax over the last axis of x (non-empty, float32 or float64): one kernel."""
     cupy = array_module("gpu")
     n = x.shape[-1]
     x = cupy.ascontiguousarray(x)
@@ -437,7 +438,7 @@ def softmax_rows(x):
 
 
 def softmax_rows_backward(g, y):
-    """dL/dx of y = softmax over the last axis: one kernel."""
+    """dL/dx of y = softmax over the last axis (g of y's dtype): one kernel."""
     cupy = array_module("gpu")
     n = y.shape[-1]
     gx = cupy.empty_like(y)
@@ -447,12 +448,14 @@ def softmax_rows_backward(g, y):
 
 
 def layer_norm_input_grad(g, x_hat, inv_std, weight):
-    """dL/dx of LayerNorm over the last axis, from the forward's x̂ and 1/√(σ² + ε): one kernel."""
+    """dL/dx of LayerNorm over the last axis, from the forward's x̂ and 1/√(σ² + ε) (g, x̂, γ of one dtype):
+    one kernel."""
     cupy = array_module("gpu")
     c = g.shape[-1]
     rows = g.size // c
     gx = cupy.empty_like(x_hat)
-    launch("layer_norm_input_grad", g.dtype, rows, (cupy.ascontiguousarray(g), x_hat, inv_std, weight, gx,
+    launch("layer_norm_input_grad", g.dtype, rows, (cupy.ascontiguousarray(g), x_hat, inv_std,
+                                                     cupy.ascontiguousarray(weight), gx,
                                                      cupy.int64(rows), cupy.int32(c)))
     return gx
 

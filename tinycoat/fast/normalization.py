@@ -301,12 +301,15 @@ class LayerNorm(normalization.LayerNorm):
     def forward(self, x, weight, bias, ndim=1, eps=1e-5):
         xp = get_array_module(x)
         self.weight = weight
-        self.by_rows = ndim == 1 and cuda_kernels.available(x, weight, bias) and x.dtype == weight.dtype == bias.dtype
+        self.by_rows = (ndim == 1 and x.size > 0 and cuda_kernels.available(x, weight, bias)
+                        and x.dtype == weight.dtype == bias.dtype)
         if self.by_rows:                    # on a GPU, over the last axis: one kernel, a thread per row
-            y, self.x_hat, self.inv_std = cuda_kernels.layer_norm_forward(xp.ascontiguousarray(x), weight, bias, eps)
+            y, self.x_hat, self.inv_std = cuda_kernels.layer_norm_forward(x, weight, bias, eps)
+            self.gamma, self.axes, self.shared = weight, (x.ndim - 1,), tuple(range(x.ndim - 1))   # (reference's)
             return y
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        self.x_hat, y = xp.empty_like(x), xp.empty_like(x)
+        self.x_hat = xp.empty_like(x)
+        y = xp.empty(x.shape, dtype=xp.result_type(x.dtype, weight.dtype, bias.dtype))     # as γ ⊙ x̂ + β
         self.inv_std = xp.empty(x.shape[:x.ndim - ndim] + (1,) * ndim, dtype=x.dtype)
         self.weight_x = weight_x = _spread(weight, x) if x.ndim > ndim else weight
         bias_x = _spread(bias, x) if x.ndim > ndim else bias
@@ -323,6 +326,8 @@ class LayerNorm(normalization.LayerNorm):
         xp, nd = get_array_module(g), self.weight.ndim
         axes, param_axes = tuple(range(g.ndim - nd, g.ndim)), tuple(range(g.ndim - nd))
         need_x, need_w, need_b = self.needs_input_grad
+        if self.by_rows and g.dtype != self.x_hat.dtype:   # (a float64 g for a float32 layer: promote, as
+            return normalization.LayerNorm.backward(self, g)  # the reference does; the kernel is one type)
         if self.by_rows:
             gw = _sum(g, param_axes, self.x_hat).reshape(self.weight.shape) if need_w else None
             gb = _sum(g, param_axes).reshape(self.weight.shape) if need_b else None

@@ -22,10 +22,12 @@ class Softmax(ReferenceSoftmax):
     def forward(self, x, axis=-1):
         xp = get_array_module(x)
         self.axis = axis
-        self.by_rows = axis == x.ndim - 1 and cuda_kernels.available(x)
+        self.by_rows = axis == x.ndim - 1 and x.size > 0 and cuda_kernels.available(x)
         if self.by_rows:
             self.y = cuda_kernels.softmax_rows(x)
             return self.y
+        if x.dtype.kind != "f":             # integers: the reference's float result (no in-place exp)
+            return ReferenceSoftmax.forward(self, x, axis)
 
         def softmax_block(x_b, y_b):
             xp.subtract(x_b, x_b.max(axis=axis, keepdims=True), out=y_b)   # exponents <= 0: no overflow
@@ -37,8 +39,10 @@ class Softmax(ReferenceSoftmax):
 
     def backward(self, g):
         xp = get_array_module(g)
-        if self.by_rows:
+        if self.by_rows and g.dtype == self.y.dtype:
             return cuda_kernels.softmax_rows_backward(g, self.y)
+        if g.dtype != self.y.dtype:         # (a float64 g for a float32 softmax: promote, as the reference)
+            return ReferenceSoftmax.backward(self, g)
 
         def backward_block(g_b, y_b, gx_b):
             xp.subtract(g_b, (g_b * y_b).sum(axis=self.axis, keepdims=True), out=gx_b)   # g − Σ g⊙y
