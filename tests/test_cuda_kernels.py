@@ -355,8 +355,8 @@ def test_kernels_compile_for_the_gpu(tmp_path):
 # ------------------------------------------------------------------------------- on a GPU
 
 def test_gpu_kernels_match_the_cpu_path(device):
-    """The GPU twins (kernels) of conv2d, the depthwise conv, BatchNorm, GELU and SiLU, chained,
-    equal the reference ops on the CPU."""
+    """The GPU twins (kernels) of conv2d, the depthwise conv, BatchNorm, GELU, SiLU, LayerNorm and
+    softmax, chained, equal the reference ops on the CPU."""
     if device != "gpu":
         pytest.skip("the kernels run on a GPU only; the host build above checks them here")
     rng = np.random.default_rng(0)
@@ -371,6 +371,8 @@ def test_gpu_kernels_match_the_cpu_path(device):
         gw, gb = tc.tensor(bn_w, requires_grad=True, device=dev), tc.tensor(bn_b, requires_grad=True, device=dev)
         h = F.depthwise_conv2d(F.conv2d(xt, dt, padding=1), wt, stride=2, padding=1)
         h = F.silu(F.gelu(F.batch_norm(h, None, None, gw, gb, training=True)))
+        h = F.softmax(F.layer_norm(h, (h.shape[-1],)), axis=-1) * tc.tensor(np.arange(h.shape[-1], dtype=np.float32),
+                                                                        device=dev)
         h.backward(tc.ones_like(h))
         return [t.numpy() for t in (h, xt.grad, wt.grad, dt.grad, gw.grad, gb.grad)]
     assert K.available(tc.tensor(x, device="gpu").data)
