@@ -110,8 +110,13 @@ class CudaGraphStep:
             if self.calls < self.warmup:   # record after `warmup` eager calls with these shapes
                 return self._eager(inputs)
             if self.calls == self.warmup:  # the last one through the products a recording uses
-                with _products_direct(array_module("gpu").cuda.get_current_stream()):
-                    return self._eager(inputs)
+                from tinycoat.fast.gemm import GemmError
+                try:
+                    with _products_direct(array_module("gpu").cuda.get_current_stream()):
+                        return self._eager(inputs)
+                except GemmError as error:  # cuBLAS could not be reached directly: no graphs, eager steps
+                    self.reason = f"GemmError: {error}"
+                return self._eager(inputs)
             failure = None
             try:
                 self._capture(inputs)

@@ -33,6 +33,10 @@ NO_TRANSPOSE, TRANSPOSE = 0, 1          # cublasOperation_t
 _WORKSPACE_BYTES = 32 << 20             # cuBLAS asks for 32 MiB on Hopper GPUs
 
 
+class GemmError(RuntimeError):
+    """cuBLAS could not be loaded or called directly (cuda_graph.py then runs the step eagerly)."""
+
+
 @dataclasses.dataclass
 class Operand:
     """A batch of matrices as cuBLAS reads it: row-major storage (batch, rows, cols), ``transposed``
@@ -111,7 +115,13 @@ class _Cublas:
     def __init__(self):
         cupy = array_module("gpu")
         cupy.cuda.device.get_cublas_handle()             # makes CuPy load its libcublas
-        self.lib = ctypes.CDLL(_libcublas_path())
+        try:
+            self.lib = ctypes.CDLL(_libcublas_path())
+            for name in ("cublasCreate_v2", "cublasSetStream_v2", "cublasSetWorkspace_v2", "cublasSetMathMode",
+                         "cublasSgemmStridedBatched", "cublasDgemmStridedBatched"):
+                getattr(self.lib, name)
+        except (OSError, AttributeError) as error:
+            raise GemmError(f"fast/gemm.py: cannot call cuBLAS directly ({error})") from None
         self.handle = ctypes.c_void_p()
         self._check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cupy.empty(_WORKSPACE_BYTES, dtype=cupy.uint8)
@@ -124,7 +134,7 @@ class _Cublas:
     @staticmethod
     def _check(status, what):
         if status != 0:
-            raise RuntimeError(f"{what} failed with cuBLAS status {status}")
+            raise GemmError(f"{what} failed with cuBLAS status {status}")
 
     def bind(self, stream_ptr: int):
         """Issue on ``stream_ptr`` from now on (before a capture begins, not during). Always re-bound:
@@ -170,7 +180,7 @@ def _libcublas_path() -> str:
         return loaded[0]
     found = ctypes.util.find_library("cublas")
     if found is None:
-        raise RuntimeError("fast/gemm.py: cannot find libcublas (CuPy's cuBLAS library) to call it directly")
+        raise GemmError("fast/gemm.py: cannot find libcublas (CuPy's cuBLAS library) to call it directly")
     return found
 
 
