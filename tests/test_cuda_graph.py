@@ -4,11 +4,14 @@ capture (tinycoat/fast/gemm.py).
 Without a GPU: gemm.py's plan — which operand cuBLAS reads first, transposed or not, with which
 leading dimensions and batch strides — is carried out here as cuBLAS would carry it out, reading
 the operands' memory by columns, and must give a @ b for Hypothesis-drawn shapes, transposed and
-strided operands and broadcast batch axes; CudaGraphStep runs its function on the CPU; and
-train_cifar.py refuses --cuda-graph where it cannot apply. On a GPU: graphed steps train exactly
+strided operands and broadcast batch axes; CudaGraphStep's bookkeeping (warm-up, recording,
+replays, the eager steps between them, recording anew, giving up with a reason) runs against a
+simulated graph; CudaGraphStep runs its function on the CPU; and train_cifar.py refuses
+--cuda-graph where it cannot apply. On a GPU: graphed steps train exactly
 as eager ones, a batch of another shape runs eagerly, drop-path draws new masks at every replay,
 and the direct cuBLAS product equals CuPy's.
 """
+import contextlib
 import pathlib
 import subprocess
 import sys
@@ -141,6 +144,99 @@ def test_graph_step_says_what_it_needs():
         CudaGraphStep(lambda x: x, model, warmup=0)
     with pytest.raises(TypeError, match="Tensors"):
         CudaGraphStep(lambda x: x, model)(np.ones(3))
+
+
+class _Stream:
+    ptr = 0
+
+    def synchronize(self):
+        pass
+
+
+class _FakeCupy:
+    """What CudaGraphStep asks of CuPy outside a recording: the current stream."""
+    class cuda:
+        @staticmethod
+        def get_current_stream():
+            return _Stream()
+
+
+class _LooksOnGpu(tc.Tensor):
+    """An input that says it is on the GPU, so that CudaGraphStep takes its graph path."""
+    @property
+    def device(self):
+        return "gpu"
+
+
+class _SimulatedGraph(CudaGraphStep):
+    """CudaGraphStep's bookkeeping on the CPU: "recording" runs fn once on the static inputs and
+    keeps its arrays; a "replay" computes the same step again into those very arrays, as a real
+    replay does."""
+    recorded = 0
+
+    def _capture(self, inputs):
+        if getattr(self, "fail", None):
+            raise RuntimeError(self.fail)
+        self.static_inputs = [tc.Tensor(x.data.copy()) for x in inputs]
+        self.arrays, self.modes = self._model_arrays(), self._modes()
+        self._eager(self.static_inputs)
+        outputs = self.fn(*self.static_inputs)
+        grads = [(p, p.grad) for p in self.model.parameters() if p.grad is not None]
+
+        def replay(stream=None):
+            fresh = self._eager(self.static_inputs)
+            for (p, g), q in zip(grads, [p.grad for p, _ in grads]):
+                g.data[...] = q.data
+            outputs.data[...] = fresh.data
+        self.outputs, self.grads = outputs, grads
+        self.graph = type("Graph", (), {"launch": staticmethod(replay)})()
+        _SimulatedGraph.recorded += 1
+
+
+def test_the_graph_steps_bookkeeping(monkeypatch):
+    """Warm-up calls, then one recording, then replays that match eager steps; a batch of another
+    shape or a module in eval() runs eagerly between replays; replaced arrays record anew; a
+    failed recording leaves eager steps for good, with the reason."""
+    import tinycoat.fast.cuda_graph as cg
+    monkeypatch.setattr(cg, "array_module", lambda device: _FakeCupy)
+    monkeypatch.setattr(cg, "_products_direct", lambda stream: contextlib.nullcontext())
+    model = tc.nn.Linear(3, 2)
+
+    def loss_of(x):
+        loss = (model(tc.Tensor(x.data)) ** 2).mean()       # (the CPU's Tensor under the disguise)
+        loss.backward()
+        return loss
+    step = _SimulatedGraph(loss_of, model)
+    batch = lambda n, v: _LooksOnGpu(np.full((n, 3), v, dtype=np.float32))  # noqa: E731
+    with tc.fast.enabled():
+        for i in range(2):                                 # two eager warm-up steps
+            step(batch(4, i))
+        assert step.graph is None and _SimulatedGraph.recorded == 0
+        loss = step(batch(4, 5.0))                         # recorded, then replayed
+        assert step.graph is not None and step.replays == 1
+        eager = loss_of(tc.Tensor(np.full((4, 3), 5.0, dtype=np.float32)))
+        assert loss.item() == pytest.approx(eager.item())
+        assert loss.data is not step.outputs.data          # a copy: the next replay overwrites the graph's
+        step(batch(3, 1.0))                                # another shape: eagerly
+        model.eval()
+        step(batch(4, 1.0))                                # another mode: eagerly
+        model.train()
+        assert step.replays == 1
+        step(batch(4, 2.0))
+        assert step.replays == 2 and all(p.grad is g for p, g in step.grads)   # the recorded gradients back
+        model.weight.data = model.weight.data.copy()       # replaced arrays: forget, warm up, record anew
+        for i in range(3):
+            step(batch(4, i))
+        assert _SimulatedGraph.recorded == 2 and step.replays == 3
+        broken = _SimulatedGraph(loss_of, model)
+        broken.fail = "cudaErrorStreamCaptureUnsupported"
+        for i in range(4):
+            broken(batch(4, i))
+        assert broken.reason == "RuntimeError: cudaErrorStreamCaptureUnsupported" and broken.replays == 0
+    with tc.fast.enabled(False):
+        off = _SimulatedGraph(loss_of, model)
+        off(batch(4, 1.0))
+        assert "fast wing is off" in off.reason
 
 
 @pytest.mark.parametrize("extra, message", [([], "--device gpu"), (["--device", "gpu", "--amp"], None),
