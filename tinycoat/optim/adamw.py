@@ -44,7 +44,7 @@ class AdamW(Optimizer):
     def step(self):
         for group in self.param_groups:
             (beta1, beta2) = group["betas"]
-            ps, gs, ms, vs, steps = [], [], [], [], []
+            rows = []                                    # (θ, g, m, v, t) of each parameter with a gradient
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -54,12 +54,10 @@ class AdamW(Optimizer):
                     state["exp_avg"] = p.xp.zeros_like(p.data)
                     state["exp_avg_sq"] = p.xp.zeros_like(p.data)
                 state["step"] += 1
-                for values, value in zip((ps, gs, ms, vs, steps), (p.data, p.grad.data, state["exp_avg"],
-                                                                   state["exp_avg_sq"], state["step"])):
-                    values.append(value)
-            if not ps:
+                rows.append((p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state["step"]))
+            if not rows:
                 continue
-            lists = (ps, gs, ms, vs)
-            update = twins.pick(adamw_update_each, device_of(ps[0]), *lists)  # (one launch on a GPU: twins.py)
+            *lists, steps = (list(column) for column in zip(*rows))
+            update = twins.pick(adamw_update_each, device_of(rows[0][0]), *lists)  # (one launch on a GPU: twins.py)
             update(*lists, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                    weight_decay=group["weight_decay"], steps=steps)
