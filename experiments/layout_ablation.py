@@ -185,6 +185,28 @@ def table(rows):
     return "\n".join(lines)
 
 
+def orderings(rows):
+    """The measured orderings in the paper's notation, seeds averaged: generalization (smaller gap
+    first) and capacity (lower final training loss first). Neighbours closer than the largest
+    difference between two seeds of one layout (the noise this sweep can see) are written "≈"."""
+    by_layout = {}
+    for r in rows:
+        by_layout.setdefault(r["layout"], []).append(r)
+    measures = {"generalization": lambda r: r["test_loss"] - r["train_eval_loss"],
+                "capacity": lambda r: r["train_eval_loss"]}
+    lines = []
+    for name, measure in measures.items():
+        mean = {layout: sum(map(measure, runs)) / len(runs) for layout, runs in by_layout.items()}
+        noise = max((max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values()), default=0.0)
+        ranked = sorted(mean, key=mean.get)
+        text = "-".join(ranked[0]) if ranked else ""
+        for better, worse in zip(ranked, ranked[1:]):
+            text += (" ≈ " if mean[worse] - mean[better] <= noise else " > ") + "-".join(worse)
+        what = "test − training loss" if name == "generalization" else "final training loss"
+        lines.append(f"{name:15s} {text}    ({what}, eval mode; seeds differ by up to {noise:.4f})")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=10)
@@ -205,7 +227,8 @@ def main(argv=None):
     p.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
     opts, opts.passthrough = p.parse_known_args(argv)    # anything else goes to train_cifar.py (--threads, --device)
     if opts.table:
-        print(table(load_records(opts.record)))
+        rows = load_records(opts.record)
+        print(table(rows) + "\n\n" + orderings(rows))
         return 0
     budget = opts.stop_after if opts.stop_after is not None else float("inf")
     runs = [(l, s) for l, s in RUNS if opts.only is None or f"{l}-seed{s}" in opts.only.split(",")]
@@ -219,7 +242,8 @@ def main(argv=None):
         if budget <= 0:
             print("stopped: --stop-after reached; run the same command again to go on")
             return 0
-    print(table(load_records(opts.record)))
+    rows = load_records(opts.record)
+    print(table(rows) + "\n\n" + orderings(rows))
     return 0
 
 

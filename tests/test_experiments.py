@@ -71,3 +71,18 @@ def test_two_sweeps_share_the_runs_without_training_one_twice(tmp_path, monkeypa
     assert trained == ["CCTT"]            # CCCC (ours, held) and TTTT (another's) skipped... 
     ablation.release(out)
     assert ablation.claim(out)            # ... and a released run can be taken again
+
+
+def test_the_orderings_use_the_seeds_noise():
+    """Layouts ranked by their seed-averaged gap and training loss; neighbours within the spread of
+    two seeds of one layout are "≈", the others ">"."""
+    ablation = load_ablation()
+    row = lambda layout, seed, train, test: {"layout": layout, "seed": seed, "train_eval_loss": train,  # noqa: E731
+                                             "test_loss": test}
+    rows = [row("CCCC", 0, 0.010, 0.40), row("CCCC", 1, 0.012, 0.44), row("CCTT", 0, 0.02, 0.45),
+            row("TTTT", 0, 0.30, 0.90), row("TTTT", 1, 0.31, 0.93)]
+    text = ablation.orderings(rows).splitlines()
+    # gaps: CCCC 0.409, CCTT 0.43, TTTT 0.61; the seeds' largest spread 0.038 (CCCC): CCTT is within it
+    assert text[0].startswith("generalization  C-C-C-C ≈ C-C-T-T > T-T-T-T")
+    assert "0.0380" in text[0]
+    assert text[1].startswith("capacity        C-C-C-C ≈ C-C-T-T > T-T-T-T")
