@@ -167,7 +167,9 @@ def load_records(folder=RECORD):
     rows = []
     for path in sorted(pathlib.Path(folder).glob("*/run.json")):
         rows.append(json.loads(path.read_text()))
-    order = {layout: i for i, (layout, _) in enumerate(RUNS)}
+    order = {}
+    for i, (layout, _) in enumerate(RUNS):
+        order.setdefault(layout, i)                  # the paper's order of layouts (a second seed sorts beside)
     return sorted(rows, key=lambda r: (order.get(r["layout"], 99), r["seed"]))
 
 

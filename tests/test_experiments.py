@@ -86,3 +86,14 @@ def test_the_orderings_use_the_seeds_noise():
     assert text[0].startswith("generalization  C-C-C-C ≈ C-C-T-T > T-T-T-T")
     assert "0.0380" in text[0]
     assert text[1].startswith("capacity        C-C-C-C ≈ C-C-T-T > T-T-T-T")
+
+
+def test_records_are_listed_in_the_papers_order_of_layouts(tmp_path):
+    ablation = load_ablation()
+    for layout, seed in [("TTTT", 1), ("CCCT", 0), ("CCCC", 1), ("CCCC", 0), ("TTTT", 0)]:
+        folder = tmp_path / f"{layout}-seed{seed}"
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"layout": layout, "seed": seed}))
+    rows = ablation.load_records(tmp_path)
+    assert [(r["layout"], r["seed"]) for r in rows] == [("CCCC", 0), ("CCCC", 1), ("CCCT", 0), ("TTTT", 0),
+                                                        ("TTTT", 1)]
