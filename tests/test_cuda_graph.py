@@ -179,6 +179,7 @@ class _SimulatedGraph(CudaGraphStep):
             raise RuntimeError(self.fail)
         self.static_inputs = [tc.Tensor(x.data.copy()) for x in inputs]
         self.arrays, self.modes = self._model_arrays(), self._modes()
+        self.generator = tc.backend.generator("gpu")
         self._eager(self.static_inputs)
         outputs = self.fn(*self.static_inputs)
         grads = [(p, p.grad) for p in self.model.parameters() if p.grad is not None]
@@ -195,10 +196,12 @@ class _SimulatedGraph(CudaGraphStep):
 
 def test_the_graph_steps_bookkeeping(monkeypatch):
     """Warm-up calls, then one recording, then replays that match eager steps; a batch of another
-    shape or a module in eval() runs eagerly between replays; replaced arrays record anew; a
-    failed recording leaves eager steps for good, with the reason."""
+    shape or a module in eval() runs eagerly between replays; replaced arrays and a reseeded GPU
+    generator record anew; a failed recording leaves eager steps for good, with the reason."""
     import tinycoat.fast.cuda_graph as cg
     monkeypatch.setattr(cg, "array_module", lambda device: _FakeCupy)
+    generators = {"gpu": object(), "cpu": tc.backend.generator("cpu")}   # a stand-in for the GPU's
+    monkeypatch.setattr(tc.backend, "generator", lambda device="cpu": generators[device])
     monkeypatch.setattr(cg, "_products_direct", lambda stream: contextlib.nullcontext())
     model = tc.nn.Linear(3, 2)
 
@@ -228,6 +231,12 @@ def test_the_graph_steps_bookkeeping(monkeypatch):
         for i in range(3):
             step(batch(4, i))
         assert _SimulatedGraph.recorded == 2 and step.replays == 3
+        step(batch(4, 3.0))
+        assert step.replays == 4
+        generators["gpu"] = object()                       # reseeded: forget, warm up, record anew
+        for i in range(3):
+            step(batch(4, i))
+        assert _SimulatedGraph.recorded == 3 and step.replays == 5
         broken = _SimulatedGraph(loss_of, model)
         broken.fail = "cudaErrorStreamCaptureUnsupported"
         for i in range(4):

@@ -26,8 +26,9 @@ step falls from a thousand launches to one. What a graph needs, and how this mod
 The first ``warmup`` calls run eagerly (kernels compile, the optimizer's state appears); the next
 one captures, and replays from then on. A call whose inputs have other shapes (the last, smaller
 batch of an epoch), or made while a module's train()/eval() mode differs from the recorded one,
-runs eagerly; one after the model's arrays were replaced (.to(), .double()) records anew
-(load_state_dict copies into them: a replay sees the new values). Where capture fails, the step
+runs eagerly; one after the model's arrays were replaced (.to(), .double()) or the GPU's
+generator was (manual_seed, backend.reseed) records anew (load_state_dict copies into the
+arrays: a replay sees the new values). Where capture fails, the step
 runs eagerly from then on and ``reason`` says why. On the CPU there are no graphs: every call
 runs the function.
 """
@@ -101,8 +102,9 @@ class CudaGraphStep:
         if not twins.is_enabled():         # CuPy's products cannot be recorded; the wing's can
             self.reason = "the fast wing is off (tc.fast.enable()): its products and kernels are the recordable ones"
             return self._eager(inputs)
-        if self.graph is not None and not self._same_arrays():
-            self._forget()                 # the model's arrays were replaced (.to(), .double()): record anew
+        if self.graph is not None and not self._same_state():
+            self._forget()                 # the model's arrays were replaced (.to(), .double()), or the
+                                           # GPU reseeded (manual_seed, reseed): record anew
         if self.graph is None:
             shapes = [(x.shape, x.dtype) for x in inputs]
             self.calls = self.calls + 1 if shapes == self.shapes else 1
@@ -222,8 +224,11 @@ class CudaGraphStep:
     def _modes(self):
         return [m.training for m in self.model.modules()]
 
-    def _same_arrays(self):
-        return all(a is b for a, b in zip(self._model_arrays(), self.arrays))
+    def _same_state(self):
+        # The recorded kernels read and write these very arrays, and the state of the generator
+        # that was current when they were recorded: a new one would never be drawn from.
+        return (all(a is b for a, b in zip(self._model_arrays(), self.arrays))
+                and backend.generator("gpu") is self.generator)
 
     @staticmethod
     def _copies(outputs):
