@@ -199,13 +199,15 @@ def orderings(rows):
     lines = []
     for name, measure in measures.items():
         mean = {layout: sum(map(measure, runs)) / len(runs) for layout, runs in by_layout.items()}
-        noise = max((max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values()), default=0.0)
+        spreads = [max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values() if len(runs) > 1]
+        noise = max(spreads, default=0.0)
         ranked = sorted(mean, key=mean.get)
         text = "-".join(ranked[0]) if ranked else ""
         for better, worse in zip(ranked, ranked[1:]):
             text += (" ≈ " if mean[worse] - mean[better] <= noise else " > ") + "-".join(worse)
         what = "test − training loss" if name == "generalization" else "final training loss"
-        lines.append(f"{name:15s} {text}    ({what}, eval mode; seeds differ by up to {noise:.4f})")
+        seeds = f"seeds differ by up to {noise:.4f}" if spreads else "one seed per layout: no noise measured yet"
+        lines.append(f"{name:15s} {text}    ({what}, eval mode; {seeds})")
     return "\n".join(lines)
 
 

@@ -86,6 +86,8 @@ def test_the_orderings_use_the_seeds_noise():
     assert text[0].startswith("generalization  C-C-C-C ≈ C-C-T-T > T-T-T-T")
     assert "0.0380" in text[0]
     assert text[1].startswith("capacity        C-C-C-C ≈ C-C-T-T > T-T-T-T")
+    single = ablation.orderings([r for r in rows if r["seed"] == 0]).splitlines()   # no noise to compare with
+    assert single[0].startswith("generalization  C-C-C-C > C-C-T-T > T-T-T-T") and "no noise measured" in single[0]
 
 
 def test_records_are_listed_in_the_papers_order_of_layouts(tmp_path):
