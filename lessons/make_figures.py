@@ -678,12 +678,15 @@ def fig10_schedule():
 
 # ----------------------------------------------------------------------------- 09 layouts
 
-def bar_chart(labels, values, colours, size=(380, 300), title="", ylabel="", fmt_value="{:.2f}", highlight=None):
+def bar_chart(labels, values, colours, size=(380, 300), title="", ylabel="", fmt_value="{:.2f}", highlight=None,
+              points=None):
+    """Bars of ``values``; ``points`` (a list of values per bar) also marks each measurement that a
+    bar averages (one dot per seed), so the reader sees their spread."""
     W, H = size
     left, right, top, bottom = 62, 12, 34, 40
     img = Image.new("RGB", size, WHITE)
     d = ImageDraw.Draw(img)
-    vmax = max(values) * 1.15
+    vmax = max(list(values) + [v for group in (points or []) for v in group]) * 1.15
     ticks = nice_ticks(0, vmax)
     py = lambda v: H - bottom - v / vmax * (H - top - bottom)      # noqa: E731
     for t in ticks:
@@ -694,7 +697,13 @@ def bar_chart(labels, values, colours, size=(380, 300), title="", ylabel="", fmt
         x0, x1 = left + k * slot + slot * 0.18, left + (k + 1) * slot - slot * 0.18
         d.rectangle([x0, py(v), x1, H - bottom], fill=colour,
                     outline=BLACK if label == highlight else colour, width=2)
-        text(d, ((x0 + x1) / 2, py(v) - 3), fmt_value.format(v), 11, BLACK, anchor="mb")
+        top_of_label = py(v)
+        if points and len(points[k]) > 1:
+            for p in points[k]:
+                cx, cy = (x0 + x1) / 2, py(p)
+                d.ellipse([cx - 3, cy - 3, cx + 3, cy + 3], fill=BLACK)
+                top_of_label = min(top_of_label, cy - 3)
+        text(d, ((x0 + x1) / 2, top_of_label - 3), fmt_value.format(v), 11, BLACK, anchor="mb")
         text(d, ((x0 + x1) / 2, H - bottom + 6), label, 12, BLACK, anchor="ma", bold=label == highlight)
     d.line([left, H - bottom, W - right, H - bottom], fill=GREY)
     text(d, (W / 2, 8), title, 14, BLACK, anchor="ma", bold=True)
@@ -750,20 +759,22 @@ def fig09_ablation():
         return sum(values) / len(values)
     gaps = [mean(layout, "test_loss") - mean(layout, "train_eval_loss") for layout in order]
     train_loss = [mean(layout, "train_eval_loss") for layout in order]
+    seed_gaps = [[r["test_loss"] - r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
+    seed_train_loss = [[r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
     if min(gaps) <= 0:
         raise SystemExit(f"fig09_ablation: a non-positive gap {gaps}: the bar chart draws positive values only")
     colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]
     a = bar_chart(order, gaps, colours, title="generalization gap (test − train loss)", ylabel="loss",
-                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300))
+                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300), points=seed_gaps)
     b = bar_chart(order, train_loss, colours, title="final training loss (capacity)", ylabel="loss",
-                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300))
+                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300), points=seed_train_loss)
     first = rows[0]
     seeds = sorted({(r["layout"], r["seed"]) for r in rows})
-    note = (f"coatnet_cifar_nano, {first['train_argv'][first['train_argv'].index('--subset') + 1]} Fashion-MNIST "
+    note = (f"coatnet_cifar_nano, {int(first['train_argv'][first['train_argv'].index('--subset') + 1]):,} Fashion-MNIST "
             f"training images, {first['train_argv'][first['train_argv'].index('--epochs') + 1]} epochs, no "
-            f"augmentation or regularization; test loss on {first['test_images']} test images\n"
+            f"augmentation or regularization; test loss on {first['test_images']:,} test images\n"
             f"both losses in eval mode, after training; {len(seeds)} runs: "
-            + ", ".join(f"{layout} seed {seed}" for layout, seed in seeds) + " (seeds averaged)")
+            + ", ".join(f"{layout} seed {seed}" for layout, seed in seeds) + " (bars: seeds averaged; dots: each seed)")
     save(captioned(stack([a, b], gap=20), "the layout ablation, measured (experiments/layout_ablation.py)",
                    note=note), "09_ablation.png")
 
