@@ -860,16 +860,19 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
                          layout=config["layout"], image_size=test.images.shape[2])
     model.load_state_dict(ck["model"])
     model.eval()
-    predicted, confidence = [], []
+    predicted, confidence, loss_sum = [], [], 0.0
     with tc.no_grad(), tc.fast.enabled(True):      # the wing's twins: the same results, sooner
-        for images, _ in DataLoader(test, 500, shuffle=False):
-            p = F.softmax(model(tc.tensor(images)), axis=-1).data
+        for images, labels in DataLoader(test, 500, shuffle=False):
+            logits = model(tc.tensor(images))
+            loss_sum += float(F.cross_entropy(logits, tc.tensor(labels)).item()) * len(labels)
+            p = F.softmax(logits, axis=-1).data
             predicted.append(p.argmax(axis=1))
             confidence.append(p.max(axis=1))
     predicted, confidence = np.concatenate(predicted), np.concatenate(confidence)
     wrong = np.flatnonzero(predicted != test.labels)
     record = {"checkpoint": str(checkpoint), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
-              "accuracy": float((predicted == test.labels).mean()), "test_images": len(test),
+              "accuracy": float((predicted == test.labels).mean()), "loss": loss_sum / len(test),
+              "test_images": len(test),
               "per_class": {name: float((predicted[test.labels == c] == c).mean())
                             for c, name in enumerate(test.classes)},
               "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
