@@ -66,6 +66,11 @@ def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashi
     assert again["test_acc"] == pytest.approx(predictions["accuracy"], abs=1e-12)
     assert again["test_loss"] == pytest.approx(predictions["loss"], rel=1e-5)   # the same model, in eval mode
 
+    # ... and the README's results table shows it (experiments/results_table.py)
+    row = load_script("experiments/results_table.py").full_run_row(run)
+    assert row.startswith("| full training run | Fashion-MNIST, all 10 images | coatnet_cifar_nano | C-C-T-T | 2 | **")
+    assert f"{100 * metrics[-1]['test_acc']:.1f} %" in row
+
 
 def test_a_run_made_with_other_arguments_is_not_recorded_as_the_full_run(fashion_root, tmp_path, monkeypatch):
     figures = load_script("lessons/make_figures.py")

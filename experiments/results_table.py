@@ -1,0 +1,83 @@
+"""The README's table of results, made from the records the runs left in the repository.
+
+    python experiments/results_table.py
+
+One row per finished run: the full training run on all of Fashion-MNIST (its record in
+lessons/figures/fashion_full/, made by ``lessons/make_figures.py --record-full``; lesson 10) and
+each run of the layout ablation (lessons/figures/layout_runs/, made by layout_ablation.py;
+lesson 09). tests/test_readme.py checks that the README shows exactly these rows, so a figure in
+it can only come from a record.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FULL_RUN = ROOT / "lessons" / "figures" / "fashion_full" / "run.json"
+DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+HEADER = ["| run | training data | model | layout | epochs | test accuracy | time | machine |",
+          "|---|---|---|---|---|---|---|---|"]
+# "plain": what the ablation switches off, as the paper's ablation does (layout_ablation.PLAIN).
+LEGEND = ("plain: no augmentation, label smoothing, stochastic depth, mixup or weight averaging. Test "
+          "accuracy on the whole test set ({test_images} images). Time: the training steps' own (the "
+          "ablation), with the evaluation after each epoch (the full run); a run split over sessions by "
+          "--stop-after and --resume counts no pause.")
+
+
+def _layout_ablation():
+    spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _machine(text):
+    """The machine as a record names it, without its architecture and parenthesised details (the
+    records keep those)."""
+    return text.split(" (")[0].removeprefix("x86_64, ")
+
+
+def _dashed(layout):
+    return "-".join(layout)
+
+
+def full_run_row(record):
+    config = record["config"]
+    data = f"{DATASET_NAMES.get(config['dataset'], config['dataset'])}, all {record['train_images']:,} images"
+    return (f"| full training run | {data} | {config['model']} | {_dashed(config['layout'])} "
+            f"| {record['epochs_done']} | **{100 * record['test_acc']:.1f} %** "
+            f"| {record['epochs_time_s'] / 3600:.1f} h | {_machine(record['machine'])} |")
+
+
+def ablation_row(record):
+    argv = record["train_argv"]
+    typed = dict(zip(argv[::2], argv[1::2]))
+    data = f"{DATASET_NAMES.get(typed['--dataset'], typed['--dataset'])}, {int(typed['--subset']):,} images, plain"
+    return (f"| layout ablation, seed {record['seed']} | {data} | {typed['--model']} | {_dashed(record['layout'])} "
+            f"| {typed['--epochs']} | {100 * record['test_acc']:.1f} % "
+            f"| {record['train_seconds'] / 60:.0f} min | {_machine(record['machine'])} |")
+
+
+def records(full_run=FULL_RUN, ablation_records=None):
+    """(full run's record or None, the ablation's records in the paper's order of layouts)."""
+    ablation = _layout_ablation()
+    full = json.loads(pathlib.Path(full_run).read_text()) if pathlib.Path(full_run).exists() else None
+    return full, ablation.load_records(ablation.RECORD if ablation_records is None else ablation_records)
+
+
+def markdown(full, ablation):
+    """The table, the full run first, and its legend."""
+    lines = HEADER + ([full_run_row(full)] if full else []) + [ablation_row(r) for r in ablation]
+    test_images = sorted({r["test_images"] for r in ([full] if full else []) + ablation})
+    legend = LEGEND.format(test_images=" or ".join(f"{n:,}" for n in test_images))
+    return "\n".join(lines) + "\n\n" + legend
+
+
+def main():
+    print(markdown(*records()))
+
+
+if __name__ == "__main__":
+    main()
