@@ -1,6 +1,7 @@
 """The README's table of results, made from the records the runs left in the repository.
 
-    python experiments/results_table.py
+    python experiments/results_table.py            # print it
+    python experiments/results_table.py --write    # put it into README.md (after a new record)
 
 One row per finished run: the full training run on all of Fashion-MNIST (its record in
 lessons/figures/fashion_full/, made by ``lessons/make_figures.py --record-full``; lesson 10) and
@@ -75,8 +76,25 @@ def markdown(full, ablation):
     return "\n".join(lines) + "\n\n" + legend
 
 
-def main():
-    print(markdown(*records()))
+def write_into(readme):
+    """Replace the table (from its header to its legend) in ``readme`` with the records' own."""
+    text = pathlib.Path(readme).read_text()
+    start = text.find(HEADER[0])
+    end = text.find("\n\n", text.find(LEGEND[:40], start)) if start >= 0 else -1
+    if start < 0 or end < 0:
+        raise SystemExit(f"{readme}: no results table (a line starting {HEADER[0][:30]!r}, "
+                         "then its legend) to replace")
+    pathlib.Path(readme).write_text(text[:start] + markdown(*records()) + text[end:])
+
+
+def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(description="The README's table of results, from the records in the repository.")
+    p.add_argument("--write", action="store_true", help="write it into README.md instead of printing it")
+    if p.parse_args(argv).write:
+        write_into(ROOT / "README.md")
+    else:
+        print(markdown(*records()))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """The README's Python examples run, in order, in one fresh namespace."""
+import importlib.util
 import pathlib
 import re
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -18,14 +21,31 @@ def test_readme_python_blocks_run():
     assert namespace["x"].grad.shape == (4, 3)
 
 
+def results_table():
+    spec = importlib.util.spec_from_file_location("results_table", ROOT / "experiments" / "results_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_results_table_is_the_records_table():
     """The README's results come from the runs' records (experiments/results_table.py), row by row."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("results_table", ROOT / "experiments" / "results_table.py")
-    results = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results)
+    results = results_table()
     full, ablation = results.records()
     assert ablation, "lessons/figures/layout_runs/ holds the layout ablation's records"
     readme = (ROOT / "README.md").read_text()
     assert results.markdown(full, ablation) in readme, \
-        "README's results table differs from the records: paste `python experiments/results_table.py`"
+        "README's results table differs from the records: run `python experiments/results_table.py --write`"
+
+
+def test_the_results_table_is_rewritten_in_place(tmp_path):
+    results = results_table()
+    readme = (ROOT / "README.md").read_text()
+    table = results.markdown(*results.records())
+    stale = tmp_path / "README.md"
+    stale.write_text(readme.replace(table, "\n".join(results.HEADER) + "\n| old | row |\n\n" + results.LEGEND))
+    results.write_into(stale)
+    assert stale.read_text() == readme                  # the old rows gone, the rest of the file untouched
+    stale.write_text("# no table here\n")
+    with pytest.raises(SystemExit, match="no results table"):
+        results.write_into(stale)
