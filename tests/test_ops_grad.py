@@ -192,6 +192,29 @@ def test_empty_reductions():
 def test_bad_axis_is_a_clear_error():
     with pytest.raises(ValueError, match="axis 3 is out of range for a tensor with 2 dimensions"):
         tc.ones(2, 3).sum(axis=3)
+    with pytest.raises(TypeError, match="an axis must be an int"):
+        tc.ones(2, 3).transpose(0, 1.0)
+    assert tc.ones(2, 3, 4).transpose(np.int64(0), -1).shape == (4, 3, 2)      # NumPy's integers are ints
+    assert tc.tensor(2.0).flatten().shape == (1,)                               # a 0-d tensor has axis 0
+
+
+@pytest.mark.parametrize("op, message", [
+    (lambda: tc.ones(2, 3).permute(2, 1), "permute: axis 2 is out of range for a tensor with 2 dimensions"),
+    (lambda: tc.ones(2, 3).permute(0, -3), "permute: axis -3 is out of range"),
+    (lambda: tc.ones(2, 3, 4).transpose(0, 3), "transpose: axis 3 is out of range for a tensor with 3"),
+    (lambda: tc.ones(2, 3, 4).flatten(3), "flatten: axis 3 is out of range"),
+    (lambda: tc.ones(2, 3, 4).flatten(1, 7), "flatten: axis 7 is out of range"),
+    (lambda: tc.ones(2, 3, 4).flatten(2, 1), "flatten: start_dim 2 comes after end_dim 1"),
+    (lambda: tc.concatenate([tc.ones(2, 3)] * 2, axis=2), "concatenate: axis 2 is out of range"),
+    (lambda: tc.concatenate([tc.tensor(1.0)] * 2), "concatenate: 0-d tensors have no axis"),
+    (lambda: tc.stack([tc.ones(2, 3)] * 2, axis=3), "stack: axis 3 is out of range for a tensor with 3"),
+    (lambda: tc.stack([tc.ones(2, 3)] * 2, axis=-4), "stack: axis -4 is out of range"),
+])
+def test_shape_ops_refuse_an_axis_out_of_range(op, message):
+    """An axis past the last one is an error, not an axis counted round again (permute(2, 1) of a
+    matrix once returned it unchanged, stack(axis=7) stacked along axis 1)."""
+    with pytest.raises(ValueError, match=message):
+        op()
 
 
 # ------------------------------------------------------------------ shape ops

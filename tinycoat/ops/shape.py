@@ -6,6 +6,8 @@ scatter-add a slice into zeros, split a concatenation, crop a padding.
 """
 from __future__ import annotations
 
+import operator
+
 from tinycoat import backend
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
@@ -173,8 +175,24 @@ def contiguous(x):
     return Contiguous.apply(x)
 
 
+def _axis(name, axis, ndim):
+    """``axis`` in [−ndim, ndim) as a non-negative int; anything else is an error, never a silent
+    wrap-around (a 0-d tensor takes axis 0 or −1, as PyTorch's flatten does)."""
+    n = max(ndim, 1)
+    try:
+        axis = operator.index(axis)                         # ints, and NumPy's integer scalars
+    except TypeError:
+        raise TypeError(f"{name}: an axis must be an int, got {axis!r}") from None
+    if not -n <= axis < n:
+        raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected an int in [{-n}, {n - 1}])")
+    return axis % n
+
+
 def flatten(x, start_dim=0, end_dim=-1):
-    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    start, end = _axis("flatten", start_dim, x.ndim), _axis("flatten", end_dim, x.ndim)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {x.shape}")
     middle = 1
     for n in x.shape[start:end + 1]:
         middle *= n
@@ -182,22 +200,27 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def permute(x, dims):
-    dims = tuple(d % x.ndim for d in dims) if x.ndim else tuple(dims)
+    dims = tuple(_axis("permute", d, x.ndim) for d in dims) if x.ndim else tuple(dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} axes of shape {x.shape}")
     return Permute.apply(x, dims=dims)
 
 
 def transpose(x, dim0, dim1):
+    dim0, dim1 = _axis("transpose", dim0, x.ndim), _axis("transpose", dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(x, dims)
 
 
 def _check_joinable(name, tensors, axis, same_axis_size):
+    """The join's axis as a non-negative int, once the tensors are known to fit together along it."""
     if len(tensors) == 0:
         raise ValueError(f"{name}: needs at least one tensor")
     first = tensors[0]
+    if not same_axis_size and first.ndim == 0:
+        raise ValueError(f"{name}: 0-d tensors have no axis to join along (stack them instead)")
+    axis = _axis(name, axis, first.ndim + (1 if same_axis_size else 0))   # stack adds an axis
     for i, t in enumerate(tensors):
         ref = list(first.shape)
         got = list(t.shape)
@@ -209,18 +232,19 @@ def _check_joinable(name, tensors, axis, same_axis_size):
         if not ok:
             raise ValueError(f"{name}: tensor {i} has shape {t.shape}, incompatible with tensor 0's "
                              f"shape {first.shape} along axis {axis}")
+    return axis
 
 
 def concatenate(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
-    _check_joinable("concatenate", tensors, axis, same_axis_size=False)
-    return Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
+    axis = _check_joinable("concatenate", tensors, axis, same_axis_size=False)
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
-    _check_joinable("stack", tensors, axis, same_axis_size=True)
-    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+    axis = _check_joinable("stack", tensors, axis, same_axis_size=True)
+    return Stack.apply(*tensors, axis=axis)
 
 
 def pad(x, pad_width, value=0.0):
