@@ -4,7 +4,7 @@
     python train_cifar.py                               # coatnet_cifar_nano on CIFAR-10, CPU
     python train_cifar.py --device gpu --epochs 100     # the same on a GPU (needs CuPy)
     python train_cifar.py --dataset fashion-mnist --epochs 3 --subset 10000
-    python train_cifar.py --resume runs/cifar10/last.npz    # continue exactly where it stopped
+    python train_cifar.py --resume runs/cifar10-coatnet_cifar_nano/last.npz   # continue where it stopped
 
 Every epoch writes OUT/last.npz atomically (model, optimizer, schedule, data-loader position,
 RNG state and the metrics so far), then OUT/metrics.jsonl from it, so the two always agree; a
@@ -24,6 +24,7 @@ rank 0 alone prints and writes. ``--sync-bn`` makes BatchNorm use the global bat
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -60,7 +61,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+        if any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)) or "default" in text:
             return text
         return text + " (default: %(default)s)"
 
@@ -88,13 +89,14 @@ def make_parser():
     p.add_argument("--image-size", type=int, default=None, help="image side for --dataset folder (default: 64)")
     p.add_argument("--model", default="coatnet_cifar_nano", help=f"one of {', '.join(MODEL_CONFIGS)}")
     p.add_argument("--layout", default="CCTT", help=f"block types of S1..S4: one of {', '.join(LAYOUTS)}")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=100, help="epochs to train (the schedule spans them all)")
+    p.add_argument("--batch-size", type=int, default=128, help="images per step (under mpiexec: the global batch)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
     p.add_argument("--min-lr", type=float, default=1e-5, help="the floor of the cosine decay (at most --lr)")
-    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--weight-decay", type=float, default=0.05,
+                   help="AdamW's decoupled weight decay (not on biases, norms or the relative-position tables)")
     p.add_argument("--warmup", type=float, default=5.0, help="linear warm-up length in epochs")
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing of the cross-entropy")
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
     p.add_argument("--drop-path", type=float, default=0.1, help="stochastic depth rate of the last block")
     p.add_argument("--clip-grad", type=float, default=1.0, help="max global gradient norm (0 = off)")
@@ -102,8 +104,9 @@ def make_parser():
                    help="train on the images as they are (by default: random crops after 4-pixel padding and "
                         "random horizontal flips)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights for evaluation (0 = off)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu needs CuPy (pip install -e '.[gpu]')")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the weights, the data order, the augmentation and stochastic depth")
     p.add_argument("--subset", type=int, default=None, help="train on a random subset of N images")
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on a random subset of N images")
     p.add_argument("--out", default=None,
@@ -211,6 +214,8 @@ def _check_args(args):
                                            "ones): drop --reference")):
             if flag:
                 raise TrainingError(f"--cuda-graph needs {why}")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise TrainingError("--plot needs matplotlib: pip install 'tinycoat[plot]' (or leave --plot out)")
     if args.resume is not None and not os.path.isfile(args.resume):
         raise TrainingError(f"--resume {args.resume!r}: no such checkpoint file")
     if args.out is None:
@@ -227,8 +232,9 @@ def load_data(args):
     try:
         train = load_dataset(args.dataset, train=True, **kwargs)
         test = load_dataset(args.dataset, train=False, **kwargs)
-    except DatasetError as exc:
-        raise TrainingError(str(exc)) from None
+    except DatasetError as exc:       # the loaders name their argument; here the user typed an option
+        raise TrainingError(str(exc).replace("and download=False", "and --no-download was given")
+                            .replace("or pass download=True", "or leave out --no-download")) from None
     if train.classes != test.classes:
         raise TrainingError(f"train and test sets have different classes: {train.classes} vs {test.classes}")
     for name, dataset, split in (("subset", train, "training"), ("test_subset", test, "test")):
@@ -362,6 +368,12 @@ def adopt_settings(args, ck):
                 "it applies from the resumed step on"
             print(f"note: resuming with {option} {value!r} (the checkpoint's run used {saved[key]!r}): {how}",
                   file=sys.stderr)
+    done = ck["meta"].get("epoch", 0)
+    if not args.eval_only and done >= args.epochs:       # (its report and metrics stay as they are)
+        what = (f"--epochs {args.epochs} leaves nothing to train" if "epochs" in args.typed
+                else f"its run of {args.epochs} epochs is finished")
+        raise TrainingError(f"checkpoint {args.resume!r} has {done} epochs done: {what}. Pass --epochs above "
+                            f"{done} to train it longer, or --eval-only to evaluate it")
 
 
 def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
@@ -667,7 +679,8 @@ def report(args, classes, metrics, wall_time, train_images_per_s):
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
               "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset}
-    path = os.path.join(args.out, "report.json")
+    # An evaluation of a checkpoint goes beside the run's own report, never over it
+    path = os.path.join(args.out, "eval.json" if args.eval_only else "report.json")
     try:
         atomic_write(path, lambda f: json.dump(record, f, indent=1), binary=False)
     except OSError as exc:
@@ -677,13 +690,9 @@ def report(args, classes, metrics, wall_time, train_images_per_s):
 
 def plot_curves(out_dir):
     """Loss and accuracy per epoch from metrics.jsonl, as OUT/curves.png."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("--plot needs matplotlib: pip install 'tinycoat[plot]'", file=sys.stderr)
-        return None
+    import matplotlib                   # (parse_args made sure it is there)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     with open(os.path.join(out_dir, "metrics.jsonl")) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     epochs = [r["epoch"] for r in rows]
@@ -776,6 +785,7 @@ def run(args):
                   f"(loss {on_train['test_loss']:.4f})")
         if comm.rank == 0:
             report(args, train.classes, metrics, time.perf_counter() - start, 0.0)
+            draw_curves(args)
         return metrics
 
     wall_start = time.perf_counter()
@@ -815,17 +825,17 @@ def run(args):
                                   and epoch < args.epochs):
                 print(f"stopped after epoch {epoch}; continue with: --resume {path}")
                 return metrics
-    if metrics is None:  # nothing left to train (e.g. --epochs 0, or resumed at the end)
-        metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
     if comm.rank != 0:
         return metrics
     report(args, train.classes, metrics, time.perf_counter() - wall_start,
            sum(speeds) / len(speeds) if speeds else 0.0)
-    if args.plot and os.path.exists(os.path.join(args.out, "metrics.jsonl")):
-        path = plot_curves(args.out)
-        if path:
-            print(f"curves written to {path}")
+    draw_curves(args)
     return metrics
+
+
+def draw_curves(args):
+    if args.plot and os.path.exists(os.path.join(args.out, "metrics.jsonl")):
+        print(f"curves written to {plot_curves(args.out)}")
 
 
 def _progress(args, total, desc):

@@ -20,7 +20,7 @@ Each run is an ordinary train_cifar.py run in its own folder under --runs; a sto
 SIGTERM, --stop-after, a killed machine) resumes every run from its last checkpoint when started
 again. A finished run is evaluated once more on the whole test set and, in eval mode, on its
 training images (``--eval-only --eval-train``): the gap is measured on equal terms, not against the
-running training loss of an epoch. Its small record (metrics.jsonl, report.json, run.json) is kept
+running training loss of an epoch. Its small record (metrics.jsonl and run.json) is kept
 in lessons/figures/layout_runs/<layout>-seed<seed>/, which lesson 09's table and figure read.
 """
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _record(layout, seed, opts, out, keep):
     if code != 0:
         sys.exit(f"{layout} seed {seed}: the final evaluation exited with {code}")
     ck = load_checkpoint(out / "last.npz")
-    final = json.loads((out / "report.json").read_text())
+    final = json.loads((out / "eval.json").read_text())
     history = ck["meta"]["history"]
     cost = summary(create_model("coatnet_cifar_nano", num_classes=10, in_chans=1, layout=layout, image_size=32),
                    (1, 32, 32), print_table=False)

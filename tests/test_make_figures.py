@@ -62,7 +62,7 @@ def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashi
     # A user's evaluation of the final checkpoint gives the same accuracy exactly
     assert train_cifar.main(["--eval-only", "--resume", str(out / "last.npz"), "--no-download", "--no-progress",
                              "--out", str(tmp_path / "eval")]) == 0
-    again = json.loads((tmp_path / "eval" / "report.json").read_text())
+    again = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert again["test_acc"] == pytest.approx(predictions["accuracy"], abs=1e-12)
     assert again["test_loss"] == pytest.approx(predictions["loss"], rel=1e-5)   # the same model, in eval mode
 

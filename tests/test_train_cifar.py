@@ -35,8 +35,10 @@ def weights(path):
 
 
 def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
+    import importlib.util
+    plot = importlib.util.find_spec("matplotlib") is not None    # an optional extra: the curves need it
     out = tmp_path / "run"
-    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--plot", *FAST) == 0
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, *(["--plot"] if plot else []), *FAST) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
@@ -45,11 +47,8 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert (out / "last.npz").exists()
     text = capsys.readouterr().out
     assert "test accuracy" in text and "per-class accuracy" in text and "images/s" in text
-    try:
-        import matplotlib  # noqa: F401  (an optional extra: the curves need it)
-    except ImportError:
-        return
-    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if plot:
+        assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_resume_gives_identical_weights(cifar_root, tmp_path):
@@ -126,11 +125,41 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(cifar_root, tmp_path,
 
 
 def test_eval_only(cifar_root, tmp_path, capsys):
+    """An evaluation writes eval.json beside the checkpoint; the run's own report.json stays as it was."""
     out = tmp_path / "run"
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    trained = (out / "report.json").read_text()
     capsys.readouterr()
-    assert run("--data-dir", cifar_root, "--out", out, "--eval-only", "--resume", out / "last.npz", *FAST) == 0
+    assert run("--data-dir", cifar_root, "--eval-only", "--resume", out / "last.npz", *FAST) == 0
     assert "test accuracy" in capsys.readouterr().out
+    assert (out / "report.json").read_text() == trained
+    evaluated = json.loads((out / "eval.json").read_text())
+    assert evaluated["test_acc"] == json.loads(trained)["test_acc"] and evaluated["train_images_per_s"] == 0.0
+
+
+def test_a_finished_run_is_not_resumed_for_nothing(cifar_root, tmp_path, capsys):
+    """Resuming a run whose epochs are all done (or with --epochs at or below them) trained nothing,
+    said it had succeeded and overwrote the run's report with an empty one: now it is refused."""
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, *FAST) == 0
+    files = {name: (out / name).read_bytes() for name in ("report.json", "metrics.jsonl", "last.npz")}
+    for extra, said in (([], "its run of 2 epochs is finished"), (["--epochs", 1], "--epochs 1 leaves nothing"),
+                        (["--epochs", 2], "--epochs 2 leaves nothing")):
+        capsys.readouterr()
+        assert run("--data-dir", cifar_root, "--resume", out / "last.npz", *FAST, *extra) == 2
+        err = capsys.readouterr().err
+        assert said in err and "has 2 epochs done" in err and "--eval-only" in err and "Traceback" not in err
+    assert {name: (out / name).read_bytes() for name in files} == files
+    assert run("--data-dir", cifar_root, "--resume", out / "last.npz", *FAST, "--epochs", 3) == 0   # longer: fine
+
+
+def test_plot_without_matplotlib_is_refused_before_training(cifar_root, tmp_path, monkeypatch, capsys):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", tmp_path / "run", "--plot", *FAST) == 2
+    assert "--plot needs matplotlib" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last.npz").exists()
 
 
 def test_fashion_mnist_idx_end_to_end(tmp_path, monkeypatch):
@@ -175,6 +204,7 @@ def test_missing_dataset_says_where_to_put_it(tmp_path, capsys):
     assert run("--data-dir", tmp_path / "empty", "--epochs", 1, *FAST) == 2
     err = capsys.readouterr().err
     assert "cifar-10-binary.tar.gz" in err and str(tmp_path / "empty") in err
+    assert "--no-download was given" in err and "leave out --no-download" in err and "download=" not in err
 
 
 def test_corrupt_archive_is_refused(tmp_path, capsys):
@@ -285,7 +315,7 @@ def test_eval_train_measures_the_training_set_in_eval_mode(tmp_path, monkeypatch
         capsys.readouterr()
         assert run(*common, "--eval-only", "--eval-train", "--resume", out / "last.npz") == 0
         printed = capsys.readouterr().out
-        record = json.loads((out / "report.json").read_text())
+        record = json.loads((out / "eval.json").read_text())
         assert f"training set ({3 if subset else 6} images, eval mode)" in printed
         if not subset:
             assert record["train_eval_acc"] == record["test_acc"]

@@ -340,9 +340,15 @@ def test_every_option_refuses_bad_values_in_one_line(cifar_root, tmp_path, monke
 
 
 def test_help_shows_each_default_once():
-    text = train_cifar.make_parser().format_help()
+    parser = train_cifar.make_parser()
+    text = parser.format_help()
     assert "(default: None)" not in text and "(default: False)" not in text
     assert "default: 64)" in text and text.count("(default: 0.002)") == 1
+    assert "(default: 100)" in text and "(default: 128)" in text and "(default: 0)" in text   # epochs, batch, seed
+    formatter = parser._get_formatter()
+    for action in parser._actions:                   # every option with a value to show shows it
+        if action.option_strings and action.default not in (None, False, "==SUPPRESS=="):
+            assert "default" in formatter._get_help_string(action), action.option_strings
 
 
 def test_a_checkpoint_with_a_bad_random_state_is_one_line(cifar_root, tmp_path, capsys):
