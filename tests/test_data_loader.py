@@ -54,7 +54,7 @@ def test_epoch_is_a_permutation_and_eval_is_plain_normalize():
     assert order1.tolist() != order2.tolist()  # reshuffled each epoch
     for x, y in first:
         np.testing.assert_array_equal(x, normalize(data.images[y], MEAN, STD))
-    in_order = DataLoader(data, 4, shuffle=False, mean=MEAN, std=STD)
+    in_order = DataLoader(data, 4, mean=MEAN, std=STD)                  # shuffle=False: the default, as PyTorch's
     assert np.concatenate([y for _, y in in_order]).tolist() == list(range(23))
 
 
@@ -69,7 +69,7 @@ def test_default_normalisation_comes_from_dataset_name():
 
 def test_same_seed_same_batches_different_seed_different():
     data = make_dataset()
-    kwargs = dict(batch_size=4, train_transforms=True, padding=2, mean=MEAN, std=STD)
+    kwargs = dict(shuffle=True, batch_size=4, train_transforms=True, padding=2, mean=MEAN, std=STD)
     a = run(DataLoader(data, seed=7, **kwargs), 2)
     b = run(DataLoader(data, seed=7, **kwargs), 2)
     c = run(DataLoader(data, seed=8, **kwargs), 2)
@@ -82,7 +82,7 @@ def test_same_seed_same_batches_different_seed_different():
 
 def test_resume_after_epoch_through_npz_without_pickle(tmp_path):
     data = make_dataset()
-    kwargs = dict(batch_size=4, train_transforms=True, padding=2, seed=11, mean=MEAN, std=STD)
+    kwargs = dict(shuffle=True, batch_size=4, train_transforms=True, padding=2, seed=11, mean=MEAN, std=STD)
     original = DataLoader(data, **kwargs)
     run(original, 1)
     np.savez(tmp_path / "loader.npz", **original.state_dict())
@@ -100,7 +100,7 @@ def test_resume_after_epoch_through_npz_without_pickle(tmp_path):
 @pytest.mark.parametrize("prefetch", [False, True])
 def test_resume_mid_epoch(prefetch):
     data = make_dataset()
-    kwargs = dict(batch_size=4, train_transforms=True, seed=5, mean=MEAN, std=STD, prefetch=prefetch)
+    kwargs = dict(shuffle=True, batch_size=4, train_transforms=True, seed=5, mean=MEAN, std=STD, prefetch=prefetch)
     original = DataLoader(data, **kwargs)
     run(original, 1)
     rest, state = [], None
@@ -120,7 +120,7 @@ def test_resume_mid_epoch(prefetch):
 
 def test_break_then_iterate_again_continues_the_epoch():
     data = make_dataset()
-    kwargs = dict(batch_size=4, train_transforms=True, seed=2, mean=MEAN, std=STD)
+    kwargs = dict(shuffle=True, batch_size=4, train_transforms=True, seed=2, mean=MEAN, std=STD)
     full = run(DataLoader(data, **kwargs), 1)[0]
     loader = DataLoader(data, **kwargs)
     head = []
@@ -134,7 +134,7 @@ def test_break_then_iterate_again_continues_the_epoch():
 
 def test_prefetch_gives_identical_batches_and_stops_its_thread():
     data = make_dataset(40)
-    kwargs = dict(batch_size=3, train_transforms=True, seed=4, mean=MEAN, std=STD)
+    kwargs = dict(shuffle=True, batch_size=3, train_transforms=True, seed=4, mean=MEAN, std=STD)
     plain = run(DataLoader(data, **kwargs), 2)
     fetched = run(DataLoader(data, prefetch=True, **kwargs), 2)
     for a, b in zip(plain, fetched):

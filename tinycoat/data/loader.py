@@ -32,6 +32,8 @@ from .transforms import normalize, random_crop, random_hflip, stats_for
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``(images float32 (B,C,H,W), labels int64 (B,))``.
 
+    shuffle: a fresh random order every epoch (off by default, as in PyTorch: a test set is read
+        in order; a training loader passes shuffle=True).
     train_transforms: apply random crop (``padding``) and, if ``flip``, random
         horizontal flips; use False for evaluation.
     mean, std: per-channel normalisation in 0..1 units; default: the constants for
@@ -39,7 +41,7 @@ class DataLoader:
     prefetch: build the next batch in a background thread (same batches, same order).
     """
 
-    def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = True,
+    def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False,
                  drop_last: bool = False, seed: int = 0, train_transforms: bool = False,
                  padding: int = 4, flip: bool = True, mean=None, std=None,
                  prefetch: bool = False):
