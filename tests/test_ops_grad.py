@@ -217,6 +217,16 @@ def test_shape_ops_refuse_an_axis_out_of_range(op, message):
         op()
 
 
+@pytest.mark.parametrize("op, name", [(lambda a, b: a + b, "add"), (lambda a, b: a - b, "sub"),
+                                      (lambda a, b: a * b, "mul"), (lambda a, b: a / b, "div"),
+                                      (lambda a, b: a ** b, "pow"), (lambda a, b: tc.where(a > 0, a, b), "where")])
+def test_shapes_that_do_not_broadcast_are_named(op, name):
+    """Not NumPy's message from inside the forward: the op, both shapes and the sizes that clash."""
+    with pytest.raises(ValueError, match=rf"{name}.*\(2, 3\) and .*\(4, 5\) do not broadcast.*3 vs .*5"):
+        op(tc.ones(2, 3), tc.ones(4, 5))
+    assert op(tc.ones(2, 1, 3), tc.ones(5, 1)).shape == (2, 5, 3)     # sizes of 1 and missing axes do
+
+
 # ------------------------------------------------------------------ shape ops
 
 @given(data=st.data())

@@ -109,12 +109,24 @@ class MatMul(Function):
         return autocast_matmul(a, b, self.precision)
 
 
-def add(a, b): return Add.apply(a, b)
-def sub(a, b): return Sub.apply(a, b)
-def mul(a, b): return Mul.apply(a, b)
-def div(a, b): return Div.apply(a, b)
+def broadcastable(name, *operands):
+    """The operands, once their shapes are known to broadcast: aligned from the last axis, each
+    pair of sizes equal or one of them 1 (numbers have shape ()). Otherwise one clear error here,
+    not NumPy's from inside the forward."""
+    shapes = [tuple(getattr(x, "shape", ())) for x in operands]
+    for sizes in zip(*(reversed(shape) for shape in shapes)):
+        if len(set(sizes) - {1}) > 1:
+            raise ValueError(f"{name}: shapes {' and '.join(map(str, shapes))} do not broadcast (from the last "
+                             f"axis on, sizes must be equal or 1; here {' vs '.join(map(str, sizes))})")
+    return operands
+
+
+def add(a, b): return Add.apply(*broadcastable("add", a, b))
+def sub(a, b): return Sub.apply(*broadcastable("sub", a, b))
+def mul(a, b): return Mul.apply(*broadcastable("mul", a, b))
+def div(a, b): return Div.apply(*broadcastable("div", a, b))
 def neg(a): return Neg.apply(a)
-def pow(a, b): return Pow.apply(a, b)  # noqa: A001 - mirrors Python's operator name
+def pow(a, b): return Pow.apply(*broadcastable("pow", a, b))  # noqa: A001 - mirrors Python's operator name
 
 
 def matmul(a, b):

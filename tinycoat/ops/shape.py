@@ -11,6 +11,7 @@ import operator
 from tinycoat import backend
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
+from tinycoat.ops.arithmetic import broadcastable
 from tinycoat.tensor import Tensor
 
 
@@ -265,6 +266,7 @@ def where(cond, a, b):
     cond = cond.data if isinstance(cond, Tensor) else backend.as_array(cond, device=a.device)
     if cond.dtype != backend.bool_:
         raise TypeError(f"where: the condition must be boolean, got dtype {cond.dtype}")
+    broadcastable("where (condition, a, b)", cond, a, b)
     return Where.apply(a, b, cond=cond)
 
 
