@@ -99,3 +99,23 @@ def test_tf32_changes_float32_matmuls_on_the_gpu(device):
         ga, gb = (backend.to_device(m.astype(np.float32), "gpu") for m in (a, b))
         errors.append(np.abs(backend.to_numpy(ga @ gb) - exact).max())
     assert errors[1] > 10 * errors[0] and errors[2] < 2 * errors[0]
+
+
+def test_a_tensor_is_made_of_rectangular_numbers():
+    """Ragged lists and strings are refused in one line that shows them, not with NumPy's words."""
+    with pytest.raises(ValueError, match=r"rectangular data.*\[\[1, 2\], \[3\]\]"):
+        tc.tensor([[1, 2], [3]])
+    with pytest.raises(TypeError, match="holds numbers.*<U3 from 'abc'"):
+        tc.tensor("abc")
+    with pytest.raises(TypeError, match="complex128"):
+        tc.tensor(np.array([1 + 2j]))
+    assert tc.tensor([True, False]).dtype == np.bool_ and tc.tensor(np.uint8([1])).dtype == np.uint8
+
+
+def test_constructors_name_a_bad_shape():
+    for make in (tc.zeros, tc.ones, tc.randn, tc.rand):
+        with pytest.raises(ValueError, match=r"non-negative ints, got \(-1,\)"):
+            make(-1)
+        with pytest.raises(ValueError, match=r"got \(2, 2.5\)"):
+            make((2, 2.5))
+    assert tc.zeros(np.int64(2), 3).shape == (2, 3) and tc.randn(0).shape == (0,)

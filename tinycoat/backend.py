@@ -157,18 +157,30 @@ def as_array(data, dtype=None, device="cpu"):
     their dtype unless ``dtype`` is given.
     """
     device = canonical_device(device)
+    given = data
     if dtype is not None:
         dtype = as_dtype(dtype)
     if isinstance(data, numpy.generic):  # NumPy scalars (e.g. 0-d results) keep their dtype
         data = numpy.asarray(data)
     if not (isinstance(data, numpy.ndarray) or _is_cupy_array(data)):
-        host = numpy.asarray(data)
+        try:
+            host = numpy.asarray(data)
+        except ValueError:          # NumPy's words for it: "inhomogeneous shape after 1 dimensions"
+            raise ValueError("a tensor needs rectangular data: every row of a nested list the same "
+                             f"length, got {_preview(given)}") from None
         if dtype is None and host.dtype.kind == "f":
             host = host.astype(default_float)
         data = host
+    if data.dtype.kind not in "biuf":   # strings, objects, complex: nothing tinycoat computes with
+        raise TypeError(f"a tensor holds numbers (bool, int, float), got dtype {data.dtype} from {_preview(given)}")
     if dtype is not None and data.dtype != dtype:
         data = data.astype(dtype)
     return to_device(data, device)
+
+
+def _preview(data, width=60):
+    text = repr(data)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def as_dtype(dtype):

@@ -15,6 +15,8 @@ are written side by side.
 """
 from __future__ import annotations
 
+import operator
+
 from tinycoat import backend
 
 
@@ -199,7 +201,15 @@ def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tenso
 
 
 def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    """zeros(2, 3) and zeros((2, 3)) alike, sizes checked (NumPy's own error names no function)."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    try:
+        sizes = tuple(operator.index(n) for n in shape)             # ints, and NumPy's integer scalars
+    except TypeError:
+        sizes = (-1,)
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"a shape is a sequence of non-negative ints, got {shape}")
+    return sizes
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
