@@ -216,6 +216,9 @@ def _check_args(args):
                 raise TrainingError(f"--cuda-graph needs {why}")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise TrainingError("--plot needs matplotlib: pip install 'tinycoat[plot]' (or leave --plot out)")
+    if args.resume is not None and os.path.isdir(args.resume):
+        raise TrainingError(f"--resume {args.resume!r} is a folder: pass its checkpoint, "
+                            f"--resume {os.path.join(args.resume, 'last.npz')}")
     if args.resume is not None and not os.path.isfile(args.resume):
         raise TrainingError(f"--resume {args.resume!r}: no such checkpoint file")
     if args.out is None:
@@ -286,14 +289,15 @@ def rank_part(dataset, comm):
     return ArrayDataset(dataset.images[lo:hi], dataset.labels[lo:hi], dataset.classes, dataset.name)
 
 
-def make_schedule(args, optimizer, steps_per_epoch):
+def make_schedule(args, optimizer, steps_per_epoch, say=True):
     total = max(1, args.epochs * steps_per_epoch)
     warmup = int(round(args.warmup * steps_per_epoch))
     if warmup >= total and args.epochs:
         # A warm-up as long as the run would leave the learning rate rising to the end.
         warmup = total // 5
-        print(f"note: --warmup {args.warmup:g} epochs is not shorter than --epochs {args.epochs}; "
-              f"warming up over the first fifth of the run ({warmup} steps) instead", file=sys.stderr)
+        if say:
+            print(f"note: --warmup {args.warmup:g} epochs is not shorter than --epochs {args.epochs}; "
+                  f"warming up over the first fifth of the run ({warmup} steps) instead", file=sys.stderr)
     return optim.WarmupCosine(optimizer, total_steps=total, warmup_steps=warmup, min_lr=args.min_lr)
 
 
@@ -382,7 +386,7 @@ def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
     continuing from the checkpoint's step."""
     for group, built in zip(optimizer.param_groups, built_groups):
         group["initial_lr"], group["weight_decay"] = built["initial_lr"], built["weight_decay"]
-    planned = make_schedule(args, optimizer, steps_per_epoch)
+    planned = make_schedule(args, optimizer, steps_per_epoch, say=False)   # (run() said it already)
     scheduler.load_state_dict({**planned.state_dict(), "last_step": scheduler.last_step})
 
 
@@ -739,7 +743,7 @@ def run(args):
     broadcast_module(model, comm)          # one set of starting weights, whatever each rank drew
     seed_rank(args, 0)
     train_loader, test_loader = make_loaders(args, train, test)
-    scheduler = make_schedule(args, optimizer, len(train_loader))
+    scheduler = make_schedule(args, optimizer, len(train_loader), say=not args.eval_only)
     ema = optim.ModelEMA(model, args.ema) if args.ema else None
     scaler = optim.GradScaler(enabled=args.amp)
     if args.cuda_graph and comm.size > 1:

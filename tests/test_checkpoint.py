@@ -75,6 +75,8 @@ def test_written_atomically_and_interrupted_write_keeps_the_old_file(tmp_path, m
 def test_bad_files_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")
+    with pytest.raises(CheckpointError, match="is a folder; a checkpoint is a file such as .*last.npz"):
+        load_checkpoint(tmp_path)
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
     with pytest.raises(CheckpointError, match="not a readable .npz"):
         load_checkpoint(tmp_path / "junk.npz")

@@ -194,6 +194,8 @@ def test_image_folder_end_to_end(tmp_path):
     (["--dataset", "folder"], "--dataset folder needs --data-dir"),
     (["--threads", "0"], "--threads must be a number in [1, 1024], got 0"),
     (["--tf32"], "--tf32 is for --device gpu"),
+    (["--resume", "/"], "--resume '/' is a folder: pass its checkpoint, --resume /last.npz"),
+    (["--resume", "/no/such/last.npz"], "no such checkpoint file"),
 ])
 def test_bad_arguments_are_clear_errors(argv, message, capsys):
     assert run(*argv) == 2

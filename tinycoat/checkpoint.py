@@ -116,6 +116,9 @@ def _running(pid) -> bool:
 def load_checkpoint(path) -> dict:
     """Read a checkpoint: {'model', 'optimizer', 'scheduler', 'ema', 'meta', 'arrays'} (absent parts are None)."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint {path!r} is a folder; a checkpoint is a file such as "
+                              f"{os.path.join(path, 'last.npz')!r}")
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} does not exist")
     if not zipfile.is_zipfile(path):          # (NumPy would read it as a pickle and talk about allow_pickle)
