@@ -207,6 +207,10 @@ def _check_args(args):
         raise TrainingError("--dataset folder needs --data-dir ROOT (with ROOT/train/<class>/*.jpg and ROOT/val/...)")
     if args.image_size is not None and args.dataset != "folder":
         raise TrainingError(f"--image-size is for --dataset folder; {args.dataset} images are 32×32")
+    stride = math.prod(MODEL_CONFIGS[args.model].strides)    # (said now, before a folder is decoded)
+    if args.image_size is not None and args.image_size % stride:
+        raise TrainingError(f"--image-size {args.image_size} does not divide by {args.model}'s total stride "
+                            f"{stride}: use a multiple of {stride}")
     if args.cuda_graph:
         for flag, why in ((args.device != "gpu", "--device gpu (CUDA graphs are a GPU feature)"),
                           (args.amp, "no --amp (its float16 products and overflow checks are not captured)"),

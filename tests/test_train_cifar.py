@@ -196,6 +196,8 @@ def test_image_folder_end_to_end(tmp_path):
     (["--tf32"], "--tf32 is for --device gpu"),
     (["--resume", "/"], "--resume '/' is a folder: pass its checkpoint, --resume /last.npz"),
     (["--resume", "/no/such/last.npz"], "no such checkpoint file"),
+    (["--dataset", "folder", "--data-dir", "/nowhere", "--image-size", "60"],
+     "--image-size 60 does not divide by coatnet_cifar_nano's total stride 8"),     # before any decoding
 ])
 def test_bad_arguments_are_clear_errors(argv, message, capsys):
     assert run(*argv) == 2
