@@ -116,3 +116,22 @@ def test_bad_arguments():
         nn.MBConv(4, 4, stride=3)
     with pytest.raises(ValueError, match="stride_at"):
         nn.MBConv(4, 4, stride_at="project")
+    with pytest.raises(ValueError, match=r"^MBConv: expand_ratio must be a positive int, got 0$"):
+        nn.MBConv(8, 16, expand_ratio=0)
+    with pytest.raises(TypeError, match=r"^MBConv: expand_ratio must be a positive int, got 2\.5$"):
+        nn.MBConv(8, 16, expand_ratio=2.5)
+    with pytest.raises(ValueError, match=r"^MBConv: se_ratio must be a finite number >= 0, got -1$"):
+        nn.MBConv(8, 16, se_ratio=-1)
+    with pytest.raises(ValueError, match=r"^MBConv: in_channels must be a positive int, got 0$"):
+        nn.MBConv(0, 16)
+    with pytest.raises(ValueError, match=r"^MBConv: out_channels must be a positive int, got -16$"):
+        nn.MBConv(8, -16)
+    with pytest.raises(ValueError, match=r"^SqueezeExcite: squeeze_channels must be a positive int, got 0$"):
+        nn.SqueezeExcite(8, 0)
+    with pytest.raises(ValueError, match=r"^SqueezeExcite: channels must be a positive int, got 0$"):
+        nn.SqueezeExcite(0, 2)
+
+
+def test_se_ratio_zero_keeps_the_smallest_squeeze_excitation():
+    # The bottleneck is max(1, round(se_ratio · C_out)) channels: 0 gives one channel, not "no SE".
+    assert nn.MBConv(8, 16, se_ratio=0).se.reduce.out_channels == 1

@@ -73,6 +73,22 @@ def test_clear_errors():
         model(tc.randn(1, 3, 64, 64))
 
 
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(num_classes=-3), r"^CoAtNetConfig: num_classes must be a positive int, got -3$"),
+    (dict(num_classes=0), r"^CoAtNetConfig: num_classes must be a positive int, got 0$"),
+    (dict(in_chans=0), r"^CoAtNetConfig: in_chans must be a positive int, got 0$"),
+    (dict(image_size=(32,)), r"^CoAtNetConfig: image_size must be 2 positive ints \(H, W\), got \(32,\)$"),
+    (dict(image_size=(32, -32)), r"^CoAtNetConfig: image_size\[1\] must be a positive int, got -32$"),
+    (dict(strides=(0, 1, 2, 2, 2)), r"^CoAtNetConfig: strides\[0\] must be a positive int, got 0$"),
+    (dict(dims=(16, 24, 0, 96, 192)), r"^CoAtNetConfig: dims\[2\] must be a positive int, got 0$"),
+    (dict(depths=(2, 2, 3, 5)),
+     r"^CoAtNetConfig: depths must be 5 positive ints \(one per stage S0\.\.S4\), got \(2, 2, 3, 5\)$"),
+])
+def test_bad_sizes_are_refused_before_building(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        create_model("coatnet_cifar_nano", **kwargs)
+
+
 def test_in_chans_and_classes():
     model = create_model("coatnet_cifar_nano", in_chans=1, num_classes=100)
     assert model(tc.randn(1, 1, 32, 32)).shape == (1, 100)

@@ -1,6 +1,7 @@
 """Layers: initialization, reproducibility, forward against references, shape errors,
 and float64 gradient checks of whole layers (input *and* parameters)."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -134,3 +135,46 @@ def test_simple_layers(device):
 def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, message):
     with pytest.raises(ValueError, match=message):
         layer(tc.zeros(*shape))
+
+
+@pytest.mark.parametrize("make,error,message", [
+    (lambda: nn.Conv2d(3, 8, 0), ValueError, "Conv2d: kernel_size must be a positive int or a pair of them, got 0"),
+    (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError,
+     "Conv2d: kernel_size must be a positive int or a pair of them, got (3, 3, 3)"),
+    (lambda: nn.Conv2d(3, 8, 2.5), TypeError, "Conv2d: kernel_size must be a positive int or a pair of them, got 2.5"),
+    (lambda: nn.Conv2d(0, 8, 3), ValueError, "Conv2d: in_channels must be a positive int, got 0"),
+    (lambda: nn.Conv2d(3, -8, 3), ValueError, "Conv2d: out_channels must be a positive int, got -8"),
+    (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError,
+     "Conv2d: stride must be a positive int or a pair of them, got 0"),
+    (lambda: nn.Conv2d(3, 8, 3, padding="same"), TypeError,
+     "Conv2d: padding must be a non-negative int or a pair of them, got 'same'"),
+    (lambda: nn.Conv2d(3, 8, 3, padding=(1, -1)), ValueError,
+     "Conv2d: padding must be a non-negative int or a pair of them, got (1, -1)"),
+    (lambda: nn.DepthwiseConv2d(0, 3), ValueError, "DepthwiseConv2d: channels must be a positive int, got 0"),
+    (lambda: nn.DepthwiseConv2d(8, 3, stride=(1, 0)), ValueError,
+     "DepthwiseConv2d: stride must be a positive int or a pair of them, got (1, 0)"),
+    (lambda: nn.Linear(0, 2), ValueError, "Linear: in_features must be a positive int, got 0"),
+    (lambda: nn.Linear(4, -2), ValueError, "Linear: out_features must be a positive int, got -2"),
+    (lambda: nn.BatchNorm2d(2, eps=-1), ValueError, "BatchNorm2d: eps must be a finite number > 0, got -1"),
+    (lambda: nn.BatchNorm2d(2, eps=0), ValueError, "BatchNorm2d: eps must be a finite number > 0, got 0"),
+    (lambda: nn.BatchNorm2d(2, momentum=2.0), ValueError,
+     "BatchNorm2d: momentum must be a finite number in [0, 1], got 2.0"),
+    (lambda: nn.BatchNorm2d(0), ValueError, "BatchNorm2d: num_features must be a positive int, got 0"),
+    (lambda: nn.LayerNorm(8, eps=float("nan")), ValueError, "LayerNorm: eps must be a finite number > 0, got nan"),
+    (lambda: nn.LayerNorm((4, 0)), ValueError, "LayerNorm: normalized_shape[1] must be a positive int, got 0"),
+    (lambda: nn.MaxPool2d(0), ValueError, "MaxPool2d: kernel_size must be a positive int or a pair of them, got 0"),
+    (lambda: nn.AvgPool2d(2, stride=0), ValueError,
+     "AvgPool2d: stride must be a positive int or a pair of them, got 0"),
+    (lambda: nn.MaxPool2d(2, padding=2), ValueError, "MaxPool2d: padding must be at most half the kernel_size "
+                                                     "(2, 2) (else a window could hold nothing but padding), got 2"),
+])
+def test_bad_constructor_arguments_are_refused_at_once(make, error, message):
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        make()
+
+
+def test_constructor_arguments_accept_ints_and_pairs():
+    conv = nn.Conv2d(np.int64(3), 8, [3, 1], stride=(2, 1), padding=(1, 0))
+    assert conv.kernel_size == (3, 1) and conv.stride == (2, 1) and conv.padding == (1, 0)
+    assert conv(tc.zeros(1, 3, 6, 5)).shape == (1, 8, 3, 5)
+    assert nn.LayerNorm([2, 3]).normalized_shape == (2, 3) and nn.BatchNorm2d(2, momentum=0.0).momentum == 0.0

@@ -1,5 +1,6 @@
 """Every update rule against a step computed by hand (in plain NumPy, from the formulas)."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -189,3 +190,85 @@ def test_bad_hyperparameters_are_clear_errors():
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([])
     assert math.isfinite(optim.warmup_cosine(0, 1, 1.0))
+
+
+def test_sgd_default_lr_is_pytorchs():
+    assert optim.SGD([param([1.0])]).param_groups[0]["lr"] == 1e-3
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("make,error,message", [
+    (lambda ps: optim.AdamW(ps, lr=NAN), ValueError, "AdamW: lr must be a finite number >= 0, got nan"),
+    (lambda ps: optim.AdamW(ps, lr=-1e-3), ValueError, "AdamW: lr must be a finite number >= 0, got -0.001"),
+    (lambda ps: optim.AdamW(ps, lr="1e-3"), TypeError, "AdamW: lr must be a finite number >= 0, got '1e-3'"),
+    (lambda ps: optim.AdamW(ps, eps=NAN), ValueError, "AdamW: eps must be a finite number >= 0, got nan"),
+    (lambda ps: optim.AdamW(ps, weight_decay=INF), ValueError,
+     "AdamW: weight_decay must be a finite number >= 0, got inf"),
+    (lambda ps: optim.AdamW(ps, betas=(0.9,)), ValueError,
+     "AdamW: betas must be a pair (beta1, beta2) of numbers in [0, 1), got (0.9,)"),
+    (lambda ps: optim.AdamW(ps, betas=0.9), ValueError,
+     "AdamW: betas must be a pair (beta1, beta2) of numbers in [0, 1), got 0.9"),
+    (lambda ps: optim.AdamW(ps, betas=(0.9, NAN)), ValueError,
+     "AdamW: betas[1] must be a finite number in [0, 1), got nan"),
+    (lambda ps: optim.AdamW(ps, betas=(1.0, 0.999)), ValueError,
+     "AdamW: betas[0] must be a finite number in [0, 1), got 1.0"),
+    (lambda ps: optim.SGD(ps, lr=NAN), ValueError, "SGD: lr must be a finite number >= 0, got nan"),
+    (lambda ps: optim.SGD(ps, momentum=NAN), ValueError, "SGD: momentum must be a finite number >= 0, got nan"),
+    (lambda ps: optim.SGD(ps, weight_decay=-INF), ValueError,
+     "SGD: weight_decay must be a finite number >= 0, got -inf"),
+    (lambda ps: optim.SGD(ps, lr=None), TypeError, "SGD: lr must be a finite number >= 0, got None"),
+    # a group's own hyper-parameters are checked too (weight_decay_groups sets weight_decay per group)
+    (lambda ps: optim.AdamW([{"params": ps, "weight_decay": NAN}]), ValueError,
+     "AdamW: weight_decay must be a finite number >= 0, got nan"),
+    (lambda ps: optim.SGD([{"params": ps, "lr": NAN}], lr=0.1), ValueError,
+     "SGD: lr must be a finite number >= 0, got nan"),
+])
+def test_optimizers_refuse_bad_hyperparameters_at_construction(make, error, message):
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        make([param([1.0, 2.0])])
+
+
+def test_optimizer_load_state_dict_says_what_a_state_dict_holds():
+    opt = optim.AdamW([param([1.0])])
+    expected = (r"^AdamW\.load_state_dict: expected a dict made by state_dict\(\), with 'state' \(a dict\) and "
+                r"'param_groups' \(a list of dicts, each with 'params'\), got ")
+    with pytest.raises(ValueError, match=expected + r"keys \['bogus'\]$"):
+        opt.load_state_dict({"bogus": 1})
+    with pytest.raises(ValueError, match=expected + "list$"):
+        opt.load_state_dict([])
+    with pytest.raises(ValueError, match=expected):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1}]})
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    (dict(total_steps=10, min_lr=1.0), ValueError,
+     "WarmupCosine: min_lr (1) must not be above the optimizer's lr (0.001): the schedule decays from lr down to "
+     "min_lr"),
+    (dict(total_steps=10, min_lr=-1e-5), ValueError, "WarmupCosine: min_lr must be a finite number >= 0, got -1e-05"),
+    (dict(total_steps=10, min_lr=NAN), ValueError, "WarmupCosine: min_lr must be a finite number >= 0, got nan"),
+    (dict(total_steps=0), ValueError, "WarmupCosine: need ints 0 <= warmup_steps <= total_steps and "
+                                      "total_steps > 0, got warmup_steps=0, total_steps=0"),
+    (dict(total_steps=10, warmup_steps=-1), ValueError, "WarmupCosine: need ints 0 <= warmup_steps <= total_steps "
+                                                        "and total_steps > 0, got warmup_steps=-1, total_steps=10"),
+    (dict(total_steps=10, warmup_steps=11), ValueError, "WarmupCosine: need ints 0 <= warmup_steps <= total_steps "
+                                                        "and total_steps > 0, got warmup_steps=11, total_steps=10"),
+    (dict(total_steps=10.0), TypeError, "WarmupCosine: need ints 0 <= warmup_steps <= total_steps and "
+                                        "total_steps > 0, got warmup_steps=0, total_steps=10.0"),
+])
+def test_warmup_cosine_refuses_bad_arguments(kwargs, error, message):
+    opt = optim.AdamW([param([1.0])], lr=1e-3)
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        optim.WarmupCosine(opt, **kwargs)
+    assert opt.param_groups[0]["lr"] == 1e-3 and "initial_lr" not in opt.param_groups[0]   # left untouched
+
+
+def test_warmup_cosine_min_lr_is_checked_against_every_groups_peak():
+    opt = optim.AdamW([{"params": [param([1.0])], "lr": 1e-2}, {"params": [param([2.0])], "lr": 1e-4}])
+    with pytest.raises(ValueError, match=r"min_lr \(0\.001\) must not be above the optimizer's lr \(0\.0001\)"):
+        optim.WarmupCosine(opt, total_steps=10, min_lr=1e-3)
+    sched = optim.WarmupCosine(opt, total_steps=10, min_lr=1e-4)      # equal to the lowest peak: allowed
+    for _ in range(10):
+        sched.step()
+    assert sched.get_last_lr() == pytest.approx([1e-4, 1e-4])

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinycoat as tc
+from tinycoat.nn.attention import RelativeAttention2d
 from tinycoat.nn.mbconv import MBConv
 from tinycoat.nn.transformer import TransformerBlock
 
@@ -145,6 +146,26 @@ def test_wrong_input_size_is_a_clear_error():
         block(tc.randn(1, 4, 8, 8))
     with pytest.raises(ValueError, match="stride"):
         TransformerBlock(8, 8, size=4, stride=3)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: TransformerBlock(8, 16, 4, head_dim=0), r"^TransformerBlock: head_dim must be a positive int, got 0$"),
+    (lambda: TransformerBlock(8, 16, 4, mlp_ratio=0), r"^TransformerBlock: mlp_ratio must be a positive int, got 0$"),
+    (lambda: TransformerBlock(0, 16, size=4), r"^TransformerBlock: in_ch must be a positive int, got 0$"),
+    (lambda: TransformerBlock(8, -16, size=4), r"^TransformerBlock: out_ch must be a positive int, got -16$"),
+    (lambda: TransformerBlock(8, 16, size=(4,)),
+     r"^TransformerBlock: size \(H, W\) must be a positive int or a pair of them, got \(4,\)$"),
+    (lambda: TransformerBlock(8, 8, size=4).resize_bias((0, 4)),
+     r"^TransformerBlock\.resize_bias: size \(H, W\) must be a positive int or a pair of them, got \(0, 4\)$"),
+    (lambda: RelativeAttention2d(8, 4, head_dim=0), r"^RelativeAttention2d: head_dim must be a positive int, got 0$"),
+    (lambda: RelativeAttention2d(0, 4), r"^RelativeAttention2d: dim must be a positive int, got 0$"),
+    (lambda: RelativeAttention2d(8, 4, out_dim=0), r"^RelativeAttention2d: out_dim must be a positive int, got 0$"),
+    (lambda: RelativeAttention2d(8, (4, 4, 4)),
+     r"^RelativeAttention2d: size \(H, W\) must be a positive int or a pair of them, got \(4, 4, 4\)$"),
+])
+def test_bad_arguments_are_refused_at_construction(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
 
 
 def test_resize_bias_runs_the_block_at_another_resolution():

@@ -9,6 +9,7 @@ Layers, from the bottom up (each imports only from the ones below it):
     tensor.py       Tensor: data + grad + the Function that made it
     autograd.py     Function, backward(), no_grad()
     twins.py        where the fast wing plugs in: the table of twins and its switch
+    checks.py       argument checks of layers and optimizers (a bad setting fails when built)
     amp.py          autocast: float16 matrix products (mixed precision)
     ops/            differentiable primitives, forward and backward side by side
     gradcheck.py    finite-difference check of any backward

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from tinycoat.checks import check_int
 from tinycoat.nn import (BatchNorm2d, Conv2d, GELU, LayerNorm, Linear, MBConv, Module,
                          ModuleList, Sequential, TransformerBlock)
 from tinycoat.nn import functional as F
@@ -42,21 +43,32 @@ class CoAtNetConfig:
     def validate(self):
         if self.layout not in LAYOUTS:
             raise ValueError(f"unknown layout {self.layout!r}: expected one of {', '.join(LAYOUTS)}")
-        if len(self.depths) != 5 or len(self.dims) != 5 or len(self.strides) != 5:
-            raise ValueError("CoAtNetConfig: depths, dims and strides need one entry per stage S0..S4")
+        for field in ("depths", "dims", "strides"):
+            _check_ints(field, getattr(self, field), 5, "one per stage S0..S4")
+        _check_ints("image_size", self.image_size, 2, "H, W")
+        check_int("CoAtNetConfig", "in_chans", self.in_chans)
+        check_int("CoAtNetConfig", "num_classes", self.num_classes)
         if self.depths[0] != 2:
             raise ValueError(f"CoAtNetConfig: the stem S0 has exactly 2 convs, got depths[0]={self.depths[0]}")
         total = 1
         for s in self.strides:
             total *= s
         for side in self.image_size:
-            if side <= 0 or side % total:
+            if side % total:
                 raise ValueError(
                     f"image size {self.image_size[0]}×{self.image_size[1]} does not divide by the total "
                     f"stride {total} of strides {self.strides}: use a multiple of {total}")
         if not 0 <= self.drop_path_rate < 1:
             raise ValueError(f"drop_path_rate must be in [0, 1), got {self.drop_path_rate}")
         return self
+
+
+def _check_ints(field, values, count, meaning):
+    """A CoAtNetConfig field that must hold ``count`` positive ints."""
+    if not isinstance(values, (tuple, list)) or len(values) != count:
+        raise ValueError(f"CoAtNetConfig: {field} must be {count} positive ints ({meaning}), got {values!r}")
+    for i, value in enumerate(values):
+        check_int("CoAtNetConfig", f"{field}[{i}]", value)
 
 
 class CoAtNet(Module):
@@ -147,7 +159,7 @@ def create_model(name: str, num_classes: int | None = None, in_chans: int = 3, l
     if num_classes is not None:
         changes["num_classes"] = num_classes
     if image_size is not None:
-        changes["image_size"] = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        changes["image_size"] = tuple(image_size) if isinstance(image_size, (tuple, list)) else (image_size,) * 2
     return CoAtNet(replace(config, **changes))
 
 

@@ -20,6 +20,7 @@ of the table, see functional/relative_position.py).
 from __future__ import annotations
 
 from tinycoat import backend
+from tinycoat.checks import check_int, check_pair
 from tinycoat.nn.functional.attention import BIAS_MODES, relative_attention
 from tinycoat.nn.functional.relative_position import resize_bias_table
 from tinycoat.nn.linear import Linear
@@ -47,11 +48,12 @@ def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
 class RelativeAttention2d(Module):
     def __init__(self, dim, size, head_dim=32, out_dim=None, bias_mode="pre", dtype=None, device="cpu"):
         super().__init__()
-        out_dim = dim if out_dim is None else out_dim
         if bias_mode not in BIAS_MODES:
             raise ValueError(f"RelativeAttention2d: bias_mode must be one of {BIAS_MODES}, got {bias_mode!r}")
+        dim = check_int("RelativeAttention2d", "dim", dim)
+        out_dim = dim if out_dim is None else check_int("RelativeAttention2d", "out_dim", out_dim)
         self.dim, self.out_dim, self.bias_mode = dim, out_dim, bias_mode
-        self.heads = heads_for(out_dim, head_dim)
+        self.heads = heads_for(out_dim, check_int("RelativeAttention2d", "head_dim", head_dim))
         self.head_dim = out_dim // self.heads
         self.size = as_size(size)
         H, W = self.size
@@ -106,7 +108,7 @@ class RelativeAttention2d(Module):
         The table becomes a *new* Parameter of shape (heads, 2H'−1, 2W'−1): build the optimizer
         after resizing. Offsets are aligned at 0 and at the extremes (see resize_bias_table).
         """
-        new_size = as_size(new_size)
+        new_size = as_size(new_size, "RelativeAttention2d.resize_bias")
         table = self.relative_bias_table
         self.relative_bias_table = Parameter(resize_bias_table(table.data, new_size),
                                              requires_grad=table.requires_grad)
@@ -118,9 +120,6 @@ class RelativeAttention2d(Module):
                 f"head_dim={self.head_dim}" + (", bias_mode='post'" if self.bias_mode == "post" else ""))
 
 
-def as_size(size):
-    """(H, W) from an int (a square map) or a pair."""
-    size = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
-    if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"size must be (H, W) with H, W >= 1, got {size}")
-    return size
+def as_size(size, owner="RelativeAttention2d"):
+    """(H, W) from an int (a square map) or a pair; ``owner`` names the caller in the error."""
+    return check_pair(owner, "size (H, W)", size)

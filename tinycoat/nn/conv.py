@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import math
 
+from tinycoat.checks import check_int, check_pair
 import tinycoat.nn.functional as F
 from tinycoat.nn.functional.conv import check_conv_input
-from tinycoat.nn.functional.im2col import pair
 from tinycoat.nn.module import Module, uniform_parameter
+
+
+def _check_window(owner, kernel_size, stride, padding):
+    """The kernel, stride and padding as pairs: kernel and stride > 0, padding >= 0."""
+    return (check_pair(owner, "kernel_size", kernel_size), check_pair(owner, "stride", stride),
+            check_pair(owner, "padding", padding, positive=False))
 
 
 def _settings(kernel, stride, padding):
@@ -26,8 +32,10 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  dtype=None, device="cpu"):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        name = type(self).__name__
+        self.in_channels = check_int(name, "in_channels", in_channels)
+        self.out_channels = check_int(name, "out_channels", out_channels)
+        self.kernel_size, self.stride, self.padding = _check_window(name, kernel_size, stride, padding)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(in_channels * kh * kw)
         self.weight = uniform_parameter((out_channels, in_channels, kh, kw), bound, dtype, device)
@@ -46,8 +54,9 @@ class Conv2d(Module):
 class DepthwiseConv2d(Module):
     def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, dtype=None, device="cpu"):
         super().__init__()
-        self.channels = channels
-        self.kernel_size, self.stride, self.padding = pair(kernel_size), pair(stride), pair(padding)
+        name = type(self).__name__
+        self.channels = check_int(name, "channels", channels)
+        self.kernel_size, self.stride, self.padding = _check_window(name, kernel_size, stride, padding)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(kh * kw)
         self.weight = uniform_parameter((channels, 1, kh, kw), bound, dtype, device)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from tinycoat.checks import check_int
 from tinycoat.nn import functional as F
 from tinycoat.nn.module import Module, uniform_parameter
 
@@ -13,7 +14,8 @@ from tinycoat.nn.module import Module, uniform_parameter
 class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, device="cpu"):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = check_int("Linear", "in_features", in_features)
+        self.out_features = check_int("Linear", "out_features", out_features)
         bound = 1.0 / math.sqrt(in_features)
         self.weight = uniform_parameter((out_features, in_features), bound, dtype, device)
         self.register_parameter("bias", uniform_parameter((out_features,), bound, dtype, device) if bias else None)

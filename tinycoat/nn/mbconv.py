@@ -24,6 +24,7 @@ Shapes, for x (N, C_in, H, W) and stride s: y (N, C_out, H/s, W/s).
 """
 from __future__ import annotations
 
+from tinycoat.checks import check_int, check_number
 from tinycoat.nn.activation import GELU, DropPath
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d
 from tinycoat.nn.module import Identity, Module, Sequential
@@ -40,8 +41,11 @@ class MBConv(Module):
             raise ValueError(f"MBConv: stride must be 1 or 2, got {stride}")
         if stride_at not in ("depthwise", "expand"):
             raise ValueError(f"MBConv: stride_at must be 'depthwise' or 'expand', got {stride_at!r}")
-        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
-        hidden = out_channels * expand_ratio
+        self.in_channels = check_int("MBConv", "in_channels", in_channels)
+        self.out_channels = check_int("MBConv", "out_channels", out_channels)
+        self.stride = stride
+        hidden = out_channels * check_int("MBConv", "expand_ratio", expand_ratio)
+        check_number("MBConv", "se_ratio", se_ratio)   # >= 0; 0 still keeps a 1-channel SE (at least 1, below)
         kw = dict(dtype=dtype, device=device)
 
         self.norm = BatchNorm2d(in_channels, **kw)

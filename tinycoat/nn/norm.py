@@ -7,6 +7,7 @@ start), running_var (1) and num_batches_tracked, as PyTorch does.
 from __future__ import annotations
 
 from tinycoat import backend
+from tinycoat.checks import check_int, check_number
 from tinycoat.tensor import Tensor, ones, zeros
 import tinycoat.nn.functional as F
 from tinycoat.nn.module import Module, Parameter
@@ -15,7 +16,10 @@ from tinycoat.nn.module import Module, Parameter
 class BatchNorm2d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=None, device="cpu"):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name = type(self).__name__
+        self.num_features = check_int(name, "num_features", num_features)
+        self.eps = check_number(name, "eps", eps, low_open=True)      # eps <= 0 can divide by 0: NaN
+        self.momentum = check_number(name, "momentum", momentum, high=1.0)
         self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
         self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
         self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
@@ -43,8 +47,12 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=None, device="cpu"):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape, self.eps = shape, eps
+        if isinstance(normalized_shape, (tuple, list)):
+            shape = tuple(check_int("LayerNorm", f"normalized_shape[{i}]", n) for i, n in enumerate(normalized_shape))
+        else:
+            shape = (check_int("LayerNorm", "normalized_shape", normalized_shape),)
+        self.normalized_shape = shape
+        self.eps = check_number("LayerNorm", "eps", eps, low_open=True)
         if elementwise_affine:
             self.weight = Parameter(ones(shape, dtype=dtype, device=device))
             self.bias = Parameter(zeros(shape, dtype=dtype, device=device))

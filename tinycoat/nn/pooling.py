@@ -1,17 +1,21 @@
 """Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel) and GlobalAvgPool2d."""
 from __future__ import annotations
 
+from tinycoat.checks import check_pair
 import tinycoat.nn.functional as F
-from tinycoat.nn.functional.im2col import pair
 from tinycoat.nn.module import Module
 
 
 class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = pair(kernel_size)
-        self.stride = self.kernel_size if stride is None else pair(stride)
-        self.padding = pair(padding)
+        name = type(self).__name__
+        self.kernel_size = check_pair(name, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else check_pair(name, "stride", stride)
+        self.padding = check_pair(name, "padding", padding, positive=False)
+        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
+            raise ValueError(f"{name}: padding must be at most half the kernel_size {self.kernel_size} (else a "
+                             f"window could hold nothing but padding), got {padding!r}")
 
     def forward(self, x):
         _check(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.padding)

@@ -12,6 +12,7 @@ Shapes: x (N, C, H, W) -> pooled (N, C, 1, 1) -> (N, C_squeeze, 1, 1) -> s (N, C
 """
 from __future__ import annotations
 
+from tinycoat.checks import check_int
 import tinycoat.nn.functional as F
 from tinycoat.nn.conv import Conv2d
 from tinycoat.nn.module import Module
@@ -20,9 +21,8 @@ from tinycoat.nn.module import Module
 class SqueezeExcite(Module):
     def __init__(self, channels: int, squeeze_channels: int, dtype=None, device="cpu"):
         super().__init__()
-        if squeeze_channels < 1:
-            raise ValueError(f"SqueezeExcite: squeeze_channels must be >= 1, got {squeeze_channels}")
-        self.channels = channels
+        self.channels = check_int("SqueezeExcite", "channels", channels)
+        check_int("SqueezeExcite", "squeeze_channels", squeeze_channels)
         self.reduce = Conv2d(channels, squeeze_channels, 1, dtype=dtype, device=device)
         self.expand = Conv2d(squeeze_channels, channels, 1, dtype=dtype, device=device)
 

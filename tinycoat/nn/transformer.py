@@ -14,6 +14,7 @@ input and, when the channels change, projects it with a 1×1 convolution (Proj).
 """
 from __future__ import annotations
 
+from tinycoat.checks import check_int
 from tinycoat.nn.activation import GELU, DropPath
 from tinycoat.nn.attention import RelativeAttention2d, as_size
 from tinycoat.nn.conv import Conv2d
@@ -46,9 +47,12 @@ class TransformerBlock(Module):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"TransformerBlock: stride must be 1 or 2 (a 2×2 max pool), got {stride}")
-        self.in_ch, self.out_ch, self.stride, self.size = in_ch, out_ch, stride, as_size(size)
+        name = "TransformerBlock"
+        in_ch, out_ch = check_int(name, "in_ch", in_ch), check_int(name, "out_ch", out_ch)
+        check_int(name, "head_dim", head_dim)         # (checked here too, so that the error names this block)
+        self.in_ch, self.out_ch, self.stride, self.size = in_ch, out_ch, stride, as_size(size, name)
         kw = dict(dtype=dtype, device=device)
-        hidden = mlp_ratio * out_ch
+        hidden = check_int(name, "mlp_ratio", mlp_ratio) * out_ch
         self.norm1 = LayerNorm(in_ch, **kw)
         self.pool = MaxPool2d(2, stride=2) if stride == 2 else None
         self.proj = Conv2d(in_ch, out_ch, 1, **kw) if in_ch != out_ch else None   # the shortcut's Proj
@@ -79,7 +83,7 @@ class TransformerBlock(Module):
 
     def resize_bias(self, new_size) -> "TransformerBlock":
         """Run at another resolution: ``new_size`` is the new *output* token grid (H', W')."""
-        self.size = as_size(new_size)
+        self.size = as_size(new_size, "TransformerBlock.resize_bias")
         self.attention.resize_bias(self.size)
         return self
 

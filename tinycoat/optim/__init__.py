@@ -1,6 +1,6 @@
 """Optimizers and everything around an update step.
 
-    optimizer.py  Optimizer (param groups, state, checkpoints), weight_decay_groups
+    optimizer.py  Optimizer (param groups, hyper-parameter checks, state, checkpoints), weight_decay_groups
     sgd.py        SGD with momentum / Nesterov
     adamw.py      AdamW (decoupled weight decay)
     clip.py       clip_grad_norm_

@@ -14,6 +14,7 @@ gradient, and parameters with large gradients would barely be decayed.
 from __future__ import annotations
 
 from tinycoat import twins
+from tinycoat.checks import check_number
 from tinycoat.backend import device_of, get_array_module
 from tinycoat.optim.optimizer import Optimizer
 
@@ -36,10 +37,18 @@ def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps
 
 class AdamW(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"AdamW: need lr, eps, weight_decay >= 0 and betas in [0, 1), got lr={lr}, "
-                             f"betas={betas}, eps={eps}, weight_decay={weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        betas = tuple(betas) if isinstance(betas, list) else betas
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def check_group(self, group):
+        name = type(self).__name__
+        for key in ("lr", "eps", "weight_decay"):
+            check_number(name, key, group[key])
+        betas = group["betas"]
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}")
+        for i, beta in enumerate(betas):
+            check_number(name, f"betas[{i}]", beta, high=1, high_open=True)
 
     def step(self):
         for group in self.param_groups:

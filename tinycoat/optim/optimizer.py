@@ -23,6 +23,7 @@ class Optimizer:
         seen = set()
         for group in groups:
             group = {**self.defaults, **group, "params": list(group["params"])}
+            self.check_group(group)
             for p in group["params"]:
                 if not isinstance(p, Tensor) or not p.requires_grad:
                     raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor with "
@@ -31,6 +32,9 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
                 seen.add(id(p))
             self.param_groups.append(group)
+
+    def check_group(self, group: dict):
+        """Raise a clear error for a bad hyper-parameter of ``group`` (each update rule checks its own)."""
 
     def zero_grad(self, set_to_none: bool = True):
         for group in self.param_groups:
@@ -63,6 +67,12 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):
+        if not (isinstance(state_dict, dict) and isinstance(state_dict.get("state"), dict)
+                and isinstance(state_dict.get("param_groups"), (list, tuple))
+                and all(isinstance(g, dict) and "params" in g for g in state_dict["param_groups"])):
+            got = f"keys {list(state_dict)}" if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict made by state_dict(), with "
+                             f"'state' (a dict) and 'param_groups' (a list of dicts, each with 'params'), got {got}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(g["params"]) != len(mine["params"]) for g, mine in zip(groups, self.param_groups)):

@@ -9,6 +9,9 @@ BatchNorm statistics are still poor; the cosine then anneals smoothly to ``min``
 from __future__ import annotations
 
 import math
+import numbers
+
+from tinycoat.checks import check_number
 
 
 def warmup_cosine(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0,
@@ -28,9 +31,15 @@ class WarmupCosine:
     """
 
     def __init__(self, optimizer, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0):
-        if total_steps <= 0 or warmup_steps < 0 or warmup_steps > total_steps:
-            raise ValueError(f"WarmupCosine: need 0 <= warmup_steps <= total_steps and total_steps > 0, "
-                             f"got warmup_steps={warmup_steps}, total_steps={total_steps}")
+        ints = all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in (total_steps, warmup_steps))
+        if not (ints and 0 <= warmup_steps <= total_steps and total_steps > 0):
+            raise (ValueError if ints else TypeError)(
+                f"WarmupCosine: need ints 0 <= warmup_steps <= total_steps and total_steps > 0, "
+                f"got warmup_steps={warmup_steps!r}, total_steps={total_steps!r}")
+        peak = min(group.get("initial_lr", group["lr"]) for group in optimizer.param_groups)
+        if check_number("WarmupCosine", "min_lr", min_lr) > peak:
+            raise ValueError(f"WarmupCosine: min_lr ({min_lr:g}) must not be above the optimizer's lr ({peak:g}): "
+                             "the schedule decays from lr down to min_lr")
         self.optimizer, self.total_steps = optimizer, total_steps
         self.warmup_steps, self.min_lr = warmup_steps, min_lr
         for group in optimizer.param_groups:

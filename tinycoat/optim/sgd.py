@@ -6,16 +6,19 @@
 """
 from __future__ import annotations
 
+from tinycoat.checks import check_number
 from tinycoat.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=0.1, momentum=0.0, weight_decay=0.0, nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr, momentum and weight_decay must be >= 0, got {lr}, {momentum}, {weight_decay}")
-        if nesterov and momentum == 0:
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0")
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):  # lr: PyTorch 2's default
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+
+    def check_group(self, group):
+        for name in ("lr", "momentum", "weight_decay"):
+            check_number(type(self).__name__, name, group[name])
+        if group["nesterov"] and group["momentum"] == 0:
+            raise ValueError(f"{type(self).__name__}: Nesterov momentum needs momentum > 0")
 
     def step(self):
         for group in self.param_groups:
