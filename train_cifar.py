@@ -235,7 +235,7 @@ def _check_args(args):
 def load_data(args):
     kwargs = dict(root=args.data_dir, download=not args.no_download)
     if args.dataset == "folder":
-        kwargs["image_size"] = args.image_size
+        kwargs.update(image_size=args.image_size, progress=not args.no_progress)
     try:
         train = load_dataset(args.dataset, train=True, **kwargs)
         test = load_dataset(args.dataset, train=False, **kwargs)

@@ -40,6 +40,13 @@ def test_classes_sorted_labels_and_shapes(tree, tmp_path):
     assert val.labels.tolist() == [0, 1] and val.classes == ["ant", "zebra"]
 
 
+def test_the_decoding_bar_can_be_silenced(tree, tmp_path, capsys):
+    load_dataset("folder", root=tree, image_size=8, cache_dir=tmp_path / "quiet", progress=False)
+    assert "decoding" not in capsys.readouterr().err
+    load_dataset("folder", root=tree, image_size=8, cache_dir=tmp_path / "shown")
+    assert "decoding tiny-imagenette/train" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("portrait", [False, True])
 def test_shorter_side_resize_then_centre_crop(tmp_path, portrait):
     # 60x20 landscape: columns red 0-10 | green 10-50 | blue 50-60, rows 0-5 black on top.

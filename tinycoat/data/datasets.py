@@ -11,7 +11,7 @@ DEFAULT_FOLDER_SIZE = 64
 
 
 def load_dataset(name: str, root=None, train: bool = True, download: bool = True,
-                 image_size=None, cache_dir=None) -> ArrayDataset:
+                 image_size=None, cache_dir=None, progress=True) -> ArrayDataset:
     """Load a dataset by name as an ArrayDataset of uint8 (N, C, H, W) images.
 
     name: "cifar10", "cifar100" (fine labels), "cifar100-coarse" (its 20 superclasses),
@@ -19,6 +19,7 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
         ``train`` picks which).
     root: where datasets live; default ``$TINYCOAT_DATA`` or ``~/.cache/tinycoat``.
     image_size: only for "folder" (default 64); the others are always 32x32.
+    progress: only for "folder": a progress bar while its images are first decoded.
     """
     key = name.lower()
     if key not in DATASETS:
@@ -27,7 +28,7 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
         if root is None:
             raise ValueError('load_dataset("folder") needs root=<folder containing train/ and val/>')
         size = DEFAULT_FOLDER_SIZE if image_size is None else image_size
-        return load_image_folder(root, "train" if train else "val", size, cache_dir)
+        return load_image_folder(root, "train" if train else "val", size, cache_dir, progress=progress)
     if image_size not in (None, NATIVE_SIZE[key]):
         raise ValueError(f"{key} images are {NATIVE_SIZE[key]}x{NATIVE_SIZE[key]}; image_size must be "
                          f"None or {NATIVE_SIZE[key]}, got {image_size}")

@@ -28,11 +28,12 @@ MAX_PIXELS_ENV = "TINYCOAT_MAX_IMAGE_PIXELS"   # lifts Pillow's decompression-bo
 WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")   # Pillow's modes for 16- and 32-bit integer pixels
 
 
-def load_image_folder(root, split="train", image_size=64, cache_dir=None) -> ArrayDataset:
+def load_image_folder(root, split="train", image_size=64, cache_dir=None, progress=True) -> ArrayDataset:
     """Images under ``root/split/<class>/`` as uint8 (N, 3, image_size, image_size).
 
     Classes are the sub-folder names, sorted, so label k is the k-th name alphabetically.
     The cache lives in ``cache_dir`` (default: ``<default data root>/image-folder-cache``).
+    ``progress``: a progress bar while the images are decoded (the first time only).
     """
     root = Path(root).expanduser().resolve()
     if not (isinstance(image_size, int) and image_size > 0):
@@ -49,7 +50,7 @@ def load_image_folder(root, split="train", image_size=64, cache_dir=None) -> Arr
         return ArrayDataset(cached, labels, classes, name)
 
     images = np.empty((len(files), 3, image_size, image_size), dtype=np.uint8)
-    for i, path in enumerate(tqdm(files, desc=f"decoding {root.name}/{split}", unit="img")):
+    for i, path in enumerate(tqdm(files, desc=f"decoding {root.name}/{split}", unit="img", disable=not progress)):
         images[i] = decode_image(path, image_size)
     _write_cache(cache, images, labels, classes)
     return ArrayDataset(images, labels, classes, name)
