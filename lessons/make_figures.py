@@ -870,17 +870,36 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
             confidence.append(p.max(axis=1))
     predicted, confidence = np.concatenate(predicted), np.concatenate(confidence)
     wrong = np.flatnonzero(predicted != test.labels)
-    record = {"checkpoint": str(checkpoint), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
+    k = len(test.classes)                          # confusion[t, p]: images of class t the model called p
+    confusion = np.bincount(test.labels * k + predicted, minlength=k * k).reshape(k, k)
+    np.fill_diagonal(confusion, 0)
+    checkpoint = pathlib.Path(checkpoint).resolve()
+    shown_path = checkpoint.relative_to(ROOT) if checkpoint.is_relative_to(ROOT) else checkpoint
+    record = {"checkpoint": str(shown_path), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
               "accuracy": float((predicted == test.labels).mean()), "loss": loss_sum / len(test),
               "test_images": len(test),
               "per_class": {name: float((predicted[test.labels == c] == c).mean())
                             for c, name in enumerate(test.classes)},
+              "mistaken_for": {name: {"class": test.classes[int(confusion[c].argmax())] if confusion[c].any() else None,
+                                      "images": int(confusion[c].max())}
+                               for c, name in enumerate(test.classes)},
               "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
                             "predicted": test.classes[predicted[i]], "confidence": float(confidence[i])}
                            for i in wrong[:shown]]}
     pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
     (pathlib.Path(folder) / "predictions.json").write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def per_class_table(record):
+    """Lesson 10's table, markdown, from predictions.json: each class's test accuracy and the class
+    its images are most often taken for."""
+    lines = ["| class | test accuracy | most often taken for |", "|---|---|---|"]
+    for name, accuracy in record["per_class"].items():
+        other = record["mistaken_for"][name]
+        taken = f"{other['class']} ({other['images']} images)" if other["images"] else "—"
+        lines.append(f"| {name} | {100 * accuracy:.1f} % | {taken} |")
+    return "\n".join(lines)
 
 
 @figure

@@ -58,6 +58,14 @@ def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashi
     wrong = round((1 - predictions["accuracy"]) * 10)
     assert len(predictions["mistakes"]) == min(wrong, 12)
     assert all(m["true"] != m["predicted"] and 0 < m["confidence"] <= 1 for m in predictions["mistakes"])
+    assert predictions["checkpoint"] == str(out / "last.npz")             # (outside the repository: as it is)
+    # One image per class here: a class is either right, or taken for exactly one other class
+    for name, accuracy in predictions["per_class"].items():
+        other = predictions["mistaken_for"][name]
+        assert (other["images"], other["class"] not in (name, None)) == ((0, False) if accuracy == 1 else (1, True))
+    table = figures.per_class_table(predictions).splitlines()
+    assert table[0] == "| class | test accuracy | most often taken for |" and len(table) == 2 + 10
+    assert sum(" | — |" in row for row in table) == sum(a == 1 for a in predictions["per_class"].values())
 
     # A user's evaluation of the final checkpoint gives the same accuracy exactly
     assert train_cifar.main(["--eval-only", "--resume", str(out / "last.npz"), "--no-download", "--no-progress",
