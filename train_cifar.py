@@ -754,7 +754,7 @@ def run(args):
         raise TrainingError("--cuda-graph is for one process: a data-parallel step all-reduces the gradients "
                             "between backward and clipping")
     graphed, graph_said = (graphed_gradients(args, model) if args.cuda_graph else None), False
-    print(f"{args.model} ({args.layout}): {sum(p.size for p in model.parameters()) / 1e6:.2f} M parameters; "
+    print(f"{args.model} ({args.layout}): {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
           f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}"
           + (f"; data parallel over {comm.size} ranks ({args.batch_size // comm.size}-"

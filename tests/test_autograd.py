@@ -162,3 +162,10 @@ def test_training_loop_memory_stays_flat():
     # which fill up during the first few hundred steps and then stay put.
     assert current_at_300 - current_at_100 < 256 * 1024
     assert peak_after_100 < current_at_100 + 512 * 1024
+
+
+def test_size_numel_and_dim_are_pytorchs():
+    """x.size() and x.size(0) as in PyTorch (the shape, an axis's length); numel() counts entries."""
+    t = tc.ones(2, 3, 4)
+    assert t.size() == (2, 3, 4) == t.shape and t.size(1) == 3 and t.size(-1) == 4
+    assert t.numel() == 24 and t.dim() == 3 and tc.tensor(5.0).numel() == 1

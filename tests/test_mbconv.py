@@ -45,7 +45,7 @@ def test_structure_follows_the_spec():
     assert block.expand.bias is None and block.depthwise.bias is None
     assert all(c.bias is not None for c in (block.project, block.se.reduce, block.se.expand, block.shortcut[1]))
     assert nn.MBConv(2, 2).se.reduce.out_channels == 1        # rounded, at least 1
-    n_params = sum(p.size for p in block.parameters())
+    n_params = sum(p.numel() for p in block.parameters())
     expected = (2 * 8 + 8 * hidden + 2 * hidden + 9 * hidden + 2 * hidden + (hidden * 4 + 4) + (4 * hidden + hidden)
                 + (hidden * 16 + 16) + (8 * 16 + 16))
     assert n_params == expected

@@ -17,7 +17,7 @@ def test_paper_parameter_counts_within_3_percent(name):
     start = time.perf_counter()
     model = create_model(name)
     built_in = time.perf_counter() - start
-    params = sum(p.size for p in model.parameters())
+    params = sum(p.numel() for p in model.parameters())
     assert abs(params - PAPER_PARAMS[name]) / PAPER_PARAMS[name] < 0.03, f"{name}: {params:,} parameters"
     assert built_in < 60, f"building {name} took {built_in:.0f} s"
 

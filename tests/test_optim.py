@@ -154,8 +154,8 @@ def test_optimizer_state_dict_round_trip():
     opt2.load_state_dict(opt.state_dict())
     assert opt2.param_groups[0]["lr"] == 0.1
     for p, q in ((p1, p2), (q1, q2)):
-        set_grad(p, [0.2] * p.size)
-        set_grad(q, [0.2] * q.size)
+        set_grad(p, [0.2] * p.numel())
+        set_grad(q, [0.2] * q.numel())
     opt.step()
     opt2.step()
     np.testing.assert_array_equal(p1.numpy(), p2.numpy())

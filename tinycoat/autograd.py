@@ -168,7 +168,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
                            "(did you create it under no_grad(), or forget requires_grad=True?)")
     xp = root.xp
     if grad is None:
-        if root.size != 1:
+        if root.numel() != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, but this tensor has shape "
                 f"{root.shape}. Pass grad= (an array or tensor of that shape), or reduce it first, "

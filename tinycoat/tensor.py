@@ -44,9 +44,17 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
-    @property
-    def size(self):
+    def size(self, dim=None):
+        """The shape, or the length of axis ``dim`` (PyTorch's ``size()``; NumPy's ``.size`` is ``numel()``)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        """The number of entries (PyTorch's ``numel``, NumPy's ``size``)."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's ``dim``, NumPy's ``ndim``)."""
+        return self.data.ndim
 
     @property
     def dtype(self):

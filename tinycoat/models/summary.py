@@ -30,16 +30,16 @@ class LayerRow:
 
 
 def _own_params(module):
-    return sum(p.size for p in module._parameters.values() if p is not None)
+    return sum(p.numel() for p in module._parameters.values() if p is not None)
 
 
 def _macs(module, inputs, output):
     weight = module._parameters.get("weight")
     if weight is not None and weight.ndim == 4:              # Conv2d, DepthwiseConv2d
         _, in_per_group, kh, kw = weight.shape
-        return output.size * in_per_group * kh * kw
+        return output.numel() * in_per_group * kh * kw
     if hasattr(module, "in_features") and weight is not None:  # Linear
-        return output.size * module.in_features
+        return output.numel() * module.in_features
     if "relative_bias_table" in module._parameters:           # RelativeAttention2d
         x = inputs[0]
         batch = x.shape[0]
@@ -86,7 +86,7 @@ def summary(model, input_shape, device="cpu", print_table=True):
             del m.__dict__["forward"]
         model.train(was_training)
 
-    total_params = sum(p.size for p in model.parameters())
+    total_params = sum(p.numel() for p in model.parameters())
     total_macs = sum(r.macs for r in rows) // shape[0]
     if print_table:
         width = max(len(r.name) for r in rows) + 2
@@ -99,4 +99,4 @@ def summary(model, input_shape, device="cpu", print_table=True):
 
 
 def count_parameters(model) -> int:
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())

@@ -169,7 +169,7 @@ def reshape(x, shape):
     try:
         return Reshape.apply(x, shape=shape)
     except ValueError:
-        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {shape}") from None
+        raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}") from None
 
 
 def contiguous(x):

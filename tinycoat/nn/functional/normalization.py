@@ -133,7 +133,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                              f"got {tuple(t.shape)}")
     weight, bias = _affine(x, weight, bias, (c,))
     if training or running_mean is None or running_var is None:
-        if x.size // c < 2:
+        if x.numel() // c < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input {tuple(x.shape)}")
         return BatchNorm.apply(x, weight, bias, eps=eps, running_mean=running_mean if training else None,
