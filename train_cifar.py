@@ -66,6 +66,16 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return text + " (default: %(default)s)"
 
 
+def settle_min_lr(args):
+    """The schedule decays from --lr down to --min-lr: an untyped floor follows a lower peak; a typed
+    one above the peak is refused. (Again after a resume has taken the checkpoint's settings.)"""
+    if args.min_lr > args.lr and "min_lr" not in args.typed:
+        args.min_lr = args.lr                    # the default floor, for a peak below it
+    if args.min_lr > args.lr:
+        raise TrainingError(f"--min-lr ({args.min_lr:g}) must not be above --lr ({args.lr:g}): the schedule "
+                            "decays from --lr down to --min-lr")
+
+
 def parse_args(argv=None):
     p = make_parser()
     args = p.parse_args(argv)
@@ -194,11 +204,7 @@ def _check_args(args):
     for name, bounds in RANGES.items():
         if getattr(args, name) is not None:
             _check_range(name, getattr(args, name), *bounds)
-    if args.min_lr > args.lr and "min_lr" not in args.typed:
-        args.min_lr = args.lr                    # the default floor, for a peak below it
-    if args.min_lr > args.lr:
-        raise TrainingError(f"--min-lr ({args.min_lr:g}) must not be above --lr ({args.lr:g}): the schedule "
-                            "decays from --lr down to --min-lr")
+    settle_min_lr(args)
     if args.eval_train and not args.eval_only:
         raise TrainingError("--eval-train goes with --eval-only (training reports its running training loss)")
     if args.eval_only and not args.resume:
@@ -376,6 +382,7 @@ def adopt_settings(args, ck):
                 "it applies from the resumed step on"
             print(f"note: resuming with {option} {value!r} (the checkpoint's run used {saved[key]!r}): {how}",
                   file=sys.stderr)
+    settle_min_lr(args)                                  # a typed --lr under the checkpoint's --min-lr
     done = ck["meta"].get("epoch", 0)
     if not args.eval_only and done >= args.epochs:       # (its report and metrics stay as they are)
         what = (f"--epochs {args.epochs} leaves nothing to train" if "epochs" in args.typed

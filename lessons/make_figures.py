@@ -329,7 +329,7 @@ def fig01_graph():
         cx, cy = pos[id(t)]
         if t._ctx is None:
             fill, edge = ((214, 240, 214), GREEN) if t.requires_grad else ((240, 240, 240), GREY)
-            title = names.get(id(t), f"const {t.item():g}" if t.size == 1 else "const")
+            title = names.get(id(t), f"const {t.item():g}" if t.numel() == 1 else "const")
             sub = "leaf, requires_grad" if t.requires_grad else "leaf, constant"
         else:
             fill, edge = ((222, 235, 250), BLUE)

@@ -277,6 +277,20 @@ def test_a_typed_schedule_setting_re_plans_the_schedule_from_the_resumed_step(ci
     assert epochs_in(out) == [1, 2, 3] and json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])["lr"] == 1e-5
 
 
+def test_a_resumed_lr_below_the_checkpoints_floor_takes_the_floor_down(cifar_root, tmp_path, capsys):
+    """The checkpoint's --min-lr (1e-5) over a typed --lr 1e-6: an untyped floor follows the peak down
+    (it raised a bare ValueError from the schedule); a typed floor above the checkpoint's peak is refused."""
+    from tinycoat.checkpoint import load_checkpoint
+    out = tmp_path / "run"
+    common = ["--data-dir", cifar_root, *FAST]
+    assert run(*common, "--epochs", 2, "--stop-after", 1, "--out", out) == 0
+    capsys.readouterr()
+    assert run(*common, "--epochs", 2, "--min-lr", "0.01", "--resume", out / "last.npz") == 2
+    assert "--min-lr (0.01) must not be above --lr (0.002)" in capsys.readouterr().err
+    assert run(*common, "--epochs", 2, "--lr", "1e-6", "--resume", out / "last.npz") == 0
+    assert load_checkpoint(out / "last.npz")["meta"]["config"]["min_lr"] == 1e-6
+
+
 def test_eval_only_needs_neither_the_subset_nor_the_batch_size(cifar_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST, "--subset", 12) == 0
