@@ -375,3 +375,15 @@ def test_composite_expression(device):
         return (h * h.sigmoid()).mean(axis=0) - h.var(axis=1, keepdims=True).sqrt()[0]
 
     assert check(fn, x, w, b, device=device)
+
+
+def test_an_integer_tensor_meeting_a_float_tensor_takes_its_dtype():
+    """PyTorch's promotion, where NumPy's would widen int64 with float32 to float64."""
+    ints, floats = tc.tensor([1, 2, 3]), tc.ones(3)
+    for result in (ints * floats, floats + ints, floats - ints, floats / ints, ints ** floats, ints @ floats,
+                   tc.tensor([True, False, True]) * floats, floats * np.arange(3)):
+        assert result.dtype == np.float32
+    assert (tc.ones(3, dtype="float64") * ints).dtype == np.float64 and (ints * ints).dtype == np.int64
+    x = tc.ones(3, requires_grad=True)
+    (x * ints).sum().backward()                                 # the cast needs no gradient of its own
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 2, 3])

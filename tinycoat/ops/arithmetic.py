@@ -121,16 +121,30 @@ def broadcastable(name, *operands):
     return operands
 
 
-def add(a, b): return Add.apply(*broadcastable("add", a, b))
-def sub(a, b): return Sub.apply(*broadcastable("sub", a, b))
-def mul(a, b): return Mul.apply(*broadcastable("mul", a, b))
-def div(a, b): return Div.apply(*broadcastable("div", a, b))
+def promoted(a, b):
+    """PyTorch's rule where NumPy's differs: an integer or boolean tensor meeting a float tensor takes
+    the float's dtype (NumPy widens int64 with float32 to float64, silently doubling the memory).
+    The cast needs no gradient: integer tensors never require one."""
+    kinds = [getattr(getattr(x, "dtype", None), "kind", None) for x in (a, b)]
+    if kinds[0] == "f" and kinds[1] in ("b", "i", "u"):
+        b = Tensor((b.data if isinstance(b, Tensor) else b).astype(a.dtype))
+    elif kinds[1] == "f" and kinds[0] in ("b", "i", "u"):
+        a = Tensor((a.data if isinstance(a, Tensor) else a).astype(b.dtype))
+    return a, b
+
+
+def add(a, b): return Add.apply(*broadcastable("add", *promoted(a, b)))
+def sub(a, b): return Sub.apply(*broadcastable("sub", *promoted(a, b)))
+def mul(a, b): return Mul.apply(*broadcastable("mul", *promoted(a, b)))
+def div(a, b): return Div.apply(*broadcastable("div", *promoted(a, b)))
 def neg(a): return Neg.apply(a)
-def pow(a, b): return Pow.apply(*broadcastable("pow", a, b))  # noqa: A001 - mirrors Python's operator name
+def pow(a, b): return Pow.apply(*broadcastable("pow", *promoted(a, b)))  # noqa: A001 - Python's operator name
 
 
 def matmul(a, b):
-    """``a @ b`` with NumPy's rules, 1-D operands included (promoted, then squeezed)."""
+    """``a @ b`` with NumPy's rules, 1-D operands included (promoted, then squeezed); an integer
+    operand takes a float operand's dtype (``promoted``)."""
+    a, b = promoted(a, b)
     a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
     b = as_tensor(b, like=a)
     if a.ndim == 0 or b.ndim == 0:
