@@ -41,7 +41,7 @@ from tinycoat.checkpoint import (CheckpointError, atomic_write, load_checkpoint,
 from tinycoat.data import DATASETS, ArrayDataset, DataLoader, DatasetError, load_dataset, mixup
 from tinycoat.distributed import (all_reduce_gradients, broadcast_module, convert_sync_batchnorm, shard,
                                   shard_bounds)
-from tinycoat.models import LAYOUTS, MODEL_CONFIGS, create_model
+from tinycoat.models import LAYOUTS, MODEL_CONFIGS, count_parameters, create_model
 from tinycoat.nn import functional as F
 
 
@@ -761,7 +761,7 @@ def run(args):
         raise TrainingError("--cuda-graph is for one process: a data-parallel step all-reduces the gradients "
                             "between backward and clipping")
     graphed, graph_said = (graphed_gradients(args, model) if args.cuda_graph else None), False
-    print(f"{args.model} ({args.layout}): {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; "
+    print(f"{args.model} ({args.layout}): {count_parameters(model) / 1e6:.2f} M parameters; "
           f"{args.dataset}: {len(train)} train / {len(test)} test images, {len(train.classes)} classes; "
           f"device {args.device}, {'reference ops only' if args.reference else 'fast wing on'}"
           + (f"; data parallel over {comm.size} ranks ({args.batch_size // comm.size}-"

@@ -754,13 +754,10 @@ def fig09_ablation():
               "run experiments/layout_ablation.py to finish the sweep")
         return
 
-    def mean(layout, key):
-        values = [r[key] for r in rows if r["layout"] == layout]
-        return sum(values) / len(values)
-    gaps = [mean(layout, "test_loss") - mean(layout, "train_eval_loss") for layout in order]
-    train_loss = [mean(layout, "train_eval_loss") for layout in order]
     seed_gaps = [[r["test_loss"] - r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
     seed_train_loss = [[r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
+    gaps = [sum(values) / len(values) for values in seed_gaps]               # the bars: seeds averaged
+    train_loss = [sum(values) / len(values) for values in seed_train_loss]
     if min(gaps) <= 0:
         raise SystemExit(f"fig09_ablation: a non-positive gap {gaps}: the bar chart draws positive values only")
     colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]

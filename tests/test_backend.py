@@ -119,3 +119,6 @@ def test_constructors_name_a_bad_shape():
         with pytest.raises(ValueError, match=r"got \(2, 2.5\)"):
             make((2, 2.5))
     assert tc.zeros(np.int64(2), 3).shape == (2, 3) and tc.randn(0).shape == (0,)
+    with pytest.raises(ValueError, match=r"non-negative ints, got \(2, -1\)"):
+        tc.full((2, -1), 1.0)
+    assert tc.full([2, 3], 0.5).shape == (2, 3)

@@ -11,24 +11,25 @@ import math
 import numbers
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """An int (Python's or NumPy's), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_int(owner: str, name: str, value, positive: bool = True) -> int:
     """``value`` if it is an int > 0 (>= 0 unless ``positive``)."""
-    if not (_is_int(value) and value >= (1 if positive else 0)):
+    if not (is_int(value) and value >= (1 if positive else 0)):
         kind = "a positive int" if positive else "a non-negative int"
-        raise (ValueError if _is_int(value) else TypeError)(f"{owner}: {name} must be {kind}, got {value!r}")
+        raise (ValueError if is_int(value) else TypeError)(f"{owner}: {name} must be {kind}, got {value!r}")
     return int(value)
 
 
 def check_pair(owner: str, name: str, value, positive: bool = True) -> tuple:
     """(a, b) from an int or a pair of ints, each checked as by ``check_int`` (kernel, stride, padding)."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if not (len(pair) == 2 and all(_is_int(v) and v >= (1 if positive else 0) for v in pair)):
+    if not (len(pair) == 2 and all(is_int(v) and v >= (1 if positive else 0) for v in pair)):
         kind = "a positive int" if positive else "a non-negative int"
-        raise (ValueError if all(map(_is_int, pair)) else TypeError)(
+        raise (ValueError if all(map(is_int, pair)) else TypeError)(
             f"{owner}: {name} must be {kind} or a pair of them, got {value!r}")
     return tuple(int(v) for v in pair)
 

@@ -234,7 +234,7 @@ def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     xp = backend.array_module(device)
-    return Tensor(xp.full(tuple(shape), value, dtype=backend.as_dtype(dtype or backend.default_float)),
+    return Tensor(xp.full(_shape((shape,)), value, dtype=backend.as_dtype(dtype or backend.default_float)),
                   requires_grad=requires_grad)
 
 

@@ -9,9 +9,7 @@ BatchNorm statistics are still poor; the cosine then anneals smoothly to ``min``
 from __future__ import annotations
 
 import math
-import numbers
-
-from tinycoat.checks import check_number
+from tinycoat.checks import check_number, is_int
 
 
 def warmup_cosine(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0,
@@ -31,7 +29,7 @@ class WarmupCosine:
     """
 
     def __init__(self, optimizer, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0):
-        ints = all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in (total_steps, warmup_steps))
+        ints = is_int(total_steps) and is_int(warmup_steps)
         if not (ints and 0 <= warmup_steps <= total_steps and total_steps > 0):
             raise (ValueError if ints else TypeError)(
                 f"WarmupCosine: need ints 0 <= warmup_steps <= total_steps and total_steps > 0, "
