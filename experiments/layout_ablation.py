@@ -3,6 +3,7 @@
     python experiments/layout_ablation.py                  # the whole sweep (hours on a 2-core CPU)
     python experiments/layout_ablation.py --stop-after 3   # train 3 epochs of it, then stop; rerun to go on
     python experiments/layout_ablation.py --table          # the table of what has finished
+    python experiments/layout_ablation.py --write-lesson   # ... put into lesson 09 (after a new record)
     python experiments/layout_ablation.py --threads 1 & python experiments/layout_ablation.py --threads 1 --reverse
                                                            # two sweeps, one per core, sharing the runs
 
@@ -164,9 +165,15 @@ def _record(layout, seed, opts, out, keep):
 
 
 def load_records(folder=RECORD):
+    """The finished runs' records, each with its per-epoch metrics (``"epochs"``, from its
+    metrics.jsonl, where the record has one), in the paper's order of layouts."""
     rows = []
     for path in sorted(pathlib.Path(folder).glob("*/run.json")):
-        rows.append(json.loads(path.read_text()))
+        row = json.loads(path.read_text())
+        metrics = path.parent / "metrics.jsonl"
+        if metrics.exists():
+            row["epochs"] = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        rows.append(row)
     order = {}
     for i, (layout, _) in enumerate(RUNS):
         order.setdefault(layout, i)                  # the paper's order of layouts (a second seed sorts beside)
@@ -187,28 +194,76 @@ def table(rows):
     return "\n".join(lines)
 
 
+def common_training_loss(rows):
+    """The lowest training loss that every run reached at the end of some epoch (the running loss
+    of train_cifar's epochs): the level at which all of them can be compared."""
+    return max(min(epoch["train_loss"] for epoch in r["epochs"]) for r in rows)
+
+
+def test_acc_at_training_loss(record, level):
+    """The test accuracy of the epoch where the run's training loss first fell to ``level``,
+    interpolated linearly from the epoch before; None if it never did. The paper reads generalization
+    this way: of two models at the same training loss, the one with the higher evaluation accuracy
+    generalizes better."""
+    before = None
+    for epoch in record["epochs"]:
+        if epoch["train_loss"] <= level:
+            if before is None:
+                return epoch["test_acc"]
+            t = (before["train_loss"] - level) / (before["train_loss"] - epoch["train_loss"])
+            return before["test_acc"] + t * (epoch["test_acc"] - before["test_acc"])
+        before = epoch
+    return None
+
+
 def orderings(rows):
-    """The measured orderings in the paper's notation, seeds averaged: generalization (smaller gap
-    first) and capacity (lower final training loss first). Neighbours closer than the largest
-    difference between two seeds of one layout (the noise this sweep can see) are written "≈"."""
+    """The measured orderings in the paper's notation, seeds averaged, better first: generalization
+    as the gap (test − training loss, both in eval mode, after training; smaller first) and, where
+    the records have their epochs, as the paper reads it (test accuracy at one training loss that
+    every run reached; higher first); capacity (final training loss; lower first). Neighbours closer
+    than the largest difference between two seeds of one layout (the noise this sweep can see) are
+    written "≈"."""
     by_layout = {}
     for r in rows:
         by_layout.setdefault(r["layout"], []).append(r)
-    measures = {"generalization": lambda r: r["test_loss"] - r["train_eval_loss"],
-                "capacity": lambda r: r["train_eval_loss"]}
+    # (name, measure, what it is, True where higher is better)
+    measures = [("generalization", lambda r: r["test_loss"] - r["train_eval_loss"],
+                 "test − training loss, eval mode", False)]
+    if rows and all("epochs" in r for r in rows):
+        level = common_training_loss(rows)
+        measures.append(("  at equal loss", lambda r: test_acc_at_training_loss(r, level),
+                         f"test accuracy where the training loss first fell to {level:.3f}", True))
+    measures.append(("capacity", lambda r: r["train_eval_loss"], "final training loss, eval mode", False))
     lines = []
-    for name, measure in measures.items():
+    for name, measure, what, higher_first in measures:
         mean = {layout: sum(map(measure, runs)) / len(runs) for layout, runs in by_layout.items()}
         spreads = [max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values() if len(runs) > 1]
         noise = max(spreads, default=0.0)
-        ranked = sorted(mean, key=mean.get)
+        ranked = sorted(mean, key=mean.get, reverse=higher_first)
         text = "-".join(ranked[0]) if ranked else ""
         for better, worse in zip(ranked, ranked[1:]):
-            text += (" ≈ " if mean[worse] - mean[better] <= noise else " > ") + "-".join(worse)
-        what = "test − training loss" if name == "generalization" else "final training loss"
+            text += (" ≈ " if abs(mean[worse] - mean[better]) <= noise else " > ") + "-".join(worse)
         seeds = f"seeds differ by up to {noise:.4f}" if spreads else "one seed per layout: no noise measured yet"
-        lines.append(f"{name:15s} {text}    ({what}, eval mode; {seeds})")
+        lines.append(f"{name:15s} {text}    ({what}; {seeds})")
     return "\n".join(lines)
+
+
+LESSON = ROOT / "lessons" / "09-coatnet.md"
+
+
+def write_into(lesson, rows):
+    """Replace the measured table (from its header line to the blank line after it) and the block of
+    orderings that follows it in ``lesson`` with those of ``rows``."""
+    text = pathlib.Path(lesson).read_text()
+    new_table, new_orderings = table(rows), orderings(rows)
+    start = text.find(new_table.splitlines()[0])
+    end = text.find("\n\n", start)
+    first = text.find("\ngeneralization  ", end)
+    last = text.find("\n```", first)
+    if min(start, end, first, last) < 0:
+        raise SystemExit(f"{lesson}: no measured table (a line {new_table.splitlines()[0][:40]!r}...) followed by "
+                         "a block of orderings (a line starting 'generalization  ') to replace")
+    pathlib.Path(lesson).write_text(text[:start] + new_table + text[end:first + 1] + new_orderings + text[last:])
 
 
 def main(argv=None):
@@ -229,7 +284,12 @@ def main(argv=None):
                    help="take the runs in reverse order (a second sweep on another core meets the first midway; "
                         "a run one sweep trains, the other skips)")
     p.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
+    p.add_argument("--write-lesson", action="store_true",
+                   help="put the table and orderings of the recorded runs into lessons/09-coatnet.md and stop")
     opts, opts.passthrough = p.parse_known_args(argv)    # anything else goes to train_cifar.py (--threads, --device)
+    if opts.write_lesson:
+        write_into(LESSON, load_records(opts.record))
+        return 0
     if opts.table:
         rows = load_records(opts.record)
         print(table(rows) + "\n\n" + orderings(rows))

@@ -741,8 +741,10 @@ LAYOUT_RUNS = OUT / "layout_runs"     # experiments/layout_ablation.py's records
 
 @figure
 def fig09_ablation():
-    """The layout ablation measured (experiments/layout_ablation.py): per layout, the generalization
-    gap (test loss − training loss, both in eval mode) and the final training loss, seeds averaged."""
+    """The layout ablation measured (experiments/layout_ablation.py), per layout, seeds averaged: the
+    generalization gap (test loss − training loss, both in eval mode) and the final training loss;
+    the test error after training, and at one training loss that every run reached (the paper's
+    reading of generalization)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
     ablation = importlib.util.module_from_spec(spec)
@@ -753,27 +755,38 @@ def fig09_ablation():
         print(f"fig09_ablation: {len(order)} of 5 layouts recorded in {LAYOUT_RUNS.relative_to(ROOT)}; "
               "run experiments/layout_ablation.py to finish the sweep")
         return
-
-    seed_gaps = [[r["test_loss"] - r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
-    seed_train_loss = [[r["train_eval_loss"] for r in rows if r["layout"] == layout] for layout in order]
-    gaps = [sum(values) / len(values) for values in seed_gaps]               # the bars: seeds averaged
-    train_loss = [sum(values) / len(values) for values in seed_train_loss]
-    if min(gaps) <= 0:
-        raise SystemExit(f"fig09_ablation: a non-positive gap {gaps}: the bar chart draws positive values only")
+    level = ablation.common_training_loss(rows)
     colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]
-    a = bar_chart(order, gaps, colours, title="generalization gap (test − train loss)", ylabel="loss",
-                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300), points=seed_gaps)
-    b = bar_chart(order, train_loss, colours, title="final training loss (capacity)", ylabel="loss",
-                  fmt_value="{:.3f}", highlight="CCTT", size=(420, 300), points=seed_train_loss)
-    first = rows[0]
-    seeds = sorted({(r["layout"], r["seed"]) for r in rows})
-    note = (f"coatnet_cifar_nano, {int(first['train_argv'][first['train_argv'].index('--subset') + 1]):,} Fashion-MNIST "
-            f"training images, {first['train_argv'][first['train_argv'].index('--epochs') + 1]} epochs, no "
-            f"augmentation or regularization; test loss on {first['test_images']:,} test images\n"
-            f"both losses in eval mode, after training; {len(seeds)} runs: "
-            + ", ".join(f"{layout} seed {seed}" for layout, seed in seeds) + " (bars: seeds averaged; dots: each seed)")
-    save(captioned(stack([a, b], gap=20), "the layout ablation, measured (experiments/layout_ablation.py)",
-                   note=note), "09_ablation.png")
+
+    def panel(measure, title, unit, fmt_value):
+        """Bars: the seeds' mean per layout; dots: each seed."""
+        seeds = [[measure(r) for r in rows if r["layout"] == layout] for layout in order]
+        means = [sum(values) / len(values) for values in seeds]
+        if min(means) <= 0:
+            raise SystemExit(f"fig09_ablation: {title}: a non-positive value {means}: the bars draw positive values")
+        return bar_chart(order, means, colours, title=title, ylabel=unit, fmt_value=fmt_value, highlight="CCTT",
+                         size=(420, 300), points=seeds)
+
+    grid = stack([
+        stack([panel(lambda r: r["test_loss"] - r["train_eval_loss"], "generalization gap (test − train loss)",
+                     "loss", "{:.3f}"),
+               panel(lambda r: r["train_eval_loss"], "final training loss (capacity)", "loss", "{:.3f}")], gap=20),
+        stack([panel(lambda r: 100 * (1 - r["test_acc"]), "test error after training", "%", "{:.1f}"),
+               panel(lambda r: 100 * (1 - ablation.test_acc_at_training_loss(r, level)),
+                     f"test error at training loss {level:.2f}", "%", "{:.1f}")], gap=20)],
+        horizontal=False, gap=16)
+    argv = rows[0]["train_argv"]
+    flag = lambda name: int(argv[argv.index(name) + 1])        # noqa: E731
+    runs = sorted({(r["layout"], r["seed"]) for r in rows})
+    note = (f"coatnet_cifar_nano, {flag('--subset'):,} Fashion-MNIST training images, {flag('--epochs')} epochs, no "
+            f"augmentation or regularization; {len(runs)} runs: "
+            + ", ".join(f"{layout} seed {seed}" for layout, seed in runs) + "\n"
+            f"bars: seeds averaged; dots: each seed. Top, and test error after training: eval mode, after training, "
+            f"on {rows[0]['test_images']:,} test images\n"
+            f"bottom right: where the epoch's running training loss first fell to {level:.2f} (the lowest every run "
+            f"reached), interpolated between epochs, each evaluated on {flag('--test-subset'):,} test images")
+    save(captioned(grid, "the layout ablation, measured (experiments/layout_ablation.py)", note=note),
+         "09_ablation.png")
 
 
 # ----------------------------------------------------------------------------- the real training run

@@ -82,6 +82,7 @@ def test_the_orderings_use_the_seeds_noise():
     rows = [row("CCCC", 0, 0.010, 0.40), row("CCCC", 1, 0.012, 0.44), row("CCTT", 0, 0.02, 0.45),
             row("TTTT", 0, 0.30, 0.90), row("TTTT", 1, 0.31, 0.93)]
     text = ablation.orderings(rows).splitlines()
+    assert len(text) == 2                 # no epochs in these records: no reading at equal training loss
     # gaps: CCCC 0.409, CCTT 0.43, TTTT 0.61; the seeds' largest spread 0.038 (CCCC): CCTT is within it
     assert text[0].startswith("generalization  C-C-C-C ≈ C-C-T-T > T-T-T-T")
     assert "0.0380" in text[0]
@@ -99,3 +100,40 @@ def test_records_are_listed_in_the_papers_order_of_layouts(tmp_path):
     rows = ablation.load_records(tmp_path)
     assert [(r["layout"], r["seed"]) for r in rows] == [("CCCC", 0), ("CCCC", 1), ("CCCT", 0), ("TTTT", 0),
                                                         ("TTTT", 1)]
+
+
+def test_generalization_at_equal_training_loss():
+    """The paper's reading: test accuracy where each run's training loss first fell to the lowest
+    loss all runs reached, interpolated between the epochs around it; higher is better."""
+    ablation = load_ablation()
+    epochs = lambda *pairs: [{"train_loss": loss, "test_acc": acc} for loss, acc in pairs]  # noqa: E731
+    fast = {"layout": "CCCC", "seed": 0, "train_eval_loss": 0.01, "test_loss": 0.5,
+            "epochs": epochs((0.9, 0.70), (0.3, 0.85), (0.01, 0.90))}
+    slow = {"layout": "TTTT", "seed": 0, "train_eval_loss": 0.4, "test_loss": 0.5,
+            "epochs": epochs((1.5, 0.50), (0.8, 0.80), (0.5, 0.88))}
+    assert ablation.common_training_loss([fast, slow]) == 0.5
+    # CCCC passes 0.5 between its first two epochs, two thirds of the way from 0.9 to 0.3
+    assert abs(ablation.test_acc_at_training_loss(fast, 0.5) - (0.70 + (0.4 / 0.6) * 0.15)) < 1e-12
+    assert ablation.test_acc_at_training_loss(slow, 0.5) == 0.88
+    assert ablation.test_acc_at_training_loss(fast, 0.95) == 0.70          # already there after one epoch
+    assert ablation.test_acc_at_training_loss(slow, 0.1) is None            # never got there
+    lines = ablation.orderings([fast, slow]).splitlines()
+    assert lines[1].startswith("  at equal loss T-T-T-T > C-C-C-C") and "fell to 0.500" in lines[1]
+    assert lines[0].startswith("generalization  T-T-T-T > C-C-C-C")       # the smaller gap first
+
+
+def test_lesson_09_shows_the_records_table(tmp_path):
+    """Lesson 09's measured table and orderings are the records' own (after a new record:
+    layout_ablation.py --write-lesson), and --write-lesson replaces exactly those."""
+    ablation = load_ablation()
+    rows = ablation.load_records()
+    lesson = ablation.LESSON.read_text()
+    assert ablation.table(rows) in lesson and ablation.orderings(rows) in lesson
+    copy = tmp_path / "lesson.md"
+    copy.write_text(lesson)
+    ablation.write_into(copy, rows[:2])
+    changed = copy.read_text()
+    assert ablation.table(rows[:2]) in changed and ablation.orderings(rows[:2]) in changed
+    assert ablation.table(rows) not in changed
+    before, after = lesson.split(ablation.table(rows))
+    assert changed.startswith(before) and changed.endswith(after.split(ablation.orderings(rows))[1])
