@@ -137,3 +137,18 @@ def test_lesson_09_shows_the_records_table(tmp_path):
     assert ablation.table(rows) not in changed
     before, after = lesson.split(ablation.table(rows))
     assert changed.startswith(before) and changed.endswith(after.split(ablation.orderings(rows))[1])
+
+
+def test_lesson_09s_reading_at_equal_training_loss_holds_for_the_records():
+    """Lesson 09 says that at equal training loss the recorded layouts lie within a few points of
+    each other, in no order of convolution stages: neither the paper's ordering nor its reverse."""
+    ablation = load_ablation()
+    rows = ablation.load_records()
+    level = ablation.common_training_loss(rows)
+    acc = {}
+    for r in rows:
+        acc.setdefault(r["layout"], []).append(ablation.test_acc_at_training_loss(r, level))
+    mean = {layout: sum(values) / len(values) for layout, values in acc.items()}
+    assert max(mean.values()) - min(mean.values()) < 0.06
+    by_convolution = [mean[layout] for layout in ("CCCC", "CCCT", "CCTT", "CTTT", "TTTT")]
+    assert by_convolution not in (sorted(by_convolution), sorted(by_convolution, reverse=True))   # nor its reverse
