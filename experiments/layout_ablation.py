@@ -172,7 +172,7 @@ def load_records(folder=RECORD):
         row = json.loads(path.read_text())
         metrics = path.parent / "metrics.jsonl"
         if metrics.exists():
-            row["epochs"] = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+            row["epochs"] = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] or None
         rows.append(row)
     order = {}
     for i, (layout, _) in enumerate(RUNS):
@@ -195,55 +195,74 @@ def table(rows):
 
 
 def common_training_loss(rows):
-    """The lowest training loss that every run reached at the end of some epoch (the running loss
-    of train_cifar's epochs): the level at which all of them can be compared."""
+    """The lowest training loss that every run reached in some epoch (the running loss of
+    train_cifar's epochs, in train mode): the level at which all of them can be compared."""
     return max(min(epoch["train_loss"] for epoch in r["epochs"]) for r in rows)
 
 
 def test_acc_at_training_loss(record, level):
-    """The test accuracy of the epoch where the run's training loss first fell to ``level``,
-    interpolated linearly from the epoch before; None if it never did. The paper reads generalization
-    this way: of two models at the same training loss, the one with the higher evaluation accuracy
-    generalizes better."""
-    before = None
-    for epoch in record["epochs"]:
-        if epoch["train_loss"] <= level:
-            if before is None:
-                return epoch["test_acc"]
-            t = (before["train_loss"] - level) / (before["train_loss"] - epoch["train_loss"])
-            return before["test_acc"] + t * (epoch["test_acc"] - before["test_acc"])
-        before = epoch
-    return None
+    """The test accuracy at the moment the run's training loss first fell to ``level``; None if it
+    never did. The paper reads generalization this way: of two models at the same training loss,
+    the one with the higher evaluation accuracy generalizes better.
+
+    An epoch's running training loss is its mean over the epoch, so it belongs to the epoch's middle
+    (k − ½), while the test accuracy is measured at its end (k): the moment t is found on the loss
+    drawn through the middles, and the accuracy is read at t on the line through the ends (the first
+    evaluation's before it)."""
+    middles = [(k + 0.5, epoch["train_loss"]) for k, epoch in enumerate(record["epochs"])]
+    ends = [(k + 1.0, epoch["test_acc"]) for k, epoch in enumerate(record["epochs"])]
+    t = None
+    for (t0, loss0), (t1, loss1) in zip([(0.0, float("inf"))] + middles, middles):
+        if loss1 <= level:
+            t = t1 if loss0 == float("inf") else t0 + (loss0 - level) / (loss0 - loss1) * (t1 - t0)
+            break
+    if t is None:
+        return None
+    if t <= ends[0][0]:
+        return ends[0][1]
+    for (t0, acc0), (t1, acc1) in zip(ends, ends[1:]):
+        if t <= t1:
+            return acc0 + (t - t0) / (t1 - t0) * (acc1 - acc0)
+    return ends[-1][1]
 
 
 def orderings(rows):
     """The measured orderings in the paper's notation, seeds averaged, better first: generalization
     as the gap (test − training loss, both in eval mode, after training; smaller first) and, where
     the records have their epochs, as the paper reads it (test accuracy at one training loss that
-    every run reached; higher first); capacity (final training loss; lower first). Neighbours closer
-    than the largest difference between two seeds of one layout (the noise this sweep can see) are
-    written "≈"."""
+    every run reached; higher first); capacity (final training loss; lower first). Neighbours that
+    differ by no more than the noise are written "≈": the largest difference between two seeds of
+    one layout, and for the accuracy at least two standard errors of the difference of two
+    evaluations on the per-epoch test images, 2·√(2p(1 − p)/n)."""
     by_layout = {}
     for r in rows:
         by_layout.setdefault(r["layout"], []).append(r)
-    # (name, measure, what it is, True where higher is better)
+    # (name, measure, what it is, higher is better, how a difference is written, the noise floor)
     measures = [("generalization", lambda r: r["test_loss"] - r["train_eval_loss"],
-                 "test − training loss, eval mode", False)]
-    if rows and all("epochs" in r for r in rows):
+                 "test − training loss, eval mode", False, "{:.4f}".format, 0.0)]
+    if rows and all(r.get("epochs") for r in rows):
         level = common_training_loss(rows)
+        at_level = [test_acc_at_training_loss(r, level) for r in rows]
+        p = sum(at_level) / len(at_level)
+        n = min(int(r["train_argv"][r["train_argv"].index("--test-subset") + 1]) for r in rows)
+        floor = 2 * (2 * p * (1 - p) / n) ** 0.5
         measures.append(("  at equal loss", lambda r: test_acc_at_training_loss(r, level),
-                         f"test accuracy where the training loss first fell to {level:.3f}", True))
-    measures.append(("capacity", lambda r: r["train_eval_loss"], "final training loss, eval mode", False))
+                         f"test accuracy where the running training loss first fell to {level:.3f}; "
+                         f"two evaluations on {n:,} images differ by up to {100 * floor:.1f} pt by chance",
+                         True, lambda v: f"{100 * v:.1f} pt", floor))
+    measures.append(("capacity", lambda r: r["train_eval_loss"], "final training loss, eval mode", False,
+                     "{:.4f}".format, 0.0))
     lines = []
-    for name, measure, what, higher_first in measures:
+    for name, measure, what, higher_first, written, floor in measures:
         mean = {layout: sum(map(measure, runs)) / len(runs) for layout, runs in by_layout.items()}
         spreads = [max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values() if len(runs) > 1]
-        noise = max(spreads, default=0.0)
+        noise = max(spreads + [floor])
         ranked = sorted(mean, key=mean.get, reverse=higher_first)
         text = "-".join(ranked[0]) if ranked else ""
         for better, worse in zip(ranked, ranked[1:]):
             text += (" ≈ " if abs(mean[worse] - mean[better]) <= noise else " > ") + "-".join(worse)
-        seeds = f"seeds differ by up to {noise:.4f}" if spreads else "one seed per layout: no noise measured yet"
+        seeds = (f"seeds differ by up to {written(max(spreads))}" if spreads
+                 else "one seed per layout: no noise measured yet")
         lines.append(f"{name:15s} {text}    ({what}; {seeds})")
     return "\n".join(lines)
 
@@ -253,17 +272,19 @@ LESSON = ROOT / "lessons" / "09-coatnet.md"
 
 def write_into(lesson, rows):
     """Replace the measured table (from its header line to the blank line after it) and the block of
-    orderings that follows it in ``lesson`` with those of ``rows``."""
+    orderings (the next ```text block, starting 'generalization  ') in ``lesson`` with those of
+    ``rows``."""
     text = pathlib.Path(lesson).read_text()
     new_table, new_orderings = table(rows), orderings(rows)
     start = text.find(new_table.splitlines()[0])
-    end = text.find("\n\n", start)
-    first = text.find("\ngeneralization  ", end)
+    end = text.find("\n\n", start) if start >= 0 else -1
+    fence = text.find("```text\n", end) if end >= 0 else -1
+    first = fence + len("```text\n")
     last = text.find("\n```", first)
-    if min(start, end, first, last) < 0:
+    if min(start, end, fence, last) < 0 or not text.startswith("generalization  ", first):
         raise SystemExit(f"{lesson}: no measured table (a line {new_table.splitlines()[0][:40]!r}...) followed by "
-                         "a block of orderings (a line starting 'generalization  ') to replace")
-    pathlib.Path(lesson).write_text(text[:start] + new_table + text[end:first + 1] + new_orderings + text[last:])
+                         "a ```text block of orderings (its first line starting 'generalization  ') to replace")
+    pathlib.Path(lesson).write_text(text[:start] + new_table + text[end:first] + new_orderings + text[last:])
 
 
 def main(argv=None):

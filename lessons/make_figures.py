@@ -755,6 +755,9 @@ def fig09_ablation():
         print(f"fig09_ablation: {len(order)} of 5 layouts recorded in {LAYOUT_RUNS.relative_to(ROOT)}; "
               "run experiments/layout_ablation.py to finish the sweep")
         return
+    if not all(r.get("epochs") for r in rows):
+        raise SystemExit(f"fig09_ablation: a record in {LAYOUT_RUNS.relative_to(ROOT)} has no metrics.jsonl "
+                         "(its epochs): rerun experiments/layout_ablation.py to record it again")
     level = ablation.common_training_loss(rows)
     colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]
 
@@ -768,23 +771,26 @@ def fig09_ablation():
                          size=(420, 300), points=seeds)
 
     grid = stack([
-        stack([panel(lambda r: r["test_loss"] - r["train_eval_loss"], "generalization gap (test − train loss)",
+        stack([panel(lambda r: r["test_loss"] - r["train_eval_loss"], "gap: test − training loss",
                      "loss", "{:.3f}"),
-               panel(lambda r: r["train_eval_loss"], "final training loss (capacity)", "loss", "{:.3f}")], gap=20),
+               panel(lambda r: r["train_eval_loss"], "training loss after training (fit)", "loss", "{:.3f}")],
+              gap=20),
         stack([panel(lambda r: 100 * (1 - r["test_acc"]), "test error after training", "%", "{:.1f}"),
                panel(lambda r: 100 * (1 - ablation.test_acc_at_training_loss(r, level)),
-                     f"test error at training loss {level:.2f}", "%", "{:.1f}")], gap=20)],
+                     f"test error at running training loss {level:.2f}", "%", "{:.1f}")], gap=20)],
         horizontal=False, gap=16)
     argv = rows[0]["train_argv"]
     flag = lambda name: int(argv[argv.index(name) + 1])        # noqa: E731
     runs = sorted({(r["layout"], r["seed"]) for r in rows})
-    note = (f"coatnet_cifar_nano, {flag('--subset'):,} Fashion-MNIST training images, {flag('--epochs')} epochs, no "
-            f"augmentation or regularization; {len(runs)} runs: "
-            + ", ".join(f"{layout} seed {seed}" for layout, seed in runs) + "\n"
-            f"bars: seeds averaged; dots: each seed. Top, and test error after training: eval mode, after training, "
-            f"on {rows[0]['test_images']:,} test images\n"
-            f"bottom right: where the epoch's running training loss first fell to {level:.2f} (the lowest every run "
-            f"reached), interpolated between epochs, each evaluated on {flag('--test-subset'):,} test images")
+    note = (f"coatnet_cifar_nano, {flag('--subset'):,} Fashion-MNIST training images (a subset per seed), "
+            f"{flag('--epochs')} epochs, no augmentation or regularization;\n{len(runs)} runs: "
+            + ", ".join(f"{layout} seed {seed}" for layout, seed in runs) + "; bars: seeds averaged; dots: each seed\n"
+            "lower is better in every panel; blue to orange: convolution stages replaced by attention; outlined: "
+            "C-C-T-T, CoAtNet's choice\n"
+            f"top and bottom left: eval mode, after training, on {rows[0]['test_images']:,} test images; bottom right: "
+            f"when the running training loss (train mode) first fell to {level:.2f},\nthe lowest every run reached, "
+            f"read between the per-epoch evaluations on {flag('--test-subset'):,} test images "
+            "(experiments/layout_ablation.py::test_acc_at_training_loss)")
     save(captioned(grid, "the layout ablation, measured (experiments/layout_ablation.py)", note=note),
          "09_ablation.png")
 

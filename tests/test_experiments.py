@@ -103,23 +103,30 @@ def test_records_are_listed_in_the_papers_order_of_layouts(tmp_path):
 
 
 def test_generalization_at_equal_training_loss():
-    """The paper's reading: test accuracy where each run's training loss first fell to the lowest
-    loss all runs reached, interpolated between the epochs around it; higher is better."""
+    """The paper's reading: test accuracy at the moment each run's training loss first fell to the
+    lowest loss all runs reached. An epoch's running loss belongs to its middle, its test accuracy
+    to its end; higher is better."""
     ablation = load_ablation()
     epochs = lambda *pairs: [{"train_loss": loss, "test_acc": acc} for loss, acc in pairs]  # noqa: E731
-    fast = {"layout": "CCCC", "seed": 0, "train_eval_loss": 0.01, "test_loss": 0.5,
+    argv = ["--test-subset", "100000"]
+    fast = {"layout": "CCCC", "seed": 0, "train_eval_loss": 0.01, "test_loss": 0.5, "train_argv": argv,
             "epochs": epochs((0.9, 0.70), (0.3, 0.85), (0.01, 0.90))}
-    slow = {"layout": "TTTT", "seed": 0, "train_eval_loss": 0.4, "test_loss": 0.5,
+    slow = {"layout": "TTTT", "seed": 0, "train_eval_loss": 0.4, "test_loss": 0.5, "train_argv": argv,
             "epochs": epochs((1.5, 0.50), (0.8, 0.80), (0.5, 0.88))}
     assert ablation.common_training_loss([fast, slow]) == 0.5
-    # CCCC passes 0.5 between its first two epochs, two thirds of the way from 0.9 to 0.3
-    assert abs(ablation.test_acc_at_training_loss(fast, 0.5) - (0.70 + (0.4 / 0.6) * 0.15)) < 1e-12
-    assert ablation.test_acc_at_training_loss(slow, 0.5) == 0.88
-    assert ablation.test_acc_at_training_loss(fast, 0.95) == 0.70          # already there after one epoch
+    # CCCC's loss passes 0.5 two thirds of the way from epoch 1's middle (0.9) to epoch 2's (0.3), at
+    # t = 0.5 + 2/3 epochs: a sixth of the way from epoch 1's end (0.70) to epoch 2's (0.85)
+    assert abs(ablation.test_acc_at_training_loss(fast, 0.5) - (0.70 + 0.15 / 6)) < 1e-12
+    # TTTT reaches 0.5 in the middle of epoch 3: halfway between the ends of epochs 2 and 3
+    assert abs(ablation.test_acc_at_training_loss(slow, 0.5) - 0.84) < 1e-12
+    assert ablation.test_acc_at_training_loss(fast, 0.95) == 0.70          # there in epoch 1: its evaluation
     assert ablation.test_acc_at_training_loss(slow, 0.1) is None            # never got there
     lines = ablation.orderings([fast, slow]).splitlines()
     assert lines[1].startswith("  at equal loss T-T-T-T > C-C-C-C") and "fell to 0.500" in lines[1]
     assert lines[0].startswith("generalization  T-T-T-T > C-C-C-C")       # the smaller gap first
+    # on 50 test images per epoch the two readings (72.5 % and 84 %) are within chance (16 pt): "≈"
+    few = ["--test-subset", "50"]
+    assert "T-T-T-T ≈ C-C-C-C" in ablation.orderings([{**fast, "train_argv": few}, {**slow, "train_argv": few}])
 
 
 def test_lesson_09_shows_the_records_table(tmp_path):
@@ -140,15 +147,9 @@ def test_lesson_09_shows_the_records_table(tmp_path):
 
 
 def test_lesson_09s_reading_at_equal_training_loss_holds_for_the_records():
-    """Lesson 09 says that at equal training loss the recorded layouts lie within a few points of
-    each other, in no order of convolution stages: neither the paper's ordering nor its reverse."""
+    """Lesson 09 says that at equal training loss T-T-T-T reads best and the other layouts lie within
+    chance of each other (so not the paper's ordering): the orderings' "≈" says so of the records."""
     ablation = load_ablation()
-    rows = ablation.load_records()
-    level = ablation.common_training_loss(rows)
-    acc = {}
-    for r in rows:
-        acc.setdefault(r["layout"], []).append(ablation.test_acc_at_training_loss(r, level))
-    mean = {layout: sum(values) / len(values) for layout, values in acc.items()}
-    assert max(mean.values()) - min(mean.values()) < 0.06
-    by_convolution = [mean[layout] for layout in ("CCCC", "CCCT", "CCTT", "CTTT", "TTTT")]
-    assert by_convolution not in (sorted(by_convolution), sorted(by_convolution, reverse=True))   # nor its reverse
+    line = ablation.orderings(ablation.load_records()).splitlines()[1]
+    ranked = line.removeprefix("  at equal loss ").split("    (")[0]
+    assert ranked.startswith("T-T-T-T > ") and ranked.count(">") == 1 and ranked.count("≈") == 3, line
