@@ -693,7 +693,8 @@ def report(args, classes, metrics, wall_time, train_images_per_s):
     lines += [f"  {name:<14s} {acc * 100:6.2f}%" for name, acc in zip(classes, metrics["per_class_acc"])]
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
-              "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset}
+              "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset,
+              "machine": backend.describe(args.device)}
     # An evaluation of a checkpoint goes beside the run's own report, never over it
     path = os.path.join(args.out, "eval.json" if args.eval_only else "report.json")
     try:

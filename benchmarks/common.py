@@ -77,10 +77,7 @@ def machine_description(device="cpu"):
             f"Python {platform.python_version()}, NumPy {numpy.__version__}")
     if device == "gpu":
         from tinycoat import backend
-        cupy = backend.array_module("gpu")
-        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-        name = name.decode() if isinstance(name, bytes) else name
-        desc += f", {name} (CuPy {cupy.__version__})"
+        desc += f", {backend.gpu_name()} (CuPy {backend.array_module('gpu').__version__})"
     return desc
 
 

@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import shutil
 import sys
 
@@ -38,6 +37,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import train_cifar  # noqa: E402
+from tinycoat import backend  # noqa: E402
 from tinycoat.checkpoint import load_checkpoint  # noqa: E402
 from tinycoat.models import create_model, summary  # noqa: E402
 
@@ -144,6 +144,7 @@ def _record(layout, seed, opts, out, keep):
         sys.exit(f"{layout} seed {seed}: the final evaluation exited with {code}")
     ck = load_checkpoint(out / "last.npz")
     final = json.loads((out / "eval.json").read_text())
+    device = final.get("device", "cpu")
     history = ck["meta"]["history"]
     cost = summary(create_model("coatnet_cifar_nano", num_classes=10, in_chans=1, layout=layout, image_size=32),
                    (1, 32, 32), print_table=False)
@@ -159,7 +160,7 @@ def _record(layout, seed, opts, out, keep):
             "test_loss": final["test_loss"], "test_acc": final["test_acc"], "test_images": opts.final_test_subset,
             "train_seconds": sum(opts.subset / r["train_images_per_s"] for r in history if r["train_images_per_s"]),
             "finished": ck["meta"].get("time"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {opts.machine_note}"}
+            "machine": backend.describe(device) + (f" ({opts.machine_note})" if opts.machine_note else "")}
     (keep / "run.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"recorded {layout} seed {seed} in {keep}")
 

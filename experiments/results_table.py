@@ -24,7 +24,7 @@ HEADER = ["| run | training data | model | layout | epochs | test accuracy | tim
 LEGEND = ("plain: no augmentation, label smoothing, stochastic depth, mixup or weight averaging. Test "
           "accuracy on the whole test set ({test_images} images). Time: the training steps' own (the "
           "ablation), with the evaluation after each epoch (the full run); a run split over sessions by "
-          "--stop-after and --resume counts no pause.")
+          "--stop-after and --resume counts no pause. Machine: each record's run.json names it in full.")
 
 
 def _layout_ablation():
@@ -35,9 +35,11 @@ def _layout_ablation():
 
 
 def _machine(text):
-    """The machine as a record names it, without its architecture and parenthesised details (the
-    records keep those)."""
-    return text.split(" (")[0].removeprefix("x86_64, ")
+    """The machine as a record names it (backend.describe: "x86_64, 2 CPU cores", and a GPU's name),
+    without its architecture, and "shared" where its note in parentheses says so; the record keeps
+    the rest."""
+    machine, _, note = text.partition(" (")
+    return machine.split(", ", 1)[-1] + (", shared with other runs" if "shar" in note else "")
 
 
 def _dashed(layout):

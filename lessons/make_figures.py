@@ -29,6 +29,7 @@ OUT = HERE / "figures"
 sys.path.insert(0, str(ROOT))
 
 import tinycoat as tc  # noqa: E402
+from tinycoat import backend  # noqa: E402
 
 # ----------------------------------------------------------------------------- drawing kit
 
@@ -815,7 +816,6 @@ def record_run(out_dir=None, full=False):
     the final model (bias_tables.npz, a few KB) and run.json; for the full run also
     predictions.json (record_predictions).
     """
-    import platform
     import shutil
     import subprocess
     import tempfile
@@ -851,8 +851,12 @@ def record_run(out_dir=None, full=False):
     # The run may have been split by --stop-after and --resume: its time is the epochs' own.
     seconds = sum(train_images / r["train_images_per_s"] + test_images / r["test_images_per_s"] for r in rows)
     info = {"command": "python train_cifar.py " + " ".join(args), "epochs_done": ck["meta"].get("epoch"),
-            "finished": ck["meta"].get("time"), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores "
-            "(shared with other work while it ran)", "wall_time_s": report.get("wall_time_s"),
+            "finished": ck["meta"].get("time"),
+            # the report names the machine that trained (older reports do not: then it is this one);
+            # this repository's CPU runs shared the cores with other runs
+            "machine": report.get("machine", backend.describe(config.get("device", "cpu")))
+            + (" (shared with other work while it ran)" if config.get("device", "cpu") == "cpu" else ""),
+            "wall_time_s": report.get("wall_time_s"),
             "epochs_time_s": round(seconds), "train_images": train_images, "test_images": test_images,
             "test_acc": rows[-1]["test_acc"], "config": config}
     (folder / "run.json").write_text(json.dumps(info, indent=1) + "\n")

@@ -122,3 +122,19 @@ def test_constructors_name_a_bad_shape():
     with pytest.raises(ValueError, match=r"non-negative ints, got \(2, -1\)"):
         tc.full((2, -1), 1.0)
     assert tc.full([2, 3], 0.5).shape == (2, 3)
+
+
+def test_describe_names_the_cpu_and_the_gpu(monkeypatch, no_cached_cupy):
+    """What a run's report says it ran on: architecture and cores, and the GPU's name (CUDA gives bytes)."""
+    import platform
+    assert backend.describe("cpu") == f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 2, getDeviceProperties=lambda i: {"name": f"GPU {i}".encode()}),
+        Device=lambda: types.SimpleNamespace(id=1))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    assert backend.describe("cuda") == f"{platform.machine()}, {os.cpu_count()} CPU cores, GPU 1"   # the current one
+    monkeypatch.setattr(backend, "_cupy_module", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(backend.DeviceError, match="pip install"):
+        backend.describe("gpu")

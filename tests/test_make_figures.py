@@ -6,6 +6,7 @@ written into a temporary folder from a two-epoch run on ten Fashion-MNIST images
 """
 import importlib.util
 import json
+import os
 import pathlib
 
 import pytest
@@ -78,6 +79,7 @@ def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashi
     row = load_script("experiments/results_table.py").full_run_row(run)
     assert row.startswith("| full training run | Fashion-MNIST, all 10 images | coatnet_cifar_nano | C-C-T-T | 2 | **")
     assert f"{100 * metrics[-1]['test_acc']:.1f} %" in row
+    assert run["machine"].startswith(report["machine"]) and row.endswith(f"| {os.cpu_count()} CPU cores, shared with other runs |")
 
 
 def test_a_run_made_with_other_arguments_is_not_recorded_as_the_full_run(fashion_root, tmp_path, monkeypatch):

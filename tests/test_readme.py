@@ -49,3 +49,11 @@ def test_the_results_table_is_rewritten_in_place(tmp_path):
     stale.write_text("# no table here\n")
     with pytest.raises(SystemExit, match="no results table"):
         results.write_into(stale)
+
+
+def test_the_results_table_names_the_machine_shortly():
+    """The table says cores (and a GPU's name) and whether the run shared them; the record keeps the rest."""
+    machine = results_table()._machine
+    assert machine("x86_64, 2 CPU cores (2-core AMD EPYC VM, two workers sharing the machine)") == \
+        "2 CPU cores, shared with other runs"
+    assert machine("x86_64, 16 CPU cores, NVIDIA H200") == "16 CPU cores, NVIDIA H200"

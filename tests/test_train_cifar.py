@@ -1,6 +1,8 @@
 """train_cifar.py end to end, on tiny datasets written in their true on-disk formats."""
 import importlib.util
 import json
+import os
+import platform
 import pathlib
 import signal
 
@@ -44,6 +46,7 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
     report = json.loads((out / "report.json").read_text())
     assert len(report["per_class_acc"]) == 10 and report["wall_time_s"] > 0
+    assert report["machine"] == f"{platform.machine()}, {os.cpu_count()} CPU cores"    # what it trained on
     assert (out / "last.npz").exists()
     text = capsys.readouterr().out
     assert "test accuracy" in text and "per-class accuracy" in text and "images/s" in text

@@ -80,6 +80,21 @@ def gpu_available() -> bool:
     return True
 
 
+def gpu_name() -> str:
+    """The current CUDA device's name, e.g. "NVIDIA H200"."""
+    cupy = _import_cupy()
+    name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def describe(device="cpu") -> str:
+    """The machine in a few words, for a run's report: architecture and CPU cores, and on a GPU its
+    name (e.g. "x86_64, 16 CPU cores, NVIDIA H200")."""
+    import platform
+    text = f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    return text + (f", {gpu_name()}" if canonical_device(device) == "gpu" else "")
+
+
 def use_tf32(enabled: bool = True) -> None:
     """Let float32 matrix products on the GPU run on TensorFloat-32 tensor cores (Ampere and newer).
 
