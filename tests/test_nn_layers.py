@@ -167,6 +167,8 @@ def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, messag
      "AvgPool2d: stride must be a positive int or a pair of them, got 0"),
     (lambda: nn.MaxPool2d(2, padding=2), ValueError, "MaxPool2d: padding must be at most half the kernel_size "
                                                      "(2, 2) (else a window could hold nothing but padding), got 2"),
+    (lambda: nn.Dropout(1.5), ValueError, "Dropout: p must be a finite number in [0, 1], got 1.5"),
+    (lambda: nn.DropPath("0.1"), TypeError, "DropPath: p must be a finite number in [0, 1], got '0.1'"),
 ])
 def test_bad_constructor_arguments_are_refused_at_once(make, error, message):
     with pytest.raises(error, match="^" + re.escape(message) + "$"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tinycoat.nn.functional as F
+from tinycoat.checks import check_number
 from tinycoat.nn.module import Module
 
 
@@ -39,7 +40,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        self.p = float(p)
+        self.p = float(check_number("Dropout", "p", p, high=1))
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -53,7 +54,7 @@ class DropPath(Module):
 
     def __init__(self, p=0.0):
         super().__init__()
-        self.p = float(p)
+        self.p = float(check_number("DropPath", "p", p, high=1))
 
     def forward(self, x):
         return F.drop_path(x, self.p, self.training)
