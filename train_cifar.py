@@ -323,6 +323,7 @@ def prepare_out(args):
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainingError(f"--out {out!r} is a file, not a folder: name a folder for the run's checkpoint and "
                             "metrics")
+    args.made_out = not os.path.exists(out)        # a run that fails before writing anything removes it again
     try:
         os.makedirs(out, exist_ok=True)
         atomic_write(os.path.join(out, ".write-test"), lambda f: f.write(b"ok"))
@@ -933,6 +934,8 @@ def main(argv=None) -> int:
             backend.use_tf32()
         run(args)
     except TrainingError as exc:
+        if getattr(locals().get("args"), "made_out", False) and not os.listdir(args.out):
+            os.rmdir(args.out)          # made by this run, still empty: leave no trace of a failed start
         return stop_every_rank(comm, 2, f"error: {exc}")
     except distributed.DistributedError as exc:
         return stop_every_rank(comm, 2, f"error: {exc}")

@@ -214,6 +214,15 @@ def test_missing_dataset_says_where_to_put_it(tmp_path, capsys):
     assert "--no-download was given" in err and "leave out --no-download" in err and "download=" not in err
 
 
+def test_a_failed_start_leaves_no_folder_behind(tmp_path):
+    """--out made by a run that fails before writing anything is removed; one that was there stays."""
+    assert run("--data-dir", tmp_path / "empty", "--epochs", 1, "--out", tmp_path / "new", *FAST) == 2
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    assert run("--data-dir", tmp_path / "empty", "--epochs", 1, "--out", tmp_path / "mine", *FAST) == 2
+    assert (tmp_path / "mine").is_dir()
+
+
 def test_corrupt_archive_is_refused(tmp_path, capsys):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "cifar-10-binary.tar.gz").write_bytes(b"not the real archive")
