@@ -3,7 +3,8 @@
     python experiments/layout_ablation.py                  # the whole sweep (hours on a 2-core CPU)
     python experiments/layout_ablation.py --stop-after 3   # train 3 epochs of it, then stop; rerun to go on
     python experiments/layout_ablation.py --table          # the table of what has finished
-    python experiments/layout_ablation.py --write-lesson   # ... put into lesson 09 (after a new record)
+    python experiments/layout_ablation.py --fit            # the runs that fit alike (FIT_RUNS), for equal fit
+    python experiments/layout_ablation.py --write-lesson   # the tables, put into lesson 09 (after a new record)
     python experiments/layout_ablation.py --threads 1 & python experiments/layout_ablation.py --threads 1 --reverse
                                                            # two sweeps, one per core, sharing the runs
 
@@ -23,6 +24,11 @@ again. A finished run is evaluated once more on the whole test set and, in eval 
 training images (``--eval-only --eval-train``): the gap is measured on equal terms, not against the
 running training loss of an epoch. Its small record (metrics.jsonl and run.json) is kept
 in lessons/figures/layout_runs/<layout>-seed<seed>/, which lesson 09's table and figure read.
+
+The attention-heavy layouts do not fit their training images in 10 epochs, and the paper reads
+generalization at equal training loss. --fit trains the convolution-heavy layouts again with whole
+schedules short enough that their training loss ends near the attention-heavy layouts' (FIT_RUNS),
+recorded in lessons/figures/layout_fit/<layout>-seed<seed>-<epochs>ep/.
 """
 from __future__ import annotations
 
@@ -44,6 +50,11 @@ from tinycoat.models import create_model, summary  # noqa: E402
 RECORD = ROOT / "lessons" / "figures" / "layout_runs"
 # The paper's order of layouts by convolution stages; the extremes get a second seed.
 RUNS = [("CCCC", 0), ("CCCT", 0), ("CCTT", 0), ("CTTT", 0), ("TTTT", 0), ("CCCC", 1), ("TTTT", 1)]
+# --fit: the convolution-heavy layouts again, each with a whole schedule (warm-up and cosine decay)
+# short enough that its training loss ends near the attention-heavy layouts' after 10 epochs, so
+# that the layouts are compared at equal fit, as the paper reads generalization: (layout, seed, epochs).
+FIT_RUNS = [("CCCC", 0, 1), ("CCCC", 0, 2), ("CCCT", 0, 2), ("CCTT", 0, 4)]
+FIT_RECORD = ROOT / "lessons" / "figures" / "layout_fit"
 # What the ablation switches off (the paper: "without augmentation or regularization").
 PLAIN = ["--no-augment", "--label-smoothing", "0", "--drop-path", "0", "--mixup", "0", "--ema", "0"]
 
@@ -53,6 +64,11 @@ def training_argv(layout, seed, opts, out):
             "--seed", str(seed), "--subset", str(opts.subset), "--test-subset", str(opts.test_subset),
             "--epochs", str(opts.epochs), "--batch-size", str(opts.batch_size), "--warmup", str(opts.warmup),
             *PLAIN, "--out", str(out)]
+
+
+def run_name(layout, seed, opts):
+    """The run's folder name: LAYOUT-seedS, and -Nep for a --fit run (one layout, several lengths)."""
+    return f"{layout}-seed{seed}" + (f"-{opts.epochs}ep" if getattr(opts, "fit", False) else "")
 
 
 def epochs_done(out):
@@ -92,7 +108,7 @@ def train(layout, seed, opts, budget):
     """Train (or go on training) one run for at most ``budget`` epochs; returns the epochs trained,
     0 if it is done or another sweep holds it, or None if the run was stopped by a signal (the
     sweep stops too)."""
-    out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
+    out = pathlib.Path(opts.runs) / run_name(layout, seed, opts)
     done = epochs_done(out)
     if done >= opts.epochs:
         return 0
@@ -127,8 +143,8 @@ def _train(layout, seed, opts, budget, out, done):
 
 def record(layout, seed, opts):
     """Evaluate a finished run on the whole test set and its training images; keep the small record."""
-    out = pathlib.Path(opts.runs) / f"{layout}-seed{seed}"
-    keep = pathlib.Path(opts.record) / f"{layout}-seed{seed}"
+    out = pathlib.Path(opts.runs) / run_name(layout, seed, opts)
+    keep = pathlib.Path(opts.record) / run_name(layout, seed, opts)
     if (keep / "run.json").exists() or epochs_done(out) < opts.epochs or not claim(out):
         return
     try:
@@ -150,9 +166,10 @@ def _record(layout, seed, opts, out, keep):
                    (1, 32, 32), print_table=False)
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copy(out / "metrics.jsonl", keep / "metrics.jsonl")
-    info = {"layout": layout, "seed": seed, "command": "python experiments/layout_ablation.py "
-            + " ".join(f"--{k.replace('_', '-')} {getattr(opts, k)}" for k in ("epochs", "subset", "batch_size",
-                                                                                 "warmup")),
+    settings = ("subset", "batch_size", "warmup") if opts.fit else ("epochs", "subset", "batch_size", "warmup")
+    info = {"layout": layout, "seed": seed, "epochs": opts.epochs, "command": "python experiments/layout_ablation.py "
+            + (f"--fit --only {run_name(layout, seed, opts)} " if opts.fit else "")
+            + " ".join(f"--{k.replace('_', '-')} {getattr(opts, k)}" for k in settings),
             "train_argv": training_argv(layout, seed, opts, "OUT"),
             "params": cost["params"], "macs": cost["macs"],
             "final_train_loss": history[-1]["train_loss"], "final_train_acc": history[-1]["train_acc"],
@@ -166,28 +183,27 @@ def _record(layout, seed, opts, out, keep):
 
 
 def load_records(folder=RECORD):
-    """The finished runs' records, each with its per-epoch metrics (``"epochs"``, from its
-    metrics.jsonl, where the record has one), in the paper's order of layouts."""
+    """The finished runs' records (run.json), in the paper's order of layouts, then seed and epochs."""
     rows = []
     for path in sorted(pathlib.Path(folder).glob("*/run.json")):
         row = json.loads(path.read_text())
-        metrics = path.parent / "metrics.jsonl"
-        if metrics.exists():
-            row["epochs"] = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] or None
+        argv = row.get("train_argv", [])
+        if "epochs" not in row and "--epochs" in argv:                # (records made before it was kept)
+            row["epochs"] = int(argv[argv.index("--epochs") + 1])
         rows.append(row)
     order = {}
     for i, (layout, _) in enumerate(RUNS):
         order.setdefault(layout, i)                  # the paper's order of layouts (a second seed sorts beside)
-    return sorted(rows, key=lambda r: (order.get(r["layout"], 99), r["seed"]))
+    return sorted(rows, key=lambda r: (order.get(r["layout"], 99), r["seed"], r.get("epochs", 0)))
 
 
 def table(rows):
     """Markdown: one row per finished run; the gap is test loss − training loss, both in eval mode."""
-    lines = ["| layout | seed | train loss | train acc | test loss | test acc | gap (loss) | gap (acc) "
+    lines = ["| layout | seed | epochs | train loss | train acc | test loss | test acc | gap (loss) | gap (acc) "
              "| params | M MACs | train time |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['layout']} | {r['seed']} | {r['train_eval_loss']:.3f} | {100 * r['train_eval_acc']:.1f} % "
+        lines.append(f"| {r['layout']} | {r['seed']} | {r['epochs']} | {r['train_eval_loss']:.3f} | {100 * r['train_eval_acc']:.1f} % "
                      f"| {r['test_loss']:.3f} | {100 * r['test_acc']:.1f} % "
                      f"| {r['test_loss'] - r['train_eval_loss']:.3f} "
                      f"| {100 * (r['train_eval_acc'] - r['test_acc']):.1f} pt "
@@ -195,97 +211,52 @@ def table(rows):
     return "\n".join(lines)
 
 
-def common_training_loss(rows):
-    """The lowest training loss that every run reached in some epoch (the running loss of
-    train_cifar's epochs, in train mode): the level at which all of them can be compared."""
-    return max(min(epoch["train_loss"] for epoch in r["epochs"]) for r in rows)
-
-
-def test_acc_at_training_loss(record, level):
-    """The test accuracy at the moment the run's training loss first fell to ``level``; None if it
-    never did. The paper reads generalization this way: of two models at the same training loss,
-    the one with the higher evaluation accuracy generalizes better.
-
-    An epoch's running training loss is its mean over the epoch, so it belongs to the epoch's middle
-    (k − ½), while the test accuracy is measured at its end (k): the moment t is found on the loss
-    drawn through the middles, and the accuracy is read at t on the line through the ends (the first
-    evaluation's before it)."""
-    middles = [(k + 0.5, epoch["train_loss"]) for k, epoch in enumerate(record["epochs"])]
-    ends = [(k + 1.0, epoch["test_acc"]) for k, epoch in enumerate(record["epochs"])]
-    t = None
-    for (t0, loss0), (t1, loss1) in zip([(0.0, float("inf"))] + middles, middles):
-        if loss1 <= level:
-            t = t1 if loss0 == float("inf") else t0 + (loss0 - level) / (loss0 - loss1) * (t1 - t0)
-            break
-    if t is None:
-        return None
-    if t <= ends[0][0]:
-        return ends[0][1]
-    for (t0, acc0), (t1, acc1) in zip(ends, ends[1:]):
-        if t <= t1:
-            return acc0 + (t - t0) / (t1 - t0) * (acc1 - acc0)
-    return ends[-1][1]
-
-
 def orderings(rows):
     """The measured orderings in the paper's notation, seeds averaged, better first: generalization
-    as the gap (test − training loss, both in eval mode, after training; smaller first) and, where
-    the records have their epochs, as the paper reads it (test accuracy at one training loss that
-    every run reached; higher first); capacity (final training loss; lower first). Neighbours that
-    differ by no more than the noise are written "≈": the largest difference between two seeds of
-    one layout, and for the accuracy at least two standard errors of the difference of two
-    evaluations on the per-epoch test images, 2·√(2p(1 − p)/n)."""
+    (the gap, test − training loss, both in eval mode, after training; smaller first) and capacity
+    (final training loss; lower first). Neighbours that differ by no more than the largest
+    difference between two seeds of one layout (the noise this sweep can see) are written "≈"."""
     by_layout = {}
     for r in rows:
         by_layout.setdefault(r["layout"], []).append(r)
-    # (name, measure, what it is, higher is better, how a difference is written, the noise floor)
-    measures = [("generalization", lambda r: r["test_loss"] - r["train_eval_loss"],
-                 "test − training loss, eval mode", False, "{:.4f}".format, 0.0)]
-    if rows and all(r.get("epochs") for r in rows):
-        level = common_training_loss(rows)
-        at_level = [test_acc_at_training_loss(r, level) for r in rows]
-        p = sum(at_level) / len(at_level)
-        n = min(int(r["train_argv"][r["train_argv"].index("--test-subset") + 1]) for r in rows)
-        floor = 2 * (2 * p * (1 - p) / n) ** 0.5
-        measures.append(("  at equal loss", lambda r: test_acc_at_training_loss(r, level),
-                         f"test accuracy where the running training loss first fell to {level:.3f}; "
-                         f"two evaluations on {n:,} images differ by up to {100 * floor:.1f} pt by chance",
-                         True, lambda v: f"{100 * v:.1f} pt", floor))
-    measures.append(("capacity", lambda r: r["train_eval_loss"], "final training loss, eval mode", False,
-                     "{:.4f}".format, 0.0))
+    measures = {"generalization": lambda r: r["test_loss"] - r["train_eval_loss"],
+                "capacity": lambda r: r["train_eval_loss"]}
     lines = []
-    for name, measure, what, higher_first, written, floor in measures:
+    for name, measure in measures.items():
         mean = {layout: sum(map(measure, runs)) / len(runs) for layout, runs in by_layout.items()}
         spreads = [max(map(measure, runs)) - min(map(measure, runs)) for runs in by_layout.values() if len(runs) > 1]
-        noise = max(spreads + [floor])
-        ranked = sorted(mean, key=mean.get, reverse=higher_first)
+        noise = max(spreads, default=0.0)
+        ranked = sorted(mean, key=mean.get)
         text = "-".join(ranked[0]) if ranked else ""
         for better, worse in zip(ranked, ranked[1:]):
-            text += (" ≈ " if abs(mean[worse] - mean[better]) <= noise else " > ") + "-".join(worse)
-        seeds = (f"seeds differ by up to {written(max(spreads))}" if spreads
-                 else "one seed per layout: no noise measured yet")
-        lines.append(f"{name:15s} {text}    ({what}; {seeds})")
+            text += (" ≈ " if mean[worse] - mean[better] <= noise else " > ") + "-".join(worse)
+        what = "test − training loss" if name == "generalization" else "final training loss"
+        seeds = f"seeds differ by up to {noise:.4f}" if spreads else "one seed per layout: no noise measured yet"
+        lines.append(f"{name:15s} {text}    ({what}, eval mode; {seeds})")
     return "\n".join(lines)
 
 
 LESSON = ROOT / "lessons" / "09-coatnet.md"
 
 
-def write_into(lesson, rows):
-    """Replace the measured table (from its header line to the blank line after it) and the block of
-    orderings (the next ```text block, starting 'generalization  ') in ``lesson`` with those of
-    ``rows``."""
+def write_into(lesson, rows, fit_rows):
+    """Replace the lesson's two measured tables with the records' own: the ablation's (``rows``, from
+    its header line to the blank line after it, then the ```text block of orderings that follows)
+    and the runs that fit alike (``fit_rows``, the next table)."""
     text = pathlib.Path(lesson).read_text()
-    new_table, new_orderings = table(rows), orderings(rows)
-    start = text.find(new_table.splitlines()[0])
+    header = table([]).splitlines()[0]
+    start = text.find(header)
     end = text.find("\n\n", start) if start >= 0 else -1
     fence = text.find("```text\n", end) if end >= 0 else -1
     first = fence + len("```text\n")
-    last = text.find("\n```", first)
-    if min(start, end, fence, last) < 0 or not text.startswith("generalization  ", first):
-        raise SystemExit(f"{lesson}: no measured table (a line {new_table.splitlines()[0][:40]!r}...) followed by "
-                         "a ```text block of orderings (its first line starting 'generalization  ') to replace")
-    pathlib.Path(lesson).write_text(text[:start] + new_table + text[end:first] + new_orderings + text[last:])
+    last = text.find("\n```", first) if fence >= 0 else -1
+    fit_start = text.find(header, last) if last >= 0 else -1
+    fit_end = text.find("\n\n", fit_start) if fit_start >= 0 else -1
+    if min(start, end, fence, last, fit_start, fit_end) < 0 or not text.startswith("generalization  ", first):
+        raise SystemExit(f"{lesson}: expected two measured tables (lines {header[:40]!r}...), the first followed "
+                         "by a ```text block of orderings (its first line starting 'generalization  ')")
+    pathlib.Path(lesson).write_text(text[:start] + table(rows) + text[end:first] + orderings(rows)
+                                    + text[last:fit_start] + table(fit_rows) + text[fit_end:])
 
 
 def main(argv=None):
@@ -297,34 +268,46 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--final-test-subset", type=int, default=10000, help="test images of the final evaluation")
-    p.add_argument("--record", default=str(RECORD), help="where the small records go (kept in the repository)")
-    p.add_argument("--runs", default=str(ROOT / "runs" / "layout_ablation"), help="where the runs' folders go")
+    p.add_argument("--record", default=None, help="where the small records go (kept in the repository; default "
+                   "lessons/figures/layout_runs/, with --fit layout_fit/)")
+    p.add_argument("--runs", default=None, help="where the runs' folders go (default runs/layout_ablation/, "
+                   "with --fit runs/layout_fit/)")
     p.add_argument("--stop-after", type=int, default=None, help="train at most N epochs in all, then stop")
     p.add_argument("--only", default=None, help="comma-separated LAYOUT-seedS names to run (default: all)")
     p.add_argument("--machine-note", default="", help="said in each run's record (e.g. 'shared with other work')")
     p.add_argument("--reverse", action="store_true",
                    help="take the runs in reverse order (a second sweep on another core meets the first midway; "
                         "a run one sweep trains, the other skips)")
+    p.add_argument("--fit", action="store_true",
+                   help="train the runs that fit alike instead (FIT_RUNS: C-C-C-C, C-C-C-T, C-C-T-T with shorter "
+                        "schedules; their epochs replace --epochs), recorded in lessons/figures/layout_fit/")
     p.add_argument("--table", action="store_true", help="print the table of the recorded runs and stop")
     p.add_argument("--write-lesson", action="store_true",
-                   help="put the table and orderings of the recorded runs into lessons/09-coatnet.md and stop")
+                   help="put the tables and orderings of the recorded runs (the ablation's and --fit's) into "
+                        "lessons/09-coatnet.md and stop")
     opts, opts.passthrough = p.parse_known_args(argv)    # anything else goes to train_cifar.py (--threads, --device)
+    opts.record = opts.record or str(FIT_RECORD if opts.fit else RECORD)
+    opts.runs = opts.runs or str(ROOT / "runs" / ("layout_fit" if opts.fit else "layout_ablation"))
     if opts.write_lesson:
-        write_into(LESSON, load_records(opts.record))
+        write_into(LESSON, load_records(RECORD), load_records(FIT_RECORD))
         return 0
     if opts.table:
         rows = load_records(opts.record)
         print(table(rows) + "\n\n" + orderings(rows))
         return 0
     budget = opts.stop_after if opts.stop_after is not None else float("inf")
-    runs = [(l, s) for l, s in RUNS if opts.only is None or f"{l}-seed{s}" in opts.only.split(",")]
+    runs = []
+    for layout, seed, *epochs in (FIT_RUNS if opts.fit else RUNS):
+        run_opts = argparse.Namespace(**{**vars(opts), "epochs": epochs[0] if epochs else opts.epochs})
+        if opts.only is None or run_name(layout, seed, run_opts) in opts.only.split(","):
+            runs.append((layout, seed, run_opts))
     runs = runs[::-1] if opts.reverse else runs
-    for layout, seed in runs:
-        trained = train(layout, seed, opts, budget)
+    for layout, seed, run_opts in runs:
+        trained = train(layout, seed, run_opts, budget)
         if trained is None:
             return 1
         budget -= trained
-        record(layout, seed, opts)
+        record(layout, seed, run_opts)
         if budget <= 0:
             print("stopped: --stop-after reached; run the same command again to go on")
             return 0

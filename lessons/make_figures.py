@@ -738,28 +738,26 @@ def fig09_layouts():
 
 
 LAYOUT_RUNS = OUT / "layout_runs"     # experiments/layout_ablation.py's records
+LAYOUT_FIT_RUNS = OUT / "layout_fit"  # ... and those of its runs that fit alike (--fit)
 
 
 @figure
 def fig09_ablation():
     """The layout ablation measured (experiments/layout_ablation.py), per layout, seeds averaged: the
-    generalization gap (test loss − training loss, both in eval mode) and the final training loss;
-    the test error after training, and at one training loss that every run reached (the paper's
-    reading of generalization)."""
+    gap (test loss − training loss, both in eval mode), the training loss and the test error after
+    training; and every run, the runs that fit alike (--fit) too, as test error against training
+    loss: the paper's reading of generalization, at equal fit."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
     ablation = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ablation)
     rows = ablation.load_records(LAYOUT_RUNS)
+    fit_rows = ablation.load_records(LAYOUT_FIT_RUNS)
     order = [layout for layout in ("CCCC", "CCCT", "CCTT", "CTTT", "TTTT") if any(r["layout"] == layout for r in rows)]
     if len(order) < 5:
         print(f"fig09_ablation: {len(order)} of 5 layouts recorded in {LAYOUT_RUNS.relative_to(ROOT)}; "
               "run experiments/layout_ablation.py to finish the sweep")
         return
-    if not all(r.get("epochs") for r in rows):
-        raise SystemExit(f"fig09_ablation: a record in {LAYOUT_RUNS.relative_to(ROOT)} has no metrics.jsonl "
-                         "(its epochs): rerun experiments/layout_ablation.py to record it again")
-    level = ablation.common_training_loss(rows)
     colours = [lerp_colors([(120, 175, 225), (245, 160, 90)], k / 4) for k in range(5)]
 
     def panel(measure, title, unit, fmt_value):
@@ -771,27 +769,38 @@ def fig09_ablation():
         return bar_chart(order, means, colours, title=title, ylabel=unit, fmt_value=fmt_value, highlight="CCTT",
                          size=(420, 300), points=seeds)
 
+    def fit(run):
+        return run["train_eval_loss"], 100 * (1 - run["test_acc"])
+
+    # One line per layout through its runs (seeds, and the --fit runs' shorter schedules), by training loss.
+    lines = []
+    for layout, colour in zip(order, colours):
+        points = sorted(fit(r) for r in rows + fit_rows if r["layout"] == layout)
+        lines.append(([x for x, _ in points], [y for _, y in points], colour, layout))
+    losses = [x for xs, *_ in lines for x in xs]
+    scatter = line_plot(lines, size=(420, 300), title="test error against training loss", logx=True,
+                        xlim=(min(losses) / 1.5, max(losses) * 1.5), xlabel="training loss (log scale)",
+                        ylabel="test error (%)", legend="upper left", markers=True)
     grid = stack([
         stack([panel(lambda r: r["test_loss"] - r["train_eval_loss"], "gap: test − training loss",
                      "loss", "{:.3f}"),
                panel(lambda r: r["train_eval_loss"], "training loss after training (fit)", "loss", "{:.3f}")],
               gap=20),
-        stack([panel(lambda r: 100 * (1 - r["test_acc"]), "test error after training", "%", "{:.1f}"),
-               panel(lambda r: 100 * (1 - ablation.test_acc_at_training_loss(r, level)),
-                     f"test error at running training loss {level:.2f}", "%", "{:.1f}")], gap=20)],
+        stack([panel(lambda r: 100 * (1 - r["test_acc"]), "test error after training", "%", "{:.1f}"), scatter],
+              gap=20)],
         horizontal=False, gap=16)
     argv = rows[0]["train_argv"]
     flag = lambda name: int(argv[argv.index(name) + 1])        # noqa: E731
     runs = sorted({(r["layout"], r["seed"]) for r in rows})
+    fits = sorted((r["layout"], r["epochs"]) for r in fit_rows)
     note = (f"coatnet_cifar_nano, {flag('--subset'):,} Fashion-MNIST training images (a subset per seed), "
             f"{flag('--epochs')} epochs, no augmentation or regularization;\n{len(runs)} runs: "
             + ", ".join(f"{layout} seed {seed}" for layout, seed in runs) + "; bars: seeds averaged; dots: each seed\n"
             "lower is better in every panel; blue to orange: convolution stages replaced by attention; outlined: "
             "C-C-T-T, CoAtNet's choice\n"
-            f"top and bottom left: eval mode, after training, on {rows[0]['test_images']:,} test images; bottom right: "
-            f"when the running training loss (train mode) first fell to {level:.2f},\nthe lowest every run reached, "
-            f"read between the per-epoch evaluations on {flag('--test-subset'):,} test images "
-            "(experiments/layout_ablation.py::test_acc_at_training_loss)")
+            f"all after training, in eval mode; test on {rows[0]['test_images']:,} images. Bottom right: every run, "
+            "and the runs that fit alike (layout_ablation.py --fit: "
+            + ", ".join(f"{layout} {epochs} epochs" for layout, epochs in fits) + ")")
     save(captioned(grid, "the layout ablation, measured (experiments/layout_ablation.py)", note=note),
          "09_ablation.png")
 

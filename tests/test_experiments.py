@@ -82,7 +82,7 @@ def test_the_orderings_use_the_seeds_noise():
     rows = [row("CCCC", 0, 0.010, 0.40), row("CCCC", 1, 0.012, 0.44), row("CCTT", 0, 0.02, 0.45),
             row("TTTT", 0, 0.30, 0.90), row("TTTT", 1, 0.31, 0.93)]
     text = ablation.orderings(rows).splitlines()
-    assert len(text) == 2                 # no epochs in these records: no reading at equal training loss
+    assert len(text) == 2
     # gaps: CCCC 0.409, CCTT 0.43, TTTT 0.61; the seeds' largest spread 0.038 (CCCC): CCTT is within it
     assert text[0].startswith("generalization  C-C-C-C ≈ C-C-T-T > T-T-T-T")
     assert "0.0380" in text[0]
@@ -102,54 +102,43 @@ def test_records_are_listed_in_the_papers_order_of_layouts(tmp_path):
                                                         ("TTTT", 1)]
 
 
-def test_generalization_at_equal_training_loss():
-    """The paper's reading: test accuracy at the moment each run's training loss first fell to the
-    lowest loss all runs reached. An epoch's running loss belongs to its middle, its test accuracy
-    to its end; higher is better."""
+def test_the_runs_that_fit_alike_are_named_and_recorded_by_their_epochs(tmp_path, monkeypatch):
+    """--fit trains FIT_RUNS, each with its own number of epochs (a whole schedule), in folders
+    LAYOUT-seedS-Nep, and records how to run it again."""
+    from tinycoat.data import fashion_mnist
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    for train in (True, False):
+        write_fashion(tmp_path / "data" / "fashion-mnist", n=10, train=train)
     ablation = load_ablation()
-    epochs = lambda *pairs: [{"train_loss": loss, "test_acc": acc} for loss, acc in pairs]  # noqa: E731
-    argv = ["--test-subset", "100000"]
-    fast = {"layout": "CCCC", "seed": 0, "train_eval_loss": 0.01, "test_loss": 0.5, "train_argv": argv,
-            "epochs": epochs((0.9, 0.70), (0.3, 0.85), (0.01, 0.90))}
-    slow = {"layout": "TTTT", "seed": 0, "train_eval_loss": 0.4, "test_loss": 0.5, "train_argv": argv,
-            "epochs": epochs((1.5, 0.50), (0.8, 0.80), (0.5, 0.88))}
-    assert ablation.common_training_loss([fast, slow]) == 0.5
-    # CCCC's loss passes 0.5 two thirds of the way from epoch 1's middle (0.9) to epoch 2's (0.3), at
-    # t = 0.5 + 2/3 epochs: a sixth of the way from epoch 1's end (0.70) to epoch 2's (0.85)
-    assert abs(ablation.test_acc_at_training_loss(fast, 0.5) - (0.70 + 0.15 / 6)) < 1e-12
-    # TTTT reaches 0.5 in the middle of epoch 3: halfway between the ends of epochs 2 and 3
-    assert abs(ablation.test_acc_at_training_loss(slow, 0.5) - 0.84) < 1e-12
-    assert ablation.test_acc_at_training_loss(fast, 0.95) == 0.70          # there in epoch 1: its evaluation
-    assert ablation.test_acc_at_training_loss(slow, 0.1) is None            # never got there
-    lines = ablation.orderings([fast, slow]).splitlines()
-    assert lines[1].startswith("  at equal loss T-T-T-T > C-C-C-C") and "fell to 0.500" in lines[1]
-    assert lines[0].startswith("generalization  T-T-T-T > C-C-C-C")       # the smaller gap first
-    # on 50 test images per epoch the two readings (72.5 % and 84 %) are within chance (16 pt): "≈"
-    few = ["--test-subset", "50"]
-    assert "T-T-T-T ≈ C-C-C-C" in ablation.orderings([{**fast, "train_argv": few}, {**slow, "train_argv": few}])
+    monkeypatch.setattr(ablation, "FIT_RUNS", [("CCCC", 0, 1), ("CCCC", 0, 2), ("CCTT", 0, 1)])
+    argv = ["--fit", "--subset", "8", "--test-subset", "4", "--final-test-subset", "10", "--batch-size", "4",
+            "--warmup", "0.5", "--runs", str(tmp_path / "runs"), "--record", str(tmp_path / "record"),
+            "--only", "CCCC-seed0-1ep,CCCC-seed0-2ep", "--data-dir", str(tmp_path / "data"), "--no-download"]
+    assert ablation.main(argv) == 0
+    rows = ablation.load_records(tmp_path / "record")
+    assert [(r["layout"], r["epochs"]) for r in rows] == [("CCCC", 1), ("CCCC", 2)]     # CCTT not asked for
+    for r in rows:
+        name = f"CCCC-seed0-{r['epochs']}ep"
+        assert r["command"].startswith(f"python experiments/layout_ablation.py --fit --only {name} ")
+        assert ablation.epochs_done(tmp_path / "runs" / name) == r["epochs"]
+        lines = (tmp_path / "record" / name / "metrics.jsonl").read_text().splitlines()
+        assert len(lines) == r["epochs"]
 
 
-def test_lesson_09_shows_the_records_table(tmp_path):
-    """Lesson 09's measured table and orderings are the records' own (after a new record:
+def test_lesson_09_shows_the_records_tables(tmp_path):
+    """Lesson 09's measured tables and orderings are the records' own (after a new record:
     layout_ablation.py --write-lesson), and --write-lesson replaces exactly those."""
     ablation = load_ablation()
-    rows = ablation.load_records()
+    rows, fit_rows = ablation.load_records(ablation.RECORD), ablation.load_records(ablation.FIT_RECORD)
+    assert fit_rows, "lessons/figures/layout_fit/ holds the runs that fit alike"
     lesson = ablation.LESSON.read_text()
-    assert ablation.table(rows) in lesson and ablation.orderings(rows) in lesson
+    old = [ablation.table(rows), ablation.orderings(rows), ablation.table(fit_rows)]
+    assert all(part in lesson for part in old)
     copy = tmp_path / "lesson.md"
     copy.write_text(lesson)
-    ablation.write_into(copy, rows[:2])
+    ablation.write_into(copy, rows[:2], rows[-1:])
+    new = [ablation.table(rows[:2]), ablation.orderings(rows[:2]), ablation.table(rows[-1:])]
     changed = copy.read_text()
-    assert ablation.table(rows[:2]) in changed and ablation.orderings(rows[:2]) in changed
-    assert ablation.table(rows) not in changed
-    before, after = lesson.split(ablation.table(rows))
-    assert changed.startswith(before) and changed.endswith(after.split(ablation.orderings(rows))[1])
-
-
-def test_lesson_09s_reading_at_equal_training_loss_holds_for_the_records():
-    """Lesson 09 says that at equal training loss T-T-T-T reads best and the other layouts lie within
-    chance of each other (so not the paper's ordering): the orderings' "≈" says so of the records."""
-    ablation = load_ablation()
-    line = ablation.orderings(ablation.load_records()).splitlines()[1]
-    ranked = line.removeprefix("  at equal loss ").split("    (")[0]
-    assert ranked.startswith("T-T-T-T > ") and ranked.count(">") == 1 and ranked.count("≈") == 3, line
+    for before, after in zip(old, new):
+        assert before not in changed and after in changed
+    assert changed.replace(new[0], old[0]).replace(new[1], old[1]).replace(new[2], old[2]) == lesson
