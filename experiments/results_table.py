@@ -58,16 +58,18 @@ def ablation_row(record):
     argv = record["train_argv"]
     typed = dict(zip(argv[::2], argv[1::2]))
     data = f"{DATASET_NAMES.get(typed['--dataset'], typed['--dataset'])}, {int(typed['--subset']):,} images, plain"
-    return (f"| layout ablation, seed {record['seed']} | {data} | {typed['--model']} | {_dashed(record['layout'])} "
+    run = "layout ablation" + (", fit alike" if "--fit" in record["command"] else "")     # (layout_ablation.py --fit)
+    return (f"| {run}, seed {record['seed']} | {data} | {typed['--model']} | {_dashed(record['layout'])} "
             f"| {typed['--epochs']} | {100 * record['test_acc']:.1f} % "
             f"| {record['train_seconds'] / 60:.0f} min | {_machine(record['machine'])} |")
 
 
-def records(full_run=FULL_RUN, ablation_records=None):
-    """(full run's record or None, the ablation's records in the paper's order of layouts)."""
+def records(full_run=FULL_RUN):
+    """(full run's record or None, the ablation's records in the paper's order of layouts, then
+    those of its runs that fit alike)."""
     ablation = _layout_ablation()
     full = json.loads(pathlib.Path(full_run).read_text()) if pathlib.Path(full_run).exists() else None
-    return full, ablation.load_records(ablation.RECORD if ablation_records is None else ablation_records)
+    return full, ablation.load_records(ablation.RECORD) + ablation.load_records(ablation.FIT_RECORD)
 
 
 def markdown(full, ablation):
