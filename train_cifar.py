@@ -323,9 +323,10 @@ def prepare_out(args):
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainingError(f"--out {out!r} is a file, not a folder: name a folder for the run's checkpoint and "
                             "metrics")
-    args.made_out = not os.path.exists(out)        # a run that fails before writing anything removes it again
+    existed = os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
+        args.made_out = not existed             # a run that fails before writing anything removes it again
         atomic_write(os.path.join(out, ".write-test"), lambda f: f.write(b"ok"))
         os.remove(os.path.join(out, ".write-test"))
     except OSError as exc:
@@ -934,7 +935,7 @@ def main(argv=None) -> int:
             backend.use_tf32()
         run(args)
     except TrainingError as exc:
-        if getattr(locals().get("args"), "made_out", False) and not os.listdir(args.out):
+        if getattr(locals().get("args"), "made_out", False) and os.path.isdir(args.out) and not os.listdir(args.out):
             os.rmdir(args.out)          # made by this run, still empty: leave no trace of a failed start
         return stop_every_rank(comm, 2, f"error: {exc}")
     except distributed.DistributedError as exc:
