@@ -3,7 +3,6 @@ signals, write failures. Where the behaviour is about processes, real processes 
 import errno
 import json
 import os
-import pathlib
 import signal
 import subprocess
 import sys
