@@ -2,9 +2,9 @@
 version if it is installed: the head of what benchmarks/gpu_check.sh and gpu_graph_check.sh write."""
 import cupy
 
-name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
-name = name.decode() if isinstance(name, bytes) else name
-print("CuPy", cupy.__version__, "on", name, "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
+from tinycoat import backend
+
+print("CuPy", cupy.__version__, "on", backend.gpu_name(), "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion())
 try:
     import torch
     print("PyTorch", torch.__version__)

@@ -745,8 +745,9 @@ LAYOUT_FIT_RUNS = OUT / "layout_fit"  # ... and those of its runs that fit alike
 def fig09_ablation():
     """The layout ablation measured (experiments/layout_ablation.py), per layout, seeds averaged: the
     gap (test loss − training loss, both in eval mode), the training loss and the test error after
-    training; and every run, the runs that fit alike (--fit) too, as test error against training
-    loss: the paper's reading of generalization, at equal fit."""
+    training; and the runs near the attention-heavy layouts' training loss, those that fit alike
+    (--fit) among them, as test error against training loss: the paper's reading of generalization,
+    at equal fit."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("layout_ablation", ROOT / "experiments" / "layout_ablation.py")
     ablation = importlib.util.module_from_spec(spec)
@@ -863,12 +864,13 @@ def record_run(out_dir=None, full=False):
     test_images = min(config.get("test_subset") or sizes[1], sizes[1])
     # The run may have been split by --stop-after and --resume: its time is the epochs' own.
     seconds = sum(train_images / r["train_images_per_s"] + test_images / r["test_images_per_s"] for r in rows)
+    device = config.get("device", "cpu")
     info = {"command": "python train_cifar.py " + " ".join(args), "epochs_done": ck["meta"].get("epoch"),
             "finished": ck["meta"].get("time"),
             # the report names the machine that trained (older reports do not: then it is this one);
             # this repository's CPU runs shared the cores with other runs
-            "machine": report.get("machine", backend.describe(config.get("device", "cpu")))
-            + (" (shared with other work while it ran)" if config.get("device", "cpu") == "cpu" else ""),
+            "machine": report.get("machine", backend.describe(device))
+            + (" (shared with other work while it ran)" if device == "cpu" else ""),
             "wall_time_s": report.get("wall_time_s"),
             "epochs_time_s": round(seconds), "train_images": train_images, "test_images": test_images,
             "test_acc": rows[-1]["test_acc"], "config": config}
