@@ -267,11 +267,17 @@ def _need_gpu(device):
 
 
 def graphed_and_eager(steps, batches, drop_path=0.0):
-    """Train two identical models for ``steps`` steps, one with CudaGraphStep: (graph, models)."""
+    """Train two identical models for ``steps`` steps, one with CudaGraphStep:
+    [(graph step or None, model, losses, each step's gradients)] for the graphed run, then the eager."""
     runs = []
     for graphed in (True, False):
         model = small_model(drop_path=drop_path).to("gpu")
-        opt = optim.AdamW(model.parameters(), lr=1e-2)
+        # SGD, not AdamW: Adam divides each gradient entry by its own running size, so an entry
+        # near zero moves its weight by up to lr whatever its size, and the round-off by which a
+        # graphed step's gradients may differ from an eager step's (cuBLAS may choose other
+        # algorithms under capture) grows into weight differences of a few percent of lr. SGD moves
+        # a weight by lr·g: equal gradients up to round-off give equal weights up to round-off.
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 
         def gradients(x, y, model=model):
             loss = F.cross_entropy(model(x), y, label_smoothing=0.1)
@@ -279,15 +285,30 @@ def graphed_and_eager(steps, batches, drop_path=0.0):
             optim.clip_grad_norm_(model.parameters(), 0.5)
             return loss
         step = CudaGraphStep(gradients, model) if graphed else None
-        losses = []
+        losses, grads = [], []
         with tc.fast.enabled():
             for i in range(steps):
                 x, y = batches(i)
                 loss = step(x, y) if graphed else _eager(model, gradients, x, y)
                 losses.append(float(loss.item()))
+                grads.append([p.grad.numpy() for p in model.parameters()])   # host copies: replays reuse the buffers
                 opt.step()
-        runs.append((step, model, losses))
+        runs.append((step, model, losses, grads))
     return runs
+
+
+def assert_same_training(graphed_run, eager_run):
+    """Losses, every step's gradients (to round-off of each tensor's size) and the weights agree."""
+    (_, graphed, g_losses, g_grads), (_, eager, e_losses, e_grads) = graphed_run, eager_run
+    np.testing.assert_allclose(g_losses, e_losses, rtol=1e-4, atol=1e-5)
+    for i, (gs, es) in enumerate(zip(g_grads, e_grads)):
+        for j, (g, e) in enumerate(zip(gs, es)):
+            np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-3 * float(np.abs(e).max()),
+                                       err_msg=f"step {i}, gradient of parameter {j}")
+    for a, b in zip(graphed.parameters(), eager.parameters()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+    for a, b in zip(graphed.buffers(), eager.buffers()):     # BatchNorm's running statistics too
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
 
 
 def _eager(model, gradients, x, y):
@@ -305,23 +326,18 @@ def _batches(sizes):
 
 def test_graphed_steps_train_as_eager_steps(device):
     _need_gpu(device)
-    (step, graphed, g_losses), (_, eager, e_losses) = graphed_and_eager(6, _batches([4] * 6))
+    graphed_run, eager_run = graphed_and_eager(6, _batches([4] * 6))
+    step = graphed_run[0]
     assert step.reason is None and step.replays == 4           # 2 eager warm-up steps, then the graph
     assert step.node_counts().get("kernel", 0) > 100            # the whole step's kernels, one launch
-    np.testing.assert_allclose(g_losses, e_losses, rtol=1e-4, atol=1e-5)
-    for a, b in zip(graphed.parameters(), eager.parameters()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
-    for a, b in zip(graphed.buffers(), eager.buffers()):     # BatchNorm's running statistics too
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+    assert_same_training(graphed_run, eager_run)
 
 
 def test_a_batch_of_another_shape_runs_eagerly_between_replays(device):
     _need_gpu(device)
-    (step, graphed, g_losses), (_, eager, e_losses) = graphed_and_eager(7, _batches([4, 4, 4, 4, 3, 4, 4]))
-    assert step.reason is None and step.replays == 4
-    np.testing.assert_allclose(g_losses, e_losses, rtol=1e-4, atol=1e-5)
-    for a, b in zip(graphed.parameters(), eager.parameters()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+    graphed_run, eager_run = graphed_and_eager(7, _batches([4, 4, 4, 4, 3, 4, 4]))
+    assert graphed_run[0].reason is None and graphed_run[0].replays == 4
+    assert_same_training(graphed_run, eager_run)
 
 
 def test_drop_path_draws_new_masks_at_every_replay(device):

@@ -422,6 +422,51 @@ def test_twins_keep_the_references_dtypes(device):
         assert_close(got, want, "float32", what)
 
 
+@pytest.mark.parametrize("device", ["cpu", "gpu"])
+def test_image_twins_keep_the_references_dtypes(device):
+    """The same for the twins of image ops (whose GPU kernels take one type): float32 maps with
+    float64 weights, and float64 upstream gradients into float32 ops, give the reference's
+    dtypes and values, forward and backward."""
+    _skip_without_gpu(device)
+    rng = np.random.default_rng(1)
+    x32 = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    arrays = dict(w_dw=rng.standard_normal((3, 1, 3, 3)), w_conv=rng.standard_normal((4, 3, 3, 3)),
+                  gamma=rng.standard_normal(3), beta=rng.standard_normal(3),
+                  s=rng.standard_normal((2, 3, 1, 1)), m=rng.standard_normal((2, 3, 5, 4)),
+                  m_conv=rng.standard_normal((2, 4, 5, 4)), b_conv=rng.standard_normal(4))
+    ops = {   # name: the op on x (float32) and the float64 tensors
+        "depthwise, float64 weights": lambda x, t: F.depthwise_conv2d(x, t["w_dw"], padding=1),
+        "depthwise, float64 g": lambda x, t: F.depthwise_conv2d(x, t["w_dw"].float(), padding=1) * t["m"],
+        "depthwise, float64 bias": lambda x, t: F.depthwise_conv2d(x, t["w_dw"].float(), t["beta"], padding=1),
+        "conv2d, float64 weights": lambda x, t: F.conv2d(x, t["w_conv"], padding=1),
+        "conv2d, float64 g": lambda x, t: F.conv2d(x, t["w_conv"].float(), padding=1) * t["m_conv"],
+        "conv2d, float64 bias": lambda x, t: F.conv2d(x, t["w_conv"].float(), t["b_conv"], padding=1),
+        "batch_norm, float64 γ, β": lambda x, t: F.batch_norm(x, None, None, t["gamma"], t["beta"], training=True),
+        "batch_norm, float64 g": lambda x, t: F.batch_norm(x, None, None, t["gamma"].float(), t["beta"].float(),
+                                                           training=True) * t["m"],
+        "scale_channels, float64 s": lambda x, t: F.scale_channels(x, t["s"]),
+        "scale_channels, float64 g": lambda x, t: F.scale_channels(x, t["s"].float()) * t["m"],
+        "silu, float64 g": lambda x, t: F.silu(x) * t["m"],
+        "gelu, float64 g": lambda x, t: F.gelu(x) * t["m"],
+    }
+
+    def run(on, op):
+        with wing(on):
+            x = tc.tensor(x32, requires_grad=True, device=device)
+            t = {k: tc.tensor(a, requires_grad=True, device=device) for k, a in arrays.items()}
+            y = op(x, t)
+            (y * 1.5).sum().backward()
+            outs = {"y": y, "dL/dx": x.grad} | {f"dL/d{k}": v.grad for k, v in t.items() if v.grad is not None}
+            return {what: (a.dtype, backend.to_numpy(a.data)) for what, a in outs.items()}
+    for name, op in ops.items():
+        fast, ref = run(True, op), run(False, op)
+        assert fast.keys() == ref.keys(), name
+        for what in ref:
+            (dtype_fast, got), (dtype_ref, want) = fast[what], ref[what]
+            assert dtype_fast == dtype_ref, f"{name}, {what}: the twin gives {dtype_fast}, the reference {dtype_ref}"
+            assert_close(got, want, "float32", f"{name}, {what}")
+
+
 # ------------------------------------------------------------------------ the proof is complete and can fail
 
 def test_every_twin_has_a_case():

@@ -140,4 +140,4 @@ class SiLU(activations.SiLU):
         return y
 
     def backward(self, g):
-        return cuda_kernels.elementwise("silu_backward")(g, self.x, self.s)
+        return cuda_kernels.elementwise("silu_backward")(*cuda_kernels.one_type(g, self.x, self.s))

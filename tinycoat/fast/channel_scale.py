@@ -23,7 +23,7 @@ class ScaleChannels(channel_scale.ScaleChannels):
         xp = get_array_module(x)
         self.x = x if self.needs_input_grad[1] else None
         self.s = s if self.needs_input_grad[0] else None
-        y = xp.empty_like(x)
+        y = xp.empty_like(x, dtype=xp.result_type(x, s))                  # float64 s: float64 y, as x ⊙ s
         if blocks_of_channels(x):                       # blocks of channels, rows of N·H·W
             x3, y3, s3 = channel_rows(x), channel_rows(y), _factors_by_channel(s)
             map_blocks(lambda xb, sb, yb: xp.multiply(xb, sb, out=yb), x3, s3, y3)
@@ -42,7 +42,8 @@ class ScaleChannels(channel_scale.ScaleChannels):
             if gx_b is not None:
                 xp.multiply(g_b, s_b, out=gx_b)
             if gs_b is not None and cuda_kernels.available(g_b, x_b):   # CuPy's einsum: a batched matmul
-                gs_b[...] = cuda_kernels.reduction("dot_sum")(g_b, x_b, axis=(2, 3), keepdims=True)
+                gs_b[...] = cuda_kernels.reduction("dot_sum")(*cuda_kernels.one_type(g_b, x_b),
+                                                                 axis=(2, 3), keepdims=True)
             elif gs_b is not None:
                 gs_b[:, :, 0, 0] = xp.einsum("nchw,nchw->nc", g_b, x_b)
         map_blocks(block, g, self.x, self.s, gx, gs)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.fast import cuda_kernels
-from tinycoat.fast.layout import channel_major, channel_rows
+from tinycoat.fast.layout import add_channel_bias, channel_major, channel_rows
 from tinycoat.nn.functional import conv
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size
 
@@ -49,9 +49,7 @@ class Conv2d(conv.Conv2d):
                 cols = im2col(x, (kh, kw), stride, padding)         # (C·kh·kw, N·Ho·Wo)
             self.cols = cols if self.needs_input_grad[1] else None
             y = mm(w2, cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
-        if bias is not None:
-            y += bias.reshape(o, 1, 1)
-        return y
+        return y if bias is None else add_channel_bias(y, bias)
 
     def _matmul(self, a, b):
         return autocast_matmul(a, b, self.precision)

@@ -25,17 +25,37 @@ array passed for it, so a body may read it before writing it (BatchNorm's runnin
 from __future__ import annotations
 
 from tinycoat.backend import array_module, device_of
+from tinycoat.nn.functional.activations import INV_SQRT2, INV_SQRT_2PI
+from tinycoat.nn.functional.erf import ERFC_COEFFS
+
+
+def _horner(coeffs, t):
+    """C text of c0 + c1·t + ... + cn·tⁿ in erf.py's order (the top coefficient first), in type T."""
+    text = f"(T){coeffs[-1]!r}"
+    for c in reversed(coeffs[:-1]):
+        text = f"({text} * {t} + (T){c!r})"
+    return text
+
+
+# Φ(x) = ½ erfc(−x/√2) with erf.py's fit, as the reference computes it (not CUDA's erfc, which
+# is closer to the true erfc than the fit's 1.2e-7, and so not equal to the reference):
+# z = |x|/√2, e = t·exp(−z² + P(t)) with t = 1/(1 + z/2), and erfc(−x/√2) = 2 − e for x > 0.
+_GELU_CDF = f"""
+        const T z = fabs(x) * (T){INV_SQRT2!r};
+        const T t = (T)1 / ((T)1 + (T)0.5 * z);
+        const T e = t * exp(-z * z + {_horner(ERFC_COEFFS, "t")});
+        const T cdf = (T)0.5 * (x > 0 ? (T)2 - e : e);
+"""
 
 # name -> (inputs, outputs, body) of a cupy.ElementwiseKernel
 ELEMENTWISE = {
-    # y = x Φ(x) and slope = gelu'(x) = Φ(x) + x φ(x), Φ(x) = ½ erfc(−x/√2), φ the normal density
-    "gelu_forward": ("T x", "T y, T slope", """
-        const T cdf = (T)0.5 * erfc(-x * (T)0.7071067811865476);
+    # y = x Φ(x) and slope = gelu'(x) = Φ(x) + x φ(x), φ the normal density
+    "gelu_forward": ("T x", "T y, T slope", _GELU_CDF + f"""
         y = x * cdf;
-        slope = cdf + x * (T)0.3989422804014327 * exp((T)-0.5 * x * x);
+        slope = cdf + x * (exp((T)-0.5 * x * x) * (T){INV_SQRT_2PI!r});
     """),
-    "gelu_forward_no_slope": ("T x", "T y", """
-        y = x * (T)0.5 * erfc(-x * (T)0.7071067811865476);
+    "gelu_forward_no_slope": ("T x", "T y", _GELU_CDF + """
+        y = x * cdf;
     """),
     # SiLU (squeeze-excitation's activation): y = x σ(x), σ(x) = ½(1 + tanh(x/2)); and its gradient
     "silu_forward": ("T x", "T y, T s", """
@@ -345,6 +365,15 @@ def available(*arrays):
     return all(device_of(a) == "gpu" and a.dtype.char in _TYPES for a in arrays)
 
 
+def one_type(*arrays):
+    """The arrays (None kept) cast to their common type, as the reference's array code promotes
+    them (a float64 gradient meeting a float32 activation: float64). Every kernel here takes one
+    type T for all its arrays: a raw kernel would read a float32 array as float64 without a word."""
+    present = [a for a in arrays if a is not None]
+    dtype = array_module("gpu").result_type(*present)
+    return [None if a is None else a.astype(dtype, copy=False) for a in arrays]
+
+
 def elementwise(name):
     """The cupy.ElementwiseKernel ``name`` of ``ELEMENTWISE`` (built once)."""
     if name not in _cache:
@@ -389,6 +418,7 @@ def _launch(name, dtype, arrays, total, geometry):
 def depthwise_forward(x, kernel, stride, padding, out_hw):
     """y (N, C, Ho, Wo) from x (N, C, H, W) and kernel (C, 1, kh, kw), without bias."""
     cupy = array_module("gpu")
+    kernel = kernel.astype(x.dtype, copy=False)        # y in x's dtype, as the reference's (it sums into it)
     y = cupy.empty(x.shape[:2] + tuple(out_hw), dtype=x.dtype)
     _launch("depthwise_forward", x.dtype, (cupy.ascontiguousarray(x), cupy.ascontiguousarray(kernel), y),
             y.size, _geometry(x.shape, out_hw, kernel.shape[-2:], stride, padding))
@@ -399,7 +429,8 @@ def depthwise_backward(g, x, kernel, x_shape, kernel_shape, stride, padding, nee
     """(dL/dx or None, dL/dkernel or None) for y = depthwise_forward(x, kernel, ...), with
     x of x_shape (needed only for dL/dkernel) and kernel of kernel_shape (only for dL/dx)."""
     cupy = array_module("gpu")
-    n, c = g.shape[:2]
+    x, kernel = (None if a is None else a.astype(g.dtype, copy=False) for a in (x, kernel))   # as the reference:
+    n, c = g.shape[:2]                                                                          # g's dtype
     kh, kw = kernel_shape[2:]
     geometry = _geometry(x_shape, g.shape[2:], (kh, kw), stride, padding)
     g = cupy.ascontiguousarray(g)

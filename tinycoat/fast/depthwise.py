@@ -35,7 +35,7 @@ from __future__ import annotations
 from tinycoat.backend import get_array_module
 from tinycoat.fast import cuda_kernels
 from tinycoat.fast.blocks import map_blocks, sum_in_order
-from tinycoat.fast.layout import empty_like_layout
+from tinycoat.fast.layout import add_channel_bias, empty_like_layout
 from tinycoat.nn.functional import depthwise
 from tinycoat.nn.functional.im2col import output_size
 
@@ -110,9 +110,7 @@ class DepthwiseConv2d(depthwise.DepthwiseConv2d):
         self.stride, self.padding = stride, padding
         if cuda_kernels.available(x, weight):           # on a GPU: one thread per output pixel
             y = cuda_kernels.depthwise_forward(x, weight, stride, padding, (grid.ho, grid.wo))
-            if bias is not None:
-                y += bias.reshape(c, 1, 1)
-            return y
+            return y if bias is None else add_channel_bias(y, bias)
         offsets = [offset for _, _, offset in grid.offsets]
 
         def filter_block(x_block, y):
@@ -121,7 +119,7 @@ class DepthwiseConv2d(depthwise.DepthwiseConv2d):
             y[...] = grid.crop(xp.matmul(kernel, patches)[:, :, 0])   # (C, 1, T) @ (n, C, T, Ho·M)
             if bias is not None:
                 y += bias.reshape(c, 1, 1)
-        y = empty_like_layout(x, (n, c, grid.ho, grid.wo))
+        y = empty_like_layout(x, (n, c, grid.ho, grid.wo), None if bias is None else xp.result_type(x, bias))
         map_blocks(filter_block, x, y)
         return y
 

@@ -27,8 +27,8 @@ def channel_major(x):
     return x.ndim == 4 and x.transpose(1, 0, 2, 3).flags.c_contiguous
 
 
-def empty_like_layout(x, shape):
-    """An empty (N, C, H, W) array of ``shape`` and x's dtype, channel-major if x is.
+def empty_like_layout(x, shape, dtype=None):
+    """An empty (N, C, H, W) array of ``shape`` and x's dtype (or ``dtype``), channel-major if x is.
 
     ``xp.empty_like(x, shape=...)`` follows the order of x's strides, which size-1 axes leave
     undecided (a channel-major (N, C, 1, 1) gradient would give a plain array): this asks
@@ -36,8 +36,8 @@ def empty_like_layout(x, shape):
     xp = get_array_module(x)
     if channel_major(x):
         n, c, h, w = shape
-        return xp.empty((c, n, h, w), dtype=x.dtype).transpose(1, 0, 2, 3)
-    return xp.empty(shape, dtype=x.dtype)
+        return xp.empty((c, n, h, w), dtype=dtype or x.dtype).transpose(1, 0, 2, 3)
+    return xp.empty(shape, dtype=dtype or x.dtype)
 
 
 def blocks_of_channels(*arrays):
@@ -49,3 +49,12 @@ def blocks_of_channels(*arrays):
 def channel_rows(a):
     """A channel-major (N, C, H, W) array as its (C, N, H·W) view: channel c is row block c."""
     return a.transpose(1, 0, 2, 3).reshape(a.shape[1], a.shape[0], -1)
+
+
+def add_channel_bias(y, bias):
+    """y + b for a map y (N, C, H, W) and b (C,), in y's memory layout: in place, unless a wider b
+    (float64 for a float32 y) makes the sum wider, as the reference's ``y + b`` does."""
+    xp = get_array_module(y)
+    y = y.astype(xp.result_type(y, bias), copy=False)
+    y += bias.reshape(-1, 1, 1)
+    return y

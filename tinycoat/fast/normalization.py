@@ -41,7 +41,7 @@ def _sum(a, axes, b=None):
         # and makes Σ a ⊙ b a batched matrix product, TF32-rounded when TF32 is on.)
         if b is None:
             return a.sum(axis=tuple(axes), keepdims=True)
-        return cuda_kernels.reduction("dot_sum")(a, b, axis=tuple(axes), keepdims=True)
+        return cuda_kernels.reduction("dot_sum")(*cuda_kernels.one_type(a, b), axis=tuple(axes), keepdims=True)
     xp = get_array_module(a)
     letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
     kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
@@ -166,15 +166,15 @@ class BatchNorm(normalization.BatchNorm):
             yb *= scale
             yb += shift
         if cuda_kernels.available(x):
-            return cuda_kernels.elementwise("batch_norm_apply")(x, mean_x, scale, shift), mean, var
-        y = xp.empty_like(x)
+            return cuda_kernels.elementwise("batch_norm_apply")(*cuda_kernels.one_type(x, mean_x, scale, shift)), mean, var
+        y = xp.empty_like(x, dtype=xp.result_type(x, scale, shift))         # float64 γ, β: float64 y, as γ ⊙ x̂ + β
         map_blocks(normalize, x, y)
         return y, mean, var
 
     def _forward_channel_major(self, x, bias, eps):
         """One visit per block of whole channels: statistics, then y, in cache."""
         xp, m, c = get_array_module(x), self.count, x.shape[1]
-        y = xp.empty_like(x)                                          # channel-major like x
+        y = xp.empty_like(x, dtype=xp.result_type(x, self.weight, bias))   # channel-major like x
 
         def normalize(xb, yb, gamma, beta):
             # two-pass variance, Σ(x − μ)²: no cancellation
@@ -205,9 +205,9 @@ class BatchNorm(normalization.BatchNorm):
         partial = map_blocks(lambda gb, xb: (_sum(gb, axes), _sum(gb, axes, xb - mean)), g, self.x)
         sum_g = sum_in_order(p[0] for p in partial)                     # Σ g        (1, C, 1, 1)
         sum_g_centered = sum_in_order(p[1] for p in partial)            # Σ g ⊙ (x − μ)
-        if cuda_kernels.available(g) and self.weight.dtype == g.dtype:   # the arithmetic below in one launch
+        if cuda_kernels.available(g):                                   # the arithmetic below in one launch
             sum_g_xhat, a, b, c = cuda_kernels.elementwise("batch_norm_grad_coefficients")(
-                sum_g, sum_g_centered, inv_std, self.weight, float(m))
+                *cuda_kernels.one_type(sum_g, sum_g_centered, inv_std, self.weight), float(m))
         else:
             sum_g_xhat = sum_g_centered * inv_std                       # Σ g ⊙ x̂
             if self.needs_input_grad[0]:
@@ -223,7 +223,7 @@ class BatchNorm(normalization.BatchNorm):
                 gx_block += centered
                 gx_block += c
             if cuda_kernels.available(g):
-                gx = cuda_kernels.elementwise("batch_norm_input_grad")(g, self.x, mean, a, b, c)
+                gx = cuda_kernels.elementwise("batch_norm_input_grad")(*cuda_kernels.one_type(g, self.x, mean, a, b, c))
             else:
                 gx = xp.empty_like(g)
                 map_blocks(input_grad, g, self.x, gx)
