@@ -805,7 +805,7 @@ def fig09_ablation():
             "C-C-T-T, CoAtNet's choice\n"
             f"all after training, in eval mode; test on {rows[0]['test_images']:,} images. Bottom right: the runs whose "
             "training loss is near the attention-heavy layouts',\nthe runs that fit alike among them (layout_ablation.py "
-            "--fit: " + ", ".join(f"{layout} {epochs} epochs" for layout, epochs in fits) + ")")
+            "--fit: " + ", ".join(f"{layout} {epochs} epoch{'s' * (epochs != 1)}" for layout, epochs in fits) + ")")
     save(captioned(grid, "the layout ablation, measured (experiments/layout_ablation.py)", note=note),
          "09_ablation.png")
 
