@@ -298,13 +298,19 @@ def graphed_and_eager(steps, batches, drop_path=0.0):
 
 
 def assert_same_training(graphed_run, eager_run):
-    """Losses, every step's gradients (to round-off of each tensor's size) and the weights agree."""
+    """Losses, every step's gradients (to round-off) and the weights agree."""
     (_, graphed, g_losses, g_grads), (_, eager, e_losses, e_grads) = graphed_run, eager_run
     np.testing.assert_allclose(g_losses, e_losses, rtol=1e-4, atol=1e-5)
+    names = [name for name, _ in eager.named_parameters()]
     for i, (gs, es) in enumerate(zip(g_grads, e_grads)):
-        for j, (g, e) in enumerate(zip(gs, es)):
-            np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-3 * float(np.abs(e).max()),
-                                       err_msg=f"step {i}, gradient of parameter {j}")
+        # Round-off is measured against the step's largest gradient as well as each tensor's own:
+        # some gradients are zero in exact arithmetic (a BatchNorm's β before a training-mode
+        # BatchNorm, attention's key bias under the softmax) and hold only round-off (~1e-9),
+        # which the graph's products (cuBLAS directly) and the eager ones (CuPy) make differently.
+        floor = 1e-6 * max(float(np.abs(e).max()) for e in es)
+        for name, g, e in zip(names, gs, es):
+            np.testing.assert_allclose(g, e, rtol=1e-3, atol=max(1e-3 * float(np.abs(e).max()), floor),
+                                       err_msg=f"step {i}, gradient of {name}")
     for a, b in zip(graphed.parameters(), eager.parameters()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
     for a, b in zip(graphed.buffers(), eager.buffers()):     # BatchNorm's running statistics too

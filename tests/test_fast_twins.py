@@ -422,18 +422,43 @@ def test_twins_keep_the_references_dtypes(device):
         assert_close(got, want, "float32", what)
 
 
+def _record_backward_dtypes(log):
+    """An ``instrumented`` wrap that appends (op name, dtypes of the gradients its backward
+    returns) to ``log`` — for the outermost backward only, as a twin may call its reference's."""
+    depth = [0]
+
+    def wrap(cls, name, original):
+        if name != "backward":
+            return original
+
+        def backward(self, g):
+            depth[0] += 1
+            try:
+                grads = original(self, g)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                as_tuple = grads if isinstance(grads, tuple) else (grads,)
+                log.append((type(self).__name__, tuple(None if a is None else str(a.dtype) for a in as_tuple)))
+            return grads
+        return backward
+    return wrap
+
+
 @pytest.mark.parametrize("device", ["cpu", "gpu"])
 def test_image_twins_keep_the_references_dtypes(device):
     """The same for the twins of image ops (whose GPU kernels take one type): float32 maps with
     float64 weights, and float64 upstream gradients into float32 ops, give the reference's
-    dtypes and values, forward and backward."""
+    dtypes and values, forward and backward. The dtypes are read where each op's backward
+    returns them: a leaf's gradient is cast to the leaf's dtype, which would hide a twin's."""
     _skip_without_gpu(device)
     rng = np.random.default_rng(1)
     x32 = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
     arrays = dict(w_dw=rng.standard_normal((3, 1, 3, 3)), w_conv=rng.standard_normal((4, 3, 3, 3)),
                   gamma=rng.standard_normal(3), beta=rng.standard_normal(3),
                   s=rng.standard_normal((2, 3, 1, 1)), m=rng.standard_normal((2, 3, 5, 4)),
-                  m_conv=rng.standard_normal((2, 4, 5, 4)), b_conv=rng.standard_normal(4))
+                  m_conv=rng.standard_normal((2, 4, 5, 4)), b_conv=rng.standard_normal(4),
+                  w_1x1=rng.standard_normal((4, 3, 1, 1)), w_1x1_4=rng.standard_normal((4, 4, 1, 1)))
     ops = {   # name: the op on x (float32) and the float64 tensors
         "depthwise, float64 weights": lambda x, t: F.depthwise_conv2d(x, t["w_dw"], padding=1),
         "depthwise, float64 g": lambda x, t: F.depthwise_conv2d(x, t["w_dw"].float(), padding=1) * t["m"],
@@ -441,6 +466,10 @@ def test_image_twins_keep_the_references_dtypes(device):
         "conv2d, float64 weights": lambda x, t: F.conv2d(x, t["w_conv"], padding=1),
         "conv2d, float64 g": lambda x, t: F.conv2d(x, t["w_conv"].float(), padding=1) * t["m_conv"],
         "conv2d, float64 bias": lambda x, t: F.conv2d(x, t["w_conv"].float(), t["b_conv"], padding=1),
+        "conv2d 1×1, float64 weights": lambda x, t: F.conv2d(x, t["w_1x1"]),
+        "conv2d 1×1, float64 g": lambda x, t: F.conv2d(x, t["w_1x1"].float()) * t["m_conv"],
+        "conv2d 1×1 of a conv's map, float64 weights":     # a channel-major map: its columns are the map itself
+            lambda x, t: F.conv2d(F.conv2d(x, t["w_conv"].float(), padding=1), t["w_1x1_4"]),
         "batch_norm, float64 γ, β": lambda x, t: F.batch_norm(x, None, None, t["gamma"], t["beta"], training=True),
         "batch_norm, float64 g": lambda x, t: F.batch_norm(x, None, None, t["gamma"].float(), t["beta"].float(),
                                                            training=True) * t["m"],
@@ -451,15 +480,17 @@ def test_image_twins_keep_the_references_dtypes(device):
     }
 
     def run(on, op):
-        with wing(on):
+        returned = []                       # (op, dtypes its backward returned), outermost calls only
+        with wing(on), instrumented(_record_backward_dtypes(returned)):
             x = tc.tensor(x32, requires_grad=True, device=device)
             t = {k: tc.tensor(a, requires_grad=True, device=device) for k, a in arrays.items()}
             y = op(x, t)
             (y * 1.5).sum().backward()
-            outs = {"y": y, "dL/dx": x.grad} | {f"dL/d{k}": v.grad for k, v in t.items() if v.grad is not None}
-            return {what: (a.dtype, backend.to_numpy(a.data)) for what, a in outs.items()}
+        outs = {"y": y, "dL/dx": x.grad} | {f"dL/d{k}": v.grad for k, v in t.items() if v.grad is not None}
+        return {what: (a.dtype, backend.to_numpy(a.data)) for what, a in outs.items()}, returned
     for name, op in ops.items():
-        fast, ref = run(True, op), run(False, op)
+        (fast, fast_returned), (ref, ref_returned) = run(True, op), run(False, op)
+        assert fast_returned == ref_returned, f"{name}: the backwards returned {fast_returned}, the references {ref_returned}"
         assert fast.keys() == ref.keys(), name
         for what in ref:
             (dtype_fast, got), (dtype_ref, want) = fast[what], ref[what]
