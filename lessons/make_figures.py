@@ -137,8 +137,9 @@ def fmt(v):
 
 
 def line_plot(series, size=(520, 340), title="", xlabel="", ylabel="", logx=False, logy=False,
-              xlim=None, ylim=None, legend="upper right", markers=False, hlines=()):
-    """series: [(xs, ys, colour, label, dashed)] -> a plot with axes, ticks and a legend."""
+              xlim=None, ylim=None, legend="upper right", markers=False, hlines=(), joined=True):
+    """series: [(xs, ys, colour, label, dashed)] -> a plot with axes, ticks and a legend.
+    ``joined=False``: points only (markers, no line), for runs that are not one curve."""
     W, H = size
     left, right, top, bottom = 80, 16, 34 if title else 14, 48
     img = Image.new("RGB", size, WHITE)
@@ -180,14 +181,17 @@ def line_plot(series, size=(520, 340), title="", xlabel="", ylabel="", logx=Fals
         dashed = len(s) > 4 and s[4]
         pts = [(px(x), py(y)) for x, y in zip(xs, ys) if (y > 0 or not logy) and math.isfinite(y)
                and y0 - 1e-9 <= ty(y) <= y1 + 1e-9]
-        if dashed:
+        if not joined:
+            pass
+        elif dashed:
             for (a, b), (c, e) in zip(pts[::2], pts[1::2]):
                 d.line([a, b, c, e], fill=colour, width=2)
         else:
             d.line(pts, fill=colour, width=2, joint="curve")
-        if markers:
+        if markers or not joined:
+            r = 3 if joined else 5
             for x, y in pts:
-                d.ellipse([x - 3, y - 3, x + 3, y + 3], fill=colour)
+                d.ellipse([x - r, y - r, x + r, y + r], fill=colour)
     if title:
         text(d, (W / 2, 8), title, 15, BLACK, anchor="ma", bold=True)
     text(d, ((left + W - right) / 2, H - 20), xlabel, 13, BLACK, anchor="ma")
@@ -774,8 +778,9 @@ def fig09_ablation():
         return run["train_eval_loss"], 100 * (1 - run["test_acc"])
 
     # Near equal fit: the runs whose training loss is within a factor of 3 of the attention-heavy
-    # layouts' (the 10-epoch convolutional runs, memorized, lie far to the left), one line per layout
-    # through its runs by training loss; lower is better at a given training loss.
+    # layouts' (the 10-epoch convolutional runs, memorized, lie far to the left), one point per run,
+    # not joined (runs of different schedules are not one learning curve); lower is better at a
+    # given training loss.
     attention = min(r["train_eval_loss"] for r in rows if r["layout"] in ("CTTT", "TTTT"))
     near = [r for r in rows + fit_rows if r["train_eval_loss"] >= attention / 3]
     lines = []
@@ -785,7 +790,7 @@ def fig09_ablation():
     losses = [x for xs, *_ in lines for x in xs]
     scatter = line_plot(lines, size=(420, 300), title="test error near equal fit",
                         xlim=(min(losses) - 0.03, max(losses) + 0.03), xlabel="training loss",
-                        ylabel="test error (%)", legend="upper left", markers=True)
+                        ylabel="test error (%)", legend="upper left", joined=False)
     grid = stack([
         stack([panel(lambda r: r["test_loss"] - r["train_eval_loss"], "gap: test − training loss",
                      "loss", "{:.3f}"),
