@@ -23,7 +23,7 @@ HEADER = ["| run | training data | model | layout | epochs | test accuracy | tim
 # "plain": what the ablation switches off, as the paper's ablation does (layout_ablation.PLAIN).
 LEGEND = ("plain: no augmentation, label smoothing, stochastic depth, mixup or weight averaging. Test "
           "accuracy on the whole test set ({test_images} images). Time: the training steps' own (the "
-          "ablation), with the evaluation after each epoch (the full run); a run split over sessions by "
+          "ablation), with the evaluation after each epoch (the full run{once}); a run split over sessions by "
           "--stop-after and --resume counts no pause. Machine: each record's run.json names it in full.")
 
 
@@ -76,7 +76,8 @@ def markdown(full, ablation):
     """The table, the full run first, and its legend."""
     lines = HEADER + ([full_run_row(full)] if full else []) + [ablation_row(r) for r in ablation]
     test_images = sorted({r["test_images"] for r in ([full] if full else []) + ablation})
-    legend = LEGEND.format(test_images=" or ".join(f"{n:,}" for n in test_images))
+    legend = LEGEND.format(test_images=" or ".join(f"{n:,}" for n in test_images),
+                           once="" if full else ", once recorded")
     return "\n".join(lines) + "\n\n" + legend
 
 
