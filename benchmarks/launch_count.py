@@ -170,7 +170,8 @@ def gpu_twins():
         return all(getattr(a, "dtype", None) is not None and a.dtype.char in "fd" for a in arrays)
 
     def elementwise(name):
-        n_in, n_out = (len(spec.split(",")) for spec in cuda_kernels.ELEMENTWISE[name][:2])
+        inputs, outputs = ([p.split()[0] for p in spec.split(",")] for spec in cuda_kernels.ELEMENTWISE[name][:2])
+        n_in, n_out = len(inputs), len(outputs)
 
         def launch(*args):
             counts[f"kernel {name}"] += 1
@@ -178,7 +179,9 @@ def gpu_twins():
                 return args[n_in:] if n_out > 1 else args[n_in]
             arrays = [a for a in args if isinstance(a, np.ndarray)]
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
-            outs = tuple(np.empty(shape, arrays[0].dtype) for _ in range(n_out))
+            # an output's dtype as CuPy gives it: T is the dtype of the arrays declared T, others as declared
+            t = next(a.dtype for a, kind in zip(args, inputs) if kind == "T")
+            outs = tuple(np.empty(shape, t if kind == "T" else kind) for kind in outputs)
             return outs if n_out > 1 else outs[0]
         return launch
 
