@@ -181,12 +181,10 @@ def line_plot(series, size=(520, 340), title="", xlabel="", ylabel="", logx=Fals
         dashed = len(s) > 4 and s[4]
         pts = [(px(x), py(y)) for x, y in zip(xs, ys) if (y > 0 or not logy) and math.isfinite(y)
                and y0 - 1e-9 <= ty(y) <= y1 + 1e-9]
-        if not joined:
-            pass
-        elif dashed:
+        if joined and dashed:
             for (a, b), (c, e) in zip(pts[::2], pts[1::2]):
                 d.line([a, b, c, e], fill=colour, width=2)
-        else:
+        elif joined:
             d.line(pts, fill=colour, width=2, joint="curve")
         if markers or not joined:
             r = 3 if joined else 5
