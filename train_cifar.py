@@ -524,18 +524,25 @@ def resume(args, ck, model, optimizer, scheduler, ema, train_loader, scaler=None
 
 class StopRequested:
     """Ctrl-C or SIGTERM (what schedulers and ``kill`` send) asks the loop to stop after the current
-    step, save and exit; a second one stops at once (main() says what was kept)."""
+    step, save and exit with status 128 + the signal's number, as a process the signal ended would (so
+    ``train && evaluate`` does not go on with an unfinished model); a second one stops at once (main()
+    says what was kept)."""
 
     SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
     def __init__(self):
-        self.requested = False          # this process was asked (set by the signal handler)
-        self.decided = False            # the ranks agreed to stop (set by agree)
+        self.requested = 0              # the signal this process was sent (set by the handler), 0: none
+        self.signum = 0                 # the signal the ranks agreed to stop on (set by agree), 0: none
+
+    @property
+    def decided(self):
+        return self.signum != 0
 
     def agree(self, comm):
         """Has any rank been asked to stop? Every rank calls this at the same points, so all of them
-        act on one answer (a signal reaches the ranks at different moments). One process: its own."""
-        self.decided = bool(comm.allreduce_max_int(self.requested)) if comm.size > 1 else self.requested
+        act on one answer (a signal reaches the ranks at different moments), and exit with one status.
+        One process: its own."""
+        self.signum = comm.allreduce_max_int(self.requested) if comm.size > 1 else self.requested
         return self.decided
 
     def __enter__(self):
@@ -545,13 +552,21 @@ class StopRequested:
     def _handler(self, signum, frame):
         if self.requested:
             raise Interrupted(signum)
-        self.requested = True
+        self.requested = int(signum)
         print(f"\n{self.SIGNALS[signum]}: finishing this step, saving a checkpoint, then stopping "
               "(send it again to stop at once)", file=sys.stderr)
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+class StoppedAndSaved(Exception):
+    """The loop stopped on a signal after saving a checkpoint (main() exits 128 + signum)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class Interrupted(Exception):
@@ -826,7 +841,7 @@ def run(args):
                             epoch_sums=sums, scaler=scaler)
                 print(f"stopped in epoch {epoch + 1}; checkpoint saved to {path}. "
                       f"Continue with: --resume {path}")
-                return None
+                raise StoppedAndSaved(stop.signum)
             epoch += 1
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
@@ -842,7 +857,9 @@ def run(args):
             if stop.agree(comm) or (args.stop_after and epoch - first_epoch >= args.stop_after
                                   and epoch < args.epochs):
                 print(f"stopped after epoch {epoch}; continue with: --resume {path}")
-                return metrics
+                if stop.decided:
+                    raise StoppedAndSaved(stop.signum)
+                return metrics          # --stop-after: stopping here is what was asked, status 0
     if comm.rank != 0:
         return metrics
     report(args, train.classes, metrics, time.perf_counter() - wall_start,
@@ -940,6 +957,8 @@ def main(argv=None) -> int:
         return stop_every_rank(comm, 2, f"error: {exc}")
     except distributed.DistributedError as exc:
         return stop_every_rank(comm, 2, f"error: {exc}")
+    except StoppedAndSaved as exc:      # every rank agreed to it: none needs stopping
+        return 128 + exc.signum
     except (KeyboardInterrupt, Interrupted) as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         kept = _last_good(args) if "args" in locals() else "Nothing was written."

@@ -37,6 +37,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -130,15 +131,12 @@ def _train(layout, seed, opts, budget, out, done):
         argv += ["--stop-after", str(step)]
     print(f"== {layout} seed {seed}: epochs {done + 1}–{done + step} of {opts.epochs}", flush=True)
     code = train_cifar.main(argv)
-    if code >= 128:                      # Ctrl-C or SIGTERM: train_cifar saved where it stopped
-        return None
-    if code != 0:
+    if code not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM):   # (128 + signal: stopped and saved)
         sys.exit(f"{layout} seed {seed}: train_cifar.py exited with {code}")
-    trained = epochs_done(out) - done
-    if trained < step:                   # the first Ctrl-C or SIGTERM: saved mid-epoch, exit code 0
+    if code != 0:
         print(f"{layout} seed {seed} stopped before its epochs were done; run the same command again to go on")
         return None
-    return trained
+    return epochs_done(out) - done
 
 
 def record(layout, seed, opts):

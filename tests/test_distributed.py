@@ -339,7 +339,7 @@ def test_a_signal_to_one_rank_stops_every_rank_cleanly(cifar_root, tmp_path, whe
     assert marker.exists(), "the paused rank never wrote its marker"
     os.kill(int(marker.read_text()), signal.SIGTERM)
     stdout, stderr = job.communicate(timeout=120)
-    assert job.returncode == 0, stderr[-3000:]
+    assert job.returncode == 128 + signal.SIGTERM, stderr[-3000:]     # every rank: saved, but not done
     assert "no answer from the other ranks" not in stderr
     assert "stopped" in stdout and (out / "last.npz").exists()
     done = train(2, "--data-dir", cifar_root, "--epochs", 3, *FAST, "--resume", out / "last.npz")

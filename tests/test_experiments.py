@@ -42,11 +42,12 @@ def test_the_layout_sweep_stops_goes_on_and_records(tmp_path, monkeypatch, capsy
 
 
 def test_a_run_stopped_mid_epoch_stops_the_sweep(tmp_path, monkeypatch, capsys):
-    """train_cifar.py exits 0 after the first Ctrl-C/SIGTERM (it saved where it stopped): the sweep
-    must see that the run is not done and stop, not go on to the next run."""
+    """train_cifar.py exits 128 + the signal after the first Ctrl-C/SIGTERM (it saved where it
+    stopped): the sweep must see that the run is not done and stop, not go on to the next run."""
+    import signal
     ablation = load_ablation()
     calls = []
-    monkeypatch.setattr(ablation.train_cifar, "main", lambda argv: calls.append(argv) or 0)
+    monkeypatch.setattr(ablation.train_cifar, "main", lambda argv: calls.append(argv) or 128 + signal.SIGTERM)
     argv = ["--runs", str(tmp_path / "runs"), "--record", str(tmp_path / "record"), "--only", "CCCC-seed0,TTTT-seed0"]
     assert ablation.main(argv) == 1
     assert len(calls) == 1 and "stopped before its epochs were done" in capsys.readouterr().out
