@@ -854,6 +854,9 @@ def record_run(out_dir=None, full=False):
         if flag in typed and str(config.get(key)) not in (typed[flag], typed[flag] + ".0"):
             raise SystemExit(f"{out_dir} was made with {key} = {config.get(key)}, not {flag} {typed[flag]}: "
                              f"it is not the run `{' '.join(args)}` describes")
+    if ck["meta"].get("epoch") != config["epochs"]:
+        raise SystemExit(f"{out_dir} has done {ck['meta'].get('epoch')} of its {config['epochs']} epochs: "
+                         f"finish it with --resume {out_dir / 'last.npz'} before recording it")
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("metrics.jsonl", "report.json"):
         shutil.copy(out_dir / name, folder / name)
@@ -897,6 +900,11 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
     model = create_model(config["model"], num_classes=len(test.classes), in_chans=test.images.shape[1],
                          layout=config["layout"], image_size=test.images.shape[2])
     model.load_state_dict(ck["model"])
+    if ck["ema"]:                                  # a run with --ema evaluates its averaged weights
+        from tinycoat.optim import ModelEMA
+        ema = ModelEMA(model, config["ema"])
+        ema.load_state_dict(ck["ema"])
+        ema.copy_to(model)
     model.eval()
     predicted, confidence, loss_sum = [], [], 0.0
     with tc.no_grad(), tc.fast.enabled(True):      # the wing's twins: the same results, sooner

@@ -33,11 +33,14 @@ def fashion_root(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashion_root, tmp_path, monkeypatch):
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.5"]], ids=["plain", "ema"])
+def test_the_full_run_is_recorded_and_its_accuracy_reproduced_by_eval_only(fashion_root, tmp_path, monkeypatch,
+                                                                           extra):
+    """(With --ema the run evaluates its averaged weights, and so must the record.)"""
     figures = load_script("lessons/make_figures.py")
     train_cifar = load_script("train_cifar.py")
     args = ["--dataset", "fashion-mnist", "--epochs", "2", "--batch-size", "4", "--warmup", "0.5",
-            "--no-download", "--no-progress"]
+            *extra, "--no-download", "--no-progress"]
     monkeypatch.setattr(figures, "FULL_RUN_ARGS", args)
     monkeypatch.setattr(figures, "FULL_RUN_DIR", tmp_path / "record")
     out = tmp_path / "run"
@@ -90,5 +93,20 @@ def test_a_run_made_with_other_arguments_is_not_recorded_as_the_full_run(fashion
     assert train_cifar.main(["--dataset", "fashion-mnist", "--epochs", "1", "--batch-size", "4", "--no-download",
                              "--no-progress", "--out", str(out)]) == 0
     with pytest.raises(SystemExit, match="epochs = 1, not --epochs 20"):
+        figures.record_run(out, full=True)
+    assert not (tmp_path / "record").exists()
+
+
+def test_an_unfinished_run_is_not_recorded(fashion_root, tmp_path, monkeypatch):
+    """Stopped part-way (--stop-after, or a signal), the run has the full run's arguments but not
+    its result: recording it would put an unfinished accuracy in the README."""
+    figures = load_script("lessons/make_figures.py")
+    train_cifar = load_script("train_cifar.py")
+    args = ["--dataset", "fashion-mnist", "--epochs", "2", "--batch-size", "4", "--no-download", "--no-progress"]
+    monkeypatch.setattr(figures, "FULL_RUN_ARGS", args)
+    monkeypatch.setattr(figures, "FULL_RUN_DIR", tmp_path / "record")
+    out = tmp_path / "run"
+    assert train_cifar.main(args + ["--stop-after", "1", "--out", str(out)]) == 0
+    with pytest.raises(SystemExit, match="has done 1 of its 2 epochs"):
         figures.record_run(out, full=True)
     assert not (tmp_path / "record").exists()
