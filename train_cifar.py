@@ -854,8 +854,9 @@ def run(args):
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | "
                   f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f} | "
                   f"{row['train_images_per_s']:.1f} img/s | saved {path}")
-            if stop.agree(comm) or (args.stop_after and epoch - first_epoch >= args.stop_after
-                                  and epoch < args.epochs):
+            # After the last epoch there is nothing left to stop: a stop asked for now ends a finished run.
+            if epoch < args.epochs and (stop.agree(comm) or (args.stop_after
+                                                            and epoch - first_epoch >= args.stop_after)):
                 print(f"stopped after epoch {epoch}; continue with: --resume {path}")
                 if stop.decided:
                     raise StoppedAndSaved(stop.signum)

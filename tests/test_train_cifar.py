@@ -115,6 +115,24 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkey
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+def test_a_stop_asked_for_after_the_last_step_lets_the_run_finish(cifar_root, tmp_path, monkeypatch, capsys):
+    """Ctrl-C during the final evaluation: the training is done, so the run ends as a finished
+    one (its report written, status 0), not as a stop to resume (a finished run cannot be)."""
+    original = train_cifar.evaluate
+
+    def interrupt_while_evaluating(args, *rest):
+        if not args.eval_only:
+            signal.raise_signal(signal.SIGINT)
+        return original(args, *rest)
+    monkeypatch.setattr(train_cifar, "evaluate", interrupt_while_evaluating)
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    printed = capsys.readouterr()
+    assert "Ctrl-C: finishing this step" in printed.err and "continue with" not in printed.out.lower()
+    assert (out / "report.json").exists()
+    assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(cifar_root, tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
