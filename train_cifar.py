@@ -681,33 +681,46 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
 
 
 def evaluate(args, model, loader, num_classes):
-    """Loss, accuracy, per-class accuracy and images/s of ``model`` on ``loader`` (data parallel:
-    on this rank's part of the set; the sums of all parts are added up, so the result is exact)."""
+    """Loss, accuracy, per-class accuracy, the class each class is most often taken for, and
+    images/s of ``model`` on ``loader`` (data parallel: on this rank's part of the set; the sums of
+    all parts are added up, so the result is exact)."""
     model.eval()
     broadcast_module(model, args.comm, parameters=False)   # rank 0's BatchNorm running statistics
-    loss_sum, correct, count = 0.0, np.zeros(num_classes), np.zeros(num_classes)
+    k = num_classes
+    loss_sum, confusion = 0.0, np.zeros(k * k)     # confusion[t, p]: images of class t predicted as p
     start = time.perf_counter()
     with tc.no_grad():
         for images, labels in loader:
             logits = model(tc.tensor(images, device=args.device))
             loss_sum += float(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data * len(labels))
-            hit = backend.to_numpy(logits.data.argmax(axis=1)) == labels
-            correct += np.bincount(labels[hit], minlength=num_classes)[:num_classes]
-            count += np.bincount(labels, minlength=num_classes)[:num_classes]
+            predicted = backend.to_numpy(logits.data.argmax(axis=1))
+            confusion += np.bincount(labels * k + predicted, minlength=k * k)[:k * k]
     elapsed = time.perf_counter() - start
-    totals = args.comm.allreduce_sum(np.concatenate([[loss_sum], correct, count]))
-    loss_sum, correct, count = totals[0], totals[1:num_classes + 1], totals[num_classes + 1:]
-    per_class = [float(correct[c] / count[c]) if count[c] else float("nan") for c in range(num_classes)]
+    totals = args.comm.allreduce_sum(np.concatenate([[loss_sum], confusion]))
+    loss_sum, confusion = totals[0], totals[1:].reshape(k, k)
+    correct, count = np.diag(confusion), confusion.sum(axis=1)
+    per_class = [float(correct[c] / count[c]) if count[c] else float("nan") for c in range(k)]
     return {"test_loss": float(loss_sum / count.sum()), "test_acc": float(correct.sum() / count.sum()),
-            "per_class_acc": per_class, "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
+            "per_class_acc": per_class, "mistaken_for": most_often_taken_for(confusion),
+            "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
+
+
+def most_often_taken_for(confusion):
+    """For each true class t, the other class p its images are most often predicted as, and how many:
+    [p, confusion[t, p]] with the diagonal (the right answers) left out; [None, 0] for a class
+    none of whose images was mistaken."""
+    wrong = np.array(confusion, dtype=np.int64)
+    np.fill_diagonal(wrong, 0)
+    return [[int(row.argmax()), int(row.max())] if row.any() else [None, 0] for row in wrong]
 
 
 def report(args, classes, metrics, wall_time, train_images_per_s):
     lines = [f"test accuracy {metrics['test_acc'] * 100:.2f}%  (loss {metrics['test_loss']:.4f})",
              f"wall time {wall_time:.1f} s; training {train_images_per_s:.1f} images/s, "
              f"inference {metrics['test_images_per_s']:.1f} images/s on {args.device}",
-             "per-class accuracy:"]
-    lines += [f"  {name:<14s} {acc * 100:6.2f}%" for name, acc in zip(classes, metrics["per_class_acc"])]
+             "per-class accuracy (and the class its images are most often taken for):"]
+    lines += [f"  {name:<14s} {acc * 100:6.2f}%" + (f"   {classes[other]} ({images})" if images else "")
+              for name, acc, (other, images) in zip(classes, metrics["per_class_acc"], metrics["mistaken_for"])]
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
               "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset,
@@ -846,7 +859,7 @@ def run(args):
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
             history.append({"epoch": epoch, **train_metrics,
-                            **{k: v for k, v in metrics.items() if k != "per_class_acc"},
+                            **{k: v for k, v in metrics.items() if k not in ("per_class_acc", "mistaken_for")},
                             "lr": optimizer.param_groups[0]["lr"], "global_step": global_step})
             row = history[-1]
             path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,

@@ -918,7 +918,7 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
     wrong = np.flatnonzero(predicted != test.labels)
     k = len(test.classes)                          # confusion[t, p]: images of class t the model called p
     confusion = np.bincount(test.labels * k + predicted, minlength=k * k).reshape(k, k)
-    np.fill_diagonal(confusion, 0)
+    from train_cifar import most_often_taken_for   # (the table train_cifar.py prints: the same reading)
     checkpoint = pathlib.Path(checkpoint).resolve()
     shown_path = checkpoint.relative_to(ROOT) if checkpoint.is_relative_to(ROOT) else checkpoint
     record = {"checkpoint": str(shown_path), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
@@ -926,9 +926,8 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
               "test_images": len(test),
               "per_class": {name: float((predicted[test.labels == c] == c).mean())
                             for c, name in enumerate(test.classes)},
-              "mistaken_for": {name: {"class": test.classes[int(confusion[c].argmax())] if confusion[c].any() else None,
-                                      "images": int(confusion[c].max())}
-                               for c, name in enumerate(test.classes)},
+              "mistaken_for": {name: {"class": None if other is None else test.classes[other], "images": images}
+                               for name, (other, images) in zip(test.classes, most_often_taken_for(confusion))},
               "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
                             "predicted": test.classes[predicted[i]], "confidence": float(confidence[i])}
                            for i in wrong[:shown]]}

@@ -46,6 +46,9 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
     report = json.loads((out / "report.json").read_text())
     assert len(report["per_class_acc"]) == 10 and report["wall_time_s"] > 0
+    assert len(report["mistaken_for"]) == 10
+    for (other, images), accuracy in zip(report["mistaken_for"], report["per_class_acc"]):
+        assert (images == 0) == (other is None) and (accuracy == 1 or accuracy != accuracy or images > 0)
     assert report["machine"] == f"{platform.machine()}, {os.cpu_count()} CPU cores"    # what it trained on
     assert (out / "last.npz").exists()
     text = capsys.readouterr().out
@@ -113,6 +116,13 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkey
     a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_the_class_each_class_is_most_often_taken_for():
+    confusion = np.array([[5, 2, 3],     # class 0: 2 taken for 1, 3 for 2
+                          [0, 4, 0],     # class 1: never mistaken
+                          [1, 1, 0]])    # class 2: a tie, the first such class
+    assert train_cifar.most_often_taken_for(confusion) == [[2, 3], [None, 0], [0, 1]]
 
 
 def test_a_stop_asked_for_after_the_last_step_lets_the_run_finish(cifar_root, tmp_path, monkeypatch, capsys):
