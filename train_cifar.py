@@ -495,6 +495,11 @@ def resume(args, ck, model, optimizer, scheduler, ema, train_loader, scaler=None
             scheduler.load_state_dict(ck["scheduler"])
         if ema is not None and ck["ema"] is not None:
             ema.load_state_dict(ck["ema"])
+        elif ema is not None and args.eval_only:
+            raise TrainingError(f"checkpoint {args.resume!r} was trained without --ema: it holds no weight "
+                                "average to evaluate (leave --ema out to evaluate its weights)")
+        elif ema is not None:       # --ema turned on at this resume: the average begins at these weights
+            ema.start_from(model)
         if scaler is not None and "grad_scaler" in ck["meta"]:
             scaler.load_state_dict(ck["meta"]["grad_scaler"])
         ranks = ck["meta"].get("rng_ranks", [ck["meta"]["rng"]] if "rng" in ck["meta"] else [])

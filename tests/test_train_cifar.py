@@ -118,6 +118,38 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkey
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
+def test_an_ema_turned_on_at_a_resume_averages_from_the_resumed_weights(cifar_root, tmp_path, monkeypatch):
+    """θ_ema starts at the checkpoint's weights and follows θ_ema ← d·θ_ema + (1 − d)·θ after every
+    step, recomputed here from the weights each step left (not from the random initial weights)."""
+    from tinycoat.checkpoint import load_checkpoint
+    out, d = tmp_path / "run", 0.5
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    start = load_checkpoint(out / "last.npz")["model"]
+    after_each_step, original = [], train_cifar.optim.ModelEMA.update
+
+    def spy(self, model):
+        after_each_step.append({name: p.numpy().copy() for name, p in model.named_parameters()})
+        original(self, model)
+    monkeypatch.setattr(train_cifar.optim.ModelEMA, "update", spy)
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--ema", d, "--out", out, "--resume", out / "last.npz",
+               *FAST) == 0
+    assert len(after_each_step) == 3                                   # 15 images, 3 full batches of 4
+    saved = load_checkpoint(out / "last.npz")["ema"]
+    for name in after_each_step[0]:
+        expected = start[name].astype(np.float64)
+        for weights_then in after_each_step:
+            expected = d * expected + (1 - d) * weights_then[name]
+        np.testing.assert_allclose(saved[f"shadow.{name}"], expected, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_eval_only_with_ema_on_a_checkpoint_without_an_average_is_refused(cifar_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    assert run("--data-dir", cifar_root, "--eval-only", "--resume", out / "last.npz", "--ema", 0.5, *FAST) == 2
+    assert "was trained without --ema: it holds no weight average" in capsys.readouterr().err
+    assert not (out / "eval.json").exists()
+
+
 def test_the_class_each_class_is_most_often_taken_for():
     confusion = np.array([[5, 2, 3],     # class 0: 2 taken for 1, 3 for 2
                           [0, 4, 0],     # class 1: never mistaken

@@ -16,6 +16,11 @@ class ModelEMA:
         if not 0 < decay < 1:
             raise ValueError(f"ModelEMA: decay must be in (0, 1), got {decay}")
         self.decay = decay
+        self.start_from(model)
+
+    def start_from(self, model):
+        """(Re)start the average at ``model``'s present weights (e.g. those of a resumed run that
+        had no average yet: an average begun at the random initial weights would drag them in)."""
         self.shadow = {name: p.data.copy() for name, p in model.named_parameters()}
         self.buffers = {name: b.data.copy() for name, b in model.named_buffers()}
 
