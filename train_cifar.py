@@ -318,7 +318,8 @@ RUN_FILES = ("last.npz", "metrics.jsonl", "report.json", "curves.png")   # what 
 
 def prepare_out(args):
     """Check --out before anything is loaded or trained: a folder this process can write to, and
-    one that holds no other run (unless this run continues it, or --overwrite says to start over)."""
+    one that holds no other run (unless this run continues it, or --overwrite says to start over:
+    then clear_previous_run deletes it, once this run has loaded everything it needs)."""
     out = args.out
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainingError(f"--out {out!r} is a file, not a folder: name a folder for the run's checkpoint and "
@@ -334,6 +335,7 @@ def prepare_out(args):
                             "write to") from None
     for name in remove_stale_temporaries(out):
         print(f"note: removed {name} from {out}, left by a writer that was stopped mid-write", file=sys.stderr)
+    args.previous_run = []
     if args.eval_only:
         return
     existing = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
@@ -345,9 +347,17 @@ def prepare_out(args):
     if not args.overwrite:
         raise TrainingError(f"{out} already holds a run ({', '.join(existing)}). Continue it with --resume {own}, "
                             "start it over with --overwrite, or choose another --out")
-    for name in existing:
-        os.remove(os.path.join(out, name))
-    print(f"--overwrite: deleted the previous run's {', '.join(existing)} in {out}", file=sys.stderr)
+    args.previous_run = existing
+
+
+def clear_previous_run(args):
+    """--overwrite: delete the previous run's files, only now that this run has its data, model and
+    checkpoint in hand (a start that fails leaves the previous run as it was)."""
+    for name in args.previous_run:
+        os.remove(os.path.join(args.out, name))
+    if args.previous_run:
+        print(f"--overwrite: deleted the previous run's {', '.join(args.previous_run)} in {args.out}",
+              file=sys.stderr)
 
 
 # A checkpoint records the settings of its run, and resuming keeps those the user does not type
@@ -815,8 +825,10 @@ def run(args):
             if args.replan:
                 replan_schedule(args, optimizer, scheduler, len(train_loader), built)
             print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
-            if comm.rank == 0:
-                write_metrics(args.out, history)    # the metrics of the checkpoint, whatever the file held
+    if comm.rank == 0 and not args.eval_only:
+        clear_previous_run(args)
+        if ck is not None:
+            write_metrics(args.out, history)        # the metrics of the checkpoint, whatever the file held
 
     def eval_model():
         if ema is None:

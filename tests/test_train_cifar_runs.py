@@ -94,6 +94,11 @@ def test_a_new_run_never_writes_over_another(cifar_root, tmp_path, capsys):
     other = tmp_path / "other"                                   # another run's checkpoint into this folder
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", other, *FAST) == 0
     assert run(*common[:-len(FAST)], "--epochs", 2, "--resume", other / "last.npz", *FAST) == 2
+    kept = (out / "last.npz").read_bytes()
+    capsys.readouterr()
+    assert run(*common[:-len(FAST)], "--data-dir", tmp_path / "no-data", *FAST, "--overwrite") == 2
+    assert "deleted" not in capsys.readouterr().err               # a start that fails deletes nothing
+    assert (out / "last.npz").read_bytes() == kept
     assert run(*common, "--overwrite") == 0                      # asked to: a fresh run
     assert "deleted the previous run's" in capsys.readouterr().err
     assert epochs_in(out) == [1]
