@@ -548,6 +548,7 @@ class StopRequested:
     def __init__(self):
         self.requested = 0              # the signal this process was sent (set by the handler), 0: none
         self.signum = 0                 # the signal the ranks agreed to stop on (set by agree), 0: none
+        self.finishing = False          # the training is done: a signal waits for the report
 
     @property
     def decided(self):
@@ -566,10 +567,13 @@ class StopRequested:
 
     def _handler(self, signum, frame):
         if self.requested:
-            raise Interrupted(signum)
+            raise Interrupted(signum, "the report was not written" if self.finishing else "the step in progress "
+                                                                                           "is lost")
         self.requested = int(signum)
-        print(f"\n{self.SIGNALS[signum]}: finishing this step, saving a checkpoint, then stopping "
-              "(send it again to stop at once)", file=sys.stderr)
+        print(f"\n{self.SIGNALS[signum]}: " + ("the training is done: writing its report, then exiting"
+                                               if self.finishing else
+                                               "finishing this step, saving a checkpoint, then stopping")
+              + " (send it again to stop at once)", file=sys.stderr)
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
@@ -588,9 +592,9 @@ class Interrupted(Exception):
     """A stop that cannot wait for the step to finish (a second Ctrl-C or SIGTERM, or one outside
     the training loop)."""
 
-    def __init__(self, signum=signal.SIGINT):
+    def __init__(self, signum=signal.SIGINT, lost="the step in progress is lost"):
         super().__init__(signum)
-        self.signum = signum
+        self.signum, self.lost = signum, lost
 
 
 def _label_hint(args, num_classes):
@@ -891,11 +895,11 @@ def run(args):
                 if stop.decided:
                     raise StoppedAndSaved(stop.signum)
                 return metrics          # --stop-after: stopping here is what was asked, status 0
-    if comm.rank != 0:
-        return metrics
-    report(args, train.classes, metrics, time.perf_counter() - wall_start,
-           sum(speeds) / len(speeds) if speeds else 0.0)
-    draw_curves(args)
+        stop.finishing = True           # (the run is complete: a first signal now lets the report be written)
+        if comm.rank == 0:
+            report(args, train.classes, metrics, time.perf_counter() - wall_start,
+                   sum(speeds) / len(speeds) if speeds else 0.0)
+            draw_curves(args)
     return metrics
 
 
@@ -992,9 +996,14 @@ def main(argv=None) -> int:
         return 128 + exc.signum
     except (KeyboardInterrupt, Interrupted) as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        kept = _last_good(args) if "args" in locals() else "Nothing was written."
+        if "args" not in locals():
+            said = "Nothing was written."
+        elif args.eval_only:
+            said = "the evaluation did not finish; the checkpoint was only read."
+        else:
+            said = f"{getattr(exc, 'lost', 'the step in progress is lost')}. {_last_good(args)}"
         return stop_every_rank(comm, 128 + signum, f"\nstopped at once ({StopRequested.SIGNALS.get(signum, signum)}); "
-                               f"the step in progress is lost. {kept}")
+                               + said)
     except Exception:
         if comm.size == 1:
             raise

@@ -157,20 +157,23 @@ def test_the_class_each_class_is_most_often_taken_for():
     assert train_cifar.most_often_taken_for(confusion) == [[2, 3], [None, 0], [0, 1]]
 
 
-def test_a_stop_asked_for_after_the_last_step_lets_the_run_finish(cifar_root, tmp_path, monkeypatch, capsys):
-    """Ctrl-C during the final evaluation: the training is done, so the run ends as a finished
-    one (its report written, status 0), not as a stop to resume (a finished run cannot be)."""
-    original = train_cifar.evaluate
+@pytest.mark.parametrize("where, sig", [("evaluate", signal.SIGINT), ("report", signal.SIGTERM)])
+def test_a_stop_asked_for_after_the_last_step_lets_the_run_finish(cifar_root, tmp_path, monkeypatch, capsys,
+                                                                  where, sig):
+    """Ctrl-C or SIGTERM during the final evaluation or while the report is written: the training is
+    done, so the run ends as a finished one (its report written, status 0), not as a stop to
+    resume (a finished run cannot be)."""
+    original = getattr(train_cifar, where)
 
-    def interrupt_while_evaluating(args, *rest):
+    def interrupted(args, *rest):
         if not args.eval_only:
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(sig)
         return original(args, *rest)
-    monkeypatch.setattr(train_cifar, "evaluate", interrupt_while_evaluating)
+    monkeypatch.setattr(train_cifar, where, interrupted)
     out = tmp_path / "run"
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
     printed = capsys.readouterr()
-    assert "Ctrl-C: finishing this step" in printed.err and "continue with" not in printed.out.lower()
+    assert f"{train_cifar.StopRequested.SIGNALS[sig]}:" in printed.err and "continue with" not in printed.out.lower()
     assert (out / "report.json").exists()
     assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
 
