@@ -682,7 +682,9 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
             if not math.isfinite(mean_loss):
                 raise TrainingError(
                     f"the training loss became {mean_loss} at epoch {epoch + 1}, step {global_step}. "
-                    f"{_last_good(args)} Try a lower --lr (or --clip-grad 1.0)." + _label_hint(args, num_classes))
+                    f"{_last_good(args)} Try a lower --lr "
+                    + ("(or --clip-grad 1.0)." if not args.clip_grad else f"(or a --clip-grad below {args.clip_grad:g}).")
+                    + _label_hint(args, num_classes))
             progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct_total / seen_total:.3f}",
                                  lr=f"{optimizer.param_groups[0]['lr']:.2e}",
                                  img_s=f"{seen_total / (time.perf_counter() - start):.0f}")
@@ -718,7 +720,7 @@ def evaluate(args, model, loader, num_classes):
     totals = args.comm.allreduce_sum(np.concatenate([[loss_sum], confusion]))
     loss_sum, confusion = totals[0], totals[1:].reshape(k, k)
     correct, count = np.diag(confusion), confusion.sum(axis=1)
-    per_class = [float(correct[c] / count[c]) if count[c] else float("nan") for c in range(k)]
+    per_class = [float(correct[c] / count[c]) if count[c] else None for c in range(k)]   # None: no images
     return {"test_loss": float(loss_sum / count.sum()), "test_acc": float(correct.sum() / count.sum()),
             "per_class_acc": per_class, "mistaken_for": most_often_taken_for(confusion),
             "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
@@ -735,10 +737,12 @@ def most_often_taken_for(confusion):
 
 def report(args, classes, metrics, wall_time, train_images_per_s):
     lines = [f"test accuracy {metrics['test_acc'] * 100:.2f}%  (loss {metrics['test_loss']:.4f})",
-             f"wall time {wall_time:.1f} s; training {train_images_per_s:.1f} images/s, "
-             f"inference {metrics['test_images_per_s']:.1f} images/s on {args.device}",
+             f"wall time {wall_time:.1f} s; "
+             + ("" if args.eval_only else f"training {train_images_per_s:.1f} images/s, ")
+             + f"inference {metrics['test_images_per_s']:.1f} images/s on {args.device}",
              "per-class accuracy (and the class its images are most often taken for):"]
-    lines += [f"  {name:<14s} {acc * 100:6.2f}%" + (f"   {classes[other]} ({images})" if images else "")
+    lines += [f"  {name:<14s} " + ("no test images" if acc is None else f"{acc * 100:6.2f}%")
+              + (f"   {classes[other]} ({images})" if images else "")
               for name, acc, (other, images) in zip(classes, metrics["per_class_acc"], metrics["mistaken_for"])]
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
@@ -879,6 +883,10 @@ def run(args):
             epoch += 1
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
+            if not math.isfinite(metrics["test_loss"]):     # (the same sums on every rank: all stop here)
+                raise TrainingError(
+                    f"the test loss became {metrics['test_loss']} after epoch {epoch}: the weights are no longer "
+                    f"finite, and were not saved. {_last_good(args)} Try a lower --lr.")
             history.append({"epoch": epoch, **train_metrics,
                             **{k: v for k, v in metrics.items() if k not in ("per_class_acc", "mistaken_for")},
                             "lr": optimizer.param_groups[0]["lr"], "global_step": global_step})

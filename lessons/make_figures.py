@@ -924,8 +924,8 @@ def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
     record = {"checkpoint": str(shown_path), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
               "accuracy": float((predicted == test.labels).mean()), "loss": loss_sum / len(test),
               "test_images": len(test),
-              "per_class": {name: float((predicted[test.labels == c] == c).mean())
-                            for c, name in enumerate(test.classes)},
+              "per_class": {name: float((predicted[test.labels == c] == c).mean()) if (test.labels == c).any()
+                            else None for c, name in enumerate(test.classes)},           # None: no images
               "mistaken_for": {name: {"class": None if other is None else test.classes[other], "images": images}
                                for name, (other, images) in zip(test.classes, most_often_taken_for(confusion))},
               "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
@@ -943,7 +943,7 @@ def per_class_table(record):
     for name, accuracy in record["per_class"].items():
         other = record["mistaken_for"][name]
         taken = f"{other['class']} ({other['images']} images)" if other["images"] else "—"
-        lines.append(f"| {name} | {100 * accuracy:.1f} % | {taken} |")
+        lines.append(f"| {name} | {'no images' if accuracy is None else f'{100 * accuracy:.1f} %'} | {taken} |")
     return "\n".join(lines)
 
 

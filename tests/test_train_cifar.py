@@ -48,7 +48,9 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert len(report["per_class_acc"]) == 10 and report["wall_time_s"] > 0
     assert len(report["mistaken_for"]) == 10
     for (other, images), accuracy in zip(report["mistaken_for"], report["per_class_acc"]):
-        assert (images == 0) == (other is None) and (accuracy == 1 or accuracy != accuracy or images > 0)
+        assert (images == 0) == (other is None) and (accuracy in (1, None) or images > 0)
+    assert None in report["per_class_acc"]           # 3 test images: classes without one are null, not NaN,
+    json.loads((out / "report.json").read_text(), parse_constant=pytest.fail)      # which is not JSON
     assert report["machine"] == f"{platform.machine()}, {os.cpu_count()} CPU cores"    # what it trained on
     assert (out / "last.npz").exists()
     text = capsys.readouterr().out
@@ -186,7 +188,21 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(cifar_root, tmp_path,
     monkeypatch.setattr(train_cifar.F, "cross_entropy", lambda *a, **k: original(*a, **k) * float("nan"))
     code = run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--resume", out / "last.npz", *FAST)
     assert code == 2
-    assert "loss became nan" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "loss became nan" in err and "Try a lower --lr (or a --clip-grad below 1)." in err
+    assert (out / "last.npz").read_bytes() == good
+
+
+def test_a_non_finite_test_loss_stops_before_the_checkpoint_is_saved(cifar_root, tmp_path, monkeypatch, capsys):
+    """The training loss is read before each update: weights made NaN by an epoch's last step show
+    first in its evaluation, which must not let them overwrite the last good checkpoint."""
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
+    good = (out / "last.npz").read_bytes()
+    original = train_cifar.evaluate
+    monkeypatch.setattr(train_cifar, "evaluate", lambda *a: {**original(*a), "test_loss": float("nan")})
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--out", out, "--resume", out / "last.npz", *FAST) == 2
+    assert "the test loss became nan after epoch 2: the weights are no longer finite" in capsys.readouterr().err
     assert (out / "last.npz").read_bytes() == good
 
 
