@@ -735,7 +735,9 @@ def most_often_taken_for(confusion):
     return [[int(row.argmax()), int(row.max())] if row.any() else [None, 0] for row in wrong]
 
 
-def report(args, classes, metrics, wall_time, train_images_per_s):
+def report(args, classes, metrics, wall_time, train_images_per_s, epoch):
+    """Print the evaluation and write it as OUT/report.json (a finished run) or eval.json (--eval-only),
+    with the epoch whose weights it measured (a run resumed for more epochs outdates its report)."""
     lines = [f"test accuracy {metrics['test_acc'] * 100:.2f}%  (loss {metrics['test_loss']:.4f})",
              f"wall time {wall_time:.1f} s; "
              + ("" if args.eval_only else f"training {train_images_per_s:.1f} images/s, ")
@@ -747,7 +749,9 @@ def report(args, classes, metrics, wall_time, train_images_per_s):
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
               "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset,
-              "machine": backend.describe(args.device)}
+              "machine": backend.describe(args.device), "epoch": epoch}
+    if args.eval_only:
+        record["checkpoint"] = os.path.abspath(args.resume)
     # An evaluation of a checkpoint goes beside the run's own report, never over it
     path = os.path.join(args.out, "eval.json" if args.eval_only else "report.json")
     try:
@@ -855,7 +859,7 @@ def run(args):
             print(f"training set ({len(train)} images, eval mode): accuracy {on_train['test_acc'] * 100:.2f}%  "
                   f"(loss {on_train['test_loss']:.4f})")
         if comm.rank == 0:
-            report(args, train.classes, metrics, time.perf_counter() - start, 0.0)
+            report(args, train.classes, metrics, time.perf_counter() - start, 0.0, ck["meta"].get("epoch"))
             draw_curves(args)
         return metrics
 
@@ -906,7 +910,7 @@ def run(args):
         stop.finishing = True           # (the run is complete: a first signal now lets the report be written)
         if comm.rank == 0:
             report(args, train.classes, metrics, time.perf_counter() - wall_start,
-                   sum(speeds) / len(speeds) if speeds else 0.0)
+                   sum(speeds) / len(speeds) if speeds else 0.0, epoch)
             draw_curves(args)
     return metrics
 

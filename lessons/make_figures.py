@@ -863,6 +863,9 @@ def record_run(out_dir=None, full=False):
     tables = {k: v for k, v in ck["model"].items() if k.endswith("relative_bias_table")}
     np.savez_compressed(folder / "bias_tables.npz", **tables)
     report = json.loads((out_dir / "report.json").read_text())
+    if report.get("epoch", ck["meta"].get("epoch")) != ck["meta"].get("epoch"):     # (older reports name none)
+        raise SystemExit(f"{out_dir}/report.json measured epoch {report['epoch']}, its checkpoint is at epoch "
+                         f"{ck['meta'].get('epoch')}: finish the run before recording it")
     rows = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     from tinycoat.data import load_dataset
     sizes = [len(load_dataset(config["dataset"], train=split, download=False)) for split in (True, False)]

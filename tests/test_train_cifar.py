@@ -46,7 +46,7 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert all(np.isfinite(r["train_loss"]) and 0 <= r["test_acc"] <= 1 for r in rows)
     report = json.loads((out / "report.json").read_text())
     assert len(report["per_class_acc"]) == 10 and report["wall_time_s"] > 0
-    assert len(report["mistaken_for"]) == 10
+    assert len(report["mistaken_for"]) == 10 and report["epoch"] == 2          # the epoch it measured
     for (other, images), accuracy in zip(report["mistaken_for"], report["per_class_acc"]):
         assert (images == 0) == (other is None) and (accuracy in (1, None) or images > 0)
     assert None in report["per_class_acc"]           # 3 test images: classes without one are null, not NaN,
@@ -217,6 +217,7 @@ def test_eval_only(cifar_root, tmp_path, capsys):
     assert (out / "report.json").read_text() == trained
     evaluated = json.loads((out / "eval.json").read_text())
     assert evaluated["test_acc"] == json.loads(trained)["test_acc"] and evaluated["train_images_per_s"] == 0.0
+    assert evaluated["epoch"] == 1 and evaluated["checkpoint"] == str(out / "last.npz")     # what it measured
 
 
 def test_a_finished_run_is_not_resumed_for_nothing(cifar_root, tmp_path, capsys):
