@@ -113,12 +113,16 @@ def make_parser():
     p.add_argument("--no-augment", action="store_true",
                    help="train on the images as they are (by default: random crops after 4-pixel padding and "
                         "random horizontal flips)")
+    p.add_argument("--augment", dest="no_augment", action="store_false",
+                   help="augment the images (the default; turns it back on when resuming a --no-augment run)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights for evaluation (0 = off)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu needs CuPy (pip install -e '.[gpu]')")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the weights, the data order, the augmentation and stochastic depth")
     p.add_argument("--subset", type=int, default=None, help="train on a random subset of N images")
-    p.add_argument("--test-subset", type=int, default=None, help="evaluate on a random subset of N images")
+    p.add_argument("--test-subset", type=int, default=None,
+                   help="evaluate on a random subset of N images (0: the whole test set, e.g. to resume or "
+                        "evaluate a --test-subset run on all of it)")
     p.add_argument("--out", default=None,
                    help="output folder (default: the --resume checkpoint's folder, else runs/<dataset>-<model>)")
     p.add_argument("--overwrite", action="store_true",
@@ -144,9 +148,10 @@ def make_parser():
     p.add_argument("--tf32", action="store_true",
                    help="GPU only: float32 matrix products on TensorFloat-32 tensor cores (faster, ~1e-3 "
                         "relative error per product; see backend.use_tf32)")
-    p.add_argument("--amp", action="store_true",
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                    help="mixed precision: float16 matrix products with loss scaling (tinycoat.amp, "
-                        "optim.GradScaler); meant for the GPU, emulated (slower) on the CPU")
+                        "optim.GradScaler); meant for the GPU, emulated (slower) on the CPU. --no-amp turns it "
+                        "off when resuming an --amp run")
     p.add_argument("--cuda-graph", action="store_true",
                    help="GPU only: record forward, backward and clipping once as a CUDA graph and replay it every "
                         "step (tinycoat/fast/cuda_graph.py): one launch a step instead of about a thousand. Not "
@@ -183,7 +188,7 @@ RANGES = {
     "epochs": (1, 10 ** 6), "batch_size": (1, 65536), "log_every": (1, 10 ** 9), "seed": (0, 2 ** 32 - 1),
     "lr": (0, 10, False, True), "min_lr": (0, 10), "weight_decay": (0, 10), "warmup": (0, 10 ** 6),
     "label_smoothing": (0, 1, True, False), "mixup": (0, 100), "drop_path": (0, 1, True, False),
-    "clip_grad": (0, 10 ** 6), "ema": (0, 1, True, False), "subset": (1, 10 ** 9), "test_subset": (1, 10 ** 9),
+    "clip_grad": (0, 10 ** 6), "ema": (0, 1, True, False), "subset": (1, 10 ** 9), "test_subset": (0, 10 ** 9),
     "stop_after": (1, 10 ** 6), "image_size": (8, 1024), "threads": (1, 1024), "dist_timeout": (1, 10 ** 6),
 }
 

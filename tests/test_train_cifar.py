@@ -220,6 +220,21 @@ def test_eval_only(cifar_root, tmp_path, capsys):
     assert evaluated["epoch"] == 1 and evaluated["checkpoint"] == str(out / "last.npz")     # what it measured
 
 
+def test_switches_a_checkpoint_carries_can_be_turned_off_on_resume(cifar_root, tmp_path, capsys):
+    """--amp, --no-augment and --test-subset carry over to a resume; --no-amp, --augment and
+    --test-subset 0 (the whole test set) undo them."""
+    from tinycoat.checkpoint import load_checkpoint
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--stop-after", 1, "--amp", "--no-augment", "--test-subset",
+               2, "--out", out, *FAST) == 0
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--resume", out / "last.npz", "--no-amp", "--augment",
+               "--test-subset", 0, *FAST) == 0
+    config = load_checkpoint(out / "last.npz")["meta"]["config"]
+    assert (config["amp"], config["no_augment"], config["test_subset"]) == (False, False, 0)
+    assert "resuming with --amp False" in capsys.readouterr().err
+    assert json.loads((out / "report.json").read_text())["per_class_acc"].count(None) == 10 - 3   # all 3 images
+
+
 def test_a_finished_run_is_not_resumed_for_nothing(cifar_root, tmp_path, capsys):
     """Resuming a run whose epochs are all done (or with --epochs at or below them) trained nothing,
     said it had succeeded and overwrote the run's report with an empty one: now it is refused."""
