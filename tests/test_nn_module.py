@@ -123,6 +123,11 @@ def test_load_state_dict_errors_name_the_keys():
     with pytest.raises(ValueError):
         net.load_state_dict({**bad, "head.1.bias": np.full(4, 7.0)})
     np.testing.assert_array_equal(net.state_dict()["head.1.bias"], before["head.1.bias"])  # all or nothing
+    first, last = list(sd)[0], list(sd)[-1]                  # a value that is no number, after a good one:
+    words = {**sd, first: sd[first] + 1, last: np.full(sd[last].shape, "x")}
+    with pytest.raises(ValueError, match=rf"not arrays of numbers: {last}: .*dtype <U1"):
+        net.load_state_dict(words)
+    np.testing.assert_array_equal(net.state_dict()[first], before[first])                  # still nothing
     result = net.load_state_dict({**missing, "extra.weight": np.zeros(2)}, strict=False)
     assert result.missing_keys == ["head.1.weight"] and result.unexpected_keys == ["extra.weight"]
 

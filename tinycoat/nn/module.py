@@ -245,20 +245,30 @@ class Module:
         shape = lambda v: tuple(getattr(v, "shape", ()))  # noqa: E731 - a plain number has shape ()
         mis_shaped = [f"{k}: checkpoint {shape(state_dict[k])}, model {shape(own[k])}"
                       for k in own if k in state_dict and shape(state_dict[k]) != shape(own[k])]
+        # Convert every value before writing any: a bad one late in the dict must not leave the
+        # earlier ones loaded ("nothing is loaded" on failure).
+        converted, not_numbers = {}, []
+        for name, t in own.items():
+            if name in state_dict and shape(state_dict[name]) == shape(t):
+                value = state_dict[name]
+                try:
+                    converted[name] = backend.as_array(value.data if isinstance(value, Tensor) else value,
+                                                       dtype=t.dtype, device=t.device)
+                except (TypeError, ValueError) as exc:
+                    not_numbers.append(f"{name}: {exc}")
         problems = []
         if mis_shaped:
             problems.append("mis-shaped keys: " + "; ".join(mis_shaped))
+        if not_numbers:
+            problems.append("keys that are not arrays of numbers: " + "; ".join(not_numbers))
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems))
-        for name, t in own.items():
-            if name in state_dict:
-                value = state_dict[name]
-                value = value.data if isinstance(value, Tensor) else value
-                t.data[...] = backend.as_array(value, dtype=t.dtype, device=t.device)
+        for name, array in converted.items():
+            own[name].data[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
