@@ -109,6 +109,22 @@ def test_clip_grad_norm(device):
     np.testing.assert_allclose(a.grad.numpy(), [0.3, 0.4])
 
 
+def test_clip_grad_norm_takes_pytorchs_arguments(device):
+    """PyTorch's signature: one tensor or many, norm_type third (a positional eps there would clip
+    to the wrong norm silently), the norm of no gradients is 0; a max_norm that is no positive
+    number is refused."""
+    a = param([0.0, 0.0], device)
+    assert optim.clip_grad_norm_([a], 1.0).item() == 0.0                  # no gradient yet
+    set_grad(a, [3.0, 4.0])
+    assert optim.clip_grad_norm_(a, 1.0, 2.0).item() == pytest.approx(5.0)   # one tensor; the L2 norm
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.8], rtol=1e-6)
+    with pytest.raises(ValueError, match="only norm_type=2"):
+        optim.clip_grad_norm_([a], 1.0, 1.0)
+    for bad in (float("nan"), 0.0, -1.0):
+        with pytest.raises(ValueError, match="max_norm must be a finite number > 0"):
+            optim.clip_grad_norm_([a], bad)
+
+
 def test_clip_grad_norm_leaves_non_finite_gradients_alone(device):
     a, b = param([0.0, 0.0], device), param([0.0], device)
     set_grad(a, [np.inf, 3.0])

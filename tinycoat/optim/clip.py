@@ -8,22 +8,28 @@ host, so clipping costs no GPU synchronisation.
 from __future__ import annotations
 
 from tinycoat import twins
+from tinycoat.checks import check_number
 from tinycoat.backend import device_of, get_array_module
 from tinycoat.tensor import Tensor
 
 
-def clip_grad_norm_(parameters, max_norm: float, eps: float = 1e-6) -> Tensor:
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, *, eps: float = 1e-6) -> Tensor:
     """Scale the gradients in place so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm before clipping, as a 0-d tensor (read it with ``.item()``). If the norm is
-    inf or NaN the gradients are left as they are (no scale can repair them; PyTorch would
+    ``parameters``: an iterable of tensors, or one tensor (as PyTorch's). Returns the norm before
+    clipping, as a 0-d tensor (read it with ``.item()``); 0 when no parameter has a gradient. If the
+    norm is inf or NaN the gradients are left as they are (no scale can repair them; PyTorch would
     make them NaN): the returned norm says so, and ``GradScaler.step`` skips such a step.
+    ``norm_type`` is PyTorch's third argument; only the L2 norm (2) is implemented.
     """
-    if max_norm <= 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be > 0, got {max_norm}")
+    check_number("clip_grad_norm_", "max_norm", max_norm, low_open=True)
+    check_number("clip_grad_norm_", "eps", eps, low_open=True)
+    if norm_type != 2:
+        raise ValueError(f"clip_grad_norm_: only norm_type=2 (the L2 norm) is implemented, got {norm_type!r}")
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad.data for p in parameters if p.grad is not None]
-    if not grads:
-        raise ValueError("clip_grad_norm_: no parameter has a gradient (call backward() first)")
+    if not grads:                       # (the norm of no gradients, on the parameters' device)
+        return Tensor(0.0, dtype="float64", device=parameters[0].device if parameters else "cpu")
     clip = twins.pick(clip_gradients_, device_of(grads[0]), grads)   # (a few launches on a GPU: twins.py)
     return Tensor(clip(grads, max_norm=max_norm, eps=eps))
 
