@@ -114,8 +114,27 @@ def test_overflow_skips_the_step_and_backs_off_then_grows(device):
         np.testing.assert_array_equal(p.grad.numpy(), 1.0)   # ÷ the scale in place
         assert scaler.step(opt) is True
         scaler.update()
-    assert scaler.get_scale() == 8.0 and scaler.state_dict() == {"scale": 8.0, "growth_tracker": 0}
+    assert scaler.get_scale() == 8.0 and scaler.state_dict() == {
+        "scale": 8.0, "growth_tracker": 0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2}
     assert p.numpy()[0] < 1.0
+
+
+def test_an_overflow_in_any_optimizer_backs_off_and_each_steps_once():
+    """Two optimizers, one overflowing: S backs off (the verdict is the steps' together, as in
+    PyTorch), and a second step() of one optimizer before update() is refused (it would apply the
+    update twice)."""
+    p, q = (tc.nn.Parameter(tc.ones(2).data) for _ in range(2))
+    first, second = optim.SGD([p], lr=0.1), optim.SGD([q], lr=0.1)
+    scaler = optim.GradScaler(init_scale=4.0, growth_interval=1)
+    p.grad = tc.tensor(np.array([np.inf, 1.0], dtype=np.float32))
+    q.grad = tc.tensor(np.array([1.0, 1.0], dtype=np.float32))
+    assert scaler.step(first) is False and scaler.step(second) is True
+    with pytest.raises(RuntimeError, match="step was already called for this optimizer"):
+        scaler.step(second)
+    scaler.update()
+    assert scaler.get_scale() == 2.0                    # backed off, not grown
+    np.testing.assert_array_equal(p.numpy(), 1.0)
+    np.testing.assert_allclose(q.numpy(), 1.0 - 0.1 / 4.0)   # stepped once, with the unscaled gradient
 
 
 def test_scaler_errors_and_state_round_trip():
@@ -133,8 +152,13 @@ def test_scaler_errors_and_state_round_trip():
     with pytest.raises(RuntimeError, match="call step"):
         optim.GradScaler().update()
     other = optim.GradScaler()
-    other.load_state_dict({"scale": 256.0, "growth_tracker": 7})
+    other.load_state_dict({"scale": 256.0, "growth_tracker": 7})        # (a state from before the settings)
     assert other.get_scale() == 256.0 and other.state_dict()["growth_tracker"] == 7
+    saved = optim.GradScaler(init_scale=8.0, growth_factor=4.0, backoff_factor=0.25, growth_interval=3).state_dict()
+    other.load_state_dict(saved)                                        # the settings come back too
+    assert other.state_dict() == saved
+    with pytest.raises(ValueError, match="the state lacks growth_tracker"):
+        other.load_state_dict({"scale": 2.0})
     off = optim.GradScaler(enabled=False)
     assert off.get_scale() == 1.0 and off.state_dict() == {}
 

@@ -31,7 +31,8 @@ class GradScaler:
         self._scale, self._growth_tracker = float(init_scale), 0
         self.growth_factor, self.backoff_factor, self.growth_interval = growth_factor, backoff_factor, growth_interval
         self._found_inf = {}       # id(optimizer) -> a 0-d device bool, set by unscale_
-        self._overflow = None      # the last step's verdict, for update()
+        self._stepped = set()      # id(optimizer) of those stepped since the last update()
+        self._overflow = None      # did any of those steps overflow? (None: no step yet), for update()
 
     def get_scale(self) -> float:
         return self._scale if self.enabled else 1.0
@@ -60,12 +61,16 @@ class GradScaler:
         if not self.enabled:
             optimizer.step()
             return True
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("GradScaler.step was already called for this optimizer since the last update()")
         if id(optimizer) not in self._found_inf:
             self.unscale_(optimizer)
-        self._overflow = bool(self._found_inf[id(optimizer)])   # the one read from the device
-        if not self._overflow:
+        self._stepped.add(id(optimizer))
+        overflow = bool(self._found_inf[id(optimizer)])          # the one read from the device
+        self._overflow = overflow or bool(self._overflow)       # several optimizers: any overflow backs off
+        if not overflow:
             optimizer.step()
-        return not self._overflow
+        return not overflow
 
     def update(self):
         """Adjust S after a step: back off after an overflow, grow after a run of good steps."""
@@ -78,15 +83,30 @@ class GradScaler:
             self._growth_tracker = 0
         else:
             self._growth_tracker += 1
-            if self._growth_tracker == self.growth_interval:
+            if self._growth_tracker >= self.growth_interval:
                 self._scale *= self.growth_factor
                 self._growth_tracker = 0
         self._found_inf.clear()
+        self._stepped.clear()
         self._overflow = None
 
+    SETTINGS = ("growth_factor", "backoff_factor", "growth_interval")
+
     def state_dict(self) -> dict:
-        return {"scale": self._scale, "growth_tracker": self._growth_tracker} if self.enabled else {}
+        """S, the count of good steps since it last changed, and the settings that change it (as PyTorch's)."""
+        if not self.enabled:
+            return {}
+        return {"scale": self._scale, "growth_tracker": self._growth_tracker,
+                **{name: getattr(self, name) for name in self.SETTINGS}}
 
     def load_state_dict(self, state: dict):
-        if self.enabled and state:
-            self._scale, self._growth_tracker = float(state["scale"]), int(state["growth_tracker"])
+        if not (self.enabled and state):
+            return
+        missing = [k for k in ("scale", "growth_tracker") if k not in state]
+        if missing:
+            raise ValueError(f"GradScaler.load_state_dict: the state lacks {', '.join(missing)} "
+                             f"(it has {', '.join(sorted(state)) or 'nothing'})")
+        self._scale, self._growth_tracker = float(state["scale"]), int(state["growth_tracker"])
+        for name in self.SETTINGS:          # (states saved before these were kept have only the two above)
+            if name in state:
+                setattr(self, name, type(getattr(self, name))(state[name]))
