@@ -72,6 +72,33 @@ def test_written_atomically_and_interrupted_write_keeps_the_old_file(tmp_path, m
     assert os.listdir(tmp_path) == ["last.npz"]  # no temporary file left behind
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file modes and the umask are POSIX's")
+def test_a_checkpoint_has_the_mode_of_a_new_file_or_of_the_one_it_replaces(tmp_path):
+    """Not mkstemp's private 0600: others who may read new files (the umask says) may read it."""
+    net = Net()
+    old = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "last.npz", net)
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        os.chmod(path, 0o640)                        # a mode the user chose is kept across saves
+        save_checkpoint(path, net)
+        assert os.stat(path).st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_numpy_scalars_in_settings_are_saved_and_other_objects_refused(tmp_path):
+    net = Net()
+    opt = optim.AdamW(net.parameters(), lr=np.float32(1e-3))        # accepted by the optimizer: so saved
+    path = save_checkpoint(tmp_path / "a.npz", net, opt, meta={"best": np.float64(0.5), "epoch": np.int64(3)})
+    ck = load_checkpoint(path)
+    assert ck["meta"] == {"best": 0.5, "epoch": 3}
+    assert ck["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
+    with pytest.raises(CheckpointError, match=r"\{1, 2\} \(set\) in the optimizer's settings, the scheduler's"):
+        save_checkpoint(tmp_path / "b.npz", net, meta={"seen": {1, 2}})
+    assert not (tmp_path / "b.npz").exists()
+
+
 def test_bad_files_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.npz")

@@ -36,6 +36,15 @@ def _host(value):
     return backend.to_numpy(value) if hasattr(value, "shape") else value
 
 
+def _json_number(value):
+    """JSON for the NumPy scalars that settings may hold (an ``lr`` of numpy.float32(1e-3))."""
+    if isinstance(value, numpy.generic) and value.ndim == 0:
+        return value.item()
+    raise CheckpointError(f"save_checkpoint: {value!r} ({type(value).__name__}) in the optimizer's settings, "
+                          "the scheduler's state or meta is not a number, string, list or dict; it cannot be "
+                          "written as JSON")
+
+
 def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=None, arrays=None) -> str:
     """Write model/optimizer/scheduler/EMA state, a JSON-able ``meta`` dict and any
     other named ``arrays`` (e.g. a data loader's state) to ``path``."""
@@ -56,7 +65,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=
         info["scheduler"] = scheduler.state_dict()
     if ema is not None:
         arrays.update({f"ema/{k}": _host(v) for k, v in ema.state_dict().items()})
-    arrays["__meta__"] = numpy.array(json.dumps(info))
+    arrays["__meta__"] = numpy.array(json.dumps(info, default=_json_number))
     return atomic_write(path, lambda f: numpy.savez(f, **arrays))
 
 
@@ -73,12 +82,21 @@ def atomic_write(path, write, binary=True) -> str:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600): give it the mode a plain open() would, or keep the
+        # mode of the file it replaces, so others who could read the old checkpoint still can.
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else _mode_of_a_new_file())
         os.replace(tmp, path)
     except BaseException:  # also KeyboardInterrupt: never leave the temporary file behind
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def _mode_of_a_new_file():
+    umask = os.umask(0)             # (reading the umask means setting it: put it straight back)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def remove_stale_temporaries(folder) -> list:
