@@ -57,6 +57,11 @@ BAD_MEMBERS = {
                              "linkname": "../outside"}, None)], "'top/h'"),
     "hardlink-absolute": ([({"name": "top/h", "type": tarfile.LNKTYPE,
                              "linkname": "/etc/passwd"}, None)], "'top/h'"),
+    "hardlink-to-a-later-member": ([({"name": "top/h", "type": tarfile.LNKTYPE, "linkname": "top/later"}, None),
+                                    file_member("top/later")], "not a regular file earlier in the archive"),
+    "hardlink-to-a-folder": ([({"name": "top/d", "type": tarfile.DIRTYPE}, None),
+                              ({"name": "top/h", "type": tarfile.LNKTYPE, "linkname": "top/d"}, None)],
+                             "'top/h' is a hard link to 'top/d', which is not a regular file"),
     "char-device": ([({"name": "top/tty", "type": tarfile.CHRTYPE}, None)], "device"),
     "fifo": ([({"name": "top/pipe", "type": tarfile.FIFOTYPE}, None)], "FIFO"),
 }
@@ -92,6 +97,18 @@ def test_archive_larger_than_the_limit_is_refused_before_writing(tmp_path):
         safe_extract_tar(archive, target, max_bytes=5000)
     assert not target.exists()
     assert (safe_extract_tar(archive, target, max_bytes=6000) / "a.bin").stat().st_size == 3000
+
+
+def test_hard_links_count_at_their_files_size(tmp_path):
+    """Each hard link is written as a full copy: fifty links to one 1000-byte file unpack to
+    51,000 bytes, and must be refused under a 5,000-byte limit."""
+    links = [({"name": f"h{i}", "type": tarfile.LNKTYPE, "linkname": "a.bin"}, None) for i in range(50)]
+    archive = make_tar(tmp_path / "links.tar.gz", [file_member("a.bin", bytes(1000))] + links)
+    with pytest.raises(DatasetError, match=r"links\.tar\.gz.*more than the limit"):
+        safe_extract_tar(archive, tmp_path / "out", max_bytes=5000)
+    assert not (tmp_path / "out").exists()
+    out = safe_extract_tar(archive, tmp_path / "out", max_bytes=51_000)
+    assert (out / "h49").read_bytes() == bytes(1000)
 
 
 def test_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):

@@ -9,9 +9,11 @@ known from the headers before any is written, must fit under a limit and in the 
 space of the target's disk.
 """
 
+import gzip
 import os
 import shutil
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from .errors import DatasetError
@@ -34,18 +36,26 @@ def safe_extract_tar(archive, target_dir, max_bytes: int = MAX_EXTRACTED_BYTES) 
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
+            files = {}                      # name -> size of the regular files met so far
             for member in members:
-                _check_member(member, archive)
-            _check_size(sum(m.size for m in members if m.isfile()), archive, target, max_bytes)
+                _check_member(member, archive, files)
+                if member.isfile():
+                    files[member.name] = member.size
+            # A hard link is written as a full copy of its file, so it counts at the file's size
+            # (at 0, its header's size, links to one big file would slip a bomb past the limit).
+            total = sum(m.size if m.isfile() else files[m.linkname] if m.islnk() else 0 for m in members)
+            _check_size(total, archive, target, max_bytes)
             target.mkdir(parents=True, exist_ok=True)
             for member in members:
                 _write_member(tar, member, target)
-    except (tarfile.TarError, EOFError, OSError) as err:
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise DatasetError(f"cannot extract {archive}: {err} (the archive is corrupt or truncated)") from err
+    except OSError as err:          # a missing archive, a full disk, a folder it may not write in
+        raise DatasetError(f"cannot extract {archive} into {target}: {err}") from err
     return target
 
 
-def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
+def _check_member(member: tarfile.TarInfo, archive: Path, files_before: dict) -> None:
     def reject(why):
         raise DatasetError(f"refusing to extract {archive}: member {member.name!r} {why}")
 
@@ -61,8 +71,11 @@ def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
         if ".." in PurePosixPath(member.linkname).parts:
             reject(f"is a symlink through '..' ({member.linkname!r}); links must point down")
     elif member.islnk():
-        # A hard link's target is another member name, relative to the archive root.
+        # A hard link's target is another member name, relative to the archive root: a regular
+        # file archived before it (where tar puts it, and where tarfile looks for it).
         _check_relative(member.linkname, lambda why: reject(f"is a hard link whose target {why}"))
+        if member.linkname not in files_before:
+            reject(f"is a hard link to {member.linkname!r}, which is not a regular file earlier in the archive")
     elif not (member.isfile() or member.isdir()):
         reject("is a device file, FIFO or other special file; only files, folders and links are allowed")
 
@@ -101,8 +114,6 @@ def _write_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -
     if member.issym():
         os.symlink(member.linkname, dest)
         return
-    source = tar.extractfile(member)  # for a hard link this reads the linked member's data
-    if source is None:
-        raise DatasetError(f"cannot read member {member.name!r}: its link target is missing from the archive")
+    source = tar.extractfile(member)  # for a hard link this reads the linked member's data (checked above)
     with source, open(dest, "wb") as out:
         shutil.copyfileobj(source, out)
