@@ -136,6 +136,20 @@ def test_layout_errors(tmp_path):
         load_image_folder(root, "train", image_size=0, cache_dir=tmp_path / "c")
 
 
+def test_a_split_with_other_class_folders_than_train_is_refused(tree, tmp_path):
+    """val/ without train/'s "zebra" but with a "yak": its labels would number other classes."""
+    solid(tree / "val" / "yak" / "y1.png", GREEN)
+    with pytest.raises(DatasetError, match=r"different class folders \(only in val: \['yak'\]; only in train: none\)"):
+        load_image_folder(tree, "val", cache_dir=tmp_path / "c")
+    (tree / "val" / "yak" / "y1.png").unlink()
+    (tree / "val" / "yak").rmdir()
+    for image in (tree / "val" / "zebra").iterdir():
+        image.unlink()
+    (tree / "val" / "zebra").rmdir()
+    with pytest.raises(DatasetError, match=r"only in val: none; only in train: \['zebra'\]"):
+        load_image_folder(tree, "val", cache_dir=tmp_path / "c")
+
+
 def test_16_bit_images_are_scaled_not_clipped(tmp_path):
     """A 16-bit PNG ramp 0..65535 decodes to 0..255 in proportion (Pillow's own conversion would
     make 97 % of it 255); floating-point pixels, with no range to scale from, are refused."""

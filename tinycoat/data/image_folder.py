@@ -66,6 +66,16 @@ def list_images(root: Path, split: str):
     if not classes:
         raise DatasetError(f"{split_dir} has no class sub-folders; "
                            f"expected {split_dir}/<class name>/<image files>")
+    # A label is the class's index among *this* split's folders: a val/ without one of train/'s
+    # classes would number the rest differently, and "fox" would be scored as "dog".
+    train_dir = root / "train"
+    if split_dir != train_dir and train_dir.is_dir():
+        trained = sorted(d.name for d in train_dir.iterdir() if d.is_dir())
+        if classes != trained:
+            only_here, only_train = sorted(set(classes) - set(trained)), sorted(set(trained) - set(classes))
+            raise DatasetError(f"{split_dir} and {train_dir} have different class folders (only in {split}: "
+                               f"{only_here or 'none'}; only in train: {only_train or 'none'}): the labels would "
+                               "mean different classes; give every split the same class folders")
     files, labels = [], []
     for label, cls in enumerate(classes):
         found = sorted(p for p in (split_dir / cls).iterdir()
