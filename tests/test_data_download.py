@@ -3,6 +3,7 @@ file:// URLs exercise the real urllib path, and a monkeypatched urlopen plays th
 or flaky server."""
 
 import hashlib
+import os
 import io
 import urllib.error
 import urllib.request
@@ -53,6 +54,9 @@ def test_download_from_file_url_verifies_and_leaves_no_temp(tmp_path, source):
     assert got == dest.resolve()
     assert dest.read_bytes() == PAYLOAD
     assert leftovers(dest.parent) == []
+    if os.name == "posix":                          # the mode of a new file, not mkstemp's private 0600
+        from tinycoat.data.paths import new_file_mode
+        assert dest.stat().st_mode & 0o777 == new_file_mode()
 
 
 def test_download_checksum_mismatch_deletes_temp_and_keeps_old_file(tmp_path, source):
@@ -62,6 +66,7 @@ def test_download_checksum_mismatch_deletes_temp_and_keeps_old_file(tmp_path, so
         download(source.as_uri(), dest, sha256="ab" * 32, progress=False)
     msg = str(err.value)
     assert "payload.bin" in msg and "ab" * 32 in msg and hashlib.sha256(PAYLOAD).hexdigest() in msg
+    assert "was not kept: run again" in msg and "delete it" not in msg      # (there is nothing to delete)
     assert dest.read_bytes() == b"previous good copy"  # never replaced by the bad download
     assert leftovers(tmp_path) == []
 

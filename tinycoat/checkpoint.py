@@ -22,6 +22,7 @@ import zipfile
 import numpy
 
 from tinycoat import backend
+from tinycoat.data.paths import new_file_mode
 
 FORMAT = "tinycoat-checkpoint-1"
 TEMP_PREFIX = ".tinycoat-"          # + "<pid>-<random>.tmp": a file being written
@@ -84,19 +85,13 @@ def atomic_write(path, write, binary=True) -> str:
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600): give it the mode a plain open() would, or keep the
         # mode of the file it replaces, so others who could read the old checkpoint still can.
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else _mode_of_a_new_file())
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else new_file_mode())
         os.replace(tmp, path)
     except BaseException:  # also KeyboardInterrupt: never leave the temporary file behind
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
-
-
-def _mode_of_a_new_file():
-    umask = os.umask(0)             # (reading the umask means setting it: put it straight back)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def remove_stale_temporaries(folder) -> list:

@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import DatasetError
+from .paths import new_file_mode
 
 CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough for a smooth progress bar
 
@@ -28,11 +29,12 @@ def file_digest(path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def verify_checksum(path, sha256=None, md5=None, *, shown_name=None) -> None:
+def verify_checksum(path, sha256=None, md5=None, *, shown_name=None,
+                    advice="The file is corrupt or incomplete: delete it and download it again.") -> None:
     """Raise DatasetError unless the file matches every digest given.
 
     ``shown_name`` is the name to put in the message (the final file name when
-    ``path`` is still a temporary file).
+    ``path`` is still a temporary file); ``advice`` what the message tells the user to do.
     """
     if sha256 is None and md5 is None:
         raise ValueError("verify_checksum needs sha256= or md5= (or both)")
@@ -44,7 +46,7 @@ def verify_checksum(path, sha256=None, md5=None, *, shown_name=None) -> None:
         if actual != expected.lower():
             raise DatasetError(
                 f"checksum mismatch for {shown}: expected {algorithm} {expected.lower()}, "
-                f"got {actual}. The file is corrupt or incomplete: delete it and download it again."
+                f"got {actual}. {advice}"
             )
 
 
@@ -65,7 +67,10 @@ def download(url: str, dest_path, sha256=None, md5=None, *, timeout: float = 60,
             out.flush()
             os.fsync(out.fileno())  # the bytes are on disk before the name points at them
         if sha256 is not None or md5 is not None:
-            verify_checksum(tmp, sha256=sha256, md5=md5, shown_name=f"{dest} (downloaded from {url})")
+            verify_checksum(tmp, sha256=sha256, md5=md5, shown_name=f"{dest} (downloaded from {url})",
+                            advice="The download was corrupt or incomplete, and was not kept: run again to "
+                                   "download it again.")
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, dest)
     finally:
         # On success tmp is already gone; on any failure (including Ctrl-C) it is removed here.

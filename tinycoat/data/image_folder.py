@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .dataset import ArrayDataset
 from .errors import DatasetError
-from .paths import default_root
+from .paths import default_root, new_file_mode
 
 EXTENSIONS = {".jpg", ".jpeg", ".png"}  # compared lower-case: Imagenette uses ".JPEG"
 CACHE_VERSION = 2  # bump when the decoding below changes, to invalidate old caches (2: 16-bit images scaled)
@@ -167,6 +167,7 @@ def _write_cache(cache: Path, images, labels, classes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, cache)
     finally:
         Path(tmp).unlink(missing_ok=True)
