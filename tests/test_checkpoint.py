@@ -141,7 +141,7 @@ def test_an_optimizer_state_of_the_wrong_shape_is_refused_before_anything_change
         opt.load_state_dict(state)
     assert opt.state_dict()["state"].keys() == before.keys()
     state["state"] = {9: {"step": 1}}
-    with pytest.raises(ValueError, match="state for parameter 9, but there are only 2"):
+    with pytest.raises(ValueError, match="state for parameter 9, but parameters are numbered 0 to 1"):
         opt.load_state_dict(state)
 
 

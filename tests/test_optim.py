@@ -258,6 +258,33 @@ def test_optimizer_load_state_dict_says_what_a_state_dict_holds():
         opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1}]})
 
 
+def test_optimizer_load_state_dict_checks_the_state_before_taking_any():
+    """A bad setting, an incomplete or foreign state, a parameter index that is no number: each a
+    clear error, and the optimizer as it was (a step would otherwise fail later, or use SGD's
+    momentum as Adam's moments)."""
+    p = param([1.0, 2.0])
+    adam, sgd = optim.AdamW([p], lr=0.1), optim.SGD([p], lr=0.1, momentum=0.9)
+    set_grad(p, [0.1, 0.2])
+    adam.step()
+    sgd.step()
+    good, foreign = adam.state_dict(), sgd.state_dict()
+    target = optim.AdamW([param([1.0, 2.0])], lr=0.5)
+    cases = [
+        ({**good, "param_groups": [{**good["param_groups"][0], "lr": "fast"}]}, TypeError,
+         r"lr must be a finite number >= 0, got 'fast'"),
+        ({**good, "state": {0: {k: v for k, v in good["state"][0].items() if k != "exp_avg_sq"}}}, ValueError,
+         r"parameter 0's state holds \['exp_avg', 'step'\], but AdamW keeps \['step', 'exp_avg', 'exp_avg_sq'\]"),
+        ({**good, "state": foreign["state"]}, ValueError, r"holds \['momentum_buffer'\].*another optimizer"),
+        ({**good, "state": {"x": good["state"][0]}}, ValueError, r"state for parameter 'x', but parameters are numbered 0 to 0"),
+    ]
+    for state, error, message in cases:
+        with pytest.raises(error, match=message):
+            target.load_state_dict(state)
+        assert target.param_groups[0]["lr"] == 0.5 and target.state == {}
+    target.load_state_dict(good)
+    assert target.param_groups[0]["lr"] == 0.1 and set(next(iter(target.state.values()))) == set(good["state"][0])
+
+
 @pytest.mark.parametrize("kwargs,error,message", [
     (dict(total_steps=10, min_lr=1.0), ValueError,
      "WarmupCosine: min_lr (1) must not be above the optimizer's lr (0.001): the schedule decays from lr down to "

@@ -8,10 +8,13 @@ place, outside the autograd graph: an update is not part of the model.
 """
 from __future__ import annotations
 
+from tinycoat import backend
 from tinycoat.tensor import Tensor
 
 
 class Optimizer:
+    STATE_KEYS = ()     # the names of a parameter's state, all of them or none (each update rule's own)
+
     def __init__(self, params, defaults: dict):
         params = list(params)
         if not params:
@@ -79,26 +82,35 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved optimizer has groups of sizes "
                              f"{[len(g['params']) for g in groups]}, this one "
                              f"{[len(g['params']) for g in self.param_groups]}")
+        name = f"{type(self).__name__}.load_state_dict"
         params = [p for g in self.param_groups for p in g["params"]]
         state = {}
         for i, s in state_dict["state"].items():
-            if not 0 <= int(i) < len(params):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {i}, but there are "
-                                 f"only {len(params)}")
+            if not (str(i).isdigit() and int(i) < len(params)):
+                raise ValueError(f"{name}: state for parameter {i!r}, but parameters are numbered 0 to "
+                                 f"{len(params) - 1}")
+            if not isinstance(s, dict) or (s and set(s) != set(self.STATE_KEYS)):
+                raise ValueError(f"{name}: parameter {i}'s state holds {sorted(s) if isinstance(s, dict) else s!r}, "
+                                 f"but {type(self).__name__} keeps {list(self.STATE_KEYS)} (a state saved by "
+                                 "another optimizer?)")
             p = params[int(i)]
-            for name, v in s.items():
+            for key, v in s.items():
                 if hasattr(v, "shape") and v.shape not in ((), p.shape):
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} of parameter {i} has shape "
+                    raise ValueError(f"{name}: {key!r} of parameter {i} has shape "
                                      f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
             state[p] = {k: (_like(v, p) if hasattr(v, "shape") and v.shape == p.shape else v) for k, v in s.items()}
-        for mine, saved in zip(self.param_groups, groups):     # all checked: now change this optimizer
-            mine.update({k: v for k, v in saved.items() if k != "params"})
+        merged = [{**mine, **{k: v for k, v in saved.items() if k != "params"}}
+                  for mine, saved in zip(self.param_groups, groups)]
+        for group in merged:                # the saved settings meet the same checks as typed ones
+            self.check_group(group)
+        for mine, group in zip(self.param_groups, merged):     # all checked: now change this optimizer
+            mine.update(group)
         self.state = state
 
 
 def _like(array, param):
-    """A copy of a saved array on the parameter's device, in its dtype."""
-    return param.xp.asarray(array, dtype=param.dtype).copy()
+    """A copy of a saved array (NumPy or CuPy) on the parameter's device, in its dtype."""
+    return backend.as_array(array, dtype=param.dtype, device=param.device).copy()
 
 
 def weight_decay_groups(named_parameters, weight_decay: float, no_decay=("relative_bias",)):

@@ -11,6 +11,8 @@ from tinycoat.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
+    STATE_KEYS = ("momentum_buffer",)
+
     def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):  # lr: PyTorch 2's default
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
 
