@@ -196,6 +196,22 @@ def test_ema_by_hand():
     np.testing.assert_array_equal(again.shadow["weight"], ema.shadow["weight"])
 
 
+def test_ema_load_state_dict_checks_every_entry_before_writing_any():
+    ema, saved = optim.ModelEMA(Tiny(), decay=0.9), optim.ModelEMA(Tiny(), decay=0.9).state_dict()
+    saved = {k: v + 1 for k, v in saved.items()}
+    before = {k: v.copy() for k, v in ema.state_dict().items()}
+    cases = [({k: v for k, v in saved.items() if k != "buffers.running_mean"}, r"missing: buffers\.running_mean"),
+             ({**saved, "extra": np.zeros(2)}, r"unexpected: extra"),
+             ({**saved, "shadow.weight": [[1.0, 2.0]]}, r"mis-shaped: shadow\.weight a list \(expected an array of shape \(2, 2\)\)")]
+    for state, message in cases:
+        with pytest.raises(KeyError, match=message):
+            ema.load_state_dict(state)
+        for k, v in ema.state_dict().items():
+            np.testing.assert_array_equal(v, before[k], err_msg=k)              # nothing written
+    ema.load_state_dict(saved)
+    np.testing.assert_array_equal(ema.shadow["weight"], saved["shadow.weight"])
+
+
 def test_bad_hyperparameters_are_clear_errors():
     with pytest.raises(ValueError, match="betas"):
         optim.AdamW([param([1.0])], betas=(0.9, 1.5))

@@ -45,9 +45,16 @@ class ModelEMA:
                 **{f"buffers.{k}": v for k, v in self.buffers.items()}}
 
     def load_state_dict(self, state: dict):
+        """Every entry of ``state_dict()``, each the shape of this average's: checked before any is written."""
+        own = {f"shadow.{k}": v for k, v in self.shadow.items()} | {f"buffers.{k}": v for k, v in self.buffers.items()}
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        mis_shaped = [f"{k} {tuple(v.shape) if hasattr(v, 'shape') else 'a ' + type(v).__name__} (expected an array "
+                      f"of shape {own[k].shape})" for k, v in state.items()
+                      if k in own and not (hasattr(v, "shape") and tuple(v.shape) == own[k].shape)]
+        problems = [f"{what}: {', '.join(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected),
+                                                                    ("mis-shaped", mis_shaped)) if keys]
+        if problems:
+            raise KeyError(f"ModelEMA.load_state_dict: the state does not fit this average ({'; '.join(problems)})")
         for key, value in state.items():
-            kind, name = key.split(".", 1)
-            target = self.shadow if kind == "shadow" else self.buffers
-            if name not in target or target[name].shape != value.shape:
-                raise KeyError(f"ModelEMA.load_state_dict: unexpected or mis-shaped entry {key!r}")
-            target[name][...] = backend.to_device(value, backend.device_of(target[name]))
+            own[key][...] = backend.as_array(value, dtype=own[key].dtype, device=backend.device_of(own[key]))
