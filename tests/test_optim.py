@@ -155,7 +155,9 @@ def test_warmup_cosine_by_hand():
     assert all(x >= y for x, y in zip(lrs[3:], lrs[4:]))  # non-increasing after warm-up
     restored = optim.WarmupCosine(optim.AdamW([param([1.0])], lr=peak), total_steps=1)
     restored.load_state_dict(sched.state_dict())
-    assert restored.get_last_lr() == pytest.approx([lrs[-1]])
+    assert restored.get_last_lr() == pytest.approx([lrs[-1]]) and restored.total_steps == total   # the saved plan
+    with pytest.raises(ValueError, match="the state lacks total_steps, warmup_steps, min_lr"):
+        restored.load_state_dict({"last_step": 3})
 
 
 def test_optimizer_state_dict_round_trip():

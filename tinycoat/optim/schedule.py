@@ -62,6 +62,14 @@ class WarmupCosine:
                 "warmup_steps": self.warmup_steps, "min_lr": self.min_lr}
 
     def load_state_dict(self, state: dict):
+        """The saved step *and plan* (total, warm-up, floor), as PyTorch's schedulers do: a resumed run
+        follows the schedule it began with. To re-plan it, set ``total_steps`` etc. after loading
+        (train_cifar.py's replan_schedule loads a new plan with the old step, when --epochs or --lr is
+        typed again)."""
+        missing = [k for k in ("last_step", "total_steps", "warmup_steps", "min_lr") if k not in state]
+        if missing:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state lacks {', '.join(missing)} "
+                             f"(it has {', '.join(sorted(state)) or 'nothing'})")
         self.last_step = int(state["last_step"])
         self.total_steps, self.warmup_steps = int(state["total_steps"]), int(state["warmup_steps"])
         self.min_lr = float(state["min_lr"])
