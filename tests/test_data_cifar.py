@@ -117,6 +117,15 @@ def test_truncated_file_is_named(tmp_path):
     assert str(bad) in str(err.value) and "3073" in str(err.value)
 
 
+def test_a_training_file_cut_at_a_record_boundary_is_named(tmp_path):
+    """Whole records, but fewer than its four siblings: truncated all the same."""
+    folder, _ = write_cifar10(tmp_path)
+    short = folder / "data_batch_2.bin"
+    short.write_bytes(short.read_bytes()[:-3073])
+    with pytest.raises(DatasetError, match=r"hold \[3, 2, 3, 3, 3\] records, but the five are alike"):
+        load_cifar10(tmp_path, download=False)
+
+
 def test_cifar100_record_size_is_3074(tmp_path):
     folder, _ = write_cifar100(tmp_path)
     # Three CIFAR-10-sized records (3 * 3073 bytes) are not a whole number of 3074-byte
@@ -133,6 +142,9 @@ def test_missing_batch_and_bad_label_and_bad_meta(tmp_path):
         load_cifar10(tmp_path, download=False)
     (folder / "batches.meta.txt").write_text("\n".join(["cat"] * 2 + [f"class{k}" for k in range(8)]))
     with pytest.raises(DatasetError, match="names 'cat' more than once"):
+        load_cifar10(tmp_path, download=False)
+    (folder / "batches.meta.txt").write_bytes(b"airplane\n\xff\xfe\n")
+    with pytest.raises(DatasetError, match=r"batches.meta.txt is not UTF-8 text .*one class name per line"):
         load_cifar10(tmp_path, download=False)
     (folder / "batches.meta.txt").unlink()
     (folder / "test_batch.bin").write_bytes(bytes([10]) + bytes(3072))  # label 10 of 0..9

@@ -27,6 +27,8 @@ def test_array_dataset_basics_and_subset():
     assert not np.array_equal(data.subset(10, seed=2).images, data.images)  # shuffled
     with pytest.raises(ValueError, match=r"\[0, 10\]"):
         data.subset(11)
+    with pytest.raises(TypeError, match="subset size must be an int, got 2.5"):
+        data.subset(2.5)
 
 
 @pytest.mark.parametrize("images, labels, match", [

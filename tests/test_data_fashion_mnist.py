@@ -45,7 +45,10 @@ def test_idx_header_is_the_published_big_endian_layout(tmp_path):
     (bytes([0, 0, 8, 1]) + struct.pack(">I", 2), bytes(3), "truncated"),  # too long
     (bytes([0, 0, 8, 3]) + struct.pack(">I", 2), b"", "3 dimensions"),  # header cut short
     (b"\x00\x00", b"", "too short"),
-], ids=["bad-magic", "wrong-type", "short-data", "extra-data", "short-header", "tiny"])
+    (bytes([0, 0, 8, 0]), b"", "announces 0 dimensions"),
+    (bytes([0, 0, 8, 4]) + struct.pack(">IIII", *[65536] * 4), b"", "18,446,744,073,709,551,616 bytes"),   # 2**64
+], ids=["bad-magic", "wrong-type", "short-data", "extra-data", "short-header", "tiny", "no-dimensions",
+        "sizes-past-int64"])
 def test_idx_validation_names_the_file(tmp_path, header, data, expected):
     path = tmp_path / "broken-idx.gz"
     write_raw_idx(path, header, data)

@@ -66,7 +66,12 @@ def load_cifar10(root=None, train=True, download=True) -> ArrayDataset:
     """CIFAR-10: 50,000 train / 10,000 test images, uint8 (N, 3, 32, 32), 10 classes."""
     folder = ensure_extracted(CIFAR10, resolve_root(root), download)
     names = [f"data_batch_{i}.bin" for i in range(1, 6)] if train else ["test_batch.bin"]
-    records = np.concatenate([read_records(folder / n, label_bytes=1) for n in names])
+    batches = [read_records(folder / n, label_bytes=1) for n in names]
+    if len({len(b) for b in batches}) > 1:      # (a file cut at a record boundary passes read_records)
+        raise DatasetError(f"the training files in {folder} hold {[len(b) for b in batches]} records, but the five "
+                           f"are alike (10,000 each as published): a short one is truncated. Delete {folder} and "
+                           "load again to re-extract it.")
+    records = np.concatenate(batches)
     classes = read_class_names(folder / "batches.meta.txt", CIFAR10_CLASSES)
     return _to_dataset(records, label_byte=0, label_bytes=1, classes=classes,
                        name="cifar10", source=folder)
@@ -107,7 +112,12 @@ def read_class_names(path: Path, published: list) -> list:
     """Names from the dataset's own meta file (one per line) or, if absent, the published list."""
     if not path.is_file():
         return list(published)
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}): expected one class "
+                           "name per line") from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if len(names) != len(published):
         raise DatasetError(f"{path} lists {len(names)} class names; expected {len(published)}, one per line")
     repeated = sorted({n for n in names if names.count(n) > 1})

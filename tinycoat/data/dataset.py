@@ -66,6 +66,8 @@ class ArrayDataset:
 
         The name is kept so that the subset still gets its parent's normalisation.
         """
+        if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool)):
+            raise TypeError(f"{self.name}: subset size must be an int, got {n!r}")
         if not 0 <= n <= len(self):
             raise ValueError(f"{self.name}: subset size must be in [0, {len(self)}], got {n}")
         pick = np.random.default_rng(seed).permutation(len(self))[:n]

@@ -5,6 +5,7 @@ with the number of dimensions D, then D 4-byte sizes, then the data in C order.
 """
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -29,12 +30,14 @@ def read_idx(path) -> np.ndarray:
         raise DatasetError(f"{path} stores element type 0x{element_type:02x}; only unsigned bytes "
                            f"(0x08) are supported")
     header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
+    if ndim == 0:
+        raise DatasetError(f"{path}: its header announces 0 dimensions; an IDX array has at least one")
+    if len(raw) < header:
         raise DatasetError(f"{path}: header announces {ndim} dimensions but the file cannot hold "
                            f"their {4 * ndim} size bytes")
     # ">u4" = big-endian unsigned 32-bit: the sizes are stored most significant byte first.
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)          # (Python's integers: np.prod wraps at 2**63, and 65536**4 is 0)
     if len(raw) - header != expected:
         raise DatasetError(f"{path}: header says shape {dims} = {expected:,} bytes of data, but the "
                            f"file holds {len(raw) - header:,}; it is truncated or corrupt")
