@@ -169,3 +169,39 @@ def test_size_numel_and_dim_are_pytorchs():
     t = tc.ones(2, 3, 4)
     assert t.size() == (2, 3, 4) == t.shape and t.size(1) == 3 and t.size(-1) == 4
     assert t.numel() == 24 and t.dim() == 3 and tc.tensor(5.0).numel() == 1
+
+
+def test_in_place_operators_change_the_tensor_itself_as_in_pytorch():
+    """`p -= lr * p.grad` over a model's parameters must change them (Python would otherwise bind
+    the loop's name to a new tensor and leave every parameter as it was)."""
+    layer = tc.nn.Linear(3, 2)
+    before = [p.numpy().copy() for p in layer.parameters()]
+    layer(tc.randn(4, 3)).sum().backward()
+    with tc.no_grad():
+        for p in layer.parameters():
+            p -= 0.1 * p.grad
+    for p, old in zip(layer.parameters(), before):
+        np.testing.assert_allclose(p.numpy(), old - 0.1 * p.grad.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match=r"-= in place on a tensor that requires grad.*tc\.no_grad"):
+        layer.weight -= 1.0                                          # while the graph is recorded
+    count = tc.tensor([1, 2])
+    alias = count
+    count += 3                                                       # no gradient wanted: in place
+    count *= 2
+    assert alias is count and alias.tolist() == [8, 10] and count.dtype == tc.int64
+    half = tc.tensor([1.0, 2.0])
+    half /= tc.tensor([2.0, 4.0])
+    assert half.tolist() == [0.5, 0.5]
+
+
+def test_equality_and_truth_are_element_wise_as_in_pytorch():
+    x = tc.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    y = tc.tensor([0.0, 1.0, 1.0])
+    assert (y == 1).tolist() == [False, True, True] and (y != 1).tolist() == [True, False, False]
+    assert x[(y != 0).numpy()].tolist() == [[3.0, 4.0], [5.0, 6.0]]               # a boolean mask
+    params = {x: "kept by identity"}                                 # still a dict key, as in PyTorch
+    assert params[x] == "kept by identity"
+    assert bool(tc.tensor([0.0])) is False and bool(tc.tensor(3.0) > 2)     # one element: its value
+    with pytest.raises(RuntimeError, match="truth value of a tensor of 6 elements is ambiguous"):
+        bool(x > 0)
+    assert (x > 0).all().item() and not (x > 5).all().item() and (x > 5).any().item()

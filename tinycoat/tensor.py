@@ -148,12 +148,46 @@ class Tensor:
     def __neg__(self): return ops.neg(self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
-    # Comparisons give boolean tensors without gradient (used by `where`, masks).
+    # In place, as PyTorch: `p -= lr * p.grad` changes p itself (without these Python would bind
+    # the name to a new tensor, and a loop over a model's parameters would change none of them).
+    # Refused where the graph is being recorded for a tensor that wants a gradient, as in PyTorch:
+    # update parameters inside `with tc.no_grad():`. (tinycoat keeps no version counter: changing
+    # in place a tensor that a recorded graph saved makes that graph's gradients wrong.)
+    def __iadd__(self, other): return self._in_place(other, operator.iadd, "+=")
+    def __isub__(self, other): return self._in_place(other, operator.isub, "-=")
+    def __imul__(self, other): return self._in_place(other, operator.imul, "*=")
+    def __itruediv__(self, other): return self._in_place(other, operator.itruediv, "/=")
+
+    def _in_place(self, other, op, symbol):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"{symbol} in place on a tensor that requires grad, while the graph is recorded: "
+                               f"update it inside `with tc.no_grad():`, or write t = t {symbol[0]} x for a new tensor")
+        other = other.data if isinstance(other, Tensor) else other
+        if backend.device_of(other) not in ("cpu", self.device) and hasattr(other, "shape"):
+            raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
+                                      f"'{backend.device_of(other)}'")
+        op(self.data, other)            # (the array's own in-place operator: its dtype stays)
+        return self
+
+    # Comparisons give boolean tensors without gradient (used by `where`, masks). `==` too, as in
+    # PyTorch: a tensor stays hashable by identity (a dict key, as in optimizer.state).
     def __lt__(self, other): return ops.compare(self, other, "less")
     def __le__(self, other): return ops.compare(self, other, "less_equal")
     def __gt__(self, other): return ops.compare(self, other, "greater")
     def __ge__(self, other): return ops.compare(self, other, "greater_equal")
+    def __eq__(self, other): return ops.compare(self, other, "equal")
+    def __ne__(self, other): return ops.compare(self, other, "not_equal")
     __hash__ = object.__hash__
+
+    def __bool__(self):
+        """The value of a one-element tensor (``if loss < best:``); more elements are ambiguous."""
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of {self.data.size} elements is ambiguous: "
+                               "use t.any() or t.all()")
+        return bool(self.data.reshape(()).item())
+
+    def any(self): return Tensor(self.xp.any(self.data))
+    def all(self): return Tensor(self.xp.all(self.data))
 
     # ----------------------------------------------------------------- methods
     def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
