@@ -219,8 +219,10 @@ def test_bad_hyperparameters_are_clear_errors():
         optim.AdamW([param([1.0])], betas=(0.9, 1.5))
     with pytest.raises(ValueError, match="Nesterov"):
         optim.SGD([param([1.0])], nesterov=True)
-    with pytest.raises(TypeError, match="requires_grad=True"):
-        optim.SGD([tc.ones(2)])
+    with pytest.raises(TypeError, match="every parameter must be a Tensor, got ndarray"):
+        optim.SGD([np.ones(2)])
+    with pytest.raises(ValueError, match="a non-leaf tensor"):
+        optim.SGD([param([1.0]) * 2])
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([])
     assert math.isfinite(optim.warmup_cosine(0, 1, 1.0))
@@ -228,6 +230,20 @@ def test_bad_hyperparameters_are_clear_errors():
 
 def test_sgd_default_lr_is_pytorchs():
     assert optim.SGD([param([1.0])]).param_groups[0]["lr"] == 1e-3
+
+
+def test_sgd_takes_pytorchs_arguments_in_pytorchs_order():
+    """SGD(params, lr, momentum, dampening, weight_decay, nesterov): a positional fourth argument is
+    the dampening τ, b ← μ·b + (1 − τ)·g after the first step (which takes g as it is)."""
+    p = param([1.0])
+    opt = optim.SGD([p], 0.1, 0.9, 0.5)
+    assert opt.param_groups[0]["dampening"] == 0.5 and opt.param_groups[0]["weight_decay"] == 0.0
+    for g in (1.0, 2.0):
+        set_grad(p, [g])
+        opt.step()
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 * 1.0 - 0.1 * (0.9 * 1.0 + 0.5 * 2.0)], rtol=1e-6)
+    with pytest.raises(ValueError, match="Nesterov momentum needs momentum > 0 and dampening 0"):
+        optim.SGD([p], 0.1, 0.9, 0.5, nesterov=True)
 
 
 NAN, INF = float("nan"), float("inf")
@@ -333,3 +349,17 @@ def test_warmup_cosine_min_lr_is_checked_against_every_groups_peak():
     for _ in range(10):
         sched.step()
     assert sched.get_last_lr() == pytest.approx([1e-4, 1e-4])
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.AdamW(ps, lr=0.1)],
+                         ids=["SGD", "AdamW"])
+def test_a_frozen_parameter_is_accepted_and_left_alone(make):
+    """A layer frozen with requires_grad=False may stay in model.parameters(), as in PyTorch."""
+    layer = tc.nn.Linear(2, 2)
+    layer.bias.requires_grad_(False)
+    opt, bias = make(layer.parameters()), layer.bias.numpy().copy()
+    with tc.fast.enabled(True):                      # (the wing's multi-tensor update too)
+        layer(tc.randn(3, 2)).sum().backward()
+        opt.step()
+    assert layer.bias.grad is None and np.array_equal(layer.bias.numpy(), bias)
+    assert layer.bias not in opt.state

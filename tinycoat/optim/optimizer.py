@@ -28,9 +28,13 @@ class Optimizer:
             group = {**self.defaults, **group, "params": list(group["params"])}
             self.check_group(group)
             for p in group["params"]:
-                if not isinstance(p, Tensor) or not p.requires_grad:
-                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor with "
-                                    f"requires_grad=True, got {type(p).__name__}")
+                # (A frozen parameter, requires_grad=False, is welcome: it gets no gradient, and every
+                # update rule skips a parameter without one, as in PyTorch.)
+                if not isinstance(p, Tensor):
+                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor, got {type(p).__name__}")
+                if not p.is_leaf:
+                    raise ValueError(f"{type(self).__name__}: a non-leaf tensor (the result of an operation) cannot "
+                                     "be optimized: pass the leaf tensors it was computed from")
                 if id(p) in seen:
                     raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
                 seen.add(id(p))

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum and Nesterov momentum (PyTorch's rule).
 
     g ← ∇ + λ·θ                       (L2 weight decay, coupled)
-    b ← μ·b + g                       (momentum buffer; b = g on the first step)
+    b ← μ·b + (1 − τ)·g               (momentum buffer with dampening τ; b = g on the first step)
     θ ← θ − η·(g + μ·b)   if Nesterov, else   θ ← θ − η·b
 """
 from __future__ import annotations
@@ -13,14 +13,17 @@ from tinycoat.optim.optimizer import Optimizer
 class SGD(Optimizer):
     STATE_KEYS = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):  # lr: PyTorch 2's default
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+    # PyTorch's arguments, in PyTorch's order (lr: PyTorch 2's default)
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov))
 
     def check_group(self, group):
         for name in ("lr", "momentum", "weight_decay"):
             check_number(type(self).__name__, name, group[name])
-        if group["nesterov"] and group["momentum"] == 0:
-            raise ValueError(f"{type(self).__name__}: Nesterov momentum needs momentum > 0")
+        check_number(type(self).__name__, "dampening", group["dampening"], high=1)
+        if group["nesterov"] and (group["momentum"] == 0 or group["dampening"] != 0):
+            raise ValueError(f"{type(self).__name__}: Nesterov momentum needs momentum > 0 and dampening 0")
 
     def step(self):
         for group in self.param_groups:
@@ -38,7 +41,7 @@ class SGD(Optimizer):
                     else:
                         buf = state["momentum_buffer"]
                         buf *= mu
-                        buf += g
+                        buf += (1 - group["dampening"]) * g
                     buf = state["momentum_buffer"]
                     g = g + mu * buf if group["nesterov"] else buf
                 p.data -= lr * g
