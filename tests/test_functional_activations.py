@@ -110,7 +110,7 @@ def test_cross_entropy_soft_targets(data, device):
     lt = tc.tensor(logits, requires_grad=True, device=device)
     loss = F.cross_entropy(lt, tc.tensor(q, device=device))
     assert loss.item() == pytest.approx(reference_cross_entropy(logits, q), rel=1e-10)
-    assert tc.gradcheck(lambda a: F.cross_entropy(a, tc.tensor(q, device=device), 0.1), lt)
+    assert tc.gradcheck(lambda a: F.cross_entropy(a, tc.tensor(q, device=device), label_smoothing=0.1), lt)
 
 
 def test_cross_entropy_huge_logits_and_errors(device):
@@ -125,6 +125,27 @@ def test_cross_entropy_huge_logits_and_errors(device):
         assert np.isnan(F.cross_entropy(logits, bad).item())
     with pytest.raises(ValueError, match=r"expected logits \(N, classes\)"):
         F.cross_entropy(tc.zeros(2, 2, 2), np.array([0, 1]))
+    with pytest.raises(TypeError, match="positional"):                  # PyTorch's third: a class weight
+        F.cross_entropy(logits, np.array([0, 1]), 0.1)
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
+        F.cross_entropy(logits, np.array([0, 1]), reduction="average")
+
+
+@given(data=st.data())
+def test_cross_entropy_reductions_are_pytorchs(data, device):
+    """'none': the N losses, −Σ_k q_k log p_k each; 'sum' their sum; 'mean' (the default) their mean."""
+    n, k = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5))
+    logits = data.draw(arrays((n, k), -5.0, 5.0))
+    labels = tc.tensor(np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))), device=device)
+    lt = tc.tensor(logits, requires_grad=True, device=device)
+    each = F.cross_entropy(lt, labels, reduction="none", label_smoothing=0.1)
+    q = 0.9 * np.eye(k)[labels.numpy()] + 0.1 / k
+    expected = [reference_cross_entropy(logits[i:i + 1], q[i:i + 1]) for i in range(n)]
+    assert each.shape == (n,) and each.numpy() == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    total = F.cross_entropy(lt, labels, reduction="sum", label_smoothing=0.1)
+    assert total.item() == pytest.approx(sum(expected), rel=1e-10, abs=1e-12)
+    weights = tc.tensor(np.arange(1.0, n + 1), device=device)         # a gradient through each loss
+    assert tc.gradcheck(lambda a: (F.cross_entropy(a, labels, reduction="none") * weights).sum(), lt)
 
 
 # ------------------------------------------------------------------------------- dropout

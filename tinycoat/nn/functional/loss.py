@@ -48,17 +48,24 @@ def _target_distribution(logits, target):
     raise TypeError(f"cross_entropy: target must hold integer labels or float probabilities, got {t.dtype}")
 
 
-def cross_entropy(logits, target, label_smoothing=0.0):
-    """Mean over the batch of −Σ_k q_k log softmax(logits)_k; logits (N, K), target (N,) or (N, K).
+def cross_entropy(logits, target, *, label_smoothing=0.0, reduction="mean"):
+    """−Σ_k q_k log softmax(logits)_k per sample; logits (N, K), target (N,) or (N, K).
 
-    Integer labels outside [0, K) are an error; on a GPU, where checking them would stall
-    every step, they make the loss NaN instead.
+    ``reduction``: "mean" over the batch (the default), "sum", or "none" (the N losses), as in
+    PyTorch; the options are keywords (PyTorch's third positional argument is a class weight,
+    which tinycoat does not have). Integer labels outside [0, K) are an error; on a GPU, where
+    checking them would stall every step, they make the loss NaN instead.
     """
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: expected logits (N, classes), got {tuple(logits.shape)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     q = _target_distribution(logits, target)
     if label_smoothing:
         q = (1.0 - label_smoothing) * q + label_smoothing / logits.shape[1]
-    return -(log_softmax(logits, axis=-1) * Tensor(q)).sum() * (1.0 / logits.shape[0])
+    terms = -(log_softmax(logits, axis=-1) * Tensor(q))
+    if reduction == "none":
+        return terms.sum(axis=1)
+    return terms.sum() * (1.0 / logits.shape[0] if reduction == "mean" else 1.0)
