@@ -62,6 +62,21 @@ def test_norm_initialization_and_bias_flags():
     assert [n for n, _ in nn.Conv2d(2, 2, 1, bias=False).named_parameters()] == ["weight"]
 
 
+def test_layers_take_pytorchs_positional_arguments_or_refuse_them():
+    """Conv2d(in, out, k, stride, padding, dilation, groups, bias): a PyTorch-style dilated or
+    grouped convolution is refused, not built as a plain one with a 'bias' of 2; device and dtype
+    are keywords everywhere (PyTorch's order differs: a positional one would land in the other)."""
+    assert nn.Conv2d(2, 4, 3, 1, 1, 1, 1, False).bias is None                  # bias in PyTorch's place
+    with pytest.raises(ValueError, match=r"dilation 2 is not implemented"):
+        nn.Conv2d(3, 8, 3, 1, 2, 2)
+    with pytest.raises(ValueError, match=r"groups=3 is not implemented .*nn\.DepthwiseConv2d"):
+        nn.Conv2d(3, 3, 3, groups=3)
+    for build in (lambda: nn.Linear(2, 2, True, "cpu"), lambda: nn.BatchNorm2d(2, 1e-5, 0.1, False),
+                  lambda: nn.LayerNorm(2, 1e-5, True, False), lambda: nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "cpu")):
+        with pytest.raises(TypeError, match="positional argument"):
+            build()
+
+
 @given(data=st.data())
 def test_linear_matches_numpy(data, device):
     lead = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple))

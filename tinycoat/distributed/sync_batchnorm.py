@@ -63,7 +63,7 @@ class SyncBatchNorm2d(BatchNorm2d):
     """BatchNorm2d whose training-mode statistics span every rank of ``comm`` (evaluation, which
     uses the running statistics, is BatchNorm2d's own)."""
 
-    def __init__(self, num_features, comm, eps=1e-5, momentum=0.1, dtype=None, device="cpu"):
+    def __init__(self, num_features, comm, eps=1e-5, momentum=0.1, *, dtype=None, device="cpu"):
         super().__init__(num_features, eps=eps, momentum=momentum, dtype=dtype, device=device)
         self.comm = comm
 

@@ -46,7 +46,7 @@ def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
 
 
 class RelativeAttention2d(Module):
-    def __init__(self, dim, size, head_dim=32, out_dim=None, bias_mode="pre", dtype=None, device="cpu"):
+    def __init__(self, dim, size, head_dim=32, out_dim=None, bias_mode="pre", *, dtype=None, device="cpu"):
         super().__init__()
         if bias_mode not in BIAS_MODES:
             raise ValueError(f"RelativeAttention2d: bias_mode must be one of {BIAS_MODES}, got {bias_mode!r}")

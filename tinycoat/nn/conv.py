@@ -29,10 +29,17 @@ def _settings(kernel, stride, padding):
 
 
 class Conv2d(Module):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
-                 dtype=None, device="cpu"):
+    # PyTorch's arguments in PyTorch's order; dilation and groups other than 1 are not implemented
+    # (groups = channels is DepthwiseConv2d below), and are refused rather than ignored.
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
+        if dilation not in (1, (1, 1)):
+            raise ValueError(f"{name}: dilation {dilation!r} is not implemented (only 1)")
+        if groups != 1:
+            raise ValueError(f"{name}: groups={groups!r} is not implemented (only 1); one group per channel is "
+                             "nn.DepthwiseConv2d")
         self.in_channels = check_int(name, "in_channels", in_channels)
         self.out_channels = check_int(name, "out_channels", out_channels)
         self.kernel_size, self.stride, self.padding = _check_window(name, kernel_size, stride, padding)
@@ -52,7 +59,7 @@ class Conv2d(Module):
 
 
 class DepthwiseConv2d(Module):
-    def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, dtype=None, device="cpu"):
+    def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
         self.channels = check_int(name, "channels", channels)

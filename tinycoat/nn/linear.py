@@ -12,7 +12,7 @@ from tinycoat.nn.module import Module, uniform_parameter
 
 
 class Linear(Module):
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, device="cpu"):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None, device="cpu"):
         super().__init__()
         self.in_features = check_int("Linear", "in_features", in_features)
         self.out_features = check_int("Linear", "out_features", out_features)

@@ -14,7 +14,7 @@ from tinycoat.nn.module import Module, Parameter
 
 
 class BatchNorm2d(Module):
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=None, device="cpu"):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
         self.num_features = check_int(name, "num_features", num_features)
@@ -45,7 +45,7 @@ class BatchNorm2d(Module):
 class LayerNorm(Module):
     """Normalize over the trailing dims ``normalized_shape`` (e.g. channels of (B, N, C) tokens)."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=None, device="cpu"):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, *, dtype=None, device="cpu"):
         super().__init__()
         if isinstance(normalized_shape, (tuple, list)):
             shape = tuple(check_int("LayerNorm", f"normalized_shape[{i}]", n) for i, n in enumerate(normalized_shape))

@@ -19,7 +19,7 @@ from tinycoat.nn.module import Module
 
 
 class SqueezeExcite(Module):
-    def __init__(self, channels: int, squeeze_channels: int, dtype=None, device="cpu"):
+    def __init__(self, channels: int, squeeze_channels: int, *, dtype=None, device="cpu"):
         super().__init__()
         self.channels = check_int("SqueezeExcite", "channels", channels)
         check_int("SqueezeExcite", "squeeze_channels", squeeze_channels)
