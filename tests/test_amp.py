@@ -138,7 +138,7 @@ def test_an_overflow_in_any_optimizer_backs_off_and_each_steps_once():
 
 
 def test_scaler_errors_and_state_round_trip():
-    with pytest.raises(ValueError, match="GradScaler: need init_scale > 0"):
+    with pytest.raises(ValueError, match="GradScaler: need a scale > 0"):
         optim.GradScaler(init_scale=0)
     scaler = optim.GradScaler()
     p = tc.nn.Parameter(tc.ones(2).data)
@@ -159,6 +159,11 @@ def test_scaler_errors_and_state_round_trip():
     assert other.state_dict() == saved
     with pytest.raises(ValueError, match="the state lacks growth_tracker"):
         other.load_state_dict({"scale": 2.0})
+    with pytest.raises(ValueError, match="GradScaler.load_state_dict: need a scale > 0"):
+        other.load_state_dict({**saved, "scale": -1.0, "growth_interval": 0})
+    assert other.state_dict() == saved                                  # (refused whole)
+    other.load_state_dict({**saved, "growth_factor": 2.5})               # a setting is kept as it was saved
+    assert other.growth_factor == 2.5
     off = optim.GradScaler(enabled=False)
     assert off.get_scale() == 1.0 and off.state_dict() == {}
 

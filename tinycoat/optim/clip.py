@@ -22,7 +22,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, *, eps:
     make them NaN): the returned norm says so, and ``GradScaler.step`` skips such a step.
     ``norm_type`` is PyTorch's third argument; only the L2 norm (2) is implemented.
     """
-    check_number("clip_grad_norm_", "max_norm", max_norm, low_open=True)
+    if not (isinstance(max_norm, (int, float)) and max_norm > 0):   # (inf allowed: measure, never clip)
+        raise ValueError(f"clip_grad_norm_: max_norm must be a number > 0 (inf: no clipping), got {max_norm!r}")
     check_number("clip_grad_norm_", "eps", eps, low_open=True)
     if norm_type != 2:
         raise ValueError(f"clip_grad_norm_: only norm_type=2 (the L2 norm) is implemented, got {norm_type!r}")

@@ -55,6 +55,6 @@ class ModelEMA:
         problems = [f"{what}: {', '.join(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected),
                                                                     ("mis-shaped", mis_shaped)) if keys]
         if problems:
-            raise KeyError(f"ModelEMA.load_state_dict: the state does not fit this average ({'; '.join(problems)})")
+            raise ValueError(f"ModelEMA.load_state_dict: the state does not fit this average ({'; '.join(problems)})")
         for key, value in state.items():
             own[key][...] = backend.as_array(value, dtype=own[key].dtype, device=backend.device_of(own[key]))

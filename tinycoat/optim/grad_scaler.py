@@ -23,10 +23,7 @@ from tinycoat.backend import get_array_module
 class GradScaler:
     def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                  enabled=True):
-        if not (init_scale > 0 and growth_factor > 1 and 0 < backoff_factor < 1 and growth_interval >= 1):
-            raise ValueError(f"GradScaler: need init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and "
-                             f"growth_interval >= 1, got {init_scale}, {growth_factor}, {backoff_factor}, "
-                             f"{growth_interval}")
+        self._check(init_scale, growth_factor, backoff_factor, growth_interval)
         self.enabled = enabled
         self._scale, self._growth_tracker = float(init_scale), 0
         self.growth_factor, self.backoff_factor, self.growth_interval = growth_factor, backoff_factor, growth_interval
@@ -92,6 +89,13 @@ class GradScaler:
 
     SETTINGS = ("growth_factor", "backoff_factor", "growth_interval")
 
+    @staticmethod
+    def _check(scale, growth_factor, backoff_factor, growth_interval, what="GradScaler"):
+        if not (scale > 0 and growth_factor > 1 and 0 < backoff_factor < 1
+                and float(growth_interval).is_integer() and growth_interval >= 1):
+            raise ValueError(f"{what}: need a scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and an integer "
+                             f"growth_interval >= 1, got {scale}, {growth_factor}, {backoff_factor}, {growth_interval}")
+
     def state_dict(self) -> dict:
         """S, the count of good steps since it last changed, and the settings that change it (as PyTorch's)."""
         if not self.enabled:
@@ -106,7 +110,8 @@ class GradScaler:
         if missing:
             raise ValueError(f"GradScaler.load_state_dict: the state lacks {', '.join(missing)} "
                              f"(it has {', '.join(sorted(state)) or 'nothing'})")
+        settings = {name: state.get(name, getattr(self, name)) for name in self.SETTINGS}   # (older states
+        self._check(state["scale"], *settings.values(), what="GradScaler.load_state_dict")  # lack the settings)
         self._scale, self._growth_tracker = float(state["scale"]), int(state["growth_tracker"])
-        for name in self.SETTINGS:          # (states saved before these were kept have only the two above)
-            if name in state:
-                setattr(self, name, type(getattr(self, name))(state[name]))
+        for name, value in settings.items():
+            setattr(self, name, int(value) if name == "growth_interval" else float(value))

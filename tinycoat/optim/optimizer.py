@@ -13,7 +13,8 @@ from tinycoat.tensor import Tensor
 
 
 class Optimizer:
-    STATE_KEYS = ()     # the names of a parameter's state, all of them or none (each update rule's own)
+    STATE_KEYS = ()     # the names of a parameter's state, all of them or none (each update rule's own;
+    #                     a rule that names none is not checked)
 
     def __init__(self, params, defaults: dict):
         params = list(params)
@@ -93,7 +94,7 @@ class Optimizer:
             if not (str(i).isdigit() and int(i) < len(params)):
                 raise ValueError(f"{name}: state for parameter {i!r}, but parameters are numbered 0 to "
                                  f"{len(params) - 1}")
-            if not isinstance(s, dict) or (s and set(s) != set(self.STATE_KEYS)):
+            if not isinstance(s, dict) or (s and self.STATE_KEYS and set(s) != set(self.STATE_KEYS)):
                 raise ValueError(f"{name}: parameter {i}'s state holds {sorted(s) if isinstance(s, dict) else s!r}, "
                                  f"but {type(self).__name__} keeps {list(self.STATE_KEYS)} (a state saved by "
                                  "another optimizer?)")
