@@ -397,15 +397,26 @@ def adopt_settings(args, ck):
             args.replan += [key] if key in SCHEDULE else []
             how = "the schedule is re-planned with it from the resumed step on" if key in SCHEDULE else \
                 "it applies from the resumed step on"
-            print(f"note: resuming with {option} {value!r} (the checkpoint's run used {saved[key]!r}): {how}",
-                  file=sys.stderr)
+            print(f"note: resuming with {_as_typed(key, value)} (the checkpoint's run used "
+                  f"{_as_typed(key, saved[key])}): {how}", file=sys.stderr)
     settle_min_lr(args)                                  # a typed --lr under the checkpoint's --min-lr
+    if args.cuda_graph and args.amp:                     # (_check_args saw only what was typed)
+        raise TrainingError(f"checkpoint {args.resume!r} was trained with --amp, and --cuda-graph needs no --amp: "
+                            "add --no-amp to resume it graphed")
     done = ck["meta"].get("epoch", 0)
     if not args.eval_only and done >= args.epochs:       # (its report and metrics stay as they are)
         what = (f"--epochs {args.epochs} leaves nothing to train" if "epochs" in args.typed
                 else f"its run of {args.epochs} epochs is finished")
         raise TrainingError(f"checkpoint {args.resume!r} has {done} epochs done: {what}. Pass --epochs above "
                             f"{done} to train it longer, or --eval-only to evaluate it")
+
+
+def _as_typed(key, value):
+    """A setting as the user would type it: ``--lr 0.001``; a switch by its name (``--no-amp``)."""
+    switches = {"amp": ("--amp", "--no-amp"), "no_augment": ("--no-augment", "--augment")}
+    if key in switches:
+        return switches[key][0] if value else switches[key][1]
+    return f"--{key.replace('_', '-')} {value!r}"
 
 
 def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
@@ -553,7 +564,7 @@ class StopRequested:
     def __init__(self):
         self.requested = 0              # the signal this process was sent (set by the handler), 0: none
         self.signum = 0                 # the signal the ranks agreed to stop on (set by agree), 0: none
-        self.finishing = False          # the training is done: a signal waits for the report
+        self.finishing = False          # the last training step is taken: a signal waits for the report
 
     @property
     def decided(self):
@@ -572,10 +583,11 @@ class StopRequested:
 
     def _handler(self, signum, frame):
         if self.requested:
-            raise Interrupted(signum, "the report was not written" if self.finishing else "the step in progress "
-                                                                                           "is lost")
+            raise Interrupted(signum, "the run's end (evaluation, checkpoint, report) was cut short" if self.finishing
+                              else "the step in progress is lost")
         self.requested = int(signum)
-        print(f"\n{self.SIGNALS[signum]}: " + ("the training is done: writing its report, then exiting"
+        print(f"\n{self.SIGNALS[signum]}: " + ("the training is done: finishing its evaluation, checkpoint and "
+                                               "report, then exiting"
                                                if self.finishing else
                                                "finishing this step, saving a checkpoint, then stopping")
               + " (send it again to stop at once)", file=sys.stderr)
@@ -740,9 +752,10 @@ def most_often_taken_for(confusion):
     return [[int(row.argmax()), int(row.max())] if row.any() else [None, 0] for row in wrong]
 
 
-def report(args, classes, metrics, wall_time, train_images_per_s, epoch):
+def report(args, classes, metrics, wall_time, train_images_per_s, epoch, global_step):
     """Print the evaluation and write it as OUT/report.json (a finished run) or eval.json (--eval-only),
-    with the epoch whose weights it measured (a run resumed for more epochs outdates its report)."""
+    with the epochs done and the step of the weights it measured (a checkpoint saved mid-epoch is
+    past its epochs; a run resumed for more epochs outdates its report)."""
     lines = [f"test accuracy {metrics['test_acc'] * 100:.2f}%  (loss {metrics['test_loss']:.4f})",
              f"wall time {wall_time:.1f} s; "
              + ("" if args.eval_only else f"training {train_images_per_s:.1f} images/s, ")
@@ -754,7 +767,7 @@ def report(args, classes, metrics, wall_time, train_images_per_s, epoch):
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
               "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset,
-              "machine": backend.describe(args.device), "epoch": epoch}
+              "machine": backend.describe(args.device), "epoch": epoch, "global_step": global_step}
     if args.eval_only:
         record["checkpoint"] = os.path.abspath(args.resume)
     # An evaluation of a checkpoint goes beside the run's own report, never over it
@@ -864,7 +877,8 @@ def run(args):
             print(f"training set ({len(train)} images, eval mode): accuracy {on_train['test_acc'] * 100:.2f}%  "
                   f"(loss {on_train['test_loss']:.4f})")
         if comm.rank == 0:
-            report(args, train.classes, metrics, time.perf_counter() - start, 0.0, ck["meta"].get("epoch"))
+            report(args, train.classes, metrics, time.perf_counter() - start, 0.0, ck["meta"].get("epoch"),
+                   ck["meta"].get("global_step"))
             draw_curves(args)
         return metrics
 
@@ -890,6 +904,7 @@ def run(args):
                       f"Continue with: --resume {path}")
                 raise StoppedAndSaved(stop.signum)
             epoch += 1
+            stop.finishing = epoch == args.epochs   # the last step is taken: a signal now lets the run end
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
             if not math.isfinite(metrics["test_loss"]):     # (the same sums on every rank: all stop here)
@@ -912,10 +927,9 @@ def run(args):
                 if stop.decided:
                     raise StoppedAndSaved(stop.signum)
                 return metrics          # --stop-after: stopping here is what was asked, status 0
-        stop.finishing = True           # (the run is complete: a first signal now lets the report be written)
         if comm.rank == 0:
             report(args, train.classes, metrics, time.perf_counter() - wall_start,
-                   sum(speeds) / len(speeds) if speeds else 0.0, epoch)
+                   sum(speeds) / len(speeds) if speeds else 0.0, epoch, global_step)
             draw_curves(args)
     return metrics
 

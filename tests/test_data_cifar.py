@@ -122,7 +122,7 @@ def test_a_training_file_cut_at_a_record_boundary_is_named(tmp_path):
     folder, _ = write_cifar10(tmp_path)
     short = folder / "data_batch_2.bin"
     short.write_bytes(short.read_bytes()[:-3073])
-    with pytest.raises(DatasetError, match=r"hold \[3, 2, 3, 3, 3\] records, but the five are alike"):
+    with pytest.raises(DatasetError, match=r"hold \[3, 2, 3, 3, 3\] records, but the five should be alike"):
         load_cifar10(tmp_path, download=False)
 
 

@@ -175,7 +175,8 @@ def test_a_stop_asked_for_after_the_last_step_lets_the_run_finish(cifar_root, tm
     out = tmp_path / "run"
     assert run("--data-dir", cifar_root, "--epochs", 1, "--out", out, *FAST) == 0
     printed = capsys.readouterr()
-    assert f"{train_cifar.StopRequested.SIGNALS[sig]}:" in printed.err and "continue with" not in printed.out.lower()
+    assert f"{train_cifar.StopRequested.SIGNALS[sig]}: the training is done" in printed.err
+    assert "continue with" not in printed.out.lower()
     assert (out / "report.json").exists()
     assert [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
 
@@ -218,6 +219,7 @@ def test_eval_only(cifar_root, tmp_path, capsys):
     evaluated = json.loads((out / "eval.json").read_text())
     assert evaluated["test_acc"] == json.loads(trained)["test_acc"] and evaluated["train_images_per_s"] == 0.0
     assert evaluated["epoch"] == 1 and evaluated["checkpoint"] == str(out / "last.npz")     # what it measured
+    assert evaluated["global_step"] == json.loads(trained)["global_step"] == 3            # 15 images, batches of 4
 
 
 def test_switches_a_checkpoint_carries_can_be_turned_off_on_resume(cifar_root, tmp_path, capsys):
@@ -231,8 +233,24 @@ def test_switches_a_checkpoint_carries_can_be_turned_off_on_resume(cifar_root, t
                "--test-subset", 0, *FAST) == 0
     config = load_checkpoint(out / "last.npz")["meta"]["config"]
     assert (config["amp"], config["no_augment"], config["test_subset"]) == (False, False, 0)
-    assert "resuming with --amp False" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "resuming with --no-amp (the checkpoint's run used --amp)" in err
+    assert "resuming with --augment (the checkpoint's run used --no-augment)" in err
     assert json.loads((out / "report.json").read_text())["per_class_acc"].count(None) == 10 - 3   # all 3 images
+
+
+def test_a_graphed_resume_of_an_amp_checkpoint_is_refused(cifar_root, tmp_path):
+    """--cuda-graph is refused with --amp when typed; an --amp carried in by the checkpoint must be
+    refused too (the graphed step does not scale the loss, yet the scaler would divide by S).
+    Checked where the settings are adopted, which needs no GPU."""
+    out = tmp_path / "run"
+    assert run("--data-dir", cifar_root, "--epochs", 2, "--stop-after", 1, "--amp", "--out", out, *FAST) == 0
+    args = train_cifar.parse_args(["--device", "gpu", "--cuda-graph", "--resume", str(out / "last.npz")])
+    with pytest.raises(train_cifar.TrainingError, match="was trained with --amp, and --cuda-graph needs no --amp"):
+        train_cifar.adopt_settings(args, train_cifar.read_checkpoint(args))
+    args = train_cifar.parse_args(["--device", "gpu", "--cuda-graph", "--no-amp", "--resume", str(out / "last.npz")])
+    train_cifar.adopt_settings(args, train_cifar.read_checkpoint(args))
+    assert args.amp is False
 
 
 def test_a_finished_run_is_not_resumed_for_nothing(cifar_root, tmp_path, capsys):

@@ -69,7 +69,7 @@ def load_cifar10(root=None, train=True, download=True) -> ArrayDataset:
     batches = [read_records(folder / n, label_bytes=1) for n in names]
     if len({len(b) for b in batches}) > 1:      # (a file cut at a record boundary passes read_records)
         raise DatasetError(f"the training files in {folder} hold {[len(b) for b in batches]} records, but the five "
-                           f"are alike (10,000 each as published): a short one is truncated. Delete {folder} and "
+                           f"should be alike (10,000 each as published): a short one is truncated. Delete {folder} and "
                            "load again to re-extract it.")
     records = np.concatenate(batches)
     classes = read_class_names(folder / "batches.meta.txt", CIFAR10_CLASSES)
