@@ -36,11 +36,11 @@ import numpy as np
 
 import tinycoat as tc
 from tinycoat import backend, distributed, optim
-from tinycoat.checkpoint import (CheckpointError, atomic_write, load_checkpoint, remove_stale_temporaries,
-                                 save_checkpoint)
+from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinycoat.data import DATASETS, ArrayDataset, DataLoader, DatasetError, load_dataset, mixup
 from tinycoat.distributed import (all_reduce_gradients, broadcast_module, convert_sync_batchnorm, shard,
                                   shard_bounds)
+from tinycoat.files import atomic_write, remove_stale_temporaries
 from tinycoat.models import LAYOUTS, MODEL_CONFIGS, count_parameters, create_model
 from tinycoat.nn import functional as F
 
@@ -397,8 +397,9 @@ def adopt_settings(args, ck):
             args.replan += [key] if key in SCHEDULE else []
             how = "the schedule is re-planned with it from the resumed step on" if key in SCHEDULE else \
                 "it applies from the resumed step on"
-            print(f"note: resuming with {_as_typed(key, value)} (the checkpoint's run used "
-                  f"{_as_typed(key, saved[key])}): {how}", file=sys.stderr)
+            now, then = ((_as_typed(key, value), _as_typed(key, saved[key])) if key in SWITCHES
+                         else (f"{option} {value!r}", repr(saved[key])))
+            print(f"note: resuming with {now} (the checkpoint's run used {then}): {how}", file=sys.stderr)
     settle_min_lr(args)                                  # a typed --lr under the checkpoint's --min-lr
     if args.cuda_graph and args.amp:                     # (_check_args saw only what was typed)
         raise TrainingError(f"checkpoint {args.resume!r} was trained with --amp, and --cuda-graph needs no --amp: "
@@ -411,12 +412,12 @@ def adopt_settings(args, ck):
                             f"{done} to train it longer, or --eval-only to evaluate it")
 
 
+SWITCHES = {"amp": ("--amp", "--no-amp"), "no_augment": ("--no-augment", "--augment")}   # (on, off)
+
+
 def _as_typed(key, value):
-    """A setting as the user would type it: ``--lr 0.001``; a switch by its name (``--no-amp``)."""
-    switches = {"amp": ("--amp", "--no-amp"), "no_augment": ("--no-augment", "--augment")}
-    if key in switches:
-        return switches[key][0] if value else switches[key][1]
-    return f"--{key.replace('_', '-')} {value!r}"
+    """A switch as the user would type it (``--no-amp``, not ``--amp False``)."""
+    return SWITCHES[key][0] if value else SWITCHES[key][1]
 
 
 def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
@@ -614,6 +615,12 @@ class Interrupted(Exception):
         self.signum, self.lost = signum, lost
 
 
+def _not_finite_advice(args):
+    """What a run whose loss became inf or NaN leaves, and what to try."""
+    clip = "(or --clip-grad 1.0)" if not args.clip_grad else f"(or a --clip-grad below {args.clip_grad:g})"
+    return f"{_last_good(args)} Try a lower --lr {clip}."
+
+
 def _label_hint(args, num_classes):
     """On the GPU, cross_entropy does not stop to check the labels: a bad one shows as NaN."""
     if args.device != "gpu":
@@ -697,11 +704,8 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
             loss_total, correct_total, seen_total = global_sums()
             mean_loss = loss_total / seen_total
             if not math.isfinite(mean_loss):
-                raise TrainingError(
-                    f"the training loss became {mean_loss} at epoch {epoch + 1}, step {global_step}. "
-                    f"{_last_good(args)} Try a lower --lr "
-                    + ("(or --clip-grad 1.0)." if not args.clip_grad else f"(or a --clip-grad below {args.clip_grad:g}).")
-                    + _label_hint(args, num_classes))
+                raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}, step {global_step}. "
+                                    + _not_finite_advice(args) + _label_hint(args, num_classes))
             progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{correct_total / seen_total:.3f}",
                                  lr=f"{optimizer.param_groups[0]['lr']:.2e}",
                                  img_s=f"{seen_total / (time.perf_counter() - start):.0f}")
@@ -711,8 +715,8 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
     loss_total, correct_total, seen_total = global_sums()
     mean_loss = loss_total / max(seen_total, 1)
     if seen_total and not math.isfinite(mean_loss):
-        raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}. {_last_good(args)} "
-                            "Try a lower --lr." + _label_hint(args, num_classes))
+        raise TrainingError(f"the training loss became {mean_loss} at epoch {epoch + 1}. "
+                            + _not_finite_advice(args) + _label_hint(args, num_classes))
     sums = {"loss_sum": loss_total, "correct": correct_total, "seen": seen_total, "seconds": elapsed}
     return ({"train_loss": mean_loss, "train_acc": correct_total / max(seen_total, 1),
              "train_images_per_s": seen_total / elapsed if elapsed else 0.0}, global_step, sums)
@@ -908,9 +912,8 @@ def run(args):
             speeds.append(train_metrics["train_images_per_s"])
             metrics = evaluate(args, eval_model(), test_loader, len(train.classes))
             if not math.isfinite(metrics["test_loss"]):     # (the same sums on every rank: all stop here)
-                raise TrainingError(
-                    f"the test loss became {metrics['test_loss']} after epoch {epoch}: the weights are no longer "
-                    f"finite, and were not saved. {_last_good(args)} Try a lower --lr.")
+                raise TrainingError(f"the test loss became {metrics['test_loss']} after epoch {epoch}: the weights are "
+                                    "no longer finite, and were not saved. " + _not_finite_advice(args))
             history.append({"epoch": epoch, **train_metrics,
                             **{k: v for k, v in metrics.items() if k not in ("per_class_acc", "mistaken_for")},
                             "lr": optimizer.param_groups[0]["lr"], "global_step": global_step})

@@ -148,7 +148,7 @@ def test_an_optimizer_state_of_the_wrong_shape_is_refused_before_anything_change
 def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     import subprocess
     import sys
-    from tinycoat.checkpoint import TEMP_PREFIX, remove_stale_temporaries
+    from tinycoat.files import TEMP_PREFIX, remove_stale_temporaries
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
     names = [f"{TEMP_PREFIX}{dead}-abc.tmp",             # its writer is gone

@@ -109,6 +109,10 @@ def test_hard_links_count_at_their_files_size(tmp_path):
     assert not (tmp_path / "out").exists()
     out = safe_extract_tar(archive, tmp_path / "out", max_bytes=51_000)
     assert (out / "h49").read_bytes() == bytes(1000)
+    dotted = make_tar(tmp_path / "dotted.tar.gz", [file_member("./top/a.bin", b"abc"),    # as `tar -C . .` writes
+                                                    ({"name": "./top/h", "type": tarfile.LNKTYPE,
+                                                      "linkname": "top/a.bin"}, None)])
+    assert (safe_extract_tar(dotted, tmp_path / "dotted") / "top/h").read_bytes() == b"abc"
 
 
 def test_archive_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):

@@ -55,7 +55,7 @@ def test_download_from_file_url_verifies_and_leaves_no_temp(tmp_path, source):
     assert dest.read_bytes() == PAYLOAD
     assert leftovers(dest.parent) == []
     if os.name == "posix":                          # the mode of a new file, not mkstemp's private 0600
-        from tinycoat.data.paths import new_file_mode
+        from tinycoat.files import new_file_mode
         assert dest.stat().st_mode & 0o777 == new_file_mode()
 
 

@@ -17,6 +17,7 @@ LAYERS = {
     "tinycoat.data": 0,          # host-side data code (NumPy arrays on the CPU by design)
     "tinycoat.twins": 0,         # the table the fast wing fills and the reference tier reads
     "tinycoat.checks": 0,        # argument checks of layers and optimizers (imports nothing)
+    "tinycoat.files": 0,         # files written whole or not at all (checkpoints, downloads, caches)
     "tinycoat.tensor": 1,
     "tinycoat.autograd": 1,
     "tinycoat.amp": 1,           # which precision a matrix product uses (read by ops beside it)

@@ -5,28 +5,22 @@ An ``.npz`` is a zip of ``.npy`` arrays: portable, and loadable with
 open it (a pickle can). Non-array facts (epoch, config, hyper-parameters, RNG
 states) are stored as one JSON string under ``__meta__``.
 
-Files are written atomically (``atomic_write``): to a temporary file in the same
-folder, flushed to disk, then renamed over the old one (``os.replace`` is atomic on
-POSIX and Windows), so a crash or Ctrl-C mid-write never leaves a half-written
-checkpoint where the last good one was. A writer that is killed mid-write leaves its
-temporary file, named after its process id; ``remove_stale_temporaries`` deletes those
-of processes that no longer run.
+Files are written atomically (``tinycoat/files.py``: a temporary file in the same folder,
+flushed to disk, then renamed over the old one), so a crash or Ctrl-C mid-write never
+leaves a half-written checkpoint where the last good one was.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy
 
 from tinycoat import backend
-from tinycoat.data.paths import new_file_mode
+from tinycoat.files import atomic_write
 
 FORMAT = "tinycoat-checkpoint-1"
-TEMP_PREFIX = ".tinycoat-"          # + "<pid>-<random>.tmp": a file being written
-_OLD_TEMP = (".checkpoint-", ".npz.tmp")   # what an earlier release named its temporary files
 
 
 class CheckpointError(RuntimeError):
@@ -68,62 +62,6 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, ema=None, meta=
         arrays.update({f"ema/{k}": _host(v) for k, v in ema.state_dict().items()})
     arrays["__meta__"] = numpy.array(json.dumps(info, default=_json_number))
     return atomic_write(path, lambda f: numpy.savez(f, **arrays))
-
-
-def atomic_write(path, write, binary=True) -> str:
-    """Replace ``path`` all at once: ``write(file)`` fills a temporary file in the same folder,
-    which is flushed to disk and then renamed over ``path``. Readers see the old file or the
-    new one, never a part; if anything fails (or Ctrl-C comes) the old file stays as it was."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600): give it the mode a plain open() would, or keep the
-        # mode of the file it replaces, so others who could read the old checkpoint still can.
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else new_file_mode())
-        os.replace(tmp, path)
-    except BaseException:  # also KeyboardInterrupt: never leave the temporary file behind
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def remove_stale_temporaries(folder) -> list:
-    """Delete the temporary files that writers killed mid-write left in ``folder`` (those whose
-    process no longer runs, and an earlier release's); return their names."""
-    removed = []
-    for name in sorted(os.listdir(folder)):
-        if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
-            pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
-            if not pid.isdigit() or _running(int(pid)):
-                continue
-        elif not (name.startswith(_OLD_TEMP[0]) and name.endswith(_OLD_TEMP[1])):
-            continue
-        try:
-            os.remove(os.path.join(folder, name))
-            removed.append(name)
-        except FileNotFoundError:   # another cleaner was first
-            pass
-    return removed
-
-
-def _running(pid) -> bool:
-    """Whether process ``pid`` exists (when that cannot be told, assume it does: keep its file)."""
-    if pid == os.getpid() or os.name != "posix":
-        return True                 # (on Windows os.kill would end the process, not ask about it)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:                 # e.g. PermissionError: it exists, owned by someone else
-        return True
-    return True
 
 
 def load_checkpoint(path) -> dict:

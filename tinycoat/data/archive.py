@@ -36,14 +36,14 @@ def safe_extract_tar(archive, target_dir, max_bytes: int = MAX_EXTRACTED_BYTES) 
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
-            files = {}                      # name -> size of the regular files met so far
+            files = {}                      # normalized name -> size of the regular files met so far
             for member in members:
                 _check_member(member, archive, files)
                 if member.isfile():
-                    files[member.name] = member.size
+                    files[_normal(member.name)] = member.size
             # A hard link is written as a full copy of its file, so it counts at the file's size
             # (at 0, its header's size, links to one big file would slip a bomb past the limit).
-            total = sum(m.size if m.isfile() else files[m.linkname] if m.islnk() else 0 for m in members)
+            total = sum(m.size if m.isfile() else files[_normal(m.linkname)] if m.islnk() else 0 for m in members)
             _check_size(total, archive, target, max_bytes)
             target.mkdir(parents=True, exist_ok=True)
             for member in members:
@@ -74,10 +74,15 @@ def _check_member(member: tarfile.TarInfo, archive: Path, files_before: dict) ->
         # A hard link's target is another member name, relative to the archive root: a regular
         # file archived before it (where tar puts it, and where tarfile looks for it).
         _check_relative(member.linkname, lambda why: reject(f"is a hard link whose target {why}"))
-        if member.linkname not in files_before:
+        if _normal(member.linkname) not in files_before:
             reject(f"is a hard link to {member.linkname!r}, which is not a regular file earlier in the archive")
     elif not (member.isfile() or member.isdir()):
         reject("is a device file, FIFO or other special file; only files, folders and links are allowed")
+
+
+def _normal(name: str) -> str:
+    """A member name as tarfile matches a hard link's target: "./a//b" is "a/b"."""
+    return str(PurePosixPath(name))
 
 
 def _check_size(total: int, archive: Path, target: Path, max_bytes: int) -> None:

@@ -6,16 +6,15 @@ interrupted or corrupt download never leaves a file that looks complete.
 
 import hashlib
 import http.client
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
 
+from tinycoat.files import atomic_write, remove_stale_temporaries
+
 from .errors import DatasetError
-from .paths import new_file_mode
 
 CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough for a smooth progress bar
 
@@ -58,23 +57,16 @@ def download(url: str, dest_path, sha256=None, md5=None, *, timeout: float = 60,
     """
     dest = Path(dest_path).expanduser().resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the destination, so os.replace is an atomic rename (no cross-disk copy).
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _stream(url, out, dest, timeout, progress)
-            out.flush()
-            os.fsync(out.fileno())  # the bytes are on disk before the name points at them
+    remove_stale_temporaries(dest.parent)       # what downloads killed mid-way left (never a live one's)
+
+    def verified(tmp):
         if sha256 is not None or md5 is not None:
             verify_checksum(tmp, sha256=sha256, md5=md5, shown_name=f"{dest} (downloaded from {url})",
                             advice="The download was corrupt or incomplete, and was not kept: run again to "
                                    "download it again.")
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, dest)
-    finally:
-        # On success tmp is already gone; on any failure (including Ctrl-C) it is removed here.
-        tmp.unlink(missing_ok=True)
+    # Streamed into a temporary file beside the destination, checked, then renamed: only a
+    # complete, verified file ever has the real name (tinycoat/files.py).
+    atomic_write(dest, lambda out: _stream(url, out, dest, timeout, progress), check=verified)
     return dest
 
 

@@ -9,7 +9,6 @@ or editing an image builds a fresh cache instead of silently serving a stale one
 
 import hashlib
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -18,9 +17,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from tinycoat.files import atomic_write
+
 from .dataset import ArrayDataset
 from .errors import DatasetError
-from .paths import default_root, new_file_mode
+from .paths import default_root
 
 EXTENSIONS = {".jpg", ".jpeg", ".png"}  # compared lower-case: Imagenette uses ".JPEG"
 CACHE_VERSION = 2  # bump when the decoding below changes, to invalidate old caches (2: 16-bit images scaled)
@@ -162,12 +163,4 @@ def _read_cache(cache: Path, count: int, size: int):
 def _write_cache(cache: Path, images, labels, classes) -> None:
     # Write to a temp file in the same folder, then rename: a crash mid-write leaves no
     # half-written .npz behind that a later run would try to read.
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{cache.stem}.", suffix=".tmp", dir=cache.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str))
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, cache)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write(cache, lambda f: np.savez(f, images=images, labels=labels, classes=np.array(classes, dtype=str)))
