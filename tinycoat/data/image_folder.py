@@ -63,7 +63,7 @@ def list_images(root: Path, split: str):
     if not split_dir.is_dir():
         raise DatasetError(f"missing folder {split_dir}: an image-folder dataset needs "
                            f"{root}/{split}/<class name>/<image>.jpg|jpeg|png")
-    classes = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+    classes = _class_folders(split_dir)
     if not classes:
         raise DatasetError(f"{split_dir} has no class sub-folders; "
                            f"expected {split_dir}/<class name>/<image files>")
@@ -71,7 +71,7 @@ def list_images(root: Path, split: str):
     # classes would number the rest differently, and "fox" would be scored as "dog".
     train_dir = root / "train"
     if split_dir != train_dir and train_dir.is_dir():
-        trained = sorted(d.name for d in train_dir.iterdir() if d.is_dir())
+        trained = _class_folders(train_dir)
         if classes != trained:
             only_here, only_train = sorted(set(classes) - set(trained)), sorted(set(trained) - set(classes))
             raise DatasetError(f"{split_dir} and {train_dir} have different class folders (only in {split}: "
@@ -86,6 +86,10 @@ def list_images(root: Path, split: str):
         files += found
         labels += [label] * len(found)
     return classes, files, np.array(labels, dtype=np.int64)
+
+
+def _class_folders(split_dir: Path) -> list:
+    return sorted(d.name for d in split_dir.iterdir() if d.is_dir())
 
 
 def fingerprint(root: Path, files) -> str:
