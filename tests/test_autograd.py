@@ -205,3 +205,20 @@ def test_equality_and_truth_are_element_wise_as_in_pytorch():
     with pytest.raises(RuntimeError, match="truth value of a tensor of 6 elements is ambiguous"):
         bool(x > 0)
     assert (x > 0).all().item() and not (x > 5).all().item() and (x > 5).any().item()
+
+
+def test_reductions_take_pytorchs_names_and_max_gives_values_and_indices():
+    """x.max(dim) is PyTorch's (values, indices), so `logits.max(1)[1]` is the predicted classes;
+    NumPy's x.max(axis=...) gives the values; var is unbiased by default, as torch.var."""
+    x = tc.tensor([[1.0, 5.0, 3.0], [7.0, 2.0, 0.0]], requires_grad=True)
+    values, indices = x.max(1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0] and x.max(1)[1].tolist() == [1, 0]
+    assert x.max(1).values.tolist() == [5.0, 7.0] and x.max(1, keepdim=True).indices.shape == (2, 1)
+    assert x.max(axis=1).tolist() == [5.0, 7.0] and x.max().item() == 7.0 and x.argmax().item() == 3
+    x.max(1).values.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    assert x.sum(dim=1, keepdim=True).tolist() == [[9.0], [9.0]] and x.mean(dim=0).tolist() == [4.0, 3.5, 1.5]
+    assert x.var().item() == pytest.approx(np.var(x.numpy(), ddof=1)) and x.var(ddof=0).item() == pytest.approx(
+        np.var(x.numpy()))
+    with pytest.raises(TypeError, match="not both"):
+        x.sum(axis=0, dim=1)

@@ -190,10 +190,35 @@ class Tensor:
     def all(self): return Tensor(self.xp.all(self.data))
 
     # ----------------------------------------------------------------- methods
-    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
-    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    # Reductions take NumPy's names (axis, keepdims) or PyTorch's (dim, keepdim).
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.sum(self, *_axis_and_keep(axis, keepdims, dim, keepdim))
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return ops.mean(self, *_axis_and_keep(axis, keepdims, dim, keepdim))
+
+    def var(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
+        """Σ(x − μ)² / (n − ddof): by default the unbiased estimate (ddof=1), PyTorch's default
+        (its ``correction``); ddof=0 is NumPy's default, the population variance."""
+        return ops.var(self, *_axis_and_keep(axis, keepdims, dim, keepdim), ddof)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's: ``x.max()`` the largest entry; ``x.max(dim)`` the pair (values, indices) along
+        ``dim``, as ``torch.max`` gives it. NumPy's spelling, ``x.max(axis=...)``, gives the values
+        alone (``axis`` may be a tuple of axes)."""
+        if dim is None:
+            return ops.max(self, axis, bool(keepdims if keepdims is not None else keepdim))
+        if axis is not None:
+            raise TypeError("max: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
+        return MaxResult(ops.max(self, dim, keepdim), self.argmax(dim, keepdim))
+
+    def argmax(self, dim=None, keepdim=False):
+        """The index of the largest entry (of the flattened tensor, or along ``dim``); no gradient."""
+        index = self.xp.argmax(self.data, axis=dim)
+        if keepdim and dim is not None:
+            index = self.xp.expand_dims(index, dim)
+        return Tensor(index)
+
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
@@ -230,6 +255,23 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------------- constructors
+
+class MaxResult(tuple):
+    """``x.max(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+def _axis_and_keep(axis, keepdims, dim, keepdim):
+    """(axis, keepdims) from NumPy's names or PyTorch's."""
+    if dim is not None and axis is not None:
+        raise TypeError("give the axis as axis= (NumPy's name) or dim= (PyTorch's), not both")
+    return (axis if dim is None else dim), bool(keepdims or keepdim)
+
 
 def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tensor:
     """Make a leaf tensor from Python numbers, lists, NumPy or CuPy arrays.

@@ -39,6 +39,11 @@ class DataLoader:
     mean, std: per-channel normalisation in 0..1 units; default: the constants for
         ``dataset.name`` (see transforms.STATS).
     prefetch: build the next batch in a background thread (same batches, same order).
+
+    Unlike PyTorch's, an epoch left part-way (a ``break``, or a ``next(iter(loader))``) is
+    continued by the next ``iter()``, from the batch where it stopped: that is what lets a run
+    stopped mid-epoch resume exactly (``state_dict``; the module's docstring says more). To
+    abandon an epoch, build a new loader.
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False,
