@@ -162,3 +162,32 @@ def test_misuse_is_reported():
         nn.ModuleList([nn.ReLU()])(tc.zeros(1))
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         nn.Linear(1, 1).missing
+
+
+def test_pytorchs_spellings_work():
+    """What a PyTorch user writes first: to(dtype), 'cuda:0', backward(gradient=), dim= in softmax,
+    cat/view/clamp/std, ReLU(inplace=True), Flatten, Softmax, CrossEntropyLoss, parameters(recurse=),
+    requires_grad_ and apply on a model."""
+    import tinycoat.nn.functional as F
+    from tinycoat import backend
+    x = tc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert x.to(tc.float64).dtype == tc.float64 and backend.canonical_device("cuda:0") == "gpu"
+    with pytest.raises(ValueError, match="one GPU per process"):
+        backend.canonical_device("cuda:1")
+    (x * x).sum().backward(gradient=tc.tensor(1.0))
+    assert x.grad.tolist() == [[2.0, 4.0], [6.0, 8.0]]
+    np.testing.assert_allclose(F.softmax(x, dim=0).numpy(), F.softmax(x, axis=0).numpy())
+    assert tc.cat([x, x], dim=1).shape == (2, 4) and x.view(4).shape == (4,)
+    assert x.clamp(2, 3).tolist() == [[2, 2], [3, 3]] and x.std().item() == pytest.approx(np.std(x.numpy(), ddof=1))
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(inplace=True), nn.Flatten(), nn.Softmax(dim=1))
+    assert model(x).shape == (2, 3) and np.allclose(model(x).numpy().sum(axis=1), 1.0)
+    assert list(model.parameters(recurse=False)) == [] and len(list(model.parameters())) == 2
+    visited = []
+    assert model.apply(lambda m: visited.append(type(m).__name__)) is model
+    assert visited == ["Linear", "ReLU", "Flatten", "Softmax", "Sequential"]      # children first, as PyTorch
+    model.requires_grad_(False)
+    assert not any(p.requires_grad for p in model.parameters())
+    assert next(model.to(tc.float64).parameters()).dtype == tc.float64
+    logits, labels = tc.randn(3, 4), tc.tensor(np.array([0, 1, 2]))
+    assert nn.CrossEntropyLoss(label_smoothing=0.1)(logits, labels).item() == pytest.approx(
+        F.cross_entropy(logits, labels, label_smoothing=0.1).item())

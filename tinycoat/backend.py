@@ -111,11 +111,26 @@ def use_tf32(enabled: bool = True) -> None:
 
 
 def canonical_device(device) -> str:
-    """'cpu' or 'gpu' from what a user may write ('cpu', 'gpu', 'cuda')."""
+    """'cpu' or 'gpu' from what a user may write ('cpu', 'gpu', 'cuda', PyTorch's 'cuda:0')."""
     name = str(device).lower()
-    if name not in _DEVICE_ALIASES:
+    base, _, index = name.partition(":")
+    if base in _DEVICE_ALIASES and index and index != "0":
+        raise ValueError(f"device {device!r}: tinycoat uses one GPU per process, 'cuda' or 'cuda:0' (choose which "
+                         "one with CUDA_VISIBLE_DEVICES)")
+    if base not in _DEVICE_ALIASES:
         raise ValueError(f"unknown device {device!r}: expected one of 'cpu', 'gpu' (or 'cuda')")
-    return _DEVICE_ALIASES[name]
+    return _DEVICE_ALIASES[base]
+
+
+def device_and_dtype(device, dtype):
+    """``to(device, dtype)``'s arguments, with PyTorch's ``to(dtype)`` too: a first argument
+    that names no device but a dtype (``x.to(tc.float64)``) is the dtype."""
+    if device is not None and dtype is None and str(device).lower().partition(":")[0] not in _DEVICE_ALIASES:
+        try:
+            return None, as_dtype(device)
+        except TypeError:
+            pass                    # neither: canonical_device below says so
+    return (None if device is None else canonical_device(device)), (None if dtype is None else as_dtype(dtype))
 
 
 def _is_cupy_array(array) -> bool:

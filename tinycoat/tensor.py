@@ -105,7 +105,8 @@ class Tensor:
         return Tensor(self.data)
 
     def to(self, device=None, dtype=None) -> "Tensor":
-        """A copy on ``device`` and/or with ``dtype``; differentiable (a copy op)."""
+        """A copy on ``device`` and/or with ``dtype`` (or ``to(dtype)``, as PyTorch); differentiable."""
+        device, dtype = backend.device_and_dtype(device, dtype)
         return ops.to(self, device=device, dtype=dtype)
 
     def float(self):
@@ -118,9 +119,12 @@ class Tensor:
         return self.to(dtype=dtype)
 
     # ----------------------------------------------------------------- autograd
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Fill ``.grad`` of every leaf this tensor depends on (see autograd.backward)."""
-        autograd.backward(self, grad, retain_graph=retain_graph)
+    def backward(self, grad=None, retain_graph: bool = False, *, gradient=None) -> None:
+        """Fill ``.grad`` of every leaf this tensor depends on (see autograd.backward).
+        ``gradient=`` is PyTorch's name for ``grad``."""
+        if gradient is not None and grad is not None:
+            raise TypeError("backward: give grad or gradient (its PyTorch name), not both")
+        autograd.backward(self, grad if gradient is None else gradient, retain_graph=retain_graph)
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         if flag and self.data.dtype.kind != "f":
@@ -212,6 +216,10 @@ class Tensor:
             raise TypeError("max: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
         return MaxResult(ops.max(self, dim, keepdim), self.argmax(dim, keepdim))
 
+    def std(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
+        """√var: the unbiased estimate by default, as torch.std."""
+        return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
+
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest entry (of the flattened tensor, or along ``dim``); no gradient."""
         index = self.xp.argmax(self.data, axis=dim)
@@ -227,11 +235,14 @@ class Tensor:
     def relu(self): return ops.relu(self)
     def abs(self): return ops.abs(self)
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip                                    # (PyTorch's name)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
+
+    view = reshape          # (PyTorch's view shares memory and refuses some layouts; here it is reshape)
 
     def contiguous(self):
         """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""

@@ -1,23 +1,25 @@
 """tinycoat.nn: layers (Modules with parameters) built on tinycoat.nn.functional.
 
-    module.py          Module, Parameter, Sequential, ModuleList, Identity
+    module.py          Module, Parameter, Sequential, ModuleList, Identity, Flatten
     linear.py          Linear
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d
-    activation.py      GELU, SiLU, ReLU, Sigmoid, Dropout, DropPath
+    activation.py      GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath
+    loss.py            CrossEntropyLoss
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
     transformer.py     TransformerBlock (the attention block of CoAtNet's S3, S4)
 """
 from tinycoat.nn.module import (  # noqa: F401
-    Module, Parameter, Sequential, ModuleList, Identity, uniform_parameter)
+    Module, Parameter, Sequential, ModuleList, Identity, Flatten, uniform_parameter)
 from tinycoat.nn.linear import Linear  # noqa: F401
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d  # noqa: F401
-from tinycoat.nn.activation import GELU, SiLU, ReLU, Sigmoid, Dropout, DropPath  # noqa: F401
+from tinycoat.nn.activation import GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath  # noqa: F401
+from tinycoat.nn.loss import CrossEntropyLoss  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401

@@ -21,13 +21,30 @@ class GELU(Module):
 
 
 class SiLU(Module):
+    def __init__(self, inplace=False):          # (PyTorch's memory saving; no effect here)
+        super().__init__()
+
     def forward(self, x):
         return F.silu(x)
 
 
 class ReLU(Module):
+    def __init__(self, inplace=False):          # (PyTorch's memory saving; no effect here)
+        super().__init__()
+
     def forward(self, x):
         return F.relu(x)
+
+
+class Softmax(Module):
+    """softmax along ``dim`` (PyTorch's nn.Softmax)."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, axis=self.dim)
 
 
 class Sigmoid(Module):

@@ -168,12 +168,27 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
 
-    def named_parameters(self):
+    def named_parameters(self, recurse: bool = True):
+        if not recurse:                 # this module's own only
+            return ((name, p) for name, p in self._parameters.items() if p is not None)
         return self._named_entries("_parameters")
 
-    def parameters(self):
-        for _, p in self.named_parameters():
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse):
             yield p
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter, as PyTorch's: optimizers skip frozen ones."""
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def apply(self, fn) -> "Module":
+        """``fn(module)`` for every submodule, then this one (PyTorch's order; e.g. a custom init)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def named_buffers(self):
         return self._named_entries("_buffers")
@@ -203,8 +218,7 @@ class Module:
 
         ``dtype`` converts floating-point entries only (an integer counter stays integer).
         """
-        device = backend.canonical_device(device) if device is not None else None
-        dtype = backend.as_dtype(dtype) if dtype is not None else None
+        device, dtype = backend.device_and_dtype(device, dtype)         # (to(dtype) too, as PyTorch)
 
         def convert(array):
             if device is not None:
@@ -359,6 +373,17 @@ class ModuleList(Module):
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleList is a container, not a layer: iterate over it in your forward()")
+
+
+class Flatten(Module):
+    """x.flatten(start_dim, end_dim): by default every axis but the batch's (PyTorch's nn.Flatten)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
 
 
 class Identity(Module):

@@ -103,7 +103,8 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
     return Max.apply(x, axes=axes, keepdims=keepdims)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x, axis=None, keepdims=False, ddof=1):
+    """Σ(x − μ)² / (n − ddof): unbiased by default (ddof=1), as torch.var; ddof=0 is NumPy's default."""
     axes = _normalize_axes(axis, x.ndim)
     if _count(x.shape, axes) - ddof <= 0:
         raise ValueError(f"var over axes {axes} of shape {x.shape} with ddof={ddof}: needs more than "

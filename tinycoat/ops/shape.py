@@ -242,6 +242,11 @@ def concatenate(tensors, axis=0):
     return Concatenate.apply(*tensors, axis=axis)
 
 
+def cat(tensors, dim=0):
+    """PyTorch's name for ``concatenate``."""
+    return concatenate(tensors, axis=dim)
+
+
 def stack(tensors, axis=0):
     tensors = [as_tensor(t) for t in tensors]
     axis = _check_joinable("stack", tensors, axis, same_axis_size=True)

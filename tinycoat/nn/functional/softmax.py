@@ -55,11 +55,11 @@ class LogSoftmax(Function):
         return g - softmax * g.sum(axis=self.axis, keepdims=True)
 
 
-def softmax(x, axis=-1):
-    """exp(x) / Σ exp(x) along ``axis`` (default: the last), computed stably."""
-    return Softmax.apply(x, axis=_check_axis(x, axis))
+def softmax(x, axis=-1, *, dim=None):
+    """exp(x) / Σ exp(x) along ``axis`` (default: the last; ``dim`` is PyTorch's name), computed stably."""
+    return Softmax.apply(x, axis=_check_axis(x, axis if dim is None else dim))
 
 
-def log_softmax(x, axis=-1):
-    """log(softmax(x)) along ``axis``, computed without ever forming softmax's tiny values."""
-    return LogSoftmax.apply(x, axis=_check_axis(x, axis))
+def log_softmax(x, axis=-1, *, dim=None):
+    """log(softmax(x)) along ``axis`` (or ``dim``), computed without ever forming softmax's tiny values."""
+    return LogSoftmax.apply(x, axis=_check_axis(x, axis if dim is None else dim))
