@@ -35,7 +35,7 @@ from tinycoat.nn.squeeze_excite import SqueezeExcite
 
 class MBConv(Module):
     def __init__(self, in_channels, out_channels, stride=1, expand_ratio=4, se_ratio=0.25,
-                 stride_at="depthwise", drop_path=0.0, dtype=None, device="cpu"):
+                 stride_at="depthwise", drop_path=0.0, *, dtype=None, device="cpu"):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"MBConv: stride must be 1 or 2, got {stride}")

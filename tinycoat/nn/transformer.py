@@ -43,7 +43,7 @@ def to_map(t, H, W):
 
 class TransformerBlock(Module):
     def __init__(self, in_ch, out_ch, size, stride=1, head_dim=32, mlp_ratio=4, drop_path=0.0,
-                 dtype=None, device="cpu"):
+                 *, dtype=None, device="cpu"):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"TransformerBlock: stride must be 1 or 2 (a 2×2 max pool), got {stride}")
