@@ -231,6 +231,12 @@ def test_bad_hyperparameters_are_clear_errors():
     assert math.isfinite(optim.warmup_cosine(0, 1, 1.0))
 
 
+def test_adamw_takes_pytorchs_amsgrad_and_refuses_it_on():
+    assert optim.AdamW([param([1.0])], 1e-3, (0.9, 0.999), 1e-8, 0.01, False).param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="amsgrad=True is not implemented"):
+        optim.AdamW([param([1.0])], amsgrad=True)
+
+
 def test_sgd_default_lr_is_pytorchs():
     assert optim.SGD([param([1.0])]).param_groups[0]["lr"] == 1e-3
 

@@ -21,6 +21,9 @@ from tinycoat import backend
 
 
 class Tensor:
+    """An n-dimensional array (NumPy on the CPU, CuPy on the GPU) that records the operations
+    made with it, so that ``backward()`` can fill ``.grad`` (this module's docstring; lesson 01)."""
+
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "__weakref__")
     # Make NumPy defer to our operators in `ndarray + Tensor`.
     __array_priority__ = 1000

@@ -72,6 +72,10 @@ def _check_ints(field, values, count, meaning):
 
 
 class CoAtNet(Module):
+    """The network of a ``CoAtNetConfig``: stem S0, stages S1-S4 of MBConv (C) or TransformerBlock
+    (T) blocks as its layout says, global average pool, LayerNorm, Linear (this module's
+    docstring; lesson 09). Build one with ``create_model``."""
+
     def __init__(self, config: CoAtNetConfig):
         super().__init__()
         self.config = config = config.validate()

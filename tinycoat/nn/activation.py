@@ -7,6 +7,8 @@ from tinycoat.nn.module import Module
 
 
 class GELU(Module):
+    """x·Φ(x), Φ the standard normal CDF (``approximate="tanh"``: the tanh formula)."""
+
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
@@ -21,6 +23,8 @@ class GELU(Module):
 
 
 class SiLU(Module):
+    """x·σ(x) (also called swish)."""
+
     def __init__(self, inplace=False):          # (PyTorch's memory saving; no effect here)
         super().__init__()
 
@@ -29,6 +33,8 @@ class SiLU(Module):
 
 
 class ReLU(Module):
+    """max(x, 0)."""
+
     def __init__(self, inplace=False):          # (PyTorch's memory saving; no effect here)
         super().__init__()
 
@@ -48,6 +54,8 @@ class Softmax(Module):
 
 
 class Sigmoid(Module):
+    """σ(x) = 1 / (1 + e^−x)."""
+
     def forward(self, x):
         return F.sigmoid(x)
 

@@ -46,6 +46,10 @@ def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
 
 
 class RelativeAttention2d(Module):
+    """Multi-head self-attention over the tokens of an H×W map with a learned bias per head and
+    relative offset: softmax(q_iᵀk_j/√d + w_{i−j}) v (the "pre" form; lesson 08). Takes an
+    (N, C, H, W) map or (N, H·W, C) tokens."""
+
     def __init__(self, dim, size, head_dim=32, out_dim=None, bias_mode="pre", *, dtype=None, device="cpu"):
         super().__init__()
         if bias_mode not in BIAS_MODES:

@@ -29,8 +29,12 @@ def _settings(kernel, stride, padding):
 
 
 class Conv2d(Module):
-    # PyTorch's arguments in PyTorch's order; dilation and groups other than 1 are not implemented
-    # (groups = channels is DepthwiseConv2d below), and are refused rather than ignored.
+    """2-D convolution (a cross-correlation, as in PyTorch) of (N, C_in, H, W) maps: weight
+    (C_out, C_in, kh, kw), bias (C_out,), computed as im2col and one matrix product (lesson 04).
+
+    PyTorch's arguments in PyTorch's order; dilation and groups other than 1 are not implemented
+    and are refused rather than ignored (one group per channel is ``DepthwiseConv2d``)."""
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, dtype=None, device="cpu"):
         super().__init__()
@@ -59,6 +63,9 @@ class Conv2d(Module):
 
 
 class DepthwiseConv2d(Module):
+    """One kh×kw filter per channel (PyTorch's ``Conv2d`` with groups = channels): weight
+    (C, 1, kh, kw), bias (C,). The spatial half of MBConv (lesson 05)."""
+
     def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__

@@ -12,6 +12,9 @@ from tinycoat.nn.module import Module, uniform_parameter
 
 
 class Linear(Module):
+    """y = x Wᵀ + b over the last axis: weight (out_features, in_features), bias (out_features,),
+    both drawn from U(−1/√in_features, 1/√in_features) as in PyTorch."""
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None, device="cpu"):
         super().__init__()
         self.in_features = check_int("Linear", "in_features", in_features)

@@ -34,6 +34,9 @@ from tinycoat.nn.squeeze_excite import SqueezeExcite
 
 
 class MBConv(Module):
+    """The convolution block of CoAtNet's S1 and S2: pre-norm BatchNorm, 1×1 expansion, depthwise
+    3×3, squeeze-excitation, 1×1 projection, plus the shortcut (this module's docstring; lesson 06)."""
+
     def __init__(self, in_channels, out_channels, stride=1, expand_ratio=4, se_ratio=0.25,
                  stride_at="depthwise", drop_path=0.0, *, dtype=None, device="cpu"):
         super().__init__()

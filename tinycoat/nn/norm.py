@@ -14,6 +14,10 @@ from tinycoat.nn.module import Module, Parameter
 
 
 class BatchNorm2d(Module):
+    """Each channel of (N, C, H, W) maps normalized by its batch mean and variance in training
+    (which also update the running estimates, with ``momentum`` as in PyTorch), by the running
+    estimates in eval mode; then γ ⊙ x̂ + β per channel."""
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__

@@ -7,6 +7,8 @@ from tinycoat.nn.module import Module
 
 
 class MaxPool2d(Module):
+    """The largest value of each kernel_size window (stride: the kernel size unless given)."""
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         name = type(self).__name__
@@ -26,6 +28,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(MaxPool2d):
+    """The mean of each kernel_size window (padding counts as zeros, as PyTorch's default)."""
+
     def forward(self, x):
         _check(f"AvgPool2d({self.extra_repr()})", x, self.kernel_size, self.padding)
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)

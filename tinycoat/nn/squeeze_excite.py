@@ -19,6 +19,9 @@ from tinycoat.nn.module import Module
 
 
 class SqueezeExcite(Module):
+    """x ⊙ σ(W₂ SiLU(W₁ avg(x))): a gate in (0, 1) per channel, computed from the map's global
+    average through a ``squeeze_channels``-wide bottleneck (Hu et al.; this module's docstring)."""
+
     def __init__(self, channels: int, squeeze_channels: int, *, dtype=None, device="cpu"):
         super().__init__()
         self.channels = check_int("SqueezeExcite", "channels", channels)

@@ -42,6 +42,10 @@ def to_map(t, H, W):
 
 
 class TransformerBlock(Module):
+    """The attention block of CoAtNet's S3 and S4: x + Attention(LayerNorm(x)), then
+    x + MLP(LayerNorm(x)); with stride 2 it pools first and projects the shortcut (this
+    module's docstring; lesson 09)."""
+
     def __init__(self, in_ch, out_ch, size, stride=1, head_dim=32, mlp_ratio=4, drop_path=0.0,
                  *, dtype=None, device="cpu"):
         super().__init__()

@@ -36,9 +36,14 @@ def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps
 
 
 class AdamW(Optimizer):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): the update at the top of this file,
+    with PyTorch's arguments and defaults."""
+
     STATE_KEYS = ("step", "exp_avg", "exp_avg_sq")
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
+        if amsgrad:
+            raise ValueError("AdamW: amsgrad=True is not implemented (only Adam's own second moment)")
         betas = tuple(betas) if isinstance(betas, list) else betas
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 

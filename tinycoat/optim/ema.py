@@ -12,6 +12,9 @@ from tinycoat import backend
 
 
 class ModelEMA:
+    """An exponential moving average of a model's weights, θ_ema ← d·θ_ema + (1 − d)·θ after
+    every step, to evaluate with (this module's docstring)."""
+
     def __init__(self, model, decay: float = 0.999):
         if not 0 < decay < 1:
             raise ValueError(f"ModelEMA: decay must be in (0, 1), got {decay}")

@@ -21,6 +21,9 @@ from tinycoat.backend import get_array_module
 
 
 class GradScaler:
+    """Loss scaling for float16 training, with PyTorch's methods: ``scale``, ``unscale_``, ``step``,
+    ``update``, ``state_dict`` (this module's docstring says why and how)."""
+
     def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                  enabled=True):
         self._check(init_scale, growth_factor, backoff_factor, growth_interval)

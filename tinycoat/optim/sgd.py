@@ -11,6 +11,9 @@ from tinycoat.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, dampening and Nesterov momentum: the rule at the
+    top of this file, with PyTorch's arguments and defaults."""
+
     STATE_KEYS = ("momentum_buffer",)
 
     # PyTorch's arguments, in PyTorch's order (lr: PyTorch 2's default)
