@@ -311,8 +311,10 @@ def make_schedule(args, optimizer, steps_per_epoch, say=True):
         # A warm-up as long as the run would leave the learning rate rising to the end.
         warmup = total // 5
         if say:
-            print(f"note: --warmup {args.warmup:g} epochs is not shorter than --epochs {args.epochs}; "
-                  f"warming up over the first fifth of the run ({warmup} steps) instead", file=sys.stderr)
+            over = ("no warm-up (a fifth of the run is not one step)" if warmup == 0 else
+                    f"warming up over the first fifth of the run ({warmup} step{'s' if warmup > 1 else ''}) instead")
+            print(f"note: --warmup {args.warmup:g} epochs is not shorter than --epochs {args.epochs}: {over}",
+                  file=sys.stderr)
     return optim.WarmupCosine(optimizer, total_steps=total, warmup_steps=warmup, min_lr=args.min_lr)
 
 
@@ -858,7 +860,9 @@ def run(args):
                                                              train_loader, scaler)
             if args.replan:
                 replan_schedule(args, optimizer, scheduler, len(train_loader), built)
-            print(f"resumed from {args.resume} at epoch {epoch} (step {global_step})")
+            within = train_loader.state_dict()["batch"].item()        # (counted as "stopped in epoch N" is)
+            print(f"resumed from {args.resume} " + (f"in epoch {epoch + 1}, after step {global_step}" if within
+                                                     else f"after epoch {epoch} (step {global_step})"))
     if comm.rank == 0 and not args.eval_only:
         clear_previous_run(args)
         if ck is not None:

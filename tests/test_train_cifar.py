@@ -98,7 +98,7 @@ def test_reference_trains_on_the_reference_ops_alone(cifar_root, tmp_path, capsy
         np.testing.assert_allclose([r[key] for r in a], [r[key] for r in b], rtol=1e-4, err_msg=key)
 
 
-def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkeypatch):
+def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkeypatch, capsys):
     common = ["--data-dir", cifar_root, *FAST, "--epochs", 1]
     assert run(*common, "--out", tmp_path / "straight") == 0
     calls = {"n": 0}
@@ -114,7 +114,9 @@ def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(cifar_root, tmp_path, monkey
     assert run(*common, "--out", tmp_path / "split") == 128 + signal.SIGINT   # saved, but not done
     monkeypatch.setattr(train_cifar.F, "cross_entropy", original)
     assert not (tmp_path / "split/metrics.jsonl").exists()  # stopped inside epoch 1
+    capsys.readouterr()
     assert run(*common, "--out", tmp_path / "split", "--resume", tmp_path / "split/last.npz") == 0
+    assert "resumed from" in (said := capsys.readouterr().out) and "in epoch 1, after step 2" in said   # as it stopped
     a, b = weights(tmp_path / "straight/last.npz"), weights(tmp_path / "split/last.npz")
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
@@ -368,7 +370,9 @@ def test_warmup_longer_than_the_run_is_capped(capsys):
     opt = tc.optim.AdamW([tc.nn.Parameter(tc.zeros(2))], lr=1.0)
     sched = train_cifar.make_schedule(args, opt, steps_per_epoch=10)
     assert sched.warmup_steps == 4 and sched.total_steps == 20
-    assert "warming up over the first fifth" in capsys.readouterr().err
+    assert "warming up over the first fifth of the run (4 steps) instead" in capsys.readouterr().err
+    sched = train_cifar.make_schedule(train_cifar.parse_args(["--epochs", "1", "--warmup", "5"]), opt, steps_per_epoch=3)
+    assert sched.warmup_steps == 0 and "no warm-up (a fifth of the run is not one step)" in capsys.readouterr().err
     args = train_cifar.parse_args(["--epochs", "10", "--warmup", "5"])
     assert train_cifar.make_schedule(args, opt, steps_per_epoch=10).warmup_steps == 50
 
