@@ -53,14 +53,15 @@ def _import_cupy():
         import cupy
     except ImportError as exc:  # not installed (or its CUDA libraries are missing)
         raise DeviceError(
-            "device='gpu' needs CuPy, but CuPy is not installed: pip install 'tinycoat[gpu]' "
-            f"(cupy-cuda12x for CUDA 12, cupy-cuda13x for CUDA 13). Import error: {exc}"
+            "the GPU (device 'gpu' or 'cuda') needs CuPy, but CuPy is not installed: pip install 'tinycoat[gpu]' "
+            "(CuPy for CUDA 12), or 'tinycoat[gpu-cuda13]' for CUDA 13; from a source checkout, "
+            f"pip install -e '.[gpu]'. Import error: {exc}"
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError: no driver, or a driver older than the wheel
         raise DeviceError(
-            "device='gpu': CuPy is installed but found no usable CUDA device or driver "
+            "the GPU (device 'gpu' or 'cuda'): CuPy is installed but found no usable CUDA device or driver "
             f"({type(exc).__name__}: {exc}). Check `nvidia-smi`, and that the CuPy wheel "
             "matches the driver's CUDA version (cupy-cuda12x or cupy-cuda13x)."
         ) from exc
