@@ -113,6 +113,17 @@ def test_missing_without_download_lists_the_places_searched(tmp_path, no_system_
     with pytest.raises(DatasetError) as err:
         load_fashion_mnist(download=False)                    # no root: the default, then Debian's copy
     assert str(tmp_path / "default") in str(err.value) and str(fashion_mnist.SYSTEM_DIR) in str(err.value)
+    assert "needs all four: " + ", ".join(fashion_mnist.MD5) in str(err.value)
+
+
+def test_an_offline_download_names_every_file_needed(tmp_path, no_system_copy, monkeypatch):
+    """Offline, the user copies the files by hand: all four named at once, not one per attempt."""
+    def offline(url, path, md5):
+        raise DatasetError(f"could not download {url}: no network. Copy it to {path}.")
+    monkeypatch.setattr(fashion_mnist, "download_file", offline)
+    with pytest.raises(DatasetError) as err:
+        load_fashion_mnist(tmp_path)
+    assert "could not download" in str(err.value) and all(name in str(err.value) for name in fashion_mnist.MD5)
 
 
 def test_a_named_folder_never_falls_back_to_the_system_copy(tmp_path, monkeypatch):

@@ -54,11 +54,16 @@ def load_fashion_mnist(root=None, train=True, download=True) -> ArrayDataset:
             raise DatasetError(
                 f"Fashion-MNIST files {image_file} and {label_file} not found in "
                 f"{' or '.join(str(p) for p in places)}, and download=False. Put them in {folder} "
-                f"(from {URL})" + ("." if named else " or install Debian's dataset-fashion-mnist package.")
+                f"(from {URL}; a training run needs all four: {', '.join(MD5)})"
+                + ("." if named else ", or install Debian's dataset-fashion-mnist package.")
             )
         for name in (image_file, label_file):
             if not (folder / name).is_file():
-                download_file(URL + name, folder / name, md5=MD5[name])
+                try:
+                    download_file(URL + name, folder / name, md5=MD5[name])
+                except DatasetError as err:     # (offline: say every file, not one at a time)
+                    raise DatasetError(f"{err} A training run needs all four Fashion-MNIST files in {folder}: "
+                                       f"{', '.join(MD5)}.") from None
 
     images = read_idx(folder / image_file)
     labels = read_idx(folder / label_file)
