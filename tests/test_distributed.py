@@ -314,7 +314,7 @@ def test_nccl_dtypes_are_named_and_others_refused():
 def test_gpu_ranks_without_a_gpu_say_so_once(cifar_root, tmp_path):
     done = train(2, "--data-dir", cifar_root, "--device", "gpu", "--out", tmp_path / "run", *FAST)
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    said, by_rank_1 = done.stderr.count("error: device='gpu'"), done.stderr.count("rank 1: error: device='gpu'")
+    said, by_rank_1 = done.stderr.count("error: the GPU"), done.stderr.count("rank 1: error: the GPU")
     # each rank says it before it stops the job, so at least one says it, and none twice (the first
     # to stop the job may stop the other before it speaks)
     assert said >= 1 and said - by_rank_1 <= 1 and by_rank_1 <= 1
