@@ -52,6 +52,17 @@ def test_every_layout_builds_and_runs(layout):
     assert model(tc.randn(1, 3, 16, 16)).shape == (1, 7)
 
 
+def test_a_model_can_ask_for_the_tanh_gelu():
+    """Every GELU of the model (stem, MBConv, the Transformer's MLP) takes the config's form."""
+    from tinycoat.nn import GELU
+    model = create_model("coatnet_cifar_nano", image_size=16, strides=(1, 2, 2, 2, 1), gelu_approximate="tanh")
+    forms = {m.approximate for m in model.modules() if isinstance(m, GELU)}
+    assert forms == {"tanh"} and len([m for m in model.modules() if isinstance(m, GELU)]) > 3
+    assert {m.approximate for m in create_model("coatnet_cifar_nano").modules() if isinstance(m, GELU)} == {"none"}
+    with pytest.raises(ValueError, match="gelu_approximate must be 'none'"):
+        create_model("coatnet_cifar_nano", gelu_approximate="fast")
+
+
 def test_backward_through_the_whole_model_reaches_every_parameter():
     model = create_model("coatnet_cifar_nano", image_size=16, strides=(1, 2, 2, 2, 1), drop_path_rate=0.1)
     logits = model(tc.randn(2, 3, 16, 16))

@@ -39,6 +39,7 @@ class CoAtNetConfig:
     head_dim: int = 32
     mlp_ratio: int = 4
     drop_path_rate: float = 0.0
+    gelu_approximate: str = "none"          # GELU everywhere: exact (erf), or "tanh" (the approximation)
 
     def validate(self):
         if self.layout not in LAYOUTS:
@@ -60,6 +61,8 @@ class CoAtNetConfig:
                     f"stride {total} of strides {self.strides}: use a multiple of {total}")
         if not 0 <= self.drop_path_rate < 1:
             raise ValueError(f"drop_path_rate must be in [0, 1), got {self.drop_path_rate}")
+        if self.gelu_approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu_approximate must be 'none' (erf) or 'tanh', got {self.gelu_approximate!r}")
         return self
 
 
@@ -83,7 +86,7 @@ class CoAtNet(Module):
         self.stem = Sequential(
             Conv2d(config.in_chans, d0, 3, stride=config.strides[0], padding=1, bias=False),
             BatchNorm2d(d0),
-            GELU(),
+            GELU(config.gelu_approximate),
             Conv2d(d0, d0, 3, stride=1, padding=1, bias=True),
         )
         # Stochastic depth grows linearly from 0 (first block) to drop_path_rate (last).
@@ -101,11 +104,12 @@ class CoAtNet(Module):
                 rate = rates.pop(0)
                 if config.layout[s - 1] == "C":
                     blocks.append(MBConv(in_ch, config.dims[s], stride=stride, expand_ratio=config.expand_ratio,
-                                         se_ratio=config.se_ratio, stride_at=config.stride_at, drop_path=rate))
+                                         se_ratio=config.se_ratio, stride_at=config.stride_at, drop_path=rate,
+                                         gelu_approximate=config.gelu_approximate))
                 else:
                     blocks.append(TransformerBlock(in_ch, config.dims[s], size=(height, width), stride=stride,
                                                    head_dim=config.head_dim, mlp_ratio=config.mlp_ratio,
-                                                   drop_path=rate))
+                                                   drop_path=rate, gelu_approximate=config.gelu_approximate))
             self.stages.append(blocks)
         self.norm = LayerNorm(config.dims[4])
         self.head = Linear(config.dims[4], config.num_classes)

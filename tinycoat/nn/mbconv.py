@@ -38,7 +38,7 @@ class MBConv(Module):
     3×3, squeeze-excitation, 1×1 projection, plus the shortcut (this module's docstring; lesson 06)."""
 
     def __init__(self, in_channels, out_channels, stride=1, expand_ratio=4, se_ratio=0.25,
-                 stride_at="depthwise", drop_path=0.0, *, dtype=None, device="cpu"):
+                 stride_at="depthwise", drop_path=0.0, *, gelu_approximate="none", dtype=None, device="cpu"):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"MBConv: stride must be 1 or 2, got {stride}")
@@ -58,7 +58,7 @@ class MBConv(Module):
         self.depthwise = DepthwiseConv2d(hidden, 3, stride=stride if stride_at == "depthwise" else 1,
                                          padding=1, bias=False, **kw)
         self.depthwise_norm = BatchNorm2d(hidden, **kw)
-        self.act = GELU()
+        self.act = GELU(gelu_approximate)
         self.se = SqueezeExcite(hidden, max(1, round(se_ratio * out_channels)), **kw)
         self.project = Conv2d(hidden, out_channels, 1, **kw)
         self.drop_path = DropPath(drop_path)

@@ -47,7 +47,7 @@ class TransformerBlock(Module):
     module's docstring; lesson 09)."""
 
     def __init__(self, in_ch, out_ch, size, stride=1, head_dim=32, mlp_ratio=4, drop_path=0.0,
-                 *, dtype=None, device="cpu"):
+                 *, gelu_approximate="none", dtype=None, device="cpu"):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"TransformerBlock: stride must be 1 or 2 (a 2×2 max pool), got {stride}")
@@ -63,7 +63,7 @@ class TransformerBlock(Module):
         self.attention = RelativeAttention2d(in_ch, self.size, head_dim=head_dim, out_dim=out_ch, **kw)
         self.drop_path = DropPath(drop_path)
         self.norm2 = LayerNorm(out_ch, **kw)
-        self.mlp = Sequential(Linear(out_ch, hidden, **kw), GELU(), Linear(hidden, out_ch, **kw))
+        self.mlp = Sequential(Linear(out_ch, hidden, **kw), GELU(gelu_approximate), Linear(hidden, out_ch, **kw))
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_ch:
