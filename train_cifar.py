@@ -331,10 +331,15 @@ def prepare_out(args):
     if os.path.exists(out) and not os.path.isdir(out):
         raise TrainingError(f"--out {out!r} is a file, not a folder: name a folder for the run's checkpoint and "
                             "metrics")
-    existed = os.path.exists(out)
+    # The folders this run makes (--out and any missing parents, e.g. runs/): a run that fails
+    # before writing anything removes them again.
+    made, folder = [], os.path.abspath(out)
+    while not os.path.exists(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
     try:
         os.makedirs(out, exist_ok=True)
-        args.made_out = not existed             # a run that fails before writing anything removes it again
+        args.made_out = made
         atomic_write(os.path.join(out, ".write-test"), lambda f: f.write(b"ok"))
         os.remove(os.path.join(out, ".write-test"))
     except OSError as exc:
@@ -1025,8 +1030,9 @@ def main(argv=None) -> int:
             backend.use_tf32()
         run(args)
     except TrainingError as exc:
-        if getattr(locals().get("args"), "made_out", False) and os.path.isdir(args.out) and not os.listdir(args.out):
-            os.rmdir(args.out)          # made by this run, still empty: leave no trace of a failed start
+        for folder in getattr(locals().get("args"), "made_out", []):    # innermost first
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)        # made by this run, still empty: leave no trace of a failed start
         return stop_every_rank(comm, 2, f"error: {exc}")
     except distributed.DistributedError as exc:
         return stop_every_rank(comm, 2, f"error: {exc}")

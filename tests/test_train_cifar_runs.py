@@ -104,6 +104,17 @@ def test_a_new_run_never_writes_over_another(cifar_root, tmp_path, capsys):
     assert epochs_in(out) == [1]
 
 
+def test_a_failed_start_leaves_no_folders_behind(tmp_path):
+    """--out and the parents it needed are made before the data loads; a start that fails removes
+    the ones it made (an existing, non-empty folder stays)."""
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("a user's file")
+    out = tmp_path / "kept" / "runs" / "deeper" / "run"
+    assert run("--dataset", "fashion-mnist", "--data-dir", tmp_path / "no-data", "--no-download", "--out", out,
+               *FAST) == 2
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["mine.txt"]
+
+
 def test_the_output_folder_is_checked_before_anything_is_trained(cifar_root, tmp_path, capsys, monkeypatch):
     (tmp_path / "file").write_text("a file")
     assert run("--data-dir", cifar_root, "--out", tmp_path / "file", *FAST) == 2
