@@ -182,7 +182,7 @@ def test_in_place_operators_change_the_tensor_itself_as_in_pytorch():
             p -= 0.1 * p.grad
     for p, old in zip(layer.parameters(), before):
         np.testing.assert_allclose(p.numpy(), old - 0.1 * p.grad.numpy(), rtol=1e-6)
-    with pytest.raises(RuntimeError, match=r"-= in place on a tensor that requires grad.*tc\.no_grad"):
+    with pytest.raises(RuntimeError, match=r"-= in place on a leaf tensor that requires grad.*tc\.no_grad"):
         layer.weight -= 1.0                                          # while the graph is recorded
     count = tc.tensor([1, 2])
     alias = count
@@ -222,3 +222,28 @@ def test_reductions_take_pytorchs_names_and_max_gives_values_and_indices():
         np.var(x.numpy()))
     with pytest.raises(TypeError, match="not both"):
         x.sum(axis=0, dim=1)
+
+
+def test_in_place_with_an_operand_in_the_graph_keeps_the_gradient():
+    """`total += loss` (total made by tc.zeros): the sum must stay in the graph; it cannot be done
+    in place here, so `total` becomes the new tensor, and the gradient is whole."""
+    layer, x = tc.nn.Linear(3, 2), tc.randn(4, 3)
+    total = tc.zeros(4, 2)
+    total += layer(x)
+    total += layer(x)
+    total.sum().backward()
+    accumulated = layer.weight.grad.numpy().copy()
+    layer.weight.grad = None
+    (layer(x) + layer(x)).sum().backward()
+    np.testing.assert_allclose(accumulated, layer.weight.grad.numpy(), rtol=1e-6)
+    t = tc.tensor([1.0, 2.0])
+    t **= 2
+    assert t.tolist() == [1.0, 4.0] and (t == None) is False and (t != None) is True   # noqa: E711
+    source = np.zeros(3)
+    copied = tc.tensor(source)
+    copied += 1                                                      # tc.tensor copies, as torch.tensor
+    assert source.tolist() == [0.0, 0.0, 0.0]
+    values, indices = tc.max(tc.tensor([[1.0, 5.0], [7.0, 2.0]]), 1)      # torch.max(x, 1)
+    assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
+    assert tc.sum(tc.ones(2, 3), dim=1).tolist() == [3.0, 3.0]
+    assert tc.ones(2, 3).max(1, keepdims=True).values.shape == (2, 1)

@@ -388,7 +388,7 @@ def test_a_frozen_parameter_is_accepted_and_left_alone(make):
     layer = tc.nn.Linear(2, 2)
     layer.bias.requires_grad_(False)
     opt, bias = make(layer.parameters()), layer.bias.numpy().copy()
-    with tc.fast.enabled(True):                      # (the wing's multi-tensor update too)
+    with tc.fast.enabled(True):                      # (on a GPU, the wing's multi-tensor update too)
         layer(tc.randn(3, 2)).sum().backward()
         opt.step()
     assert layer.bias.grad is None and np.array_equal(layer.bias.numpy(), bias)

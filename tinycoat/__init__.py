@@ -22,10 +22,11 @@ from tinycoat.backend import (  # noqa: F401
     manual_seed, gpu_available)
 from tinycoat.tensor import (  # noqa: F401
     Tensor, tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange)
+from tinycoat.tensor import sum_of as sum, mean_of as mean, max_of as max, var_of as var  # noqa: F401,A001
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
-    sum, mean, max, var, reshape, flatten, permute, transpose, concatenate, cat, stack, pad, where)
+    reshape, flatten, permute, transpose, concatenate, cat, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 
 __version__ = "0.1.0"

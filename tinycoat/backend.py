@@ -66,7 +66,7 @@ def _import_cupy():
             "matches the driver's CUDA version (cupy-cuda12x or cupy-cuda13x)."
         ) from exc
     if count < 1:
-        raise DeviceError("device='gpu': CuPy is installed but no CUDA device is visible "
+        raise DeviceError("the GPU (device 'gpu' or 'cuda'): CuPy is installed but no CUDA device is visible "
                           "(CUDA_VISIBLE_DEVICES may hide it).")
     _cupy_module = cupy
     return cupy

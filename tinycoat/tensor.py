@@ -160,20 +160,29 @@ class Tensor:
     # Refused where the graph is being recorded for a tensor that wants a gradient, as in PyTorch:
     # update parameters inside `with tc.no_grad():`. (tinycoat keeps no version counter: changing
     # in place a tensor that a recorded graph saved makes that graph's gradients wrong.)
-    def __iadd__(self, other): return self._in_place(other, operator.iadd, "+=")
-    def __isub__(self, other): return self._in_place(other, operator.isub, "-=")
-    def __imul__(self, other): return self._in_place(other, operator.imul, "*=")
-    def __itruediv__(self, other): return self._in_place(other, operator.itruediv, "/=")
+    # If either side is in the graph while it is recorded (``total += loss``, the second time too),
+    # the result must be in the graph: that cannot be done in place here, so the name is bound to
+    # the new tensor ``t + x``, as Python does for a type without in-place operators. A leaf that
+    # requires grad (a parameter) is refused, as PyTorch refuses it.
+    def __iadd__(self, other): return self._in_place(other, operator.iadd, operator.add, "+=")
+    def __isub__(self, other): return self._in_place(other, operator.isub, operator.sub, "-=")
+    def __imul__(self, other): return self._in_place(other, operator.imul, operator.mul, "*=")
+    def __itruediv__(self, other): return self._in_place(other, operator.itruediv, operator.truediv, "/=")
+    def __ipow__(self, other): return self._in_place(other, operator.ipow, operator.pow, "**=")
 
-    def _in_place(self, other, op, symbol):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(f"{symbol} in place on a tensor that requires grad, while the graph is recorded: "
-                               f"update it inside `with tc.no_grad():`, or write t = t {symbol[0]} x for a new tensor")
+    def _in_place(self, other, in_place, out_of_place, symbol):
+        if autograd.is_grad_enabled():
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError(f"{symbol} in place on a leaf tensor that requires grad (a parameter), while the "
+                                   "graph is recorded: update it inside `with tc.no_grad():`, or write "
+                                   f"t = t {symbol[:-1]} x for a new tensor")
+            if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
+                return out_of_place(self, other)
         other = other.data if isinstance(other, Tensor) else other
-        if backend.device_of(other) not in ("cpu", self.device) and hasattr(other, "shape"):
+        if hasattr(other, "shape") and backend.device_of(other) != self.device:
             raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
                                       f"'{backend.device_of(other)}'")
-        op(self.data, other)            # (the array's own in-place operator: its dtype stays)
+        in_place(self.data, other)      # (the array's own in-place operator: its dtype stays)
         return self
 
     # Comparisons give boolean tensors without gradient (used by `where`, masks). `==` too, as in
@@ -182,8 +191,11 @@ class Tensor:
     def __le__(self, other): return ops.compare(self, other, "less_equal")
     def __gt__(self, other): return ops.compare(self, other, "greater")
     def __ge__(self, other): return ops.compare(self, other, "greater_equal")
-    def __eq__(self, other): return ops.compare(self, other, "equal")
-    def __ne__(self, other): return ops.compare(self, other, "not_equal")
+    def __eq__(self, other):
+        return False if other is None or isinstance(other, str) else ops.compare(self, other, "equal")
+
+    def __ne__(self, other):
+        return True if other is None or isinstance(other, str) else ops.compare(self, other, "not_equal")
     __hash__ = object.__hash__
 
     def __bool__(self):
@@ -213,11 +225,12 @@ class Tensor:
         """PyTorch's: ``x.max()`` the largest entry; ``x.max(dim)`` the pair (values, indices) along
         ``dim``, as ``torch.max`` gives it. NumPy's spelling, ``x.max(axis=...)``, gives the values
         alone (``axis`` may be a tuple of axes)."""
+        keep = bool(keepdim or keepdims)
         if dim is None:
-            return ops.max(self, axis, bool(keepdims if keepdims is not None else keepdim))
+            return ops.max(self, axis, keep)
         if axis is not None:
             raise TypeError("max: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
-        return MaxResult(ops.max(self, dim, keepdim), self.argmax(dim, keepdim))
+        return MaxResult(ops.max(self, dim, keep), self.argmax(dim, keep))
 
     def std(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
         """√var: the unbiased estimate by default, as torch.std."""
@@ -280,6 +293,25 @@ class MaxResult(tuple):
     indices = property(lambda self: self[1])
 
 
+# tc.sum(x, ...), tc.max(x, 1), ...: the methods above as functions, as torch.sum and torch.max are
+# (exported under those names by tinycoat/__init__.py; here they would hide Python's sum and max).
+def sum_of(input, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    return autograd.as_tensor(input).sum(axis, keepdims, dim=dim, keepdim=keepdim)
+
+
+def mean_of(input, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    return autograd.as_tensor(input).mean(axis, keepdims, dim=dim, keepdim=keepdim)
+
+
+def var_of(input, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
+    return autograd.as_tensor(input).var(axis, keepdims, ddof, dim=dim, keepdim=keepdim)
+
+
+def max_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """torch.max: ``tc.max(x)`` the largest entry; ``tc.max(x, 1)`` (values, indices)."""
+    return autograd.as_tensor(input).max(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
 def _axis_and_keep(axis, keepdims, dim, keepdim):
     """(axis, keepdims) from NumPy's names or PyTorch's."""
     if dim is not None and axis is not None:
@@ -291,11 +323,15 @@ def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tenso
     """Make a leaf tensor from Python numbers, lists, NumPy or CuPy arrays.
 
     ``tc.tensor([1.0, 2.0])`` is float32 (Python floats default to float32, as in
-    PyTorch); a NumPy array keeps its dtype unless ``dtype`` is given.
+    PyTorch); a NumPy array keeps its dtype unless ``dtype`` is given. The values are copied, as
+    torch.tensor copies them: changing the tensor (``t += 1``) never changes the array it came from.
     """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=backend.canonical_device(device))
+    t = Tensor(data, requires_grad=requires_grad, dtype=dtype, device=backend.canonical_device(device))
+    if t.data is data or getattr(t.data, "base", None) is not None:      # (as_array kept the caller's memory)
+        t.data = t.data.copy()
+    return t
 
 
 def _shape(shape):
