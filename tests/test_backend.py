@@ -122,6 +122,8 @@ def test_constructors_name_a_bad_shape():
     with pytest.raises(ValueError, match=r"non-negative ints, got \(2, -1\)"):
         tc.full((2, -1), 1.0)
     assert tc.full([2, 3], 0.5).shape == (2, 3)
+    assert (tc.full((2,), 0.5).dtype, tc.full((2,), 1).dtype, tc.full((2,), True).dtype) == (
+        tc.float32, tc.int64, tc.bool_)                              # the value's kind, as torch.full
 
 
 def test_describe_names_the_cpu_and_the_gpu(monkeypatch, no_cached_cupy):

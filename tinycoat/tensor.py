@@ -359,9 +359,13 @@ def ones(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 
 def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """``shape`` filled with ``value``; without a dtype, the value's kind decides, as in torch.full:
+    a bool is bool, an int int64, a float the default float (float32)."""
     xp = backend.array_module(device)
-    return Tensor(xp.full(_shape((shape,)), value, dtype=backend.as_dtype(dtype or backend.default_float)),
-                  requires_grad=requires_grad)
+    if dtype is None:
+        dtype = (backend.bool_ if isinstance(value, bool) else backend.int64 if isinstance(value, int)
+                 else backend.default_float)
+    return Tensor(xp.full(_shape((shape,)), value, dtype=backend.as_dtype(dtype)), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
