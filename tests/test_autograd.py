@@ -247,3 +247,14 @@ def test_in_place_with_an_operand_in_the_graph_keeps_the_gradient():
     assert values.tolist() == [5.0, 7.0] and indices.tolist() == [1, 0]
     assert tc.sum(tc.ones(2, 3), dim=1).tolist() == [3.0, 3.0]
     assert tc.ones(2, 3).max(1, keepdims=True).values.shape == (2, 1)
+
+
+def test_in_place_on_each_device(device):
+    """Host scalars are numbers on any device; a host array on a GPU tensor is a DeviceError."""
+    t = tc.tensor([1.0, 2.0], device=device)
+    t *= np.float32(0.5)
+    t += tc.tensor([1.0, 1.0], device=device)
+    assert t.tolist() == [1.5, 2.0] and t.dtype == tc.float32 and t.device == device
+    if device == "gpu":
+        with pytest.raises(tc.DeviceError, match="other operand on 'cpu'"):
+            t += np.ones(2)

@@ -179,6 +179,8 @@ class Tensor:
             if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
                 return out_of_place(self, other)
         other = other.data if isinstance(other, Tensor) else other
+        if getattr(other, "ndim", None) == 0 and backend.device_of(other) == "cpu":
+            other = other.item()        # a host scalar (np.float32(0.5)) is a number on any device
         if hasattr(other, "shape") and backend.device_of(other) != self.device:
             raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
                                       f"'{backend.device_of(other)}'")
