@@ -15,6 +15,7 @@ are written side by side.
 """
 from __future__ import annotations
 
+import collections
 import operator
 
 from tinycoat import backend
@@ -155,15 +156,14 @@ class Tensor:
     def __neg__(self): return ops.neg(self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
-    # In place, as PyTorch: `p -= lr * p.grad` changes p itself (without these Python would bind
-    # the name to a new tensor, and a loop over a model's parameters would change none of them).
-    # Refused where the graph is being recorded for a tensor that wants a gradient, as in PyTorch:
-    # update parameters inside `with tc.no_grad():`. (tinycoat keeps no version counter: changing
-    # in place a tensor that a recorded graph saved makes that graph's gradients wrong.)
-    # If either side is in the graph while it is recorded (``total += loss``, the second time too),
-    # the result must be in the graph: that cannot be done in place here, so the name is bound to
-    # the new tensor ``t + x``, as Python does for a type without in-place operators. A leaf that
-    # requires grad (a parameter) is refused, as PyTorch refuses it.
+    # In place, as PyTorch: `p -= lr * p.grad` under `tc.no_grad()` changes p itself (without these
+    # Python would bind the name to a new tensor, and a loop over a model's parameters would change
+    # none of them). While the graph is recorded, a leaf that requires grad (a parameter) is refused,
+    # as PyTorch refuses it; if either side is in the graph (``total += loss``, the second time too),
+    # the result must be in the graph, which cannot be done in place here, so the name is bound to
+    # the new tensor ``t + x``, as Python does for a type without in-place operators. (tinycoat keeps
+    # no version counter: changing in place a tensor that a recorded graph saved makes that graph's
+    # gradients wrong.)
     def __iadd__(self, other): return self._in_place(other, operator.iadd, operator.add, "+=")
     def __isub__(self, other): return self._in_place(other, operator.isub, operator.sub, "-=")
     def __imul__(self, other): return self._in_place(other, operator.imul, operator.mul, "*=")
@@ -285,14 +285,8 @@ class Tensor:
 
 # ---------------------------------------------------------------------------- constructors
 
-class MaxResult(tuple):
-    """``x.max(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``."""
-
-    def __new__(cls, values, indices):
-        return super().__new__(cls, (values, indices))
-
-    values = property(lambda self: self[0])
-    indices = property(lambda self: self[1])
+# ``x.max(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 
 # tc.sum(x, ...), tc.max(x, 1), ...: the methods above as functions, as torch.sum and torch.max are
