@@ -258,3 +258,81 @@ def test_in_place_on_each_device(device):
     if device == "gpu":
         with pytest.raises(tc.DeviceError, match="other operand on 'cpu'"):
             t += np.ones(2)
+
+
+def test_a_graph_refuses_to_backward_after_a_tensor_it_kept_was_changed_in_place():
+    """As PyTorch's version counter: the gradient would otherwise be computed from the new values,
+    silently. Only what the op kept counts: x·w keeps w for x's gradient, x + w keeps nothing."""
+    x, w = tc.randn(3, requires_grad=True), tc.randn(3, requires_grad=True)
+    y = (x * w).sum()
+    with tc.no_grad():
+        w -= 1.0
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match=r"Mul kept a tensor of shape \(3,\).*version 1.*saw version 0.*clone"):
+        y.backward()
+    z = (x + w).sum()
+    with tc.no_grad():
+        w *= 2.0
+    z.backward()                                                     # Add kept nothing: fine
+    assert w.grad.tolist() == [1.0, 1.0, 1.0]
+    kept = tc.randn(2, 3)
+    y = (tc.randn(2, 3, requires_grad=True) @ kept.reshape(3, 2)).sum()
+    with tc.no_grad():
+        view = kept.detach().reshape(6)
+        view += 1.0                                                  # changes `kept` through two views
+    assert kept._version == 1
+    with pytest.raises(RuntimeError, match="MatMul kept a tensor of shape"):
+        y.backward()
+    copy = w.clone()
+    y = (x * copy).sum()
+    with tc.no_grad():
+        w += 1.0                                                     # the original, not the copy
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy() - 1.0, copy.numpy(), rtol=1e-6)     # (1.0: z's gradient)
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda p: tc.optim.SGD(p, lr=0.1, momentum=0.9),
+                                            lambda p: tc.optim.AdamW(p, lr=0.1)])
+def test_an_optimizer_step_between_forward_and_backward_is_refused(make_optimizer):
+    """The GAN mistake: a loss recorded before step() must not be differentiated with the new
+    weights (the second layer's weight carries the first layer's gradient). After backward(),
+    step(), a new forward: all well."""
+    model = tc.nn.Sequential(tc.nn.Linear(3, 4), tc.nn.Linear(4, 2))
+    optimizer = make_optimizer(model.parameters())
+    x = tc.randn(5, 3)
+    model(x).sum().backward()
+    loss = model(x).sum()
+    optimizer.step()
+    with pytest.raises(RuntimeError, match=r"kept a tensor of shape \(2, 4\).*changed in place after the forward"):
+        loss.backward()
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+    assert model[0].weight._version == 2
+
+
+def test_loading_weights_counts_as_an_in_place_change():
+    layer, source = tc.nn.Linear(2, 2), tc.nn.Linear(2, 2)
+    x = tc.randn(1, 2, requires_grad=True)
+    y = layer(x).sum()
+    layer.load_state_dict(source.state_dict())
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+    average = tc.optim.ModelEMA(source)
+    y = layer(x).sum()
+    average.copy_to(layer)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()
+
+
+def test_an_output_that_is_its_input_shares_its_version():
+    """contiguous() of a contiguous tensor returns the same memory: a change through it is a change
+    of the input, and a graph that kept the input sees it."""
+    x, w = tc.randn(3, requires_grad=True), tc.randn(3)
+    y = (x * w).sum()
+    with tc.no_grad():
+        same = w.contiguous()
+        same += 1.0
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="Mul kept a tensor of shape"):
+        y.backward()

@@ -260,6 +260,17 @@ def test_contiguous_copies_a_strided_view_and_passes_the_gradient_through(data, 
     np.testing.assert_array_equal(t.numpy(), a.transpose(dims))
     assert check(lambda x: x.permute(dims).contiguous() * 3, a, device=device)
 
+
+@given(a=arrays(shapes(min_dims=0, max_dims=4)))
+def test_clone_copies_into_its_own_memory_and_passes_the_gradient_through(a, device):
+    t = tc.tensor(a, device=device)
+    copy = t.clone()
+    copy += 1.0                                                  # (no gradient wanted: in place)
+    np.testing.assert_array_equal(t.numpy(), a)
+    np.testing.assert_array_equal(copy.numpy(), a + 1.0)
+    assert t._version == 0 and copy._version == 1
+    assert check(lambda x: x.clone() * 3, a, device=device)
+
 @st.composite
 def basic_index(draw, shape):
     parts = []

@@ -26,7 +26,7 @@ from tinycoat.tensor import sum_of as sum, mean_of as mean, max_of as max, var_o
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
-    reshape, flatten, permute, transpose, concatenate, cat, stack, pad, where)
+    reshape, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 
 __version__ = "0.1.0"

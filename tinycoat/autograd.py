@@ -108,9 +108,11 @@ class Function:
         # Under no_grad nothing will be differentiated: forward need not save anything.
         fn.needs_input_grad = tuple(_grad_enabled and t.requires_grad for t in tensors)
         out = Tensor(fn.forward(*arrays, **params))
+        _share_version_with_viewed_input(out, tensors)
         if _grad_enabled and any(fn.needs_input_grad):
             out.requires_grad = True
             out._ctx = fn
+            fn.saved_versions = _saved_versions(fn, (*tensors, out))
             fn.inputs = tensors
         return out
 
@@ -129,6 +131,52 @@ def _check_same_device(name, tensors):
             f"{name}: expected all tensors on the same device, but got {where}. "
             "Move them with .to('cpu') or .to('gpu') first.")
     return devices.pop() if devices else "cpu"
+
+
+# ---------------------------------------------------------------- in-place changes (versions)
+# A Function keeps arrays for its backward (Mul keeps both factors). If one of them is changed in
+# place before backward() (``w -= lr * w.grad`` under no_grad, an optimizer.step() before
+# backward), the gradient would be computed from the new values: wrong, silently. So, as in
+# PyTorch, every tensor counts its in-place changes (tensor.py::VersionCounter); a Function
+# records the counts of the tensors whose memory it kept, and backward() refuses a changed one.
+
+def _owner(array):
+    """The array that owns the memory ``array`` views (itself if it owns it)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
+
+
+def _share_version_with_viewed_input(out, tensors):
+    """An output that views an input's memory (reshape, transpose, slicing, or the input itself, as
+    ``contiguous()`` of a contiguous tensor) is changed by a change of that input, and the other way
+    around: they count their changes together."""
+    owner = _owner(out.data)
+    for t in tensors:
+        if _owner(t.data) is owner:
+            out._version_counter = t._version_counter
+            return
+
+
+def _saved_versions(fn, tensors):
+    """(counter, count now, shape) of each of ``tensors`` whose memory ``fn`` kept for backward."""
+    kept = set()
+    for value in vars(fn).values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if hasattr(item, "shape") and hasattr(item, "dtype"):
+                kept.add(id(_owner(item)))
+    return [(t._version_counter, t._version, t.shape) for t in tensors if id(_owner(t.data)) in kept]
+
+
+def _check_saved_unchanged(fn):
+    for counter, version, shape in fn.saved_versions:
+        if counter.value != version:
+            raise RuntimeError(
+                f"backward(): {type(fn).__name__} kept a tensor of shape {shape} for its gradient, and that tensor "
+                f"was changed in place after the forward pass (it is at version {counter.value}, the graph saw "
+                f"version {version}), so the gradient would be computed from the new values. Change a copy "
+                "(t.clone()) instead, or run the forward pass again after the change (optimizer.step() goes "
+                "after backward()).")
 
 
 def accumulate(total, grad):
@@ -197,6 +245,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             else:
                 node.grad = Tensor(add(node.grad.data, g))
             continue
+        _check_saved_unchanged(fn)
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)

@@ -25,7 +25,7 @@ class Tensor:
     """An n-dimensional array (NumPy on the CPU, CuPy on the GPU) that records the operations
     made with it, so that ``backward()`` can fill ``.grad`` (this module's docstring; lesson 01)."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_version_counter", "__weakref__")
     # Make NumPy defer to our operators in `ndarray + Tensor`.
     __array_priority__ = 1000
 
@@ -37,6 +37,7 @@ class Tensor:
         self.data = backend.as_array(data, dtype=dtype, device=device)
         self.grad = None
         self._ctx = None
+        self._version_counter = VersionCounter()
         self.requires_grad_(requires_grad)
 
     # ----------------------------------------------------------------- properties
@@ -105,8 +106,24 @@ class Tensor:
         return self.numpy().tolist()
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph (no copy)."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (no copy: it shares this tensor's version counter)."""
+        out = Tensor(self.data)
+        out._version_counter = self._version_counter
+        return out
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory, in the graph (change it in place without touching this tensor)."""
+        return ops.clone(self)
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's memory was changed in place (PyTorch's ``_version``)."""
+        return self._version_counter.value
+
+    def _bump_version(self):
+        """Record an in-place change of ``data`` (done by ``+=`` and by optimizers, in no graph):
+        backward() refuses a graph that saved this tensor before the change (autograd.py)."""
+        self._version_counter.value += 1
 
     def to(self, device=None, dtype=None) -> "Tensor":
         """A copy on ``device`` and/or with ``dtype`` (or ``to(dtype)``, as PyTorch); differentiable."""
@@ -161,9 +178,8 @@ class Tensor:
     # none of them). While the graph is recorded, a leaf that requires grad (a parameter) is refused,
     # as PyTorch refuses it; if either side is in the graph (``total += loss``, the second time too),
     # the result must be in the graph, which cannot be done in place here, so the name is bound to
-    # the new tensor ``t + x``, as Python does for a type without in-place operators. (tinycoat keeps
-    # no version counter: changing in place a tensor that a recorded graph saved makes that graph's
-    # gradients wrong.)
+    # the new tensor ``t + x``, as Python does for a type without in-place operators. The change
+    # bumps the tensor's version, so a graph that saved it before refuses to backward (autograd.py).
     def __iadd__(self, other): return self._in_place(other, operator.iadd, operator.add, "+=")
     def __isub__(self, other): return self._in_place(other, operator.isub, operator.sub, "-=")
     def __imul__(self, other): return self._in_place(other, operator.imul, operator.mul, "*=")
@@ -185,6 +201,7 @@ class Tensor:
             raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
                                       f"'{backend.device_of(other)}'")
         in_place(self.data, other)      # (the array's own in-place operator: its dtype stays)
+        self._bump_version()
         return self
 
     # Comparisons give boolean tensors without gradient (used by `where`, masks). `==` too, as in
@@ -286,6 +303,16 @@ class Tensor:
 # ---------------------------------------------------------------------------- constructors
 
 # ``x.max(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
+class VersionCounter:
+    """How many times some memory was changed in place. Tensors that view the same memory (a
+    ``detach()``, a reshape) share one, so a change made through any of them is seen by all."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 

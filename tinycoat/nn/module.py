@@ -283,6 +283,7 @@ class Module:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems))
         for name, array in converted.items():
             own[name].data[...] = array
+            own[name]._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -3,10 +3,10 @@
     arithmetic.py   + − × ÷ ** @ and negation, with broadcasting
     elementwise.py  exp log sqrt tanh sigmoid relu abs clip
     reduction.py    sum mean max var
-    shape.py        reshape contiguous permute indexing concatenate (cat) stack pad where, device copies
+    shape.py        reshape contiguous clone permute indexing concatenate (cat) stack pad where, device copies
 """
 from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul  # noqa: F401
 from tinycoat.ops.elementwise import exp, log, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
 from tinycoat.ops.reduction import sum, mean, max, var  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
-    getitem, reshape, contiguous, flatten, permute, transpose, concatenate, cat, stack, pad, where, to, compare)
+    getitem, reshape, contiguous, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where, to, compare)

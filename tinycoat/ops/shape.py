@@ -43,6 +43,16 @@ class Contiguous(Function):
         return g
 
 
+class Clone(Function):
+    """A copy with its own memory: the gradient passes through unchanged."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
 class GetItem(Function):
     """x[index] for basic slices and integer/boolean arrays.
 
@@ -174,6 +184,10 @@ def reshape(x, shape):
 
 def contiguous(x):
     return Contiguous.apply(x)
+
+
+def clone(x):
+    return Clone.apply(x)
 
 
 def _axis(name, axis, ndim):

@@ -71,6 +71,7 @@ class AdamW(Optimizer):
                     state["exp_avg_sq"] = p.xp.zeros_like(p.data)
                 state["step"] += 1
                 rows.append((p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state["step"]))
+                p._bump_version()                # (changed below: a graph that kept p now refuses to backward)
             if not rows:
                 continue
             *lists, steps = (list(column) for column in zip(*rows))

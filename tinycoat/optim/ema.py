@@ -40,8 +40,10 @@ class ModelEMA:
         """Write the averaged weights into ``model`` (e.g. an evaluation copy)."""
         for name, p in model.named_parameters():
             p.data[...] = self.shadow[name]
+            p._bump_version()
         for name, b in model.named_buffers():
             b.data[...] = self.buffers[name]
+            b._bump_version()
 
     def state_dict(self) -> dict:
         return {**{f"shadow.{k}": v for k, v in self.shadow.items()},

@@ -4,7 +4,9 @@ Parameters are held in *groups* (``param_groups``), each a dict with its own
 hyper-parameters, so one optimizer can apply weight decay to weights but not to
 biases or norms (see ``weight_decay_groups``). Per-parameter state (momentum,
 Adam moments) lives in ``self.state[param]``. Updates change ``param.data`` in
-place, outside the autograd graph: an update is not part of the model.
+place, outside the autograd graph: an update is not part of the model. Each
+update counts as an in-place change (``param._bump_version()``), so a graph
+recorded before ``step()`` refuses to backward instead of using the new weights.
 """
 from __future__ import annotations
 

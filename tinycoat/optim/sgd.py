@@ -48,3 +48,4 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"]
                     g = g + mu * buf if group["nesterov"] else buf
                 p.data -= lr * g
+                p._bump_version()                # (a graph that kept p now refuses to backward)
