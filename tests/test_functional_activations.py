@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import tinycoat as tc
 import tinycoat.nn.functional as F
@@ -125,8 +125,10 @@ def test_cross_entropy_huge_logits_and_errors(device):
         assert np.isnan(F.cross_entropy(logits, bad).item())
     with pytest.raises(ValueError, match=r"expected logits \(N, classes\)"):
         F.cross_entropy(tc.zeros(2, 2, 2), np.array([0, 1]))
-    with pytest.raises(TypeError, match="positional"):                  # PyTorch's third: a class weight
-        F.cross_entropy(logits, np.array([0, 1]), 0.1)
+    with pytest.raises(ValueError, match=r"weight must hold one number per class, shape \(2,\)"):
+        F.cross_entropy(logits, np.array([0, 1]), 0.1)                  # PyTorch's third: a class weight
+    with pytest.raises(TypeError, match="positional"):
+        F.cross_entropy(logits, np.array([0, 1]), None, -100)
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         F.cross_entropy(logits, np.array([0, 1]), reduction="average")
 
@@ -183,3 +185,64 @@ def test_drop_path_drops_whole_samples(device):
     assert F.drop_path(x, p=0.25, training=False) is x
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
         F.drop_path(x, p=1.5)
+
+
+def pytorch_weighted_cross_entropy(logits, labels, weight, ignore_index, smoothing, reduction):
+    """PyTorch's documented definition, written out: ℓ_n = −Σ_k w_k q'_nk log p_nk for a counted
+    sample (q' the smoothed one-hot row), 0 for an ignored one; the mean divides by Σ_n w_{y_n}
+    over the counted samples."""
+    n, k = logits.shape
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    losses, denominator = np.zeros(n), 0.0
+    for i, y in enumerate(labels):
+        if y == ignore_index:
+            continue
+        q = (1 - smoothing) * np.eye(k)[y] + smoothing / k
+        losses[i] = -(weight * q * logp[i]).sum()
+        denominator += weight[y]
+    return losses if reduction == "none" else losses.sum() / (denominator if reduction == "mean" else 1.0)
+
+
+@given(data=st.data(), smoothing=st.sampled_from([0.0, 0.1]), reduction=st.sampled_from(["mean", "sum", "none"]))
+def test_cross_entropy_class_weights_and_ignore_index_are_pytorchs(data, smoothing, reduction, device):
+    n, k = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 4))
+    ignore_index = data.draw(st.sampled_from([-100, 0]))             # padding, or a class left out
+    logits = data.draw(arrays((n, k), -5.0, 5.0))
+    labels = np.array(data.draw(st.lists(st.sampled_from([*range(k), ignore_index]), min_size=n, max_size=n)))
+    assume(reduction != "mean" or (labels != ignore_index).any())    # (the mean of none: NaN, tested below)
+    weight = data.draw(arrays((k,), 0.25, 4.0))
+    expected = pytorch_weighted_cross_entropy(logits, labels, weight, ignore_index, smoothing, reduction)
+    target, w = tc.tensor(labels, device=device), tc.tensor(weight, device=device)
+    lt = tc.tensor(logits, requires_grad=True, device=device)
+    loss = F.cross_entropy(lt, target, w, ignore_index=ignore_index, label_smoothing=smoothing, reduction=reduction)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-10, atol=1e-12)
+    upstream = tc.tensor(np.arange(1.0, n + 1), device=device)       # a gradient through each loss
+    reduce = (lambda t: (t * upstream).sum()) if reduction == "none" else (lambda t: t)
+    assert tc.gradcheck(lambda a: reduce(F.cross_entropy(a, target, w, ignore_index=ignore_index,
+                                                         label_smoothing=smoothing, reduction=reduction)), lt)
+    criterion = tc.nn.CrossEntropyLoss(w, ignore_index=ignore_index, label_smoothing=smoothing, reduction=reduction)
+    np.testing.assert_allclose(criterion(lt, target).numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")   # NumPy's 0/0 of the all-ignored mean
+def test_cross_entropy_ignore_index_and_weight_edges(device):
+    logits = tc.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, 3.0]], device=device)
+    padded = tc.tensor(np.array([-100, 2]), device=device)
+    assert F.cross_entropy(logits, padded).item() == pytest.approx(F.cross_entropy(logits[1:], padded[1:]).item())
+    assert np.isnan(F.cross_entropy(logits, tc.tensor(np.array([-100, -100]), device=device)).item())  # as PyTorch
+    assert F.cross_entropy(logits, tc.tensor(np.array([-100, -100]), device=device), reduction="sum").item() == 0.0
+    soft = tc.tensor([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], device=device)                  # soft targets: mean over N
+    w = tc.tensor([1.0, 2.0, 3.0], device=device)
+    assert F.cross_entropy(logits, soft, w).item() == pytest.approx(F.cross_entropy(logits, soft, w, reduction="sum")
+                                                                    .item() / 2)
+    if device == "cpu":
+        with pytest.raises(ValueError, match=r"lie in \[0, 3\) \(or be ignore_index=-1\), got values in \[-100, -100\]"):
+            F.cross_entropy(logits, padded, ignore_index=-1)
+    with pytest.raises(ValueError, match=r"weight is a constant of the loss; pass weight.detach\(\)"):
+        F.cross_entropy(logits, padded, tc.ones(3, requires_grad=True, device=device))
+    with pytest.raises(ValueError, match=r"shape \(3,\), got shape \(2,\)"):
+        F.cross_entropy(logits, padded, tc.ones(2, device=device))
+    criterion = tc.nn.CrossEntropyLoss(tc.tensor([1.0, 2.0, 3.0]))
+    assert list(criterion.state_dict()) == ["weight"]                 # a buffer, moved by .to(), as in PyTorch
+    assert criterion.to(device).weight.device == device

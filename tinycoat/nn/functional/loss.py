@@ -11,6 +11,10 @@ to the logits is the famous  (p − q) / N : log_softmax's backward does that fo
 
 Label smoothing ε (Szegedy et al.) trains towards q' = (1 − ε) q + ε/K: a little
 probability for every class, so the logits need not grow without bound.
+
+Class weights w (for classes seen less often) scale each class's term, ℓ = −Σ_k w_k q_k log p_k,
+and the mean becomes a weighted mean, Σ_n ℓ_n / Σ_n w_{y_n}; a sample labelled ``ignore_index``
+(padding) has q = 0 and is left out of the count. Both as PyTorch defines them.
 """
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ from tinycoat.nn.functional.softmax import log_softmax
 from tinycoat.tensor import Tensor
 
 
-def _target_distribution(logits, target):
-    """q as an (N, K) array: one-hot rows for integer labels, the given rows for soft targets."""
+def _target_distribution(logits, target, ignore_index):
+    """q as an (N, K) array — one-hot rows for integer labels, the given rows for soft targets —
+    and, for integer labels, ``kept``: 1.0 per sample, 0.0 where the label is ``ignore_index`` (its
+    row of q is zero: it adds nothing). Soft targets: ``kept`` is None."""
     n, k = logits.shape
     t = target.data if isinstance(target, Tensor) else backend.as_array(target, device=logits.device)
     if backend.device_of(t) != logits.device:
@@ -30,31 +36,51 @@ def _target_distribution(logits, target):
     if t.dtype.kind in "iu":
         if t.shape != (n,):
             raise ValueError(f"cross_entropy: integer targets must have shape ({n},), got {t.shape}")
+        ignored = t == ignore_index
         on_gpu = backend.device_of(t) == "gpu"
-        if not on_gpu and t.size and (int(t.min()) < 0 or int(t.max()) >= k):
-            raise ValueError(f"cross_entropy: class labels must lie in [0, {k}), got values in "
-                             f"[{int(t.min())}, {int(t.max())}]")
+        bad = None if on_gpu else t[((t < 0) | (t >= k)) & ~ignored]
+        if bad is not None and bad.size:
+            raise ValueError(f"cross_entropy: class labels must lie in [0, {k}) (or be ignore_index="
+                             f"{ignore_index}), got values in [{int(bad.min())}, {int(bad.max())}]")
         q = (t[:, None] == xp.arange(k)).astype(logits.dtype)     # one-hot rows
         if on_gpu:
             # Reading the labels back to check them would make the host wait for the GPU every
             # step. A label outside [0, K) has an all-zero row instead: make it NaN, so the
             # loss is NaN (loud: train_cifar stops and says so), never silently wrong.
-            q /= q.sum(axis=1, keepdims=True)
-        return q
+            q /= q.sum(axis=1, keepdims=True) + ignored[:, None]
+        kept = (~ignored).astype(logits.dtype)
+        return q * kept[:, None], kept
     if t.dtype.kind == "f":
         if t.shape != (n, k):
             raise ValueError(f"cross_entropy: soft targets must have the logits' shape {(n, k)}, got {t.shape}")
-        return t.astype(logits.dtype, copy=False)
+        return t.astype(logits.dtype, copy=False), None
     raise TypeError(f"cross_entropy: target must hold integer labels or float probabilities, got {t.dtype}")
 
 
-def cross_entropy(logits, target, *, label_smoothing=0.0, reduction="mean"):
-    """−Σ_k q_k log softmax(logits)_k per sample; logits (N, K), target (N,) or (N, K).
+def _class_weights(weight, logits):
+    """``weight`` as a (K,) array of the logits' dtype and device (a constant: no gradient)."""
+    k = logits.shape[1]
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise ValueError("cross_entropy: weight is a constant of the loss; pass weight.detach()")
+    w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, device=logits.device)
+    if backend.device_of(w) != logits.device:
+        raise backend.DeviceError(f"cross_entropy: weight is on '{backend.device_of(w)}' but the logits "
+                                  f"are on '{logits.device}'")
+    if w.shape != (k,) or w.dtype.kind not in "iuf":
+        raise ValueError(f"cross_entropy: weight must hold one number per class, shape ({k},), got shape "
+                         f"{tuple(w.shape)} of dtype {w.dtype}")
+    return w.astype(logits.dtype, copy=False)
 
-    ``reduction``: "mean" over the batch (the default), "sum", or "none" (the N losses), as in
-    PyTorch; the options are keywords (PyTorch's third positional argument is a class weight,
-    which tinycoat does not have). Integer labels outside [0, K) are an error; on a GPU, where
-    checking them would stall every step, they make the loss NaN instead.
+
+def cross_entropy(logits, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """−Σ_k w_k q_k log softmax(logits)_k per sample; logits (N, K), target (N,) or (N, K).
+
+    ``weight``: a (K,) tensor of class weights w (default: all 1), PyTorch's third argument.
+    ``ignore_index``: integer targets equal to it add nothing and are not counted (PyTorch's
+    padding label −100 by default). ``reduction``: "mean" (the default) divides the sum by the
+    counted samples' weights Σ_n w_{y_n} (by N for soft targets), as PyTorch; "sum"; or "none"
+    (the N losses). Integer labels outside [0, K) are an error; on a GPU, where checking them
+    would stall every step, they make the loss NaN instead.
     """
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: expected logits (N, classes), got {tuple(logits.shape)}")
@@ -62,10 +88,21 @@ def cross_entropy(logits, target, *, label_smoothing=0.0, reduction="mean"):
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    q = _target_distribution(logits, target)
+    n, k = logits.shape
+    q, kept = _target_distribution(logits, target, ignore_index)
+    w = None if weight is None else _class_weights(weight, logits)
+    # What the mean divides by: N; the counted samples; or their weights Σ_n w_{y_n} (q is one-hot here)
+    counted = None if kept is None else (kept.sum() if w is None else (q * w).sum())
     if label_smoothing:
-        q = (1.0 - label_smoothing) * q + label_smoothing / logits.shape[1]
+        q = (1.0 - label_smoothing) * q + label_smoothing / k * (1.0 if kept is None else kept[:, None])
+    if w is not None:
+        q = q * w                                   # each class's terms scaled by its weight
     terms = -(log_softmax(logits, axis=-1) * Tensor(q))
     if reduction == "none":
         return terms.sum(axis=1)
-    return terms.sum() * (1.0 / logits.shape[0] if reduction == "mean" else 1.0)
+    if reduction == "sum":
+        return terms.sum()
+    if kept is None:
+        return terms.sum() * (1.0 / n)
+    # (counted stays on the device: reading it back would make the host wait for the GPU)
+    return terms.sum() * Tensor(logits.xp.asarray(1.0 / counted, dtype=logits.dtype))
