@@ -649,9 +649,10 @@ def graphed_gradients(args, model):
 
 
 def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_classes, global_step, stop,
-                    progress, scaler, sums=None, graphed=None):
+                    progress, scaler, sums=None, graphed=None, steps_after=None):
     """One epoch (or its rest, continuing from ``sums``, the running sums a stop mid-epoch saved).
-    Returns (this epoch's metrics, global_step, the running sums so far)."""
+    Returns (this epoch's metrics, global_step, the running sums so far). With ``steps_after`` (the
+    steps of the run after this epoch), says early on how long the epoch and the run will take."""
     model.train()
     xp, comm = backend.array_module(args.device), args.comm
     sums = sums or {"loss_sum": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
@@ -706,6 +707,12 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         steps += 1
         global_step += 1
         progress.update(1)
+        if steps_after is not None and steps in (1, 1 + args.log_every):     # (the first step warms up: not timed)
+            if steps == 1:
+                clock = time.perf_counter()
+            else:
+                progress.write(forecast(args, (time.perf_counter() - clock) / args.log_every,
+                                        len(loader) - loader.state_dict()["batch"].item(), len(loader), steps_after))
         stopping = stop.agree(comm)
         if steps % args.log_every == 0 or stopping:
             loss_total, correct_total, seen_total = global_sums()
@@ -903,7 +910,8 @@ def run(args):
             with _progress(args, steps_left, f"epoch {epoch + 1}/{args.epochs}") as bar:
                 train_metrics, global_step, sums = train_one_epoch(
                     args, epoch, model, optimizer, scheduler, ema, train_loader, len(train.classes),
-                    global_step, stop, bar, scaler, epoch_sums, graphed)
+                    global_step, stop, bar, scaler, epoch_sums, graphed,
+                    steps_after=(args.epochs - epoch - 1) * len(train_loader) if epoch == first_epoch else None)
             epoch_sums = None
             if graphed is not None and not graph_said:
                 graph_said = True
@@ -949,6 +957,20 @@ def run(args):
 def draw_curves(args):
     if args.plot and os.path.exists(os.path.join(args.out, "metrics.jsonl")):
         print(f"curves written to {plot_curves(args.out)}")
+
+
+def forecast(args, seconds_per_step, steps_left, steps_per_epoch, steps_after):
+    """How long an epoch and the rest of the run take at the speed of the first steps (a CPU runs the
+    default 100 CIFAR-10 epochs for more than a day: better said at the start than found out)."""
+    def duration(seconds):
+        return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+                else f"{seconds / 3600:.1f} h")
+    rate = args.batch_size / seconds_per_step
+    line = f"at {rate:.0f} images/s an epoch takes about {duration(seconds_per_step * steps_per_epoch)}"
+    if steps_after:
+        line += (f"; the training ends in about {duration(seconds_per_step * (steps_left + steps_after))} "
+                 f"({args.epochs} epochs: --epochs, --subset and --stop-after shorten or split it)")
+    return line
 
 
 def _progress(args, total, desc):
