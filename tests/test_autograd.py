@@ -4,9 +4,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import tinycoat as tc
 from tinycoat.autograd import Function
+from tinycoat.nn import functional as F
+from strategies import arrays
 
 
 def test_readme_example_gradient_is_2x():
@@ -336,3 +339,60 @@ def test_an_output_that_is_its_input_shares_its_version():
     assert w._version == 1
     with pytest.raises(RuntimeError, match="Mul kept a tensor of shape"):
         y.backward()
+
+
+
+def image(t):
+    return t.reshape(1, 1, 3, 3)
+
+
+# One op each (a and b are 3×3 leaves; views of them — a.T, b[0], reshapes — count as them)
+KEPT_OR_NOT = {
+    "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+    "pow": lambda a, b: a ** b, "matmul": lambda a, b: a @ b, "linear": lambda a, b: F.linear(a, b, b[0]),
+    "exp": lambda a, b: a.exp(), "log": lambda a, b: a.log(), "sqrt": lambda a, b: a.sqrt(),
+    "tanh": lambda a, b: a.tanh(), "sigmoid": lambda a, b: a.sigmoid(), "relu": lambda a, b: a.relu(),
+    "gelu": lambda a, b: F.gelu(a), "silu": lambda a, b: F.silu(a), "softmax": lambda a, b: F.softmax(a, axis=-1),
+    "layer_norm": lambda a, b: F.layer_norm(a, (3,), b[0], b[1]),
+    "batch_norm": lambda a, b: F.batch_norm(a.reshape(1, 3, 3, 1), tc.zeros(3, dtype="float64"),
+                                            tc.ones(3, dtype="float64"), b[0], b[1], training=True),
+    "conv2d": lambda a, b: F.conv2d(image(a), image(b), padding=1),
+    "depthwise": lambda a, b: F.depthwise_conv2d(image(a), image(b), padding=1),
+    "max_pool": lambda a, b: F.max_pool2d(image(a), 2, 1), "avg_pool": lambda a, b: F.avg_pool2d(image(a), 2, 1),
+    "view_times": lambda a, b: a.T * b, "slices": lambda a, b: a[1:] * b[:2],
+    "cross_entropy": lambda a, b: F.cross_entropy(a * b, np.array([0, 2, 1])),
+}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["reference", "fast wing"])
+@pytest.mark.parametrize("changed", ["a", "b", "output"])
+@pytest.mark.parametrize("name", sorted(KEPT_OR_NOT))
+@settings(max_examples=10)                  # (every op and change is a case of its own; values matter less)
+@given(a=arrays((3, 3), 0.5, 2.0), b=arrays((3, 3), 0.5, 2.0))
+def test_after_an_in_place_change_backward_refuses_or_is_exact(fast, name, changed, a, b):
+    """The version counter's promise, for every op of both tiers: after a tensor of the graph is
+    changed in place, backward() either refuses, or gives exactly the gradients of the unchanged
+    graph (the op had not kept what changed). Never a silently different gradient."""
+    op = KEPT_OR_NOT[name]
+    with tc.fast.enabled(fast):
+        expected_a, expected_b = tc.tensor(a, requires_grad=True), tc.tensor(b, requires_grad=True)
+        out = op(expected_a, expected_b)
+        upstream = np.linspace(0.5, 1.5, out.numel()).reshape(out.shape)
+        out.backward(upstream)
+        leaf_a, leaf_b = tc.tensor(a, requires_grad=True), tc.tensor(b, requires_grad=True)
+        out = op(leaf_a, leaf_b)
+        with tc.no_grad():
+            changed_tensor = {"a": leaf_a, "b": leaf_b, "output": out}[changed]
+            changed_tensor += 1.0
+        assert changed_tensor._version == 1
+        try:
+            out.backward(upstream)
+        except RuntimeError as refused:
+            assert "changed in place after the forward pass" in str(refused)
+            assert name != "add", "a + b keeps nothing for its gradient: a refusal there is a false alarm"
+            return
+    for leaf, expected in ((leaf_a, expected_a), (leaf_b, expected_b)):
+        if expected.grad is None:
+            assert leaf.grad is None
+        else:
+            np.testing.assert_allclose(leaf.grad.numpy(), expected.grad.numpy(), rtol=1e-12, atol=0)
