@@ -736,14 +736,19 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
              "train_images_per_s": seen_total / elapsed if elapsed else 0.0}, global_step, sums)
 
 
+SHOWN_MISTAKES = 12    # the first test images a report names with their wrong answers (lesson 10 draws them)
+
+
 def evaluate(args, model, loader, num_classes):
-    """Loss, accuracy, per-class accuracy, the class each class is most often taken for, and
-    images/s of ``model`` on ``loader`` (data parallel: on this rank's part of the set; the sums of
-    all parts are added up, so the result is exact)."""
+    """Loss, accuracy, per-class accuracy, the class each class is most often taken for, the first
+    SHOWN_MISTAKES wrong answers, and images/s of ``model`` on ``loader`` (data parallel: on this
+    rank's contiguous part of the set; the sums of all parts are added up, so the result is exact)."""
     model.eval()
     broadcast_module(model, args.comm, parameters=False)   # rank 0's BatchNorm running statistics
-    k = num_classes
+    k, comm, shown = num_classes, args.comm, SHOWN_MISTAKES
     loss_sum, confusion = 0.0, np.zeros(k * k)     # confusion[t, p]: images of class t predicted as p
+    mistakes = np.zeros((shown, 4))                # rows (index in this part + 1, true, predicted, confidence)
+    found = seen = 0
     start = time.perf_counter()
     with tc.no_grad():
         for images, labels in loader:
@@ -751,13 +756,30 @@ def evaluate(args, model, loader, num_classes):
             loss_sum += float(F.cross_entropy(logits, tc.tensor(labels, device=args.device)).data * len(labels))
             predicted = backend.to_numpy(logits.data.argmax(axis=1))
             confusion += np.bincount(labels * k + predicted, minlength=k * k)[:k * k]
+            wrong = np.flatnonzero(predicted != labels)[:shown - found]
+            if wrong.size:                         # (the softmax's confidence in its wrong answer)
+                confidence = backend.to_numpy(F.softmax(logits, axis=-1).data.max(axis=1))
+                mistakes[found:found + wrong.size] = np.stack(
+                    [seen + wrong + 1, labels[wrong], predicted[wrong], confidence[wrong]], axis=1)
+                found += wrong.size
+            seen += len(labels)
     elapsed = time.perf_counter() - start
-    totals = args.comm.allreduce_sum(np.concatenate([[loss_sum], confusion]))
-    loss_sum, confusion = totals[0], totals[1:].reshape(k, k)
+    # All ranks' sums in one all-reduce; each rank's part size and mistakes in a slot of its own
+    # (the others add zeros there), so that rank 0 can number the mistakes across the whole set.
+    slots = np.zeros((comm.size, 1 + 4 * shown))
+    slots[comm.rank] = np.concatenate([[seen], mistakes.reshape(-1)])
+    totals = comm.allreduce_sum(np.concatenate([[loss_sum], confusion, slots.reshape(-1)]))
+    loss_sum, confusion = totals[0], totals[1:1 + k * k].reshape(k, k)
+    slots = totals[1 + k * k:].reshape(comm.size, 1 + 4 * shown)
+    starts = np.concatenate([[0], np.cumsum(slots[:, 0])[:-1]])     # where each rank's part begins
+    rows = [(int(first + row[0] - 1), int(row[1]), int(row[2]), float(row[3]))
+            for first, slot in zip(starts, slots) for row in slot[1:].reshape(shown, 4) if row[0]]
     correct, count = np.diag(confusion), confusion.sum(axis=1)
     per_class = [float(correct[c] / count[c]) if count[c] else None for c in range(k)]   # None: no images
     return {"test_loss": float(loss_sum / count.sum()), "test_acc": float(correct.sum() / count.sum()),
-            "per_class_acc": per_class, "mistaken_for": most_often_taken_for(confusion),
+            "test_images": int(count.sum()), "per_class_acc": per_class,
+            "mistaken_for": most_often_taken_for(confusion),
+            "mistakes": [{"index": i, "true": t, "predicted": p, "confidence": c} for i, t, p, c in rows[:shown]],
             "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
 
 
@@ -785,7 +807,9 @@ def report(args, classes, metrics, wall_time, train_images_per_s, epoch, global_
     print("\n".join(lines))
     record = {**metrics, "classes": classes, "wall_time_s": wall_time, "train_images_per_s": train_images_per_s,
               "device": args.device, "model": args.model, "layout": args.layout, "dataset": args.dataset,
-              "machine": backend.describe(args.device), "epoch": epoch, "global_step": global_step}
+              "machine": backend.describe(args.device), "epoch": epoch, "global_step": global_step,
+              "mistakes": [{**m, "true": classes[m["true"]], "predicted": classes[m["predicted"]]}
+                           for m in metrics["mistakes"]]}        # (test-set index, classes by name)
     if args.eval_only:
         record["checkpoint"] = os.path.abspath(args.resume)
     # An evaluation of a checkpoint goes beside the run's own report, never over it
@@ -932,7 +956,8 @@ def run(args):
                 raise TrainingError(f"the test loss became {metrics['test_loss']} after epoch {epoch}: the weights are "
                                     "no longer finite, and were not saved. " + _not_finite_advice(args))
             history.append({"epoch": epoch, **train_metrics,
-                            **{k: v for k, v in metrics.items() if k not in ("per_class_acc", "mistaken_for")},
+                            **{k: v for k, v in metrics.items() if k not in ("per_class_acc", "mistaken_for",
+                                                                            "mistakes", "test_images")},
                             "lr": optimizer.param_groups[0]["lr"], "global_step": global_step})
             row = history[-1]
             path = save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_step, history,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pathlib
 import sys
 
@@ -460,7 +459,7 @@ def fig04_im2col():
     fr, fc = divmod(focus, 4)
     d.rectangle([ox + fc * cell - 3, oy + fr * cell - 3, ox + (fc + 3) * cell + 1, oy + (fr + 3) * cell + 1],
                 outline=RED, width=3)
-    text(d, (ox + 3 * cell, oy + 6 * cell + 12), f"red: the window of", 12, RED, anchor="ma")
+    text(d, (ox + 3 * cell, oy + 6 * cell + 12), "red: the window of", 12, RED, anchor="ma")
     text(d, (ox + 3 * cell, oy + 6 * cell + 28), f"output pixel ({fr}, {fc})", 12, RED, anchor="ma")
     # the column matrix
     mx, my = 350, 110
@@ -889,51 +888,27 @@ def record_run(out_dir=None, full=False):
     print(f"recorded {out_dir} in {folder}")
 
 
-def record_predictions(checkpoint, folder=FULL_RUN_DIR, shown=12):
-    """The checkpoint's model on its whole test set: per-class accuracy and its first ``shown``
-    mistakes (test index, true and predicted class, the softmax's confidence), kept small in
+def record_predictions(checkpoint, folder=FULL_RUN_DIR):
+    """The checkpoint evaluated as a user does it, ``train_cifar.py --eval-only --resume``: its
+    per-class accuracy, the class each class is most often taken for, and its first wrong answers
+    (test index, true and predicted class, the softmax's confidence), kept small in
     ``folder``/predictions.json, from which lesson 10's table and fig10_mistakes are made."""
-    from tinycoat.checkpoint import load_checkpoint
-    from tinycoat.data import DataLoader, load_dataset
-    from tinycoat.models import create_model
-    from tinycoat.nn import functional as F
-    ck = load_checkpoint(checkpoint)
-    config = ck["meta"]["config"]
-    test = load_dataset(config["dataset"], train=False, download=False)
-    model = create_model(config["model"], num_classes=len(test.classes), in_chans=test.images.shape[1],
-                         layout=config["layout"], image_size=test.images.shape[2])
-    model.load_state_dict(ck["model"])
-    if ck["ema"]:                                  # a run with --ema evaluates its averaged weights
-        from tinycoat.optim import ModelEMA
-        ema = ModelEMA(model, config["ema"])
-        ema.load_state_dict(ck["ema"])
-        ema.copy_to(model)
-    model.eval()
-    predicted, confidence, loss_sum = [], [], 0.0
-    with tc.no_grad(), tc.fast.enabled(True):      # the wing's twins: the same results, sooner
-        for images, labels in DataLoader(test, 500, shuffle=False):
-            logits = model(tc.tensor(images))
-            loss_sum += float(F.cross_entropy(logits, tc.tensor(labels)).item()) * len(labels)
-            p = F.softmax(logits, axis=-1).data
-            predicted.append(p.argmax(axis=1))
-            confidence.append(p.max(axis=1))
-    predicted, confidence = np.concatenate(predicted), np.concatenate(confidence)
-    wrong = np.flatnonzero(predicted != test.labels)
-    k = len(test.classes)                          # confusion[t, p]: images of class t the model called p
-    confusion = np.bincount(test.labels * k + predicted, minlength=k * k).reshape(k, k)
-    from train_cifar import most_often_taken_for   # (the table train_cifar.py prints: the same reading)
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="fashion-eval-") as out:
+        subprocess.run([sys.executable, "train_cifar.py", "--eval-only", "--resume", str(checkpoint), "--out", out,
+                        "--no-download", "--no-progress"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        evaluation = json.loads((pathlib.Path(out) / "eval.json").read_text())
+    classes = evaluation["classes"]
     checkpoint = pathlib.Path(checkpoint).resolve()
     shown_path = checkpoint.relative_to(ROOT) if checkpoint.is_relative_to(ROOT) else checkpoint
-    record = {"checkpoint": str(shown_path), "epoch": ck["meta"].get("epoch"), "dataset": config["dataset"],
-              "accuracy": float((predicted == test.labels).mean()), "loss": loss_sum / len(test),
-              "test_images": len(test),
-              "per_class": {name: float((predicted[test.labels == c] == c).mean()) if (test.labels == c).any()
-                            else None for c, name in enumerate(test.classes)},           # None: no images
-              "mistaken_for": {name: {"class": None if other is None else test.classes[other], "images": images}
-                               for name, (other, images) in zip(test.classes, most_often_taken_for(confusion))},
-              "mistakes": [{"index": int(i), "true": test.classes[test.labels[i]],
-                            "predicted": test.classes[predicted[i]], "confidence": float(confidence[i])}
-                           for i in wrong[:shown]]}
+    record = {"checkpoint": str(shown_path), "epoch": evaluation["epoch"], "dataset": evaluation["dataset"],
+              "accuracy": evaluation["test_acc"], "loss": evaluation["test_loss"],
+              "test_images": evaluation["test_images"],
+              "per_class": dict(zip(classes, evaluation["per_class_acc"])),            # None: no images
+              "mistaken_for": {name: {"class": None if other is None else classes[other], "images": images}
+                               for name, (other, images) in zip(classes, evaluation["mistaken_for"])},
+              "mistakes": evaluation["mistakes"]}
     pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
     (pathlib.Path(folder) / "predictions.json").write_text(json.dumps(record, indent=1) + "\n")
     return record

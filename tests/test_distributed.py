@@ -259,6 +259,19 @@ def test_a_two_rank_run_stopped_and_resumed_equals_the_uninterrupted_one(cifar_r
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     strip = lambda rows: [{k: v for k, v in r.items() if "per_s" not in k} for r in rows]  # noqa: E731
     assert strip(metrics_of(tmp_path / "straight")) == strip(metrics_of(tmp_path / "run"))
+    # The two ranks evaluated parts of the test set; one process evaluating the same weights names
+    # the same wrong answers at the same test-set indices (rank 1's part numbered after rank 0's)
+    import json
+    import train_cifar
+    assert train_cifar.main([str(a) for a in ["--eval-only", "--resume", tmp_path / "straight" / "last.npz",
+                                              "--out", tmp_path / "eval", "--data-dir", cifar_root, *FAST]]) == 0
+    two_ranks = json.loads((tmp_path / "straight" / "report.json").read_text())
+    one = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert two_ranks["test_images"] == one["test_images"] == 3
+    assert [m["index"] for m in one["mistakes"]] == [0, 1, 2]          # (2 epochs on 15 images: all wrong)
+    assert [(m["index"], m["true"], m["predicted"]) for m in two_ranks["mistakes"]] == [
+        (m["index"], m["true"], m["predicted"]) for m in one["mistakes"]]
+    assert [m["confidence"] for m in two_ranks["mistakes"]] == pytest.approx([m["confidence"] for m in one["mistakes"]])
     assert not [p for p in (tmp_path / "run").iterdir() if p.suffix == ".tmp"]
 
 

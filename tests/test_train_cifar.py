@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from test_data_cifar import write_cifar10
+from tinycoat.data import load_dataset
 from test_data_fashion_mnist import write_fashion
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -50,6 +51,11 @@ def test_trains_evaluates_checkpoints_and_reports(cifar_root, tmp_path, capsys):
     assert len(report["mistaken_for"]) == 10 and report["epoch"] == 2          # the epoch it measured
     for (other, images), accuracy in zip(report["mistaken_for"], report["per_class_acc"]):
         assert (images == 0) == (other is None) and (accuracy in (1, None) or images > 0)
+    labels = load_dataset("cifar10", root=cifar_root, train=False, download=False).labels       # the first wrong answers, by index
+    wrong = round((1 - report["test_acc"]) * report["test_images"])
+    assert report["test_images"] == 3 and len(report["mistakes"]) == wrong
+    for m in report["mistakes"]:
+        assert m["true"] == report["classes"][labels[m["index"]]] != m["predicted"] and 0 < m["confidence"] <= 1
     assert None in report["per_class_acc"]           # 3 test images: classes without one are null, not NaN,
     json.loads((out / "report.json").read_text(), parse_constant=pytest.fail)      # which is not JSON
     assert report["machine"] == f"{platform.machine()}, {os.cpu_count()} CPU cores"    # what it trained on
