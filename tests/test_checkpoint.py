@@ -146,16 +146,29 @@ def test_an_optimizer_state_of_the_wrong_shape_is_refused_before_anything_change
 
 
 def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
+    """On this machine a process id tells a dead writer; in a folder shared between machines (NFS)
+    another machine's temporary may be a live write: kept unless untouched for a week."""
     import subprocess
     import sys
-    from tinycoat.files import TEMP_PREFIX, remove_stale_temporaries
+    import time
+    from tinycoat.files import STALE_ELSEWHERE_S, TEMP_PREFIX, _host, remove_stale_temporaries
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True).stdout.strip()
-    names = [f"{TEMP_PREFIX}{dead}-abc.tmp",             # its writer is gone
-             f"{TEMP_PREFIX}{os.getpid()}-def.tmp",      # this process is still writing it
-             ".checkpoint-xyz.npz.tmp",                  # an earlier release's leftover
+    here = _host()
+    names = [f"{TEMP_PREFIX}{dead}@{here}-abc.tmp",                  # its writer is gone
+             f"{TEMP_PREFIX}{os.getpid()}@{here}-def.tmp",           # this process is still writing it
+             ".checkpoint-xyz.npz.tmp",                              # an earlier release's leftover
+             f"{TEMP_PREFIX}{dead}@another.machine-ghi.tmp",         # another machine's, written just now
+             f"{TEMP_PREFIX}{dead}@another.machine-jkl.tmp",         # another machine's, a week old
+             f"{TEMP_PREFIX}{dead}-mno.tmp",                         # no machine named, just now
              "last.npz", "notes.tmp"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
-    assert remove_stale_temporaries(tmp_path) == sorted([names[0], names[2]])
-    assert sorted(os.listdir(tmp_path)) == sorted(names[1:2] + names[3:])
+    week_ago = time.time() - STALE_ELSEWHERE_S - 60
+    os.utime(tmp_path / names[4], (week_ago, week_ago))
+    assert remove_stale_temporaries(tmp_path) == sorted([names[0], names[2], names[4]])
+    assert sorted(os.listdir(tmp_path)) == sorted([names[1], names[3], names[5], *names[6:]])
+    from tinycoat.files import atomic_write
+    seen = []
+    atomic_write(tmp_path / "new.json", lambda f: seen.extend(os.listdir(tmp_path)))
+    assert [n for n in seen if n.startswith(f"{TEMP_PREFIX}{os.getpid()}@{here}-")]     # how a write names itself

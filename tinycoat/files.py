@@ -4,16 +4,26 @@
 only then renames it over the destination (``os.replace`` is atomic on POSIX and Windows): a
 reader sees the old file or the new one, never a part, and a crash or Ctrl-C mid-write leaves
 the old file as it was. A writer killed mid-write (SIGKILL, power loss) leaves its temporary
-file, named after its process id; ``remove_stale_temporaries`` deletes those whose process no
-longer runs.
+file, named after its process id and machine; ``remove_stale_temporaries`` deletes those whose
+process no longer runs on this machine. A folder may be shared between machines (NFS), where a
+process id says nothing: another machine's temporary is left alone unless untouched for a week.
 """
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
+import time
 
-TEMP_PREFIX = ".tinycoat-"          # + "<pid>-<random>.tmp": a file being written
+TEMP_PREFIX = ".tinycoat-"          # + "<pid>@<host>-<random>.tmp": a file being written
 _OLD_TEMP = (".checkpoint-", ".npz.tmp")   # what an earlier release named its temporary files
+STALE_ELSEWHERE_S = 7 * 24 * 3600   # no writer leaves its temporary untouched this long
+
+
+def _host() -> str:
+    """This machine's name as it goes into a file name (letters, digits, '.' and '_' only)."""
+    return re.sub(r"[^A-Za-z0-9._]", "_", socket.gethostname()) or "localhost"
 
 
 def atomic_write(path, write, binary=True, check=None) -> str:
@@ -25,7 +35,7 @@ def atomic_write(path, write, binary=True, check=None) -> str:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}@{_host()}-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
@@ -59,22 +69,34 @@ def new_file_mode() -> int:
 
 
 def remove_stale_temporaries(folder) -> list:
-    """Delete the temporary files that writers killed mid-write left in ``folder`` (those whose
-    process no longer runs, and an earlier release's); return their names."""
+    """Delete the temporary files that writers killed mid-write left in ``folder`` (this machine's
+    whose process no longer runs; another machine's, or an unnamed one's, untouched for a week; an
+    earlier release's); return their names."""
     removed = []
     for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
         if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
-            pid = name[len(TEMP_PREFIX):].split("-", 1)[0]
-            if not pid.isdigit() or _running(int(pid)):
+            pid, _, host = name[len(TEMP_PREFIX):].split("-", 1)[0].partition("@")
+            if host == _host() and pid.isdigit():
+                if _running(int(pid)):
+                    continue
+            elif not _untouched_for(path, STALE_ELSEWHERE_S):     # another machine's: it may be writing
                 continue
         elif not (name.startswith(_OLD_TEMP[0]) and name.endswith(_OLD_TEMP[1])):
             continue
         try:
-            os.remove(os.path.join(folder, name))
+            os.remove(path)
             removed.append(name)
         except FileNotFoundError:   # another cleaner was first
             pass
     return removed
+
+
+def _untouched_for(path, seconds) -> bool:
+    try:
+        return time.time() - os.stat(path).st_mtime > seconds
+    except FileNotFoundError:
+        return False
 
 
 def _running(pid) -> bool:
