@@ -398,3 +398,19 @@ def test_an_integer_tensor_meeting_a_float_tensor_takes_its_dtype():
     x = tc.ones(3, requires_grad=True)
     (x * ints).sum().backward()                                 # the cast needs no gradient of its own
     np.testing.assert_array_equal(x.grad.numpy(), [1, 2, 3])
+
+
+def test_integers_divided_or_meeting_a_python_float_become_float32_as_in_pytorch():
+    """NumPy makes float64 of int / int and int * 0.5; PyTorch its default float, float32."""
+    ints = tc.tensor([1, 2, 3])
+    for result in (ints / ints, ints / 2, 2 / ints, ints * 0.5, 0.5 + ints, ints - 0.5, ints ** 0.5,
+                   tc.tensor([True, False]) * 0.5, np.arange(1, 4) / ints):
+        assert result.dtype == np.float32, result
+    assert (ints / 2).tolist() == [0.5, 1.0, 1.5]
+    assert (ints + 1).dtype == np.int64 and (ints * 2).dtype == np.int64      # integers stay integers
+    assert (tc.ones(3, dtype="float64") / ints).dtype == np.float64          # a float tensor keeps its dtype
+    for change in ("/= 2", "*= 0.5", "+= tc.ones(3)"):
+        t = tc.tensor([1, 2, 3])
+        with pytest.raises(TypeError, match=r"in place: this int64 tensor cannot hold the float result"):
+            exec(f"t {change}", {"t": t, "tc": tc})
+        assert t.tolist() == [1, 2, 3]

@@ -195,6 +195,10 @@ class Tensor:
             if self.requires_grad or (isinstance(other, Tensor) and other.requires_grad):
                 return out_of_place(self, other)
         other = other.data if isinstance(other, Tensor) else other
+        if self.dtype.kind in "biu" and (symbol == "/=" or isinstance(other, float)
+                                         or getattr(getattr(other, "dtype", None), "kind", None) == "f"):
+            raise TypeError(f"{symbol} in place: this {self.dtype} tensor cannot hold the float result; write "
+                            f"t = t {symbol[:-1]} x for a new (float) tensor")
         if getattr(other, "ndim", None) == 0 and backend.device_of(other) == "cpu":
             other = other.item()        # a host scalar (np.float32(0.5)) is a number on any device
         if hasattr(other, "shape") and backend.device_of(other) != self.device:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
-from tinycoat.backend import get_array_module
+from tinycoat.backend import default_float, get_array_module
 from tinycoat.tensor import Tensor
 
 
@@ -121,10 +121,13 @@ def broadcastable(name, *operands):
     return operands
 
 
-def promoted(a, b):
-    """PyTorch's rule where NumPy's differs: an integer or boolean tensor meeting a float tensor takes
-    the float's dtype (NumPy widens int64 with float32 to float64, silently doubling the memory).
-    The cast needs no gradient: integer tensors never require one."""
+def promoted(a, b, true_division=False):
+    """PyTorch's rules where NumPy's differ. An integer or boolean tensor meeting a float tensor takes
+    the float's dtype (NumPy widens int64 with float32 to float64, silently doubling the memory). One
+    meeting a Python float, or divided (``/`` is true division), becomes the default float, float32
+    (NumPy: float64). The casts need no gradient: integer tensors never require one."""
+    if true_division or isinstance(a, float) or isinstance(b, float):
+        a, b = _integers_as_default_float(a), _integers_as_default_float(b)
     kinds = [getattr(getattr(x, "dtype", None), "kind", None) for x in (a, b)]
     if kinds[0] == "f" and kinds[1] in ("b", "i", "u"):
         b = Tensor((b.data if isinstance(b, Tensor) else b).astype(a.dtype))
@@ -133,10 +136,16 @@ def promoted(a, b):
     return a, b
 
 
+def _integers_as_default_float(x):
+    if getattr(getattr(x, "dtype", None), "kind", None) in ("b", "i", "u"):
+        return Tensor((x.data if isinstance(x, Tensor) else x).astype(default_float))
+    return x
+
+
 def add(a, b): return Add.apply(*broadcastable("add", *promoted(a, b)))
 def sub(a, b): return Sub.apply(*broadcastable("sub", *promoted(a, b)))
 def mul(a, b): return Mul.apply(*broadcastable("mul", *promoted(a, b)))
-def div(a, b): return Div.apply(*broadcastable("div", *promoted(a, b)))
+def div(a, b): return Div.apply(*broadcastable("div", *promoted(a, b, true_division=True)))
 def neg(a): return Neg.apply(a)
 def pow(a, b): return Pow.apply(*broadcastable("pow", *promoted(a, b)))  # noqa: A001 - Python's operator name
 
