@@ -34,6 +34,9 @@ if want tests; then
     start=$(date +%s)
     timeout "${TEST_TIMEOUT:-180}" python3 -m pytest -q -p no:cacheprovider $parallel -rfE tests/test_cuda_graph.py \
         tests/test_fast_twins.py tests/test_cuda_kernels.py tests/test_optim.py 2>&1 | tee "$out/tests.txt"
+    # the GPU cases of the general tests (versions, in-place operators, cross-entropy's weights, clone)
+    timeout "${TEST_TIMEOUT:-180}" python3 -m pytest -q -p no:cacheprovider $parallel -rfE -k gpu \
+        tests/test_autograd.py tests/test_functional_activations.py tests/test_ops_grad.py 2>&1 | tee -a "$out/tests.txt"
     echo "tests: $(( $(date +%s) - start )) s" | tee -a "$out/tests.txt"
 fi
 

@@ -339,6 +339,34 @@ def test_graphed_steps_train_as_eager_steps(device):
     assert_same_training(graphed_run, eager_run)
 
 
+def test_adamw_after_each_replay_applies_that_replays_gradients(device):
+    """The graphed run above uses SGD (why: graphed_and_eager). AdamW, one launch over every
+    parameter with the fast wing, must read the gradients each replay just wrote: its update after
+    every step equals the reference rule (optim/adamw.py::adamw_update) on host copies."""
+    _need_gpu(device)
+    from tinycoat.optim.adamw import adamw_update
+    model = small_model().to("gpu")
+    opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+
+    def gradients(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    step, batches = CudaGraphStep(gradients, model), _batches([4] * 5)
+    with tc.fast.enabled():
+        for i in range(5):
+            step(*batches(i))
+            params = list(model.parameters())
+            host = [[p.numpy().copy(), p.grad.numpy().copy(),
+                     *(tc.backend.to_numpy(opt.state[p][k]).copy() if p in opt.state else np.zeros(p.shape, np.float32)
+                       for k in ("exp_avg", "exp_avg_sq"))] for p in params]
+            opt.step()
+            for p, (w, g, m, v) in zip(params, host):
+                adamw_update(w, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.05, step=i + 1)
+                np.testing.assert_allclose(p.numpy(), w, rtol=1e-5, atol=1e-7, err_msg=f"step {i + 1}")
+    assert step.reason is None and step.replays == 3
+
+
 def test_a_batch_of_another_shape_runs_eagerly_between_replays(device):
     _need_gpu(device)
     graphed_run, eager_run = graphed_and_eager(7, _batches([4, 4, 4, 4, 3, 4, 4]))
