@@ -396,3 +396,34 @@ def test_after_an_in_place_change_backward_refuses_or_is_exact(fast, name, chang
             assert leaf.grad is None
         else:
             np.testing.assert_allclose(leaf.grad.numpy(), expected.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_item_assignment_writes_in_place_as_in_pytorch(device):
+    """x[mask] = 0, x[0] = row, x[:, 1] = 7: in place (a change of version); refused while the graph
+    is recorded for a tensor or value in it, which the assignment could not carry."""
+    x = tc.zeros(2, 3, device=device)
+    x[0] = tc.tensor([1.0, 2.0, 3.0], device=device)
+    x[x > 2] = -1.0
+    x[:, 1] = np.float32(7.0)                                         # a host scalar is a number anywhere
+    x[tc.tensor(np.array([1]), device=device), 2] = 4.0
+    assert x.tolist() == [[1.0, 7.0, -1.0], [0.0, 7.0, 4.0]] and x._version == 4
+    with pytest.raises(ValueError, match=r"value of shape \(4,\): it does not fit the indexed part of a tensor "
+                                         r"of shape \(2, 3\)"):
+        x[0] = tc.ones(4, device=device)
+    with pytest.raises(IndexError, match=r"shape \(2, 3\)"):
+        x[5] = 1.0
+    w = tc.ones(3, requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match="this tensor requires grad.*tc.no_grad"):
+        w[0] = 5.0
+    with pytest.raises(RuntimeError, match="the value is in the graph.*tc.where"):
+        x[0] = w * 2
+    assert x.tolist()[0] == [1.0, 7.0, -1.0]                           # refused: nothing written
+    y = (w * x[1]).sum()                                               # Mul keeps x[1], a view of x
+    with tc.no_grad():
+        w[0] = 5.0
+        x[1, 0] = 9.0
+    with pytest.raises(RuntimeError, match="changed in place after the forward pass"):
+        y.backward()
+    if device == "gpu":
+        with pytest.raises(tc.DeviceError, match="the value on 'cpu'"):
+            x[0] = np.ones(3, dtype=np.float32)

@@ -173,6 +173,17 @@ class Tensor:
     def __neg__(self): return ops.neg(self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        """``x[mask] = 0``, ``x[0] = row``: in place, as PyTorch, under the in-place operators' rule
+        (below); the graph cannot hold it here, so a tensor in the graph, or a value in it, is refused."""
+        if autograd.is_grad_enabled() and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            which = "this tensor requires grad" if self.requires_grad else "the value is in the graph"
+            raise RuntimeError(f"x[index] = value while the graph is recorded and {which}: the assignment would "
+                               "not carry gradients here. Change it inside `with tc.no_grad():`, or build the "
+                               "result as a new tensor (tc.where(mask, value, x), tc.cat, tc.stack)")
+        ops.setitem(self, index, value)
+        self._bump_version()
+
     # In place, as PyTorch: `p -= lr * p.grad` under `tc.no_grad()` changes p itself (without these
     # Python would bind the name to a new tensor, and a loop over a model's parameters would change
     # none of them). While the graph is recorded, a leaf that requires grad (a parameter) is refused,

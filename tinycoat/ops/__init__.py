@@ -9,4 +9,4 @@ from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul  # noqa
 from tinycoat.ops.elementwise import exp, log, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
 from tinycoat.ops.reduction import sum, mean, max, var  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
-    getitem, reshape, contiguous, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where, to, compare)
+    getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where, to, compare)

@@ -157,7 +157,8 @@ def _raw_index(index, device):
     return index
 
 
-def getitem(x, index):
+def _index_for(x, index):
+    """``index`` as arrays on x's device (an index tensor or array on another device is refused)."""
     tensors = [p for p in (index if isinstance(index, tuple) else (index,)) if isinstance(p, Tensor)]
     for p in tensors:
         if p.device != x.device:
@@ -168,10 +169,32 @@ def getitem(x, index):
         if hasattr(p, "shape") and backend.device_of(p) != x.device:
             raise backend.DeviceError(f"indexing a tensor on '{x.device}' with an index array on "
                                       f"'{backend.device_of(p)}'")
+    return index
+
+
+def getitem(x, index):
+    index = _index_for(x, index)
     try:
         return GetItem.apply(x, index=index)
     except IndexError as exc:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
+
+
+def setitem(x, index, value):
+    """``x[index] = value`` written into x's own memory: not an op of the graph (Tensor.__setitem__
+    says when it is allowed). A host number or 0-d array is a number on any device, as in ``+=``."""
+    index = _index_for(x, index)
+    v = value.data if isinstance(value, Tensor) else value
+    if getattr(v, "ndim", None) == 0 and backend.device_of(v) == "cpu":
+        v = v.item()
+    if hasattr(v, "shape") and backend.device_of(v) != x.device:
+        raise backend.DeviceError(f"x[index] = value: x is on '{x.device}', the value on '{backend.device_of(v)}'")
+    try:
+        x.data[index] = v
+    except (IndexError, ValueError) as exc:
+        shape = f" of shape {tuple(v.shape)}" if hasattr(v, "shape") else ""
+        raise type(exc)(f"x[index] = value{shape}: it does not fit the indexed part of a tensor of shape "
+                        f"{x.shape} ({exc})") from None
 
 
 def reshape(x, shape):
