@@ -233,7 +233,11 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
 
     add = twins.pick(accumulate, root.device)
     grads = {id(root): grad}
-    for node in reversed(_topological_order(root)):
+    order = _topological_order(root)
+    for node in order:          # all checked before any gradient is summed: a refusal changes nothing
+        if node._ctx is not None:
+            _check_saved_unchanged(node._ctx)
+    for node in reversed(order):
         g = grads.pop(id(node), None)
         if g is None:
             continue
@@ -245,7 +249,6 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             else:
                 node.grad = Tensor(add(node.grad.data, g))
             continue
-        _check_saved_unchanged(fn)
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)

@@ -30,9 +30,12 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
+        given = data
         if isinstance(data, Tensor):
             data = data.data
         super().__init__(data, requires_grad=requires_grad)
+        if isinstance(given, Tensor) and self.data is given.data:
+            self._version_counter = given._version_counter    # the same memory: one count of its changes
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

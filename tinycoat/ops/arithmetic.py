@@ -46,13 +46,15 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, a, b):
-        self.a, self.b = a, b
+        # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b²: b for either, a only for b's
+        self.a = a if self.needs_input_grad[1] else None
+        self.b = b
+        self.a_shape, self.b_shape = a.shape, b.shape
         return a / b
 
     def backward(self, g):
-        # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b²
-        ga = unbroadcast(g / self.b, self.a.shape) if self.needs_input_grad[0] else None
-        gb = unbroadcast(-g * self.a / (self.b * self.b), self.b.shape) if self.needs_input_grad[1] else None
+        ga = unbroadcast(g / self.b, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * self.a / (self.b * self.b), self.b_shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -68,17 +70,20 @@ class Pow(Function):
     """a ** b.  d/da = b·a^(b−1);  d/db = a^b·log(a) (only asked for when b needs it)."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.out = a ** b
-        return self.out
+        out = a ** b
+        self.a = a                                           # (both gradients need a)
+        self.b = b if self.needs_input_grad[0] else None
+        self.out = out if self.needs_input_grad[1] else None
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return out
 
     def backward(self, g):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.a.shape)
+            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.a_shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(g * self.out * xp.log(self.a), self.b.shape)
+            gb = unbroadcast(g * self.out * xp.log(self.a), self.b_shape)
         return ga, gb
 
 
@@ -91,7 +96,10 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        # dA needs B, dB needs A: keep each only if the other's gradient is wanted
+        self.a = a if self.needs_input_grad[1] else None
+        self.b = b if self.needs_input_grad[0] else None
+        self.a_shape, self.b_shape = a.shape, b.shape
         self.precision = autocast_dtype()            # float16 products inside amp.autocast
         return self.product(a, b)
 
@@ -99,9 +107,9 @@ class MatMul(Function):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(self.product(g, xp.swapaxes(self.b, -1, -2)), self.a.shape)
+            ga = unbroadcast(self.product(g, xp.swapaxes(self.b, -1, -2)), self.a_shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(self.product(xp.swapaxes(self.a, -1, -2), g), self.b.shape)
+            gb = unbroadcast(self.product(xp.swapaxes(self.a, -1, -2), g), self.b_shape)
         return ga, gb
 
     def product(self, a, b):
@@ -126,13 +134,13 @@ def promoted(a, b, true_division=False):
     the float's dtype (NumPy widens int64 with float32 to float64, silently doubling the memory). One
     meeting a Python float, or divided (``/`` is true division), becomes the default float, float32
     (NumPy: float64). The casts need no gradient: integer tensors never require one."""
-    if true_division or isinstance(a, float) or isinstance(b, float):
-        a, b = _integers_as_default_float(a), _integers_as_default_float(b)
     kinds = [getattr(getattr(x, "dtype", None), "kind", None) for x in (a, b)]
     if kinds[0] == "f" and kinds[1] in ("b", "i", "u"):
         b = Tensor((b.data if isinstance(b, Tensor) else b).astype(a.dtype))
     elif kinds[1] == "f" and kinds[0] in ("b", "i", "u"):
         a = Tensor((a.data if isinstance(a, Tensor) else a).astype(b.dtype))
+    elif true_division or isinstance(a, float) or isinstance(b, float):
+        a, b = _integers_as_default_float(a), _integers_as_default_float(b)
     return a, b
 
 

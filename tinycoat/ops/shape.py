@@ -62,7 +62,9 @@ class GetItem(Function):
     """
 
     def forward(self, x, index=()):
-        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.shape, self.dtype = x.shape, x.dtype
+        # index arrays kept by value: one changed in place after the forward must not move the gradient
+        self.index = _copy_arrays(index) if any(self.needs_input_grad) else index
         return x[index]
 
     def backward(self, g):
@@ -112,7 +114,9 @@ class Where(Function):
     """where(cond, a, b): a where cond holds, else b; the gradient follows the choice."""
 
     def forward(self, a, b, cond=None):
-        self.cond, self.a_shape, self.b_shape = cond, a.shape, b.shape
+        # the condition kept by value: one changed in place after the forward must not move the gradient
+        self.cond = cond.copy() if any(self.needs_input_grad) else None
+        self.a_shape, self.b_shape = a.shape, b.shape
         return get_array_module(a).where(cond, a, b)
 
     def backward(self, g):
@@ -136,6 +140,13 @@ class To(Function):
 
 
 # ---------------------------------------------------------------------------- user-facing functions
+
+def _copy_arrays(index):
+    """``index`` with each of its arrays copied (slices, integers and None as they are)."""
+    if isinstance(index, tuple):
+        return tuple(_copy_arrays(i) for i in index)
+    return index.copy() if hasattr(index, "shape") else index
+
 
 def _has_array(index):
     parts = index if isinstance(index, tuple) else (index,)

@@ -34,9 +34,12 @@ class Conv2d(Function):
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
         self.has_bias = bias is not None
         self.precision = autocast_dtype()                               # float16 products inside amp.autocast
-        self.cols = im2col(x, (kh, kw), stride, padding)                # (C·kh·kw, N·Ho·Wo)
-        self.w2 = weight.reshape(o, c * kh * kw)                         # W₂
-        y = autocast_matmul(self.w2, self.cols, self.precision)         # Y = W₂ @ cols: (O, N·Ho·Wo)
+        cols = im2col(x, (kh, kw), stride, padding)                     # (C·kh·kw, N·Ho·Wo)
+        w2 = weight.reshape(o, c * kh * kw)                              # W₂
+        y = autocast_matmul(w2, cols, self.precision)                   # Y = W₂ @ cols: (O, N·Ho·Wo)
+        # dx needs W₂, dW needs cols: keep each only for the gradient that is wanted
+        self.w2 = w2 if self.needs_input_grad[0] else None
+        self.cols = cols if self.needs_input_grad[1] else None
         y = y.reshape(o, x.shape[0], ho, wo).transpose(1, 0, 2, 3)      # (N, O, Ho, Wo)
         return y + bias.reshape(o, 1, 1) if bias is not None else y
 

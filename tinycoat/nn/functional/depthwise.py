@@ -42,13 +42,16 @@ class DepthwiseConv2d(Function):
         xp = get_array_module(x)
         kh, kw = weight.shape[2:]
         out_hw = output_size(*x.shape[2:], (kh, kw), stride, padding)
-        self.x_pad, self.w = pad2d(x, padding), weight[:, 0, :, :, None, None]   # w: (C, kh, kw, 1, 1)
+        x_pad, w = pad2d(x, padding), weight[:, 0, :, :, None, None]      # w: (C, kh, kw, 1, 1)
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
         self.has_bias = bias is not None
         y = xp.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
         for a in range(kh):
             for b in range(kw):                       # y += w[:, a, b] ⊙ shift_{a,b}(x_pad)
-                y += self.w[:, a, b] * shifted(self.x_pad, a, b, stride, out_hw)
+                y += w[:, a, b] * shifted(x_pad, a, b, stride, out_hw)
+        # dx needs w, dw needs x_pad: keep each only for the gradient that is wanted
+        self.w = w if self.needs_input_grad[0] else None
+        self.x_pad = x_pad if self.needs_input_grad[1] else None
         return y + bias[:, None, None] if bias is not None else y
 
     def backward(self, g):
