@@ -246,3 +246,6 @@ def test_cross_entropy_ignore_index_and_weight_edges(device):
     criterion = tc.nn.CrossEntropyLoss(tc.tensor([1.0, 2.0, 3.0]))
     assert list(criterion.state_dict()) == ["weight"]                 # a buffer, moved by .to(), as in PyTorch
     assert criterion.to(device).weight.device == device
+    given = tc.tensor([1.0, 2.0, 3.0])
+    tc.nn.CrossEntropyLoss(given).double()
+    assert given.dtype == tc.float32                                   # the layer holds a copy, as PyTorch

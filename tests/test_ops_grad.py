@@ -409,6 +409,7 @@ def test_integers_divided_or_meeting_a_python_float_become_float32_as_in_pytorch
     assert (ints / 2).tolist() == [0.5, 1.0, 1.5]
     assert (ints + 1).dtype == np.int64 and (ints * 2).dtype == np.int64      # integers stay integers
     assert (tc.ones(3, dtype="float64") / ints).dtype == np.float64          # a float tensor keeps its dtype
+    assert (tc.ones(3, dtype="float16") / ints).dtype == np.float16 == (ints / tc.ones(3, dtype="float16")).dtype
     for change in ("/= 2", "*= 0.5", "+= tc.ones(3)"):
         t = tc.tensor([1, 2, 3])
         with pytest.raises(TypeError, match=r"in place: this int64 tensor cannot hold the float result"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tinycoat.nn.functional as F
+from tinycoat import backend
 from tinycoat.nn.module import Module
 from tinycoat.tensor import Tensor, tensor
 
@@ -13,7 +14,9 @@ class CrossEntropyLoss(Module):
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
         # a buffer, as in PyTorch: .to(device) moves it and the state_dict holds it
-        self.register_buffer("weight", weight if weight is None or isinstance(weight, Tensor) else tensor(weight))
+        if weight is not None:          # a copy, on the weight's device: .to() must not move the caller's
+            weight = tensor(weight, device=weight.device if isinstance(weight, Tensor) else backend.device_of(weight))
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
