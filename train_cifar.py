@@ -37,7 +37,7 @@ import numpy as np
 import tinycoat as tc
 from tinycoat import backend, distributed, optim
 from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinycoat.data import DATASETS, ArrayDataset, DataLoader, DatasetError, load_dataset, mixup
+from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
 from tinycoat.distributed import (all_reduce_gradients, broadcast_module, convert_sync_batchnorm, shard,
                                   shard_bounds)
 from tinycoat.files import atomic_write, remove_stale_temporaries
@@ -301,7 +301,7 @@ def rank_part(dataset, comm):
     if comm.size == 1:
         return dataset
     lo, hi = shard_bounds(len(dataset), comm.rank, comm.size)
-    return ArrayDataset(dataset.images[lo:hi], dataset.labels[lo:hi], dataset.classes, dataset.name)
+    return dataset.part(slice(lo, hi))
 
 
 def make_schedule(args, optimizer, steps_per_epoch, say=True):
@@ -663,6 +663,10 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
     correct = xp.asarray(sums["correct"] if first else 0, dtype=xp.int64)
     seen, steps = sums["seen"] if first else 0, 0
     start = time.perf_counter() - sums["seconds"]
+    steps_left = len(loader) - loader.state_dict()["batch"].item()
+    # the forecast times log_every steps after the warm-up (the first step; with --cuda-graph its
+    # eager steps and the capture too)
+    untimed = 1 if graphed is None else graphed.warmup + 1
 
     def global_sums():
         totals = xp.asarray([float(loss_sum), float(correct), seen], dtype=xp.float64)
@@ -707,12 +711,12 @@ def train_one_epoch(args, epoch, model, optimizer, scheduler, ema, loader, num_c
         steps += 1
         global_step += 1
         progress.update(1)
-        if steps_after is not None and steps in (1, 1 + args.log_every):     # (the first step warms up: not timed)
-            if steps == 1:
+        if steps_after is not None and steps in (untimed, untimed + args.log_every):
+            if steps == untimed:
                 clock = time.perf_counter()
             else:
                 progress.write(forecast(args, (time.perf_counter() - clock) / args.log_every,
-                                        len(loader) - loader.state_dict()["batch"].item(), len(loader), steps_after))
+                                        steps_left - steps, len(loader), steps_after))
         stopping = stop.agree(comm)
         if steps % args.log_every == 0 or stopping:
             loss_total, correct_total, seen_total = global_sums()
@@ -741,14 +745,15 @@ SHOWN_MISTAKES = 12    # the first test images a report names with their wrong a
 
 def evaluate(args, model, loader, num_classes):
     """Loss, accuracy, per-class accuracy, the class each class is most often taken for, the first
-    SHOWN_MISTAKES wrong answers, and images/s of ``model`` on ``loader`` (data parallel: on this
-    rank's contiguous part of the set; the sums of all parts are added up, so the result is exact)."""
+    SHOWN_MISTAKES wrong answers (by index in the whole test set), and images/s of ``model`` on
+    ``loader`` (data parallel: on this rank's contiguous part of the set; the sums of all parts are
+    added up, so the result is exact)."""
     model.eval()
     broadcast_module(model, args.comm, parameters=False)   # rank 0's BatchNorm running statistics
     k, comm, shown = num_classes, args.comm, SHOWN_MISTAKES
     loss_sum, confusion = 0.0, np.zeros(k * k)     # confusion[t, p]: images of class t predicted as p
-    mistakes = np.zeros((shown, 4))                # rows (index in this part + 1, true, predicted, confidence)
-    found = seen = 0
+    mistakes = np.zeros((shown, 4))                # rows (index in the whole set + 1, true, predicted, confidence)
+    source, found, seen = loader.dataset.source_indices(), 0, 0
     start = time.perf_counter()
     with tc.no_grad():
         for images, labels in loader:
@@ -760,26 +765,24 @@ def evaluate(args, model, loader, num_classes):
             if wrong.size:                         # (the softmax's confidence in its wrong answer)
                 confidence = backend.to_numpy(F.softmax(logits, axis=-1).data.max(axis=1))
                 mistakes[found:found + wrong.size] = np.stack(
-                    [seen + wrong + 1, labels[wrong], predicted[wrong], confidence[wrong]], axis=1)
+                    [source[seen + wrong] + 1, labels[wrong], predicted[wrong], confidence[wrong]], axis=1)
                 found += wrong.size
             seen += len(labels)
     elapsed = time.perf_counter() - start
-    # All ranks' sums in one all-reduce; each rank's part size and mistakes in a slot of its own
-    # (the others add zeros there), so that rank 0 can number the mistakes across the whole set.
-    slots = np.zeros((comm.size, 1 + 4 * shown))
-    slots[comm.rank] = np.concatenate([[seen], mistakes.reshape(-1)])
+    # All ranks' sums in one all-reduce; each rank's mistakes in a slot of its own (the others add
+    # zeros there): rank by rank they are the first wrong answers of the whole set, in its order.
+    slots = np.zeros((comm.size, shown, 4))
+    slots[comm.rank] = mistakes
     totals = comm.allreduce_sum(np.concatenate([[loss_sum], confusion, slots.reshape(-1)]))
     loss_sum, confusion = totals[0], totals[1:1 + k * k].reshape(k, k)
-    slots = totals[1 + k * k:].reshape(comm.size, 1 + 4 * shown)
-    starts = np.concatenate([[0], np.cumsum(slots[:, 0])[:-1]])     # where each rank's part begins
-    rows = [(int(first + row[0] - 1), int(row[1]), int(row[2]), float(row[3]))
-            for first, slot in zip(starts, slots) for row in slot[1:].reshape(shown, 4) if row[0]]
+    rows = [row for row in totals[1 + k * k:].reshape(-1, 4) if row[0]][:shown]
     correct, count = np.diag(confusion), confusion.sum(axis=1)
     per_class = [float(correct[c] / count[c]) if count[c] else None for c in range(k)]   # None: no images
     return {"test_loss": float(loss_sum / count.sum()), "test_acc": float(correct.sum() / count.sum()),
             "test_images": int(count.sum()), "per_class_acc": per_class,
             "mistaken_for": most_often_taken_for(confusion),
-            "mistakes": [{"index": i, "true": t, "predicted": p, "confidence": c} for i, t, p, c in rows[:shown]],
+            "mistakes": [{"index": int(i) - 1, "true": int(t), "predicted": int(p), "confidence": float(c)}
+                         for i, t, p, c in rows],
             "test_images_per_s": count.sum() / elapsed if elapsed else 0.0}
 
 

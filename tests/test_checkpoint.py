@@ -161,13 +161,15 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
              f"{TEMP_PREFIX}{dead}@another.machine-ghi.tmp",         # another machine's, written just now
              f"{TEMP_PREFIX}{dead}@another.machine-jkl.tmp",         # another machine's, a week old
              f"{TEMP_PREFIX}{dead}-mno.tmp",                         # no machine named, just now
+             f"{TEMP_PREFIX}{os.getpid()}@{here}-pqr.tmp",           # a running process id, a week old (reused)
              "last.npz", "notes.tmp"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     week_ago = time.time() - STALE_ELSEWHERE_S - 60
-    os.utime(tmp_path / names[4], (week_ago, week_ago))
-    assert remove_stale_temporaries(tmp_path) == sorted([names[0], names[2], names[4]])
-    assert sorted(os.listdir(tmp_path)) == sorted([names[1], names[3], names[5], *names[6:]])
+    for old in (names[4], names[6]):
+        os.utime(tmp_path / old, (week_ago, week_ago))
+    assert remove_stale_temporaries(tmp_path) == sorted([names[0], names[2], names[4], names[6]])
+    assert sorted(os.listdir(tmp_path)) == sorted([names[1], names[3], names[5], *names[7:]])
     from tinycoat.files import atomic_write
     seen = []
     atomic_write(tmp_path / "new.json", lambda f: seen.extend(os.listdir(tmp_path)))

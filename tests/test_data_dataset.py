@@ -29,6 +29,13 @@ def test_array_dataset_basics_and_subset():
         data.subset(11)
     with pytest.raises(TypeError, match="subset size must be an int, got 2.5"):
         data.subset(2.5)
+    # every part remembers where its samples came from, through parts of parts
+    assert data.source_indices().tolist() == list(range(10))
+    np.testing.assert_array_equal(data.images[sub.source_indices()], sub.images)
+    half = sub.part(slice(2, 4))
+    np.testing.assert_array_equal(data.images[half.source_indices()], half.images)
+    with pytest.raises(ValueError, match=r"source_index must hold one index per sample, \(10,\), got shape \(3,\)"):
+        ArrayDataset(data.images, data.labels, data.classes, "toy", source_index=np.arange(3))
 
 
 @pytest.mark.parametrize("images, labels, match", [

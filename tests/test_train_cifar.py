@@ -239,6 +239,16 @@ def test_eval_only(cifar_root, tmp_path, capsys):
     assert evaluated["test_acc"] == json.loads(trained)["test_acc"] and evaluated["train_images_per_s"] == 0.0
     assert evaluated["epoch"] == 1 and evaluated["checkpoint"] == str(out / "last.npz")     # what it measured
     assert evaluated["global_step"] == json.loads(trained)["global_step"] == 3            # 15 images, batches of 4
+    # On a random part of the test set, a mistake is still named by its index in the whole set
+    assert run("--data-dir", cifar_root, "--eval-only", "--resume", out / "last.npz", "--test-subset", 2,
+               "--out", tmp_path / "part", *FAST) == 0
+    part = json.loads((tmp_path / "part" / "eval.json").read_text())
+    labels = load_dataset("cifar10", root=cifar_root, train=False, download=False).labels
+    picked = load_dataset("cifar10", root=cifar_root, train=False, download=False).subset(2, seed=0).source_indices()
+    assert part["test_images"] == 2 and picked.tolist() == [2, 0]     # the seeded subset: the 3rd image, the 1st
+    assert [m["index"] for m in part["mistakes"]] == [2, 0]           # (one epoch on 15 images: both wrong)
+    for m in part["mistakes"]:
+        assert m["true"] == part["classes"][labels[m["index"]]] != m["predicted"]
 
 
 def test_switches_a_checkpoint_carries_can_be_turned_off_on_resume(cifar_root, tmp_path, capsys):

@@ -6,7 +6,8 @@ reader sees the old file or the new one, never a part, and a crash or Ctrl-C mid
 the old file as it was. A writer killed mid-write (SIGKILL, power loss) leaves its temporary
 file, named after its process id and machine; ``remove_stale_temporaries`` deletes those whose
 process no longer runs on this machine. A folder may be shared between machines (NFS), where a
-process id says nothing: another machine's temporary is left alone unless untouched for a week.
+process id says nothing: another machine's temporary is left alone unless untouched for a week
+(as is any: no write takes that long).
 """
 from __future__ import annotations
 
@@ -70,17 +71,16 @@ def new_file_mode() -> int:
 
 def remove_stale_temporaries(folder) -> list:
     """Delete the temporary files that writers killed mid-write left in ``folder`` (this machine's
-    whose process no longer runs; another machine's, or an unnamed one's, untouched for a week; an
-    earlier release's); return their names."""
+    whose process no longer runs; any untouched for a week; an earlier release's); return their names."""
     removed = []
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if name.startswith(TEMP_PREFIX) and name.endswith(".tmp"):
             pid, _, host = name[len(TEMP_PREFIX):].split("-", 1)[0].partition("@")
-            if host == _host() and pid.isdigit():
-                if _running(int(pid)):
-                    continue
-            elif not _untouched_for(path, STALE_ELSEWHERE_S):     # another machine's: it may be writing
+            # (a week untouched is stale whoever wrote it: a process id may have been reused, a
+            # container's host name changes at every start)
+            if not _untouched_for(path, STALE_ELSEWHERE_S) and not (
+                    host == _host() and pid.isdigit() and not _running(int(pid))):
                 continue
         elif not (name.startswith(_OLD_TEMP[0]) and name.endswith(_OLD_TEMP[1])):
             continue

@@ -15,12 +15,15 @@ class ArrayDataset:
     classes: class names; ``classes[k]`` is the name of label k.
     name:    which dataset this is ("cifar10", "folder:imagenette2-160", ...);
              the loader uses it to pick the normalisation constants.
+    source_index: for a part of a dataset (``subset``), each sample's index in the whole
+             one, so that a report can name the image; None: the samples are the whole set.
     """
 
     images: np.ndarray
     labels: np.ndarray
     classes: list = field(default_factory=list)
     name: str = "unnamed"
+    source_index: np.ndarray = None
 
     def __post_init__(self):
         # Check once here so that every later stage can trust the shapes.
@@ -46,8 +49,20 @@ class ArrayDataset:
                 f"{self.name}: labels must lie in [0, {len(self.classes)}) "
                 f"(one per class name), got range [{labels.min()}, {labels.max()}]"
             )
+        if self.source_index is not None and np.shape(self.source_index) != (len(labels),):
+            raise ValueError(f"{self.name}: source_index must hold one index per sample, ({len(labels)},), "
+                             f"got shape {np.shape(self.source_index)}")
         self.images = images
         self.labels = labels.astype(np.int64, copy=False)
+
+    def source_indices(self) -> np.ndarray:
+        """Each sample's index in the whole dataset it was taken from (0, 1, 2... for a whole set)."""
+        return np.arange(len(self)) if self.source_index is None else np.asarray(self.source_index)
+
+    def part(self, pick) -> "ArrayDataset":
+        """The samples ``pick`` (a slice or index array), remembering where they came from."""
+        return ArrayDataset(self.images[pick], self.labels[pick], list(self.classes), self.name,
+                            source_index=self.source_indices()[pick])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -70,8 +85,7 @@ class ArrayDataset:
             raise TypeError(f"{self.name}: subset size must be an int, got {n!r}")
         if not 0 <= n <= len(self):
             raise ValueError(f"{self.name}: subset size must be in [0, {len(self)}], got {n}")
-        pick = np.random.default_rng(seed).permutation(len(self))[:n]
-        return ArrayDataset(self.images[pick], self.labels[pick], list(self.classes), self.name)
+        return self.part(np.random.default_rng(seed).permutation(len(self))[:n])
 
     def __repr__(self) -> str:
         return (
