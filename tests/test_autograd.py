@@ -4,12 +4,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as st
 
 import tinycoat as tc
 from tinycoat.autograd import Function
 from tinycoat.nn import functional as F
-from strategies import arrays
+from strategies import arrays, shapes
 
 
 def test_readme_example_gradient_is_2x():
@@ -483,3 +483,45 @@ def test_a_parameter_made_from_a_tensor_shares_its_version():
         t += 10.0                                                      # the same memory as w
     with pytest.raises(RuntimeError, match="changed in place"):
         y.backward()
+
+
+@given(data=st.data())
+def test_min_squeeze_and_unsqueeze_are_pytorchs_and_differentiable(data):
+    a = data.draw(arrays(shapes(min_dims=1, max_dims=3), -3.0, 3.0))
+    a = a + np.arange(a.size).reshape(a.shape) * 1e-3                 # (a unique smallest entry per row)
+    dim = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    x = tc.tensor(a, requires_grad=True)
+    values, indices = x.min(dim)
+    np.testing.assert_array_equal(values.numpy(), a.min(axis=dim))
+    np.testing.assert_array_equal(indices.numpy(), a.argmin(axis=dim))
+    assert tc.min(x).item() == a.min() and x.argmin().item() == a.argmin()
+    assert tc.gradcheck(lambda t: t.min(dim).values * 2, x)
+    new = data.draw(st.integers(-a.ndim - 1, a.ndim))
+    expected = np.expand_dims(a, new)
+    assert x.unsqueeze(new).shape == expected.shape and x.unsqueeze(new).squeeze().shape == np.squeeze(a).shape
+    assert x.unsqueeze(new).squeeze(new).shape == a.shape
+    assert tc.gradcheck(lambda t: t.unsqueeze(new).squeeze() * 3, x)
+
+
+def test_pytorchs_short_spellings():
+    x = tc.tensor([[1.0, 2.0]])
+    assert x.squeeze(1).shape == (1, 2) and x.squeeze(0).shape == (2,)             # a dim not of length 1: kept
+    with pytest.raises(IndexError, match="unsqueeze: dim 3 is out of range for a tensor of 2 axes"):
+        x.unsqueeze(3)
+    assert (x.long().dtype, x.int().dtype, x.half().dtype, x.bool().dtype) == (tc.int64, tc.int32, tc.float16,
+                                                                                 tc.bool_)
+    assert x.cpu() is x and tc.is_tensor(x) and not tc.is_tensor(x.numpy())
+    source = np.zeros(3, dtype=np.float32)
+    shared = tc.from_numpy(source)
+    shared += 1.0                                                      # torch.from_numpy shares the memory
+    assert source.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match="from_numpy: expected a NumPy array, got list"):
+        tc.from_numpy([1.0])
+    w = tc.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    w.grad.zero_()                                                     # the PyTorch way to clear a gradient
+    assert w.grad.tolist() == [0.0, 0.0, 0.0] and w.grad.fill_(2.0).tolist() == [2.0, 2.0, 2.0]
+    counts = tc.zeros(3).copy_(tc.tensor([1, 2, 3]))                   # cast to this dtype, as PyTorch
+    assert counts.tolist() == [1.0, 2.0, 3.0] and counts.dtype == tc.float32 and counts._version == 1
+    with pytest.raises(RuntimeError, match="this tensor requires grad"):
+        w.zero_()                                                      # a parameter, while recording

@@ -21,8 +21,9 @@ from tinycoat.backend import (  # noqa: F401
     DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
     manual_seed, gpu_available)
 from tinycoat.tensor import (  # noqa: F401
-    Tensor, tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange)
-from tinycoat.tensor import sum_of as sum, mean_of as mean, max_of as max, var_of as var  # noqa: F401,A001
+    Tensor, tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange, from_numpy, is_tensor)
+from tinycoat.tensor import (  # noqa: F401,A001
+    sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var)
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,

@@ -139,6 +139,14 @@ class Tensor:
     def astype(self, dtype):
         return self.to(dtype=dtype)
 
+    # PyTorch's short spellings of to(...)
+    def half(self): return self.to(dtype=backend.float16)
+    def long(self): return self.to(dtype=backend.int64)
+    def int(self): return self.to(dtype=backend.int32)      # noqa: A003 - PyTorch's name
+    def bool(self): return self.to(dtype=backend.bool_)     # noqa: A003
+    def cpu(self): return self.to("cpu")
+    def cuda(self): return self.to("gpu")
+
     # ----------------------------------------------------------------- autograd
     def backward(self, grad=None, retain_graph: bool = False, *, gradient=None) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on (see autograd.backward).
@@ -151,6 +159,20 @@ class Tensor:
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
         self.requires_grad = bool(flag)
+        return self
+
+    # PyTorch's in-place fills, under item assignment's rules (__setitem__): p.grad.zero_() works
+    def zero_(self): return self.fill_(0)
+
+    def fill_(self, value):
+        self[...] = value
+        return self
+
+    def copy_(self, src):
+        """The values of ``src`` (broadcast, cast to this dtype; from any device, as PyTorch) in place."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = Tensor(backend.to_device(src.data, self.device))
+        self[...] = src
         return self
 
     def zero_grad_(self):
@@ -270,6 +292,22 @@ class Tensor:
         """√var: the unbiased estimate by default, as torch.std."""
         return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
 
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``max`` (values and indices along ``dim``): min x = −max(−x), gradient and all."""
+        keep = bool(keepdim or keepdims)
+        if dim is None:
+            return -ops.max(-self, axis, keep)
+        if axis is not None:
+            raise TypeError("min: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
+        return MinResult(-ops.max(-self, dim, keep), self.argmin(dim, keep))
+
+    def argmin(self, dim=None, keepdim=False):
+        """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
+        index = self.xp.argmin(self.data, axis=dim)
+        if keepdim and dim is not None:
+            index = self.xp.expand_dims(index, dim)
+        return Tensor(index)
+
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest entry (of the flattened tensor, or along ``dim``); no gradient."""
         index = self.xp.argmax(self.data, axis=dim)
@@ -293,6 +331,25 @@ class Tensor:
         return ops.reshape(self, shape)
 
     view = reshape          # (PyTorch's view shares memory and refuses some layouts; here it is reshape)
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at ``dim`` (in [−ndim−1, ndim], as PyTorch)."""
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {self.ndim} axes "
+                             f"(expected [{-self.ndim - 1}, {self.ndim}])")
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Without its axes of length 1 (or only ``dim``'s, if it has length 1, as PyTorch)."""
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
+            raise IndexError(f"squeeze: dim {dim} is out of range for a tensor of {self.ndim} axes")
+        if self.ndim == 0 or self.shape[dim] != 1:
+            return self.reshape(self.shape)
+        dim = dim % self.ndim
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
 
     def contiguous(self):
         """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""
@@ -328,7 +385,8 @@ class VersionCounter:
         self.value = 0
 
 
-MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])     # (torch.return_types.max)
+MinResult = collections.namedtuple("MinResult", ["values", "indices"])
 
 
 # tc.sum(x, ...), tc.max(x, 1), ...: the methods above as functions, as torch.sum and torch.max are
@@ -348,6 +406,22 @@ def var_of(input, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
 def max_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """torch.max: ``tc.max(x)`` the largest entry; ``tc.max(x, 1)`` (values, indices)."""
     return autograd.as_tensor(input).max(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def min_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """torch.min: ``tc.min(x)`` the smallest entry; ``tc.min(x, 1)`` (values, indices)."""
+    return autograd.as_tensor(input).min(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def from_numpy(array) -> Tensor:
+    """A tensor over the NumPy array's own memory (no copy, as torch.from_numpy)."""
+    if type(array).__module__ != "numpy" or not hasattr(array, "dtype"):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
 
 
 def _axis_and_keep(axis, keepdims, dim, keepdim):
