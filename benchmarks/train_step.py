@@ -48,11 +48,11 @@ CATEGORIES = {
     "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
     "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
     "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid",
-                    "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "DropPath", "Dropout",
-                    "ScaleChannels"),
+                    "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
+                    "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Concatenate", "Stack", "Pad", "To"),
-    "reduction": ("Sum", "Mean", "Max", "Var"),
+    "reduction": ("Sum", "Mean", "Max", "Min", "Var"),
 }
 
 

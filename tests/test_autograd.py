@@ -525,3 +525,18 @@ def test_pytorchs_short_spellings():
     assert counts.tolist() == [1.0, 2.0, 3.0] and counts.dtype == tc.float32 and counts._version == 1
     with pytest.raises(RuntimeError, match="this tensor requires grad"):
         w.zero_()                                                      # a parameter, while recording
+    assert tc.ones(1, 3, 1).squeeze((0, 2)).shape == (3,) and tc.ones(1, 3, 1).squeeze((1, 2)).shape == (1, 3)
+    with pytest.raises(ValueError, match=r"fill_: the value must be a number or a 0-d tensor, got shape \(3,\)"):
+        tc.zeros(3).fill_(tc.ones(3))
+    assert tc.zeros(2).copy_(tc.ones(2), non_blocking=True).tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError, match="from_numpy: expected a NumPy array, got float32"):
+        tc.from_numpy(np.float32(1.0))                                  # a scalar would be a copy
+    with pytest.raises(TypeError, match="other byte order"):
+        tc.from_numpy(np.zeros(2, dtype=">f4"))
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="memory is read-only.*clone"):
+        tc.from_numpy(frozen)[0] = 1.0
+    with pytest.raises(ValueError, match=r"\+= in place: this tensor's memory is read-only"):
+        tensor_over_frozen = tc.from_numpy(frozen)
+        tensor_over_frozen += 1.0

@@ -248,4 +248,4 @@ def test_cross_entropy_ignore_index_and_weight_edges(device):
     assert criterion.to(device).weight.device == device
     given = tc.tensor([1.0, 2.0, 3.0])
     tc.nn.CrossEntropyLoss(given).double()
-    assert given.dtype == tc.float32                                   # the layer holds a copy, as PyTorch
+    assert given.dtype == tc.float32               # the layer holds a copy (tinycoat's .to() changes a tensor in place)

@@ -6,7 +6,7 @@ where it is cheap, compares the forward value with NumPy itself.
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import tinycoat as tc
 from strategies import (arrays, away_from_zero, broadcastable_pair, distinct, positive,
@@ -415,3 +415,50 @@ def test_integers_divided_or_meeting_a_python_float_become_float32_as_in_pytorch
         with pytest.raises(TypeError, match=r"in place: this int64 tensor cannot hold the float result"):
             exec(f"t {change}", {"t": t, "tc": tc})
         assert t.tolist() == [1, 2, 3]
+
+
+@given(data=st.data())
+def test_maximum_and_minimum_broadcast(data, device):
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    a, b = data.draw(arrays(shape_a)), data.draw(arrays(shape_b))
+    assume(np.all(np.abs(np.subtract(a, b)) > 1e-3))                 # no ties: the derivative exists
+    for name, reference in (("maximum", np.maximum), ("minimum", np.minimum)):
+        op = getattr(tc, name)
+        np.testing.assert_array_equal(op(tc.tensor(a, device=device), tc.tensor(b, device=device)).numpy(),
+                                      reference(a, b))
+        assert check(op, a, b, device=device)
+        assert check(lambda x, y: getattr(x, name[:3])(y), a, b, device=device)    # x.max(y), as PyTorch
+
+
+def test_maximum_splits_a_tie_and_min_max_take_integers_and_nan():
+    a, b = tc.tensor([1.0, 5.0, 3.0], requires_grad=True), tc.tensor([2.0, 5.0, 1.0], requires_grad=True)
+    tc.maximum(a, b).sum().backward()
+    assert a.grad.tolist() == [0.0, 0.5, 1.0] and b.grad.tolist() == [1.0, 0.5, 0.0]        # as PyTorch
+    # -x would wrap around for unsigned and smallest values: min is a reduction of its own
+    assert tc.tensor(np.array([0, 255], np.uint8)).min().item() == 0
+    assert tc.tensor(np.array([-128, 3], np.int8)).min().item() == -128
+    assert tc.tensor(np.array([True, False])).min().item() is False
+    values, indices = tc.tensor(np.array([[0, 5, 200]], np.uint8)).min(1)
+    assert values.tolist() == [0] and indices.tolist() == [0]
+    x = tc.tensor([[1.0, 1.0, 2.0]], requires_grad=True)
+    x.min(1).values.sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0]]                      # along a dim: all to the index returned
+    x.grad = None
+    x.min().backward()
+    assert x.grad.tolist() == [[0.5, 0.5, 0.0]]                      # the whole tensor's: ties split
+    y = tc.tensor([1.0, float("nan"), 0.5], requires_grad=True)
+    y.min().backward()
+    assert y.grad.tolist() == [0.0, 1.0, 0.0]                        # NaN is the min, and takes the gradient
+    assert tc.tensor(3.0).max(0).values.item() == 3.0 and tc.tensor(3.0).min(-1).indices.item() == 0
+
+
+def test_an_integer_result_has_no_gradient():
+    """Rounding is not differentiable: x.long() leaves the graph, as in PyTorch."""
+    t = tc.tensor([1.5, 2.5], requires_grad=True)
+    rounded = t.long()
+    assert not rounded.requires_grad and rounded._ctx is None
+    alias = rounded
+    rounded += 1                                                      # no graph: in place
+    assert alias.tolist() == [2, 3]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (rounded.float() * 5).sum().backward()

@@ -26,7 +26,7 @@ from tinycoat.tensor import (  # noqa: F401,A001
     sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var)
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
-    add, sub, mul, div, neg, pow, matmul, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
+    add, sub, mul, div, neg, pow, matmul, maximum, minimum, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
     reshape, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 

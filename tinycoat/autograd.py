@@ -109,7 +109,8 @@ class Function:
         fn.needs_input_grad = tuple(_grad_enabled and t.requires_grad for t in tensors)
         out = Tensor(fn.forward(*arrays, **params))
         _share_version_with_viewed_input(out, tensors)
-        if _grad_enabled and any(fn.needs_input_grad):
+        # (an integer result, e.g. x.long(), has no gradient: rounding is not differentiable)
+        if _grad_enabled and any(fn.needs_input_grad) and out.dtype.kind == "f":
             out.requires_grad = True
             out._ctx = fn
             fn.saved_versions = _saved_versions(fn, (*tensors, out))

@@ -152,6 +152,11 @@ def nccl_module():
     return nccl
 
 
+def is_host_array(obj) -> bool:
+    """Whether ``obj`` is a NumPy array (not a NumPy scalar, not a CuPy array)."""
+    return isinstance(obj, numpy.ndarray)
+
+
 def device_of(array) -> str:
     """The device an array lives on: 'gpu' for CuPy arrays, 'cpu' for everything else."""
     return "gpu" if _is_cupy_array(array) else "cpu"

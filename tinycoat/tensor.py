@@ -145,7 +145,8 @@ class Tensor:
     def int(self): return self.to(dtype=backend.int32)      # noqa: A003 - PyTorch's name
     def bool(self): return self.to(dtype=backend.bool_)     # noqa: A003
     def cpu(self): return self.to("cpu")
-    def cuda(self): return self.to("gpu")
+    def cuda(self, device=None): return self.to("gpu" if device is None else f"cuda:{device}"
+                                                if isinstance(device, int) else device)
 
     # ----------------------------------------------------------------- autograd
     def backward(self, grad=None, retain_graph: bool = False, *, gradient=None) -> None:
@@ -165,11 +166,15 @@ class Tensor:
     def zero_(self): return self.fill_(0)
 
     def fill_(self, value):
+        if getattr(value, "ndim", 0) != 0:
+            raise ValueError(f"fill_: the value must be a number or a 0-d tensor, got shape {tuple(value.shape)} "
+                             "(copy_ copies a tensor)")
         self[...] = value
         return self
 
-    def copy_(self, src):
-        """The values of ``src`` (broadcast, cast to this dtype; from any device, as PyTorch) in place."""
+    def copy_(self, src, non_blocking=False):
+        """The values of ``src`` (broadcast, cast to this dtype; from any device, as PyTorch) in place.
+        (``non_blocking`` is accepted and ignored: the copy is done when this returns.)"""
         if isinstance(src, Tensor) and src.device != self.device:
             src = Tensor(backend.to_device(src.data, self.device))
         self[...] = src
@@ -203,8 +208,14 @@ class Tensor:
             raise RuntimeError(f"x[index] = value while the graph is recorded and {which}: the assignment would "
                                "not carry gradients here. Change it inside `with tc.no_grad():`, or build the "
                                "result as a new tensor (tc.where(mask, value, x), tc.cat, tc.stack)")
+        self._check_writable("x[index] = value")
         ops.setitem(self, index, value)
         self._bump_version()
+
+    def _check_writable(self, what):
+        if not getattr(getattr(self.data, "flags", None), "writeable", True):
+            raise ValueError(f"{what}: this tensor's memory is read-only (a tensor over a read-only NumPy array); "
+                             "change a copy, t.clone()")
 
     # In place, as PyTorch: `p -= lr * p.grad` under `tc.no_grad()` changes p itself (without these
     # Python would bind the name to a new tensor, and a loop over a model's parameters would change
@@ -237,6 +248,7 @@ class Tensor:
         if hasattr(other, "shape") and backend.device_of(other) != self.device:
             raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
                                       f"'{backend.device_of(other)}'")
+        self._check_writable(f"{symbol} in place")
         in_place(self.data, other)      # (the array's own in-place operator: its dtype stays)
         self._bump_version()
         return self
@@ -279,27 +291,31 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """PyTorch's: ``x.max()`` the largest entry; ``x.max(dim)`` the pair (values, indices) along
-        ``dim``, as ``torch.max`` gives it. NumPy's spelling, ``x.max(axis=...)``, gives the values
-        alone (``axis`` may be a tuple of axes)."""
+        ``dim``, as ``torch.max`` gives it (its gradient all to the entry ``indices`` names);
+        ``x.max(other)`` the element-wise maximum. NumPy's spelling, ``x.max(axis=...)``, gives the
+        values alone (``axis`` may be a tuple of axes)."""
+        return self._extreme(ops.max, ops.maximum, MaxResult, self.argmax, dim, keepdim, axis, keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """As ``max``, for the smallest entries."""
+        return self._extreme(ops.min, ops.minimum, MinResult, self.argmin, dim, keepdim, axis, keepdims)
+
+    def _extreme(self, reduce, element_wise, result, arg, dim, keepdim, axis, keepdims):
         keep = bool(keepdim or keepdims)
+        if isinstance(dim, Tensor):                                 # torch.max(a, b)
+            return element_wise(self, dim)
         if dim is None:
-            return ops.max(self, axis, keep)
+            return reduce(self, axis, keep)
         if axis is not None:
-            raise TypeError("max: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
-        return MaxResult(ops.max(self, dim, keep), self.argmax(dim, keep))
+            raise TypeError(f"{reduce.__name__}: give dim (PyTorch: values and indices) or axis (NumPy: values), "
+                            "not both")
+        if self.ndim == 0 and dim in (0, -1):                       # (PyTorch allows dim 0 of a 0-d tensor)
+            return result(reduce(self), Tensor(self.xp.zeros((), dtype=backend.int64)))
+        return result(reduce(self, dim, keep, one_winner=True), arg(dim, keep))
 
     def std(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
         """√var: the unbiased estimate by default, as torch.std."""
         return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """As ``max`` (values and indices along ``dim``): min x = −max(−x), gradient and all."""
-        keep = bool(keepdim or keepdims)
-        if dim is None:
-            return -ops.max(-self, axis, keep)
-        if axis is not None:
-            raise TypeError("min: give dim (PyTorch: values and indices) or axis (NumPy: values), not both")
-        return MinResult(-ops.max(-self, dim, keep), self.argmin(dim, keep))
 
     def argmin(self, dim=None, keepdim=False):
         """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
@@ -341,15 +357,14 @@ class Tensor:
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def squeeze(self, dim=None):
-        """Without its axes of length 1 (or only ``dim``'s, if it has length 1, as PyTorch)."""
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
-            raise IndexError(f"squeeze: dim {dim} is out of range for a tensor of {self.ndim} axes")
-        if self.ndim == 0 or self.shape[dim] != 1:
-            return self.reshape(self.shape)
-        dim = dim % self.ndim
-        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+        """Without its axes of length 1 (or only those of ``dim``, an axis or a tuple of them, that
+        have length 1, as PyTorch)."""
+        dims = range(self.ndim) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+        for d in dims:
+            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
+                raise IndexError(f"squeeze: dim {d} is out of range for a tensor of {self.ndim} axes")
+        drop = {d % self.ndim for d in dims if self.ndim and self.shape[d] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in drop))
 
     def contiguous(self):
         """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""
@@ -374,7 +389,6 @@ class Tensor:
 
 # ---------------------------------------------------------------------------- constructors
 
-# ``x.max(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
 class VersionCounter:
     """How many times some memory was changed in place. Tensors that view the same memory (a
     ``detach()``, a reshape) share one, so a change made through any of them is seen by all."""
@@ -385,7 +399,8 @@ class VersionCounter:
         self.value = 0
 
 
-MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])     # (torch.return_types.max)
+# ``x.max(dim)``, ``x.min(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 MinResult = collections.namedtuple("MinResult", ["values", "indices"])
 
 
@@ -415,8 +430,11 @@ def min_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 def from_numpy(array) -> Tensor:
     """A tensor over the NumPy array's own memory (no copy, as torch.from_numpy)."""
-    if type(array).__module__ != "numpy" or not hasattr(array, "dtype"):
+    if not backend.is_host_array(array):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    if not array.dtype.isnative:
+        raise TypeError(f"from_numpy: the array's bytes are in the other byte order (dtype {array.dtype.str}): "
+                        "convert it first, array.astype(array.dtype.newbyteorder('='))")
     return Tensor(array)
 
 

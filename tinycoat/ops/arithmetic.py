@@ -87,6 +87,38 @@ class Pow(Function):
         return ga, gb
 
 
+class Maximum(Function):
+    """Element-wise max(a, b). ∂/∂a is 1 where a wins, 0 where b wins, ½ at a tie (as PyTorch)."""
+
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        self.a_share = self.wins(a, b) + 0.5 * (a == b)          # a's share of the gradient
+        return self.pick(xp)(a, b)
+
+    def backward(self, g):
+        share = self.a_share.astype(g.dtype, copy=False)
+        ga = unbroadcast(g * share, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(g * (1 - share), self.b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+    @staticmethod
+    def wins(a, b): return a > b
+
+    @staticmethod
+    def pick(xp): return xp.maximum
+
+
+class Minimum(Maximum):
+    """Element-wise min(a, b): Maximum's rule with the comparison turned round."""
+
+    @staticmethod
+    def wins(a, b): return a < b
+
+    @staticmethod
+    def pick(xp): return xp.minimum
+
+
 class MatMul(Function):
     """Batched matrix product of arrays with ndim >= 2 (batch axes broadcast).
 
@@ -155,6 +187,8 @@ def sub(a, b): return Sub.apply(*broadcastable("sub", *promoted(a, b)))
 def mul(a, b): return Mul.apply(*broadcastable("mul", *promoted(a, b)))
 def div(a, b): return Div.apply(*broadcastable("div", *promoted(a, b, true_division=True)))
 def neg(a): return Neg.apply(a)
+def maximum(a, b): return Maximum.apply(*broadcastable("maximum", *promoted(a, b)))
+def minimum(a, b): return Minimum.apply(*broadcastable("minimum", *promoted(a, b)))
 def pow(a, b): return Pow.apply(*broadcastable("pow", *promoted(a, b)))  # noqa: A001 - Python's operator name
 
 

@@ -58,17 +58,33 @@ class Mean(Function):
 
 
 class Max(Function):
-    """max over axes. The gradient goes to the maximal entries, split evenly between ties."""
+    """max over axes. The gradient goes to the maximal entries, split evenly between ties (a NaN,
+    which is the max, counts as one); with ``one_winner`` (one axis: torch.max(x, dim)) all of it
+    goes to the entry argmax names, the first."""
 
-    def forward(self, x, axes=(), keepdims=False):
+    reduce, arg = "max", "argmax"
+
+    def forward(self, x, axes=(), keepdims=False, one_winner=False):
+        xp = get_array_module(x)
         self.shape, self.axes = x.shape, axes
-        m = x.max(axis=axes, keepdims=True)
-        self.winners = x == m
+        m = getattr(x, self.reduce)(axis=axes, keepdims=True)
+        if one_winner:
+            (axis,) = axes
+            first = getattr(x, self.arg)(axis=axis, keepdims=True)
+            self.winners = xp.arange(x.shape[axis]).reshape([-1 if i == axis else 1 for i in range(x.ndim)]) == first
+        else:
+            self.winners = (x == m) | (xp.isnan(x) & xp.isnan(m)) if x.dtype.kind == "f" else x == m
         return m if keepdims else m.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
     def backward(self, g):
         ties = self.winners.sum(axis=self.axes, keepdims=True)
         return self.winners * (_keep(g, self.shape, self.axes) / ties).astype(g.dtype, copy=False)
+
+
+class Min(Max):
+    """min over axes: Max's rule with min and argmin."""
+
+    reduce, arg = "min", "argmin"
 
 
 class Var(Function):
@@ -96,11 +112,21 @@ def mean(x, axis=None, keepdims=False):
     return Mean.apply(x, axes=axes, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
+def max(x, axis=None, keepdims=False, one_winner=False):  # noqa: A001
+    return _extreme(Max, x, axis, keepdims, one_winner)
+
+
+def min(x, axis=None, keepdims=False, one_winner=False):  # noqa: A001
+    return _extreme(Min, x, axis, keepdims, one_winner)
+
+
+def _extreme(op, x, axis, keepdims, one_winner):
     axes = _normalize_axes(axis, x.ndim)
+    name = op.reduce
     if _count(x.shape, axes) == 0:
-        raise ValueError(f"max over axes {axes} of a tensor of shape {x.shape}: the maximum of nothing is undefined")
-    return Max.apply(x, axes=axes, keepdims=keepdims)
+        raise ValueError(f"{name} over axes {axes} of a tensor of shape {x.shape}: the {name}imum of nothing is "
+                         "undefined")
+    return op.apply(x, axes=axes, keepdims=keepdims, one_winner=one_winner and len(axes) == 1)
 
 
 def var(x, axis=None, keepdims=False, ddof=1):
