@@ -93,7 +93,8 @@ class Maximum(Function):
     def forward(self, a, b):
         xp = get_array_module(a)
         self.a_shape, self.b_shape = a.shape, b.shape
-        self.a_share = self.wins(a, b) + 0.5 * (a == b)          # a's share of the gradient
+        if any(self.needs_input_grad):      # a's share of the gradient (float: only float tensors need one)
+            self.a_share = xp.where(a == b, 0.5, self.wins(a, b)).astype(a.dtype)
         return self.pick(xp)(a, b)
 
     def backward(self, g):
