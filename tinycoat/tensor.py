@@ -319,14 +319,14 @@ class Tensor:
 
     def argmin(self, dim=None, keepdim=False):
         """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
-        index = self.xp.argmin(self.data, axis=dim)
-        if keepdim and dim is not None:
-            index = self.xp.expand_dims(index, dim)
-        return Tensor(index)
+        return self._arg(self.xp.argmin, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest entry (of the flattened tensor, or along ``dim``); no gradient."""
-        index = self.xp.argmax(self.data, axis=dim)
+        return self._arg(self.xp.argmax, dim, keepdim)
+
+    def _arg(self, find, dim, keepdim):
+        index = find(self.data, axis=dim)
         if keepdim and dim is not None:
             index = self.xp.expand_dims(index, dim)
         return Tensor(index)
