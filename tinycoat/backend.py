@@ -162,6 +162,17 @@ def device_of(array) -> str:
     return "gpu" if _is_cupy_array(array) else "cpu"
 
 
+def operand_for(value, device, what):
+    """``value`` ready to be written into an array on ``device`` in place (``+=``, ``x[i] = v``): a
+    host 0-d array (np.float32(0.5)) becomes a number, which any device takes; an array on another
+    device is refused with ``what`` (e.g. "x[index] = value") naming the operation."""
+    if getattr(value, "ndim", None) == 0 and device_of(value) == "cpu":
+        return value.item()
+    if hasattr(value, "shape") and device_of(value) != device:
+        raise DeviceError(f"{what}: the tensor written into is on '{device}', the value on '{device_of(value)}'")
+    return value
+
+
 def array_module(device):
     """NumPy for 'cpu', CuPy for 'gpu'."""
     return _import_cupy() if canonical_device(device) == "gpu" else numpy

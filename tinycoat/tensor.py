@@ -243,11 +243,7 @@ class Tensor:
                                          or getattr(getattr(other, "dtype", None), "kind", None) == "f"):
             raise TypeError(f"{symbol} in place: this {self.dtype} tensor cannot hold the float result; write "
                             f"t = t {symbol[:-1]} x for a new (float) tensor")
-        if getattr(other, "ndim", None) == 0 and backend.device_of(other) == "cpu":
-            other = other.item()        # a host scalar (np.float32(0.5)) is a number on any device
-        if hasattr(other, "shape") and backend.device_of(other) != self.device:
-            raise backend.DeviceError(f"{symbol}: this tensor is on '{self.device}', the other operand on "
-                                      f"'{backend.device_of(other)}'")
+        other = backend.operand_for(other, self.device, f"{symbol} in place")
         self._check_writable(f"{symbol} in place")
         in_place(self.data, other)      # (the array's own in-place operator: its dtype stays)
         self._bump_version()

@@ -195,11 +195,7 @@ def setitem(x, index, value):
     """``x[index] = value`` written into x's own memory: not an op of the graph (Tensor.__setitem__
     says when it is allowed). A host number or 0-d array is a number on any device, as in ``+=``."""
     index = _index_for(x, index)
-    v = value.data if isinstance(value, Tensor) else value
-    if getattr(v, "ndim", None) == 0 and backend.device_of(v) == "cpu":
-        v = v.item()
-    if hasattr(v, "shape") and backend.device_of(v) != x.device:
-        raise backend.DeviceError(f"x[index] = value: x is on '{x.device}', the value on '{backend.device_of(v)}'")
+    v = backend.operand_for(value.data if isinstance(value, Tensor) else value, x.device, "x[index] = value")
     try:
         x.data[index] = v
     except (IndexError, ValueError) as exc:
