@@ -1,5 +1,7 @@
 """The gradient checker must be able to fail: wrong backwards are caught, reported
 precisely, and the classic vacuous check (a plain sum over softmax) is not used."""
+import re
+
 import numpy as np
 import pytest
 
@@ -43,11 +45,16 @@ def x64(*shape):
     return tc.randn(*shape, dtype="float64", requires_grad=True)
 
 
-def test_wrong_backward_is_reported_with_index_and_values():
+def test_wrong_backward_is_reported_with_index_and_values(device):
+    x = tc.tensor([[0.5, -1.0, 0.25], [2.0, 0.0, -0.75]], dtype="float64", device=device, requires_grad=True)
     with pytest.raises(tc.GradcheckError) as info:
-        tc.gradcheck(WrongSquare.apply, x64(2, 3))
+        tc.gradcheck(WrongSquare.apply, x)
     message = str(info.value)
     assert "input 0" in message and "worst element (" in message
+    # the backward gives x, the truth 2x: at the element named, analytic is half of numeric
+    found = re.search(r"worst element \((\d), (\d)\): analytic (\S+), numeric (\S+) ", message)
+    assert found and 0 <= int(found[1]) < 2 and 0 <= int(found[2]) < 3
+    assert float(found[3]) == pytest.approx(float(found[4]) / 2, rel=1e-6)
     assert "analytic" in message and "numeric" in message
 
 

@@ -241,12 +241,8 @@ def as_dtype(dtype):
 
 
 def scatter_add(target, index, values):
-    """target[index] += values, adding repeated indices (NumPy's ``add.at``)."""
-    if _is_cupy_array(target):
-        import cupyx
-        cupyx.scatter_add(target, index, values)
-    else:
-        numpy.add.at(target, index, values)
+    """target[index] += values, adding repeated indices (``add.at``: NumPy's, and CuPy's since v12)."""
+    get_array_module(target).add.at(target, index, values)
     return target
 
 

@@ -90,18 +90,21 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0) -> bool:
 
 def _indices(shape):
     """Every index of an array of ``shape``, row-major (``numpy.ndindex`` without NumPy)."""
-    if len(shape) == 0:
-        yield ()
-        return
     total = 1
     for n in shape:
         total *= n
     for flat in range(total):
-        idx = []
-        for n in reversed(shape):
-            idx.append(flat % n)
-            flat //= n
-        yield tuple(reversed(idx))
+        yield _unravel(flat, shape)
+
+
+def _unravel(flat, shape):
+    """The index of element ``flat`` of a row-major array of ``shape`` (``numpy.unravel_index``
+    in host ints: CuPy's takes arrays only)."""
+    idx = []
+    for n in reversed(shape):
+        idx.append(flat % n)
+        flat //= n
+    return tuple(reversed(idx))
 
 
 def _compare(i, tensor, analytic, numeric, atol, rtol):
@@ -112,7 +115,7 @@ def _compare(i, tensor, analytic, numeric, atol, rtol):
     if analytic.size == 0 or float(excess.max()) <= 0 and bool(xp.isfinite(analytic).all()):
         return
     flat = int(xp.argmax(xp.where(xp.isfinite(excess), excess, xp.inf)))
-    idx = tuple(int(k) for k in xp.unravel_index(flat, numeric.shape))
+    idx = _unravel(flat, numeric.shape)
     raise GradcheckError(
         f"gradcheck failed for input {i} (shape {tensor.shape}): worst element {idx}: "
         f"analytic {float(analytic[idx]):.10g}, numeric {float(numeric[idx]):.10g} "
