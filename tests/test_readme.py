@@ -57,3 +57,23 @@ def test_the_results_table_names_the_machine_shortly():
     assert machine("x86_64, 2 CPU cores (2-core AMD EPYC VM, two workers sharing the machine)") == \
         "2 CPU cores, shared with other runs"
     assert machine("x86_64, 16 CPU cores, NVIDIA H200") == "16 CPU cores, NVIDIA H200"
+
+
+FULL_RUN_CHECKPOINT = ROOT / "checkpoints" / "fashion_full.npz"
+
+
+def test_the_full_runs_progress_is_what_its_kept_checkpoint_records():
+    """While the full run is under way (its checkpoint kept in the repository, to be continued on
+    any machine), the README says how far it has come, and that is what the checkpoint records."""
+    if not FULL_RUN_CHECKPOINT.exists():
+        pytest.skip("no checkpoints/fashion_full.npz: the full run is not under way in this checkout")
+    from tinycoat.checkpoint import load_checkpoint
+    meta = load_checkpoint(FULL_RUN_CHECKPOINT)["meta"]
+    history, config = meta["history"], meta["config"]
+    assert [row["epoch"] for row in history] == list(range(1, meta["epoch"] + 1))
+    assert (config["dataset"], config["epochs"], config["subset"]) == ("fashion-mnist", 20, None)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    if meta["epoch"] < config["epochs"]:
+        last = history[-1]
+        said = f"after {last['epoch']} epochs its test accuracy is {100 * last['test_acc']:.1f} %"
+        assert said in readme, f"README should say the full run's progress: '{said}'"
