@@ -82,6 +82,8 @@ def test_clear_errors():
     model = create_model("coatnet_cifar_nano")
     with pytest.raises(ValueError, match=r"expected input of shape \(N, 3, 32, 32\)"):
         model(tc.randn(1, 3, 64, 64))
+    with pytest.raises(TypeError, match=r"^CoAtNet: expected a floating-point input \(float32\), got uint8"):
+        model(tc.tensor(np.full((1, 3, 32, 32), 255, dtype=np.uint8)))       # raw bytes, not scaled
 
 
 @pytest.mark.parametrize("kwargs,message", [

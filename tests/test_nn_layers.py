@@ -152,6 +152,20 @@ def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, messag
         layer(tc.zeros(*shape))
 
 
+@pytest.mark.parametrize("layer,shape,name", [
+    (nn.Conv2d(3, 4, 3), (1, 3, 5, 5), r"Conv2d\(3→4, k=3\)"),
+    (nn.DepthwiseConv2d(3, 3, padding=1), (1, 3, 1, 7), r"DepthwiseConv2d\(3, k=3, p=1\)"),
+    (nn.Linear(3, 2), (2, 3), "linear"),
+])
+@pytest.mark.parametrize("dtype", ["uint8", "int64", "bool"])
+def test_integer_inputs_are_refused_naming_the_dtype(layer, shape, name, dtype):
+    """As PyTorch's layers do: NumPy would compute uint8 images with float weights, unnormalized."""
+    x = tc.tensor(np.ones(shape, dtype=dtype))
+    with pytest.raises(TypeError, match=f"^{name}: expected a floating-point input \\(float32\\), got {dtype}"):
+        layer(x)
+    assert layer(x.float()).dtype == tc.float32
+
+
 @pytest.mark.parametrize("make,error,message", [
     (lambda: nn.Conv2d(3, 8, 0), ValueError, "Conv2d: kernel_size must be a positive int or a pair of them, got 0"),
     (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError,

@@ -1,4 +1,5 @@
 """Argument checks for constructors: a bad setting fails at once, naming its owner and itself.
+(And one check of a layer's input, ``check_float_input``.)
 
 Layers and optimizers check what they are given with these, so that ``Conv2d(3, 8, 0)`` or
 ``AdamW(params, lr=float("nan"))`` is one clear error when it is built, not a ZeroDivisionError,
@@ -46,3 +47,12 @@ def check_number(owner: str, name: str, value, high=math.inf, low_open=False, hi
             where = f"in {'(' if low_open else '['}0, {high:g}{')' if high_open else ']'}"
         raise (ValueError if real else TypeError)(f"{owner}: {name} must be a finite number {where}, got {value!r}")
     return value
+
+
+def check_float_input(owner: str, x) -> None:
+    """Refuse an input that is not floating point (a TypeError naming its dtype), as PyTorch's layers
+    do: NumPy would quietly compute uint8 images with float weights, unscaled and unnormalized."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"{owner}: expected a floating-point input (float32), got {x.dtype}: convert it "
+                        "first (x.float()); images of bytes also want scaling and normalizing, which "
+                        "tinycoat.data.DataLoader does")

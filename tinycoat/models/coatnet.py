@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tinycoat.checks import check_int
+from tinycoat.checks import check_float_input, check_int
 from tinycoat.nn import (BatchNorm2d, Conv2d, GELU, LayerNorm, Linear, MBConv, Module,
                          ModuleList, Sequential, TransformerBlock)
 from tinycoat.nn import functional as F
@@ -120,6 +120,7 @@ class CoAtNet(Module):
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"CoAtNet: expected input of shape (N, {expected[0]}, {expected[1]}, {expected[2]}), "
                              f"got {tuple(x.shape)}. Build the model with image_size= the input size.")
+        check_float_input("CoAtNet", x)
         x = self.stem(x)
         for stage in self.stages:
             x = stage(x)

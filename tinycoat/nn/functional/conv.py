@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
+from tinycoat.checks import check_float_input
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair
 
 
@@ -60,7 +61,8 @@ class Conv2d(Function):
 
 
 def check_conv_input(name, x, in_channels, kernel, stride, padding):
-    """Raise a clear error unless x is (N, in_channels, H, W) and large enough for the kernel."""
+    """Raise a clear error unless x is (N, in_channels, H, W) of floats and large enough for the kernel."""
+    check_float_input(name, x)
     expected = f"expected input (N, {in_channels}, H, W)"
     if x.ndim != 4 or x.shape[1] != in_channels:
         raise ValueError(f"{name}: {expected}, got {tuple(x.shape)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
+from tinycoat.checks import check_float_input
 
 
 class Linear(Function):
@@ -43,6 +44,7 @@ def linear(x, weight, bias=None):
     n, k = weight.shape
     if x.ndim < 1 or x.shape[-1] != k:
         raise ValueError(f"linear: expected input (..., {k}) for weight {tuple(weight.shape)}, got {tuple(x.shape)}")
+    check_float_input("linear", x)
     if bias is not None and tuple(bias.shape) != (n,):
         raise ValueError(f"linear: bias must have shape ({n},), got {tuple(bias.shape)}")
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
