@@ -51,7 +51,7 @@ CATEGORIES = {
                     "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
                     "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),
-    "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Concatenate", "Stack", "Pad", "To"),
+    "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To"),
     "reduction": ("Sum", "Mean", "Max", "Min", "Var"),
 }
 

@@ -540,3 +540,55 @@ def test_pytorchs_short_spellings():
     with pytest.raises(ValueError, match=r"\+= in place: this tensor's memory is read-only"):
         tensor_over_frozen = tc.from_numpy(frozen)
         tensor_over_frozen += 1.0
+
+
+def test_pytorchs_creation_functions(device):
+    """empty, eye, linspace, full_like, randint and the *_like draws: PyTorch's names, shapes and dtypes."""
+    assert tc.empty(2, 3, device=device).tolist() == [[0.0] * 3] * 2                  # zeros, never stale memory
+    np.testing.assert_array_equal(tc.eye(2, 3, device=device).numpy(), np.eye(2, 3))
+    assert tc.eye(3).dtype == tc.float32 and tc.eye(2, dtype="float64").dtype == tc.float64
+    np.testing.assert_allclose(tc.linspace(-1, 1, 5, device=device).numpy(), [-1, -0.5, 0, 0.5, 1])
+    assert tc.linspace(0, 1, 1).tolist() == [0.0]
+    like = tc.zeros(2, 3, dtype="float64", device=device)
+    for made in (tc.randn_like(like), tc.rand_like(like), tc.full_like(like, 7.0)):
+        assert (made.shape, made.dtype, made.device) == ((2, 3), tc.float64, device)
+    assert tc.full_like(like, 7.0).tolist() == [[7.0] * 3] * 2
+    tc.manual_seed(0)
+    draws = tc.randint(-2, 3, (4000,), device=device)
+    assert draws.dtype == tc.int64 and set(draws.tolist()) == {-2, -1, 0, 1, 2}      # [low, high), every value
+    assert tc.randint(5, (2, 3), device=device).shape == (2, 3) and tc.randint(5, size=4).max().item() < 5
+    assert tc.randint(0, 2, (3,), dtype="uint8").dtype == tc.uint8
+    tc.manual_seed(1)
+    first = tc.randint(100, (8,)).tolist()
+    tc.manual_seed(1)
+    assert tc.randint(100, (8,)).tolist() == first                                  # the seeded generator
+    with pytest.raises(ValueError, match=r"randint: the range \[low, high\) is empty: low=3, high=3"):
+        tc.randint(3, 3, (2,))
+    with pytest.raises(TypeError, match=r"randint: expected randint\(high, size\)"):
+        tc.randint(10)
+
+
+def test_allclose_equal_and_argmax_as_functions(device):
+    a = tc.tensor([[1.0, 5.0, 2.0], [0.5, -1.0, 3.0]], device=device)
+    assert tc.allclose(a, a + 1e-7) and not tc.allclose(a, a + 1e-3)
+    assert tc.allclose(tc.ones(2, 3, device=device), tc.ones(3, device=device))        # broadcasting
+    assert tc.allclose(a, a + 0.05, atol=0.1) and tc.allclose(a * 1.01, a, rtol=0.02, atol=0)
+    nan = tc.tensor([float("nan")], device=device)
+    assert not tc.allclose(nan, nan) and tc.allclose(nan, nan, equal_nan=True)
+    assert tc.equal(a, a.clone()) and not tc.equal(a, a[:1]) and not tc.equal(a, a + 1)
+    assert tc.argmax(a, dim=1).tolist() == [1, 2] and tc.argmin(a).item() == 4
+    assert tc.argmax(a, 0, keepdim=True).shape == (1, 3)
+    with pytest.raises(ValueError, match="allclose: shapes .* do not broadcast"):
+        tc.allclose(tc.ones(2), tc.ones(3))
+
+
+def test_a_module_moves_with_pytorchs_short_spellings():
+    layer = tc.nn.Linear(3, 2)
+    weight = layer.weight
+    assert layer.half() is layer and layer.weight is weight and weight.dtype == tc.float16
+    assert layer.cpu().weight.device == "cpu" and layer.float().weight.dtype == tc.float32
+    if not tc.gpu_available():
+        with pytest.raises(tc.DeviceError, match="needs CuPy"):
+            layer.cuda()
+    else:
+        assert layer.cuda().weight.device == "gpu" and layer.cuda(0).weight.device == "gpu"

@@ -462,3 +462,60 @@ def test_an_integer_result_has_no_gradient():
     assert alias.tolist() == [2, 3]
     with pytest.raises(RuntimeError, match="does not require grad"):
         (rounded.float() * 5).sum().backward()
+
+
+@given(data=st.data())
+def test_expand_repeats_size_1_axes_and_sums_the_gradient_back(data, device):
+    a = data.draw(arrays(shapes(min_dims=0, max_dims=3)))
+    grown = tuple(data.draw(st.integers(1, 3)) if n == 1 else n for n in a.shape)     # sizes of 1 may grow
+    lead = tuple(data.draw(st.lists(st.integers(1, 3), max_size=2)))                    # new axes in front
+    typed = lead + tuple(-1 if data.draw(st.booleans()) and g == n else g for g, n in zip(grown, a.shape))
+    x = tc.tensor(a, device=device)
+    np.testing.assert_array_equal(x.expand(*typed).numpy(), np.broadcast_to(a, lead + grown))
+    assert x.expand(typed).shape == x.expand_as(tc.zeros(*(lead + grown))).shape == lead + grown
+    assert check(lambda t: t.expand(*typed) * 2, a, device=device)
+
+
+def test_expand_refuses_what_cannot_grow_and_its_view_is_read_only():
+    x = tc.zeros(2, 1)
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(2, 1\) to \(3, 4\): a size grows only "
+                                         r"from 1 \(axis 0: 2 → 3\)"):
+        x.expand(3, 4)
+    with pytest.raises(ValueError, match="expand: expected a shape of at least 2 sizes"):
+        x.expand(4)
+    with pytest.raises(ValueError, match="a new leading axis needs one"):
+        x.expand(-1, 2, 4)
+    view = x.expand(2, 5)
+    with pytest.raises(ValueError, match="read-only"):
+        view += 1                                       # five entries share one number: no write
+
+
+@given(data=st.data())
+def test_split_and_chunk_cut_along_an_axis_and_the_gradient_finds_each_piece(data, device):
+    a = data.draw(arrays(shapes(min_dims=1, max_dims=3)))
+    axis = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    n = a.shape[axis]
+    size, chunks = data.draw(st.integers(1, n + 1)), data.draw(st.integers(1, n + 1))
+    x = tc.tensor(a, device=device)
+    pieces = x.split(size, dim=axis)
+    assert [p.shape[axis] for p in pieces] == [min(size, n - s) for s in range(0, n, size)]
+    np.testing.assert_array_equal(tc.cat(list(pieces), dim=axis).numpy(), a)
+    per = -(-n // chunks)
+    assert [p.shape[axis] for p in tc.chunk(x, chunks, axis)] == [min(per, n - s) for s in range(0, n, per)]
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=3)))
+    sections = [b - e for b, e in zip(cuts + [n], [0] + cuts)]
+    assert [p.shape[axis] for p in tc.split(x, sections, axis)] == sections
+    assert check(lambda t: t.split(size, dim=axis), a, device=device)                   # each piece its own gradient
+    assert check(lambda t: tc.split(t, sections, axis), a, device=device)
+
+
+def test_split_and_chunk_refuse_bad_sizes():
+    x = tc.zeros(5, 2)
+    with pytest.raises(ValueError, match=r"split: sizes \[2, 2\] must be >= 0 and add up to 5"):
+        x.split([2, 2])
+    with pytest.raises(ValueError, match="split: split_size must be a positive int, got 0"):
+        x.split(0)
+    with pytest.raises(ValueError, match="chunk: chunks must be a positive int, got 0"):
+        x.chunk(0)
+    with pytest.raises(ValueError, match="split: axis 2 is out of range"):
+        x.split(1, dim=2)

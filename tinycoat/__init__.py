@@ -21,13 +21,14 @@ from tinycoat.backend import (  # noqa: F401
     DeviceError, float16, float32, float64, int32, int64, uint8, bool_,
     manual_seed, gpu_available)
 from tinycoat.tensor import (  # noqa: F401
-    Tensor, tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange, from_numpy, is_tensor)
+    Tensor, tensor, zeros, ones, full, empty, eye, linspace, zeros_like, ones_like, full_like, randn, rand, randint,
+    randn_like, rand_like, arange, from_numpy, is_tensor, argmax, argmin, allclose, equal)
 from tinycoat.tensor import (  # noqa: F401,A001
     sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var)
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, maximum, minimum, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,
-    reshape, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where)
+    reshape, clone, flatten, permute, transpose, split, chunk, concatenate, cat, stack, pad, where)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 
 __version__ = "0.1.0"

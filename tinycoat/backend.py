@@ -173,6 +173,11 @@ def operand_for(value, device, what):
     return value
 
 
+def cuda_device(device=None):
+    """The device that ``.cuda(device)`` names: the GPU, by default or by its index (cuda(0)), or as given."""
+    return "gpu" if device is None else f"cuda:{device}" if isinstance(device, int) else device
+
+
 def array_module(device):
     """NumPy for 'cpu', CuPy for 'gpu'."""
     return _import_cupy() if canonical_device(device) == "gpu" else numpy

@@ -145,8 +145,7 @@ class Tensor:
     def int(self): return self.to(dtype=backend.int32)      # noqa: A003 - PyTorch's name
     def bool(self): return self.to(dtype=backend.bool_)     # noqa: A003
     def cpu(self): return self.to("cpu")
-    def cuda(self, device=None): return self.to("gpu" if device is None else f"cuda:{device}"
-                                                if isinstance(device, int) else device)
+    def cuda(self, device=None): return self.to(backend.cuda_device(device))
 
     # ----------------------------------------------------------------- autograd
     def backward(self, grad=None, retain_graph: bool = False, *, gradient=None) -> None:
@@ -379,6 +378,14 @@ class Tensor:
     def T(self):
         return ops.permute(self, tuple(reversed(range(self.ndim))))
 
+    def expand(self, *sizes):
+        """This tensor repeated along its size-1 axes, without a copy (−1 keeps a size)."""
+        return ops.expand(self, sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)
+
+    def expand_as(self, other): return ops.expand(self, other.shape)
+    def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
+    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
     def matmul(self, other): return ops.matmul(self, other)
 
@@ -422,6 +429,30 @@ def max_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def min_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """torch.min: ``tc.min(x)`` the smallest entry; ``tc.min(x, 1)`` (values, indices)."""
     return autograd.as_tensor(input).min(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return autograd.as_tensor(input).argmax(dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return autograd.as_tensor(input).argmin(dim, keepdim)
+
+
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    """|input − other| <= atol + rtol·|other| everywhere (broadcasting), as torch.allclose: a Python
+    bool, for checks and tests; both tensors on one device."""
+    a, b = autograd.as_tensor(input), autograd.as_tensor(other)
+    ops.arithmetic.broadcastable("allclose", a, b)
+    if a.device != b.device:
+        raise backend.DeviceError(f"allclose: one tensor is on '{a.device}', the other on '{b.device}'")
+    return bool(a.xp.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other) -> bool:
+    """The same shape and the same values (torch.equal): a Python bool."""
+    a, b = autograd.as_tensor(input), autograd.as_tensor(other)
+    return a.shape == b.shape and a.device == b.device and bool((a.data == b.data).all())
 
 
 def from_numpy(array) -> Tensor:
@@ -500,6 +531,54 @@ def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def empty(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """torch.empty's shape and dtype, filled with zeros: memory left unset would make a run's
+    numbers depend on what was there before."""
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, value, dtype=None, requires_grad=False) -> Tensor:
+    return full(t.shape, value, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """The n×m identity matrix (m = n unless given), float32 unless ``dtype``."""
+    n, m = _shape((n, n if m is None else m))
+    values = backend.array_module(device).eye(n, m, dtype=backend.as_dtype(dtype or backend.default_float))
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (torch.linspace)."""
+    (steps,) = _shape((steps,))
+    values = backend.array_module(device).linspace(start, end, steps)
+    return Tensor(values.astype(backend.as_dtype(dtype or backend.default_float)), requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, device="cpu") -> Tensor:
+    """Integers drawn uniformly from [low, high), int64 unless ``dtype``, from the seeded generator;
+    torch.randint's two forms: ``randint(high, size)`` and ``randint(low, high, size)``."""
+    if size is None:                    # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:                  # randint(high, size=...)
+        low, high = 0, low
+    if size is None or not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size) with int bounds, "
+                        f"got low={low!r}, high={high!r}, size={size!r}")
+    if low >= high:
+        raise ValueError(f"randint: the range [low, high) is empty: low={low}, high={high}")
+    dtype = backend.as_dtype(dtype or backend.int64)
+    return Tensor(backend.generator(device).integers(low, high, _shape((size,)), dtype=dtype))
+
+
+def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
 def randn(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:

@@ -242,6 +242,11 @@ class Module:
     def double(self) -> "Module":
         return self.to(dtype=backend.float64)
 
+    # PyTorch's short spellings of to(...)
+    def half(self) -> "Module": return self.to(dtype=backend.float16)
+    def cpu(self) -> "Module": return self.to("cpu")
+    def cuda(self, device=None) -> "Module": return self.to(backend.cuda_device(device))
+
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> "OrderedDict[str, object]":
         """Dotted name -> host NumPy array (a copy) for every parameter and buffer."""

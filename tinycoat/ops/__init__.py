@@ -3,10 +3,12 @@
     arithmetic.py   + − × ÷ ** @ and negation, maximum and minimum, with broadcasting
     elementwise.py  exp log sqrt tanh sigmoid relu abs clip
     reduction.py    sum mean max min var
-    shape.py        reshape contiguous clone permute indexing concatenate (cat) stack pad where, device copies
+    shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
+                    where, device copies
 """
 from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul, maximum, minimum  # noqa: F401
 from tinycoat.ops.elementwise import exp, log, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
 from tinycoat.ops.reduction import sum, mean, max, min, var  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
-    getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, concatenate, cat, stack, pad, where, to, compare)
+    getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
+    stack, pad, where, to, compare)

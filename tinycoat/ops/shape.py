@@ -2,7 +2,8 @@
 
 Their backward moves the gradient back to where each entry came from: reshape
 back, permute by the inverse permutation, pass a contiguous copy's straight through,
-scatter-add a slice into zeros, split a concatenation, crop a padding.
+scatter-add a slice into zeros, split a concatenation, crop a padding, sum an
+expansion over the axes it repeated.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import operator
 from tinycoat import backend
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
+from tinycoat.checks import is_int
 from tinycoat.ops.arithmetic import broadcastable
 from tinycoat.tensor import Tensor
 
@@ -75,6 +77,21 @@ class GetItem(Function):
         else:  # basic indexing never repeats an entry: plain assignment is enough
             grad[self.index] = g
         return grad
+
+
+class Expand(Function):
+    """x repeated along its size-1 axes (and new leading ones) without copying: a read-only view.
+
+    Backward: every entry was used once per repetition, so its gradient is the sum over the
+    repeated axes, the adjoint of broadcasting (``autograd.unbroadcast``).
+    """
+
+    def forward(self, x, shape=()):
+        self.shape = x.shape
+        return get_array_module(x).broadcast_to(x, shape)
+
+    def backward(self, g):
+        return unbroadcast(g, self.shape)
 
 
 class Concatenate(Function):
@@ -210,6 +227,54 @@ def reshape(x, shape):
         return Reshape.apply(x, shape=shape)
     except ValueError:
         raise ValueError(f"cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into {shape}") from None
+
+
+def expand(x, shape):
+    """x repeated to ``shape`` (PyTorch's expand): a size may grow only from 1, −1 keeps an axis's
+    size, and new axes go in front."""
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0 or not all(is_int(n) and n >= -1 for n in shape):
+        raise ValueError(f"expand: expected a shape of at least {x.ndim} sizes (ints >= 0, or −1 to keep one) "
+                         f"for a tensor of shape {x.shape}, got {shape}")
+    if -1 in shape[:lead]:
+        raise ValueError(f"expand: −1 keeps an existing axis's size; a new leading axis needs one, got {shape}")
+    full = shape[:lead] + tuple(old if new == -1 else new for old, new in zip(x.shape, shape[lead:]))
+    for axis, (old, new) in enumerate(zip(x.shape, full[lead:])):
+        if old != new and old != 1:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}: a size grows only from 1 "
+                             f"(axis {axis}: {old} → {new})")
+    return Expand.apply(x, shape=full)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of x along ``dim`` (PyTorch's split): of ``split_size`` each (the last may be
+    shorter), or of the listed sizes, which must add up to the axis. Each piece is a slice
+    (``getitem``), so the gradient finds its way back through each."""
+    axis = _axis("split", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [operator.index(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise ValueError(f"split: sizes {list(sizes)} must be >= 0 and add up to {n}, the size of axis {axis} "
+                             f"of a tensor of shape {x.shape}")
+    else:
+        size = operator.index(split_size_or_sections)
+        if size < 1:
+            raise ValueError(f"split: split_size must be a positive int, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+    before = (slice(None),) * axis
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return tuple(getitem(x, before + (slice(start, start + size),)) for start, size in zip(starts, sizes))
+
+
+def chunk(x, chunks, dim=0):
+    """x cut into ``chunks`` pieces of equal size along ``dim``, the last one shorter if the axis does
+    not divide (PyTorch's chunk: pieces of ⌈n / chunks⌉, so there may be fewer than ``chunks``)."""
+    if not (is_int(chunks) and chunks >= 1):
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.shape[_axis("chunk", dim, x.ndim)]
+    return split(x, max(-(-n // chunks), 1), dim)
 
 
 def contiguous(x):
