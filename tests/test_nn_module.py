@@ -191,3 +191,19 @@ def test_pytorchs_spellings_work():
     logits, labels = tc.randn(3, 4), tc.tensor(np.array([0, 1, 2]))
     assert nn.CrossEntropyLoss(label_smoothing=0.1)(logits, labels).item() == pytest.approx(
         F.cross_entropy(logits, labels, label_smoothing=0.1).item())
+
+
+def test_a_forward_hook_sees_each_output_may_replace_it_and_can_be_removed():
+    net = Net()
+    seen = []
+    handle = net.blocks[0].conv.register_forward_hook(lambda module, inputs, output: seen.append(
+        (module, inputs[0].shape, output.shape)))
+    x = tc.randn(2, 2, 3, 3)
+    y = net(x)
+    assert seen == [(net.blocks[0].conv, (2, 2, 3, 3), (2, 3, 3, 3))]
+    zeroed = net.blocks[0].register_forward_hook(lambda module, inputs, output: output * 0)
+    assert tc.allclose(net(x), net.head(net.blocks[1](x)))                # block 0's output replaced by zeros
+    zeroed.remove()
+    handle.remove()
+    handle.remove()                                                        # twice: harmless
+    assert tc.allclose(net(x), y) and len(seen) == 2                      # both hooks off (2: the call above)

@@ -60,6 +60,18 @@ def _replace_data(t: Tensor, array) -> None:
     t.data = array
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (twice is harmless)."""
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+
 class Module:
     """Base class of every layer. Subclasses set attributes in __init__ and define forward()."""
 
@@ -69,6 +81,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -133,7 +146,20 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replaced = hook(self, args, output)
+            output = output if replaced is None else replaced
+        return output
+
+    def register_forward_hook(self, hook) -> "RemovableHandle":
+        """Call ``hook(module, inputs, output)`` after every forward of this module, as PyTorch does:
+        the way to look at what a layer inside a model computes (keep ``output`` somewhere) without
+        changing the model's code. A hook that returns something replaces the output with it.
+        ``handle.remove()`` takes the hook off again."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------------ walking the tree
     def named_modules(self, prefix: str = ""):
