@@ -1,8 +1,10 @@
-"""Checkpoints round-trip exactly, are written atomically, and never unpickle."""
+"""Checkpoints (and tc.save/tc.load) round-trip exactly, are written atomically, and never unpickle."""
 import os
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinycoat as tc
 from tinycoat import optim
@@ -174,3 +176,78 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     seen = []
     atomic_write(tmp_path / "new.json", lambda f: seen.extend(os.listdir(tmp_path)))
     assert [n for n in seen if n.startswith(f"{TEMP_PREFIX}{os.getpid()}@{here}-")]     # how a write names itself
+
+
+# ------------------------------------------------------------------ tc.save / tc.load
+
+ARRAYS = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                    hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+LEAVES = (st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=5)
+          | ARRAYS | st.tuples(ARRAYS, st.booleans()).map(lambda p: tc.tensor(p[0], requires_grad=p[1] and
+                                                                             p[0].dtype.kind == "f")))
+TREES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                     | st.dictionaries(st.text(max_size=4) | st.integers(0, 9), inner, max_size=3), max_leaves=8)
+
+
+def same(a, b):
+    """Equal in structure, types and values (arrays: dtype and shape too)."""
+    if isinstance(a, tc.Tensor):
+        return (isinstance(b, tc.Tensor) and a.requires_grad == b.requires_grad and a.device == b.device
+                and same(a.numpy(), b.numpy()))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@given(tree=TREES)
+def test_save_and_load_give_back_what_was_saved(tree, tmp_path_factory):
+    path = tmp_path_factory.mktemp("save") / "tree.npz"
+    tc.save(tree, path)
+    assert same(tree, tc.load(path))
+
+
+def test_a_state_dict_saved_with_tc_save_loads_into_a_fresh_model_and_optimizer(tmp_path):
+    """PyTorch's habit: torch.save(model.state_dict()), later model.load_state_dict(torch.load(...))."""
+    net, opt, _ = trained()
+    tc.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "state.npz")
+    saved = tc.load(tmp_path / "state.npz")
+    twin = Net()
+    twin_opt = optim.AdamW(optim.weight_decay_groups(twin.named_parameters(), 0.05), lr=0.01)
+    twin.load_state_dict(saved["model"])
+    twin_opt.load_state_dict(saved["optimizer"])
+    assert isinstance(saved["optimizer"]["param_groups"][0]["betas"], tuple)
+    x = tc.randn(4, 3)
+    for model, optimizer in ((net, opt), (twin, twin_opt)):     # one more step each: the same numbers
+        model(x).tanh().mean().backward()
+        optimizer.step()
+    np.testing.assert_array_equal(net.weight.numpy(), twin.weight.numpy())
+
+
+def test_save_refuses_what_it_cannot_write_without_pickle(tmp_path):
+    path = tmp_path / "kept.npz"
+    tc.save({"w": tc.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match=r"save: the object\['layers'\]\[1\] is a set; tc.save writes tensors"):
+        tc.save({"layers": [1, {2}]}, path)
+    with pytest.raises(TypeError, match=r"save: the object has the key \(1, 2\); keys must be strings or ints"):
+        tc.save({(1, 2): 0}, path)
+    with pytest.raises(TypeError, match=r"save: the object\[0\] is an array of Python objects"):
+        tc.save([np.array([None, 1])], path)
+    assert path.read_bytes() == before                           # the old file stands
+
+
+def test_load_and_load_checkpoint_say_which_one_a_file_needs(tmp_path):
+    net, opt, sched = trained()
+    save_checkpoint(tmp_path / "ck.npz", net, opt, sched)
+    tc.save(net.state_dict(), tmp_path / "state.npz")
+    with pytest.raises(CheckpointError, match="a training checkpoint, read it with tinycoat.checkpoint.load_checkpoint"):
+        tc.load(tmp_path / "ck.npz")
+    with pytest.raises(CheckpointError, match="written by tc.save, read it with tc.load"):
+        load_checkpoint(tmp_path / "state.npz")
+    with pytest.raises(CheckpointError, match="saved file .* does not exist"):
+        tc.load(tmp_path / "missing.npz")
+    assert tc.load(tmp_path / "state.npz", map_location="cpu")["weight"].shape == (3, 2)

@@ -36,4 +36,5 @@ __version__ = "0.1.0"
 # Layers, optimizers, models, data loading and checkpoints come with the package, as torch.nn and
 # torch.optim do; so does the fast wing, switched off until ``tc.fast.enable()``.
 from tinycoat import amp, nn, optim, fast, distributed, models, data, checkpoint  # noqa: E402,F401
+from tinycoat.checkpoint import save, load  # noqa: E402,F401
 from tinycoat.fast import get_num_threads, set_num_threads  # noqa: E402,F401
