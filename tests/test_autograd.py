@@ -227,6 +227,24 @@ def test_reductions_take_pytorchs_names_and_max_gives_values_and_indices():
         x.sum(axis=0, dim=1)
 
 
+def test_var_and_std_take_pytorchs_positional_order():
+    """x.var(dim, unbiased, keepdim) as torch.var reads it (a NumPy order, (axis, keepdims, ddof),
+    would make x.var(1, False) the unbiased variance: a silent wrong answer); correction= or ddof=."""
+    x = tc.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, 3.0]], dtype="float64")
+    a = x.numpy()
+    np.testing.assert_allclose(x.var(1, False).numpy(), a.var(1))                    # population
+    np.testing.assert_allclose(x.var(1).numpy(), a.var(1, ddof=1))                   # unbiased by default
+    assert x.var(1, True).shape == (2,) and x.var(1, True, True).shape == (2, 1)
+    np.testing.assert_allclose(x.std(1, False, True).numpy(), a.std(1, keepdims=True))
+    np.testing.assert_allclose(x.var(dim=0, correction=0).numpy(), a.var(0))
+    np.testing.assert_allclose(x.var(axis=0, keepdims=True, ddof=0).numpy(), a.var(0, keepdims=True))
+    assert tc.std(x, unbiased=False).item() == pytest.approx(a.std()) and tc.var(x, 0).shape == (3,)
+    with pytest.raises(TypeError, match="var/std: unbiased must be a bool, got 0"):
+        x.var(1, 0)
+    with pytest.raises(TypeError, match="correction= .* or ddof= .*, not both"):
+        x.var(correction=0, ddof=1)
+
+
 def test_in_place_with_an_operand_in_the_graph_keeps_the_gradient():
     """`total += loss` (total made by tc.zeros): the sum must stay in the graph; it cannot be done
     in place here, so `total` becomes the new tensor, and the gradient is whole."""

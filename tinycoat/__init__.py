@@ -24,7 +24,7 @@ from tinycoat.tensor import (  # noqa: F401
     Tensor, tensor, zeros, ones, full, empty, eye, linspace, zeros_like, ones_like, full_like, randn, rand, randint,
     randn_like, rand_like, arange, from_numpy, is_tensor, argmax, argmin, allclose, equal)
 from tinycoat.tensor import (  # noqa: F401,A001
-    sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var)
+    sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var, std_of as std)
 from tinycoat.autograd import Function, no_grad, enable_grad, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, neg, pow, matmul, maximum, minimum, exp, log, sqrt, tanh, sigmoid, relu, abs, clip,

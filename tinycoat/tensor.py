@@ -279,10 +279,11 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return ops.mean(self, *_axis_and_keep(axis, keepdims, dim, keepdim))
 
-    def var(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
-        """Σ(x − μ)² / (n − ddof): by default the unbiased estimate (ddof=1), PyTorch's default
-        (its ``correction``); ddof=0 is NumPy's default, the population variance."""
-        return ops.var(self, *_axis_and_keep(axis, keepdims, dim, keepdim), ddof)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+        """Σ(x − μ)² / (n − correction), in PyTorch's order: ``x.var(dim, unbiased, keepdim)``. By default
+        the unbiased estimate (correction 1); ``unbiased=False`` or ``correction=0`` (NumPy's ``ddof=0``,
+        its default) the population variance."""
+        return ops.var(self, *_axis_and_keep(axis, keepdims, dim, keepdim), _correction(unbiased, correction, ddof))
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """PyTorch's: ``x.max()`` the largest entry; ``x.max(dim)`` the pair (values, indices) along
@@ -308,9 +309,9 @@ class Tensor:
             return result(reduce(self), Tensor(self.xp.zeros((), dtype=backend.int64)))
         return result(reduce(self, dim, keep, one_winner=True), arg(dim, keep))
 
-    def std(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
-        """√var: the unbiased estimate by default, as torch.std."""
-        return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+        """√var, with var's arguments: the unbiased estimate by default, as torch.std."""
+        return self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims).sqrt()
 
     def argmin(self, dim=None, keepdim=False):
         """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
@@ -417,8 +418,14 @@ def mean_of(input, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return autograd.as_tensor(input).mean(axis, keepdims, dim=dim, keepdim=keepdim)
 
 
-def var_of(input, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None):
-    return autograd.as_tensor(input).var(axis, keepdims, ddof, dim=dim, keepdim=keepdim)
+def var_of(input, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+    return autograd.as_tensor(input).var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                                         keepdims=keepdims)
+
+
+def std_of(input, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
+    return autograd.as_tensor(input).std(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                                         keepdims=keepdims)
 
 
 def max_of(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -467,6 +474,17 @@ def from_numpy(array) -> Tensor:
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+def _correction(unbiased, correction, ddof):
+    """The n − correction of var's divisor from PyTorch's ``unbiased`` or ``correction``, or NumPy's ``ddof``."""
+    if not isinstance(unbiased, bool):
+        raise TypeError(f"var/std: unbiased must be a bool, got {unbiased!r} (the order is PyTorch's: "
+                        "var(dim, unbiased, keepdim); NumPy's keepdims and ddof go by name)")
+    if correction is not None and ddof is not None:
+        raise TypeError("var/std: give correction= (PyTorch's name) or ddof= (NumPy's), not both")
+    given = correction if correction is not None else ddof
+    return (1 if unbiased else 0) if given is None else given
 
 
 def _axis_and_keep(axis, keepdims, dim, keepdim):
