@@ -72,6 +72,22 @@ def test_pow_tensor_exponent_broadcast(data, device):
     assert check(lambda x, y: x ** y, a, b, device=device)
 
 
+def test_pow_at_a_zero_base_has_pytorchs_finite_gradients(device):
+    """a ** 0 is constant in a, and 0 ** b is 0 for every b > 0: their derivatives are 0 there,
+    which the formulas b·a^(b−1) and a^b·log(a) would make NaN (0·∞)."""
+    assert check(lambda x: x ** 0, np.array([0.0, 1.5, -2.0]), device=device)
+    assert check(lambda x: x ** tc.zeros(3, dtype="float64", device=device), np.array([0.0, 1.5, -2.0]), device=device)
+    assert check(lambda y: tc.zeros(3, dtype="float64", device=device) ** y, np.array([0.5, 1.0, 2.0]), device=device)
+    b = tc.tensor([0.0], dtype="float64", device=device, requires_grad=True)
+    (tc.zeros(1, dtype="float64", device=device) ** b).sum().backward()           # 0 ** 0 = 1, its gradient 0
+    assert b.grad.tolist() == [0.0]
+
+
+def test_relu_of_infinities_and_nan():
+    x = tc.tensor([-np.inf, -1.0, 0.0, 2.0, np.inf, np.nan])
+    assert np.array_equal(tc.relu(x).numpy(), [0.0, 0.0, 0.0, 2.0, np.inf, np.nan], equal_nan=True)
+
+
 @st.composite
 def matmul_shapes(draw):
     """Operands of a (possibly batched, broadcast, 1-D) matrix product."""

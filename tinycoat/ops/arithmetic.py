@@ -67,7 +67,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b.  d/da = b·a^(b−1);  d/db = a^b·log(a) (only asked for when b needs it)."""
+    """a ** b.  d/da = b·a^(b−1);  d/db = a^b·log(a) (only asked for when b needs it).
+
+    At a = 0 the formulas meet 0·∞: a^b is constant in a where b = 0 (d/da = 0), and 0^b is
+    0 or 1 for every b >= 0 (d/db = 0), as PyTorch takes them; computed, both would be NaN.
+    """
 
     def forward(self, a, b):
         out = a ** b
@@ -81,9 +85,11 @@ class Pow(Function):
         xp = get_array_module(g)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = unbroadcast(g * self.b * self.a ** (self.b - 1), self.a_shape)
+            base = xp.where(self.b == 0, 1, self.a)                  # (b = 0: 0 · 1, not 0 · 0⁻¹)
+            ga = unbroadcast(g * self.b * base ** (self.b - 1), self.a_shape)
         if self.needs_input_grad[1]:
-            gb = unbroadcast(g * self.out * xp.log(self.a), self.b_shape)
+            at_zero = (self.a == 0) & (self.out <= 1)                 # 0^b with b >= 0
+            gb = unbroadcast(g * xp.where(at_zero, 0, self.out * xp.log(xp.where(at_zero, 1, self.a))), self.b_shape)
         return ga, gb
 
 

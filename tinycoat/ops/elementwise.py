@@ -60,7 +60,7 @@ class Sigmoid(Function):
 class ReLU(Function):
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return get_array_module(x).maximum(x, 0)   # (x · mask would make −∞ · 0 = NaN; NaN stays NaN)
 
     def backward(self, g):
         return g * self.mask  # the kink at 0 gets gradient 0, as in PyTorch
