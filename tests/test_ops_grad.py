@@ -433,6 +433,28 @@ def test_integers_divided_or_meeting_a_python_float_become_float32_as_in_pytorch
         assert t.tolist() == [1, 2, 3]
 
 
+def test_a_0d_float_and_integer_functions_follow_pytorchs_dtype_rules():
+    """A 0-d float64 (clip_grad_norm_'s norm, np.float64(2)) meeting float32 activations leaves
+    them float32, its gradient in its own dtype; exp/log/sqrt/tanh/sigmoid of integers, integers
+    clipped to float bounds, joined with floats or picked by where against a float: float32."""
+    x = tc.randn(3, requires_grad=True)
+    s = tc.tensor(2.0, dtype="float64", requires_grad=True)
+    for y in (x * s, s * x, x + np.float64(1.0), x - s, x / s, x ** s, tc.maximum(x, s)):
+        assert y.dtype == tc.float32, y
+    (x * s).sum().backward()
+    assert s.grad.dtype == tc.float64 and s.grad.item() == pytest.approx(x.sum().item(), rel=1e-6)
+    assert x.grad.dtype == tc.float32 and tc.allclose(x.grad, tc.full((3,), 2.0))
+    assert (tc.ones(2, 2, dtype="float64") + tc.tensor(1.0)).dtype == tc.float64     # the dimensioned one decides
+    assert (tc.tensor(1.0, dtype="float64") * tc.tensor(1.0)).dtype == tc.float64    # two 0-d: NumPy's widening
+    ints, floats, mask = tc.tensor([1, 2]), tc.tensor([0.5, 1.5]), tc.tensor([True, False])
+    for y in (ints.exp(), ints.log(), ints.sqrt(), ints.tanh(), ints.sigmoid(), ints.clip(0.5, 1.5),
+              tc.cat([floats, ints]), tc.stack([ints, floats], dim=1), tc.where(mask, ints, 0.5),
+              tc.where(mask, floats, tc.tensor(0.0, dtype="float64"))):
+        assert y.dtype == tc.float32, y
+    assert ints.clip(0, 1).dtype == ints.abs().dtype == tc.where(mask, ints, 0).dtype == tc.int64
+    np.testing.assert_allclose(ints.exp().numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
+
+
 @given(data=st.data())
 def test_maximum_and_minimum_broadcast(data, device):
     shape_a, shape_b = data.draw(broadcastable_pair())

@@ -172,8 +172,12 @@ def promoted(a, b, true_division=False):
     """PyTorch's rules where NumPy's differ. An integer or boolean tensor meeting a float tensor takes
     the float's dtype (NumPy widens int64 with float32 to float64, silently doubling the memory). One
     meeting a Python float, or divided (``/`` is true division), becomes the default float, float32
-    (NumPy: float64). The casts need no gradient: integer tensors never require one."""
+    (NumPy: float64). The casts need no gradient: integer tensors never require one. And a 0-d float
+    (a float64 norm, np.float64(0.5)) meeting a float tensor of more dimensions takes its dtype, as a
+    Python number would (NumPy would make float32 activations float64); that cast is differentiable."""
     kinds = [getattr(getattr(x, "dtype", None), "kind", None) for x in (a, b)]
+    if kinds == ["f", "f"] and a.dtype != b.dtype and (a.ndim == 0) != (b.ndim == 0):
+        return (_cast(a, b.dtype), b) if a.ndim == 0 else (a, _cast(b, a.dtype))
     if kinds[0] == "f" and kinds[1] in ("b", "i", "u"):
         b = Tensor((b.data if isinstance(b, Tensor) else b).astype(a.dtype))
     elif kinds[1] == "f" and kinds[0] in ("b", "i", "u"):
@@ -181,6 +185,11 @@ def promoted(a, b, true_division=False):
     elif true_division or isinstance(a, float) or isinstance(b, float):
         a, b = _integers_as_default_float(a), _integers_as_default_float(b)
     return a, b
+
+
+def _cast(x, dtype):
+    from tinycoat.ops.shape import to       # (shape.py imports this module: imported when first needed)
+    return to(x, dtype=dtype) if isinstance(x, Tensor) else x.astype(dtype)
 
 
 def _integers_as_default_float(x):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
 class Exp(Function):
@@ -92,11 +93,12 @@ class Clip(Function):
         return g * self.inside
 
 
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sqrt(x): return Sqrt.apply(x)
-def tanh(x): return Tanh.apply(x)
-def sigmoid(x): return Sigmoid.apply(x)
+# Of an integer tensor these are float32, PyTorch's default float (NumPy would give float64).
+def exp(x): return Exp.apply(_float(x))
+def log(x): return Log.apply(_float(x))
+def sqrt(x): return Sqrt.apply(_float(x))
+def tanh(x): return Tanh.apply(_float(x))
+def sigmoid(x): return Sigmoid.apply(_float(x))
 def relu(x): return ReLU.apply(x)
 def abs(x): return Abs.apply(x)  # noqa: A001
 
@@ -104,4 +106,6 @@ def abs(x): return Abs.apply(x)  # noqa: A001
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch/NumPy argument names
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    if isinstance(min, float) or isinstance(max, float):    # an integer tensor clipped to 0.5: float32
+        x = _float(x)
     return Clip.apply(x, lo=min, hi=max)

@@ -13,7 +13,7 @@ from tinycoat import backend
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import get_array_module
 from tinycoat.checks import is_int
-from tinycoat.ops.arithmetic import broadcastable
+from tinycoat.ops.arithmetic import broadcastable, promoted
 from tinycoat.tensor import Tensor
 
 
@@ -345,8 +345,19 @@ def _check_joinable(name, tensors, axis, same_axis_size):
     return axis
 
 
-def concatenate(tensors, axis=0):
+def _joined(tensors):
+    """The tensors to join, integer ones in the floats' dtype if both kinds meet (PyTorch's rule;
+    NumPy would make float32 joined with int64 float64). Integer tensors never need a gradient."""
     tensors = [as_tensor(t) for t in tensors]
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    if not floats or len(floats) == len(tensors):
+        return tensors
+    dtype = get_array_module(tensors[0].data).result_type(*floats)
+    return [t if t.dtype.kind == "f" else Tensor(t.data.astype(dtype)) for t in tensors]
+
+
+def concatenate(tensors, axis=0):
+    tensors = _joined(tensors)
     axis = _check_joinable("concatenate", tensors, axis, same_axis_size=False)
     return Concatenate.apply(*tensors, axis=axis)
 
@@ -356,8 +367,10 @@ def cat(tensors, dim=0):
     return concatenate(tensors, axis=dim)
 
 
-def stack(tensors, axis=0):
-    tensors = [as_tensor(t) for t in tensors]
+def stack(tensors, axis=0, *, dim=None):
+    """The tensors side by side along a new axis (``dim=``, PyTorch's name, or ``axis=``)."""
+    axis = axis if dim is None else dim
+    tensors = _joined(tensors)
     axis = _check_joinable("stack", tensors, axis, same_axis_size=True)
     return Stack.apply(*tensors, axis=axis)
 
@@ -375,6 +388,7 @@ def pad(x, pad_width, value=0.0):
 
 def where(cond, a, b):
     """Entries of ``a`` where ``cond`` is true, else of ``b`` (cond is not differentiated)."""
+    a, b = promoted(a, b)              # (PyTorch's dtype rules: where(c, x_float32, 0.5) stays float32)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = as_tensor(a, like=like), as_tensor(b, like=like)
     cond = cond.data if isinstance(cond, Tensor) else backend.as_array(cond, device=a.device)
