@@ -595,7 +595,7 @@ def test_allclose_equal_and_argmax_as_functions(device):
     assert not tc.allclose(nan, nan) and tc.allclose(nan, nan, equal_nan=True)
     assert tc.equal(a, a.clone()) and not tc.equal(a, a[:1]) and not tc.equal(a, a + 1)
     assert tc.argmax(a, dim=1).tolist() == [1, 2] and tc.argmin(a).item() == 4
-    assert tc.argmax(a, 0, keepdim=True).shape == (1, 3)
+    assert tc.argmax(a, 0, keepdim=True).shape == (1, 3) and a.argmin(keepdim=True).tolist() == [[4]]
     with pytest.raises(ValueError, match="allclose: shapes .* do not broadcast"):
         tc.allclose(tc.ones(2), tc.ones(3))
 

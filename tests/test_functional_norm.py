@@ -117,5 +117,8 @@ def test_norms_keep_float32_and_check_shapes(device):
         F.batch_norm(x, tc.zeros(4), rv, training=False)
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         F.batch_norm(tc.zeros(1, 3, 1, 1), rm, rv, training=True)
+    with pytest.raises(ValueError, match="batch_norm: training=False normalizes with running_mean and running_var, "
+                                         "but they are None"):
+        F.batch_norm(x, None, None, training=False)           # (it quietly used the batch's statistics)
     with pytest.raises(ValueError, match=r"layer_norm: expected input \(\.\.\., 5\), got \(4, 3, 2, 2\)"):
         F.layer_norm(x, 5)

@@ -139,6 +139,11 @@ def test_unary_ops(name, data, device):
     assert check(fn, a, device=device)
 
 
+def test_clip_with_tensor_bounds_says_what_to_write():
+    with pytest.raises(TypeError, match=r"clip: min and max are numbers here; .* tc.minimum\(tc.maximum\(x, low\), high\)"):
+        tc.randn(3).clamp(tc.zeros(3), 1.0)
+
+
 @given(data=st.data())
 def test_clip_away_from_the_bounds(data, device):
     # Values are multiples of 1/4 shifted by 1/8, the bounds are multiples of 1/4:

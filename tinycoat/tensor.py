@@ -323,8 +323,8 @@ class Tensor:
 
     def _arg(self, find, dim, keepdim):
         index = find(self.data, axis=dim)
-        if keepdim and dim is not None:
-            index = self.xp.expand_dims(index, dim)
+        if keepdim:                 # (of the whole tensor: one index, in a tensor of 1s as PyTorch's)
+            index = self.xp.expand_dims(index, dim) if dim is not None else index.reshape((1,) * self.ndim)
         return Tensor(index)
 
     def exp(self): return ops.exp(self)

@@ -106,6 +106,9 @@ def abs(x): return Abs.apply(x)  # noqa: A001
 def clip(x, min=None, max=None):  # noqa: A002 - PyTorch/NumPy argument names
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    if any(hasattr(bound, "shape") for bound in (min, max)):
+        raise TypeError("clip: min and max are numbers here; for bounds that are tensors, write "
+                        "tc.minimum(tc.maximum(x, low), high)")
     if isinstance(min, float) or isinstance(max, float):    # an integer tensor clipped to 0.5: float32
         x = _float(x)
     return Clip.apply(x, lo=min, hi=max)

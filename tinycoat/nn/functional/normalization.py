@@ -131,13 +131,16 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {tuple(x.shape)}, "
                              f"got {tuple(t.shape)}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: training=False normalizes with running_mean and running_var, but they are "
+                         "None: pass them, or training=True for the batch's own statistics (as PyTorch)")
     weight, bias = _affine(x, weight, bias, (c,))
-    if training or running_mean is None or running_var is None:
+    if training:
         if x.numel() // c < 2:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input {tuple(x.shape)}")
-        return BatchNorm.apply(x, weight, bias, eps=eps, running_mean=running_mean if training else None,
-                               running_var=running_var if training else None, momentum=momentum)
+        return BatchNorm.apply(x, weight, bias, eps=eps, running_mean=running_mean, running_var=running_var,
+                               momentum=momentum)
     return BatchNormEval.apply(x, weight, bias, eps=eps, running_mean=running_mean, running_var=running_var)
 
 
