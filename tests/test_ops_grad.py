@@ -441,7 +441,8 @@ def test_integers_divided_or_meeting_a_python_float_become_float32_as_in_pytorch
 def test_a_0d_float_and_integer_functions_follow_pytorchs_dtype_rules():
     """A 0-d float64 (clip_grad_norm_'s norm, np.float64(2)) meeting float32 activations leaves
     them float32, its gradient in its own dtype; exp/log/sqrt/tanh/sigmoid of integers, integers
-    clipped to float bounds, joined with floats or picked by where against a float: float32."""
+    clipped to float bounds, joined with floats or picked by where against a float, averaged
+    (mean, var, std): float32."""
     x = tc.randn(3, requires_grad=True)
     s = tc.tensor(2.0, dtype="float64", requires_grad=True)
     for y in (x * s, s * x, x + np.float64(1.0), x - s, x / s, x ** s, tc.maximum(x, s)):
@@ -457,6 +458,8 @@ def test_a_0d_float_and_integer_functions_follow_pytorchs_dtype_rules():
               tc.where(mask, floats, tc.tensor(0.0, dtype="float64"))):
         assert y.dtype == tc.float32, y
     assert ints.clip(0, 1).dtype == ints.abs().dtype == tc.where(mask, ints, 0).dtype == tc.int64
+    assert ints.mean().dtype == ints.var().dtype == ints.std(unbiased=False).dtype == tc.float32 and ints.mean().item() == 1.5
+    assert ints.sum().dtype == tc.int64                                              # a sum stays an integer
     np.testing.assert_allclose(ints.exp().numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
 def _normalize_axes(axis, ndim):
@@ -109,7 +110,7 @@ def mean(x, axis=None, keepdims=False):
     axes = _normalize_axes(axis, x.ndim)
     if _count(x.shape, axes) == 0:
         raise ValueError(f"mean over axes {axes} of a tensor of shape {x.shape}: no elements to average")
-    return Mean.apply(x, axes=axes, keepdims=keepdims)
+    return Mean.apply(_float(x), axes=axes, keepdims=keepdims)     # (of integers: float32, not NumPy's float64)
 
 
 def max(x, axis=None, keepdims=False, one_winner=False):  # noqa: A001
@@ -135,4 +136,4 @@ def var(x, axis=None, keepdims=False, ddof=1):
     if _count(x.shape, axes) - ddof <= 0:
         raise ValueError(f"var over axes {axes} of shape {x.shape} with ddof={ddof}: needs more than "
                          f"{ddof} element(s)")
-    return Var.apply(x, axes=axes, keepdims=keepdims, ddof=ddof)
+    return Var.apply(_float(x), axes=axes, keepdims=keepdims, ddof=ddof)
