@@ -14,6 +14,7 @@ from hypothesis import given, strategies as st
 
 import tinycoat as tc
 import tinycoat.nn.functional as F
+from tinycoat import nn
 from tinycoat.nn.functional.im2col import col2im, im2col, pad2d, windows
 from strategies import arrays
 
@@ -185,3 +186,31 @@ def test_depthwise_keeps_float32_and_checks_shapes(device):
         F.depthwise_conv2d(tc.zeros(2, 4, 5, 5), tc.zeros(3, 1, 3, 3))
     with pytest.raises(ValueError, match=r"weight must be \(channels, 1, kh, kw\)"):
         F.depthwise_conv2d(tc.zeros(2, 3, 5, 5), tc.zeros(3, 3, 3, 3))
+
+
+@given(kh=st.sampled_from([1, 3, 5]), kw=st.sampled_from([1, 3, 5]), h=st.integers(1, 6), w=st.integers(1, 6),
+       depthwise=st.booleans())
+def test_padding_same_keeps_the_map_size_and_valid_is_none(kh, kw, h, w, depthwise):
+    """PyTorch's padding words: 'same' is (k − 1)/2 on each side (stride 1, odd kernels), 'valid' 0."""
+    x = tc.randn(2, 3, h, w, dtype="float64")
+    weight = tc.randn(3, 1, kh, kw, dtype="float64") if depthwise else tc.randn(4, 3, kh, kw, dtype="float64")
+    conv = F.depthwise_conv2d if depthwise else F.conv2d
+    same = conv(x, weight, padding="same")
+    assert same.shape[2:] == (h, w)
+    np.testing.assert_array_equal(same.numpy(), conv(x, weight, padding=((kh - 1) // 2, (kw - 1) // 2)).numpy())
+    if kh <= h and kw <= w:
+        np.testing.assert_array_equal(conv(x, weight, padding="valid").numpy(), conv(x, weight).numpy())
+    layer = (nn.DepthwiseConv2d(3, (kh, kw), padding="same") if depthwise
+             else nn.Conv2d(3, 4, (kh, kw), padding="same"))
+    assert layer.padding == ((kh - 1) // 2, (kw - 1) // 2) and layer(x.float()).shape[2:] == (h, w)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"), r"padding='same' needs stride 1 \(as in PyTorch\)"),
+    (lambda: nn.DepthwiseConv2d(3, (3, 2), padding="same"), r"padding='same' with the even kernel \(3, 2\)"),
+    (lambda: nn.Conv2d(3, 4, 3, padding="full"), r"padding must be an int, a pair, 'same' or 'valid', got 'full'"),
+    (lambda: F.conv2d(tc.randn(1, 3, 4, 4), tc.randn(4, 3, 2, 2), padding="same"), r"^conv2d: padding='same' with"),
+])
+def test_padding_words_that_cannot_be_kept_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

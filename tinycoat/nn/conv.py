@@ -11,14 +11,14 @@ import math
 
 from tinycoat.checks import check_int, check_pair
 import tinycoat.nn.functional as F
-from tinycoat.nn.functional.conv import check_conv_input
+from tinycoat.nn.functional.conv import check_conv_input, padding_for
 from tinycoat.nn.module import Module, uniform_parameter
 
 
 def _check_window(owner, kernel_size, stride, padding):
-    """The kernel, stride and padding as pairs: kernel and stride > 0, padding >= 0."""
-    return (check_pair(owner, "kernel_size", kernel_size), check_pair(owner, "stride", stride),
-            check_pair(owner, "padding", padding, positive=False))
+    """The kernel, stride and padding as pairs: kernel and stride > 0, padding >= 0 (or 'same', 'valid')."""
+    kernel, stride = check_pair(owner, "kernel_size", kernel_size), check_pair(owner, "stride", stride)
+    return kernel, stride, check_pair(owner, "padding", padding_for(owner, padding, kernel, stride), positive=False)
 
 
 def _settings(kernel, stride, padding):

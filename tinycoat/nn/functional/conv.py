@@ -60,6 +60,24 @@ class Conv2d(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
+def padding_for(name, padding, kernel, stride):
+    """PyTorch's padding words as numbers: 'valid' is none, 'same' (stride 1, odd kernels) the
+    (k − 1)/2 on each side that keeps H×W; a number or pair passes through."""
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    (kh, kw), stride = pair(kernel), pair(stride)
+    if stride != (1, 1):
+        raise ValueError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    if kh % 2 == 0 or kw % 2 == 0:
+        raise ValueError(f"{name}: padding='same' with the even kernel {(kh, kw)} would need more padding on one "
+                         "side than the other, which tinycoat does not do: use an odd kernel")
+    return (kh - 1) // 2, (kw - 1) // 2
+
+
 def check_conv_input(name, x, in_channels, kernel, stride, padding):
     """Raise a clear error unless x is (N, in_channels, H, W) of floats and large enough for the kernel."""
     check_float_input(name, x)
@@ -83,10 +101,11 @@ def check_conv_arguments(name, stride, padding, bias, out_channels):
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
     """2-D convolution of x (N, C, H, W) with weight (O, C, kh, kw) and optional bias (O,)."""
-    stride, padding = pair(stride), pair(padding)
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
     o, c, kh, kw = weight.shape
+    stride = pair(stride)
+    padding = pair(padding_for("conv2d", padding, (kh, kw), stride))
     check_conv_arguments("conv2d", stride, padding, bias, o)
     check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)

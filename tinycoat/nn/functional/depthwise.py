@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input
+from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input, padding_for
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
 
 
@@ -73,10 +73,11 @@ class DepthwiseConv2d(Function):
 
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
     """Per-channel convolution of x (N, C, H, W) with weight (C, 1, kh, kw), bias (C,)."""
-    stride, padding = pair(stride), pair(padding)
     if weight.ndim != 4 or weight.shape[1] != 1:
         raise ValueError(f"depthwise_conv2d: weight must be (channels, 1, kh, kw), got {tuple(weight.shape)}")
     c, _, kh, kw = weight.shape
+    stride = pair(stride)
+    padding = pair(padding_for("depthwise_conv2d", padding, (kh, kw), stride))
     check_conv_arguments("depthwise_conv2d", stride, padding, bias, c)
     check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)
