@@ -586,6 +586,14 @@ def test_pytorchs_creation_functions(device):
         tc.randint(10)
 
 
+def test_a_list_of_tensors_becomes_a_tensor_of_their_values():
+    losses = [tc.tensor(0.5, requires_grad=True) * 2, tc.tensor(0.25)]
+    t = tc.tensor(losses)
+    assert t.tolist() == [1.0, 0.25] and t.dtype == tc.float32 and t.requires_grad is False and t.is_leaf
+    assert tc.tensor([[tc.tensor(1), 2], (3, tc.tensor(4))]).tolist() == [[1, 2], [3, 4]]
+    assert tc.tensor([tc.tensor([1.0, 2.0]), tc.tensor([3.0, 4.0])]).shape == (2, 2)
+
+
 def test_allclose_equal_and_argmax_as_functions(device):
     a = tc.tensor([[1.0, 5.0, 2.0], [0.5, -1.0, 3.0]], device=device)
     assert tc.allclose(a, a + 1e-7) and not tc.allclose(a, a + 1e-3)

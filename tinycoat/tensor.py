@@ -503,10 +503,19 @@ def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tenso
     """
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)):
+        data = _numbers(data)            # tc.tensor([loss_a, loss_b]): tensors in a list give their values
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype, device=backend.canonical_device(device))
     if t.data is data or getattr(t.data, "base", None) is not None:      # (as_array kept the caller's memory)
         t.data = t.data.copy()
     return t
+
+
+def _numbers(data):
+    """A nested list with every tensor in it replaced by its values (as Python numbers)."""
+    if isinstance(data, (list, tuple)):
+        return [_numbers(v) for v in data]
+    return data.tolist() if isinstance(data, Tensor) else data
 
 
 def _shape(shape):
