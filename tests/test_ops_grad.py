@@ -326,6 +326,26 @@ def test_integer_array_indexing_with_repeats(data, device):
     assert check(lambda x: x[picks, ...], a, device=device)
 
 
+def test_integers_pick_before_arrays_as_pytorch_reads_an_index(device):
+    """x[0, :, [0, 1]] is x[0][:, [0, 1]], shape (3, 2) (NumPy's reading gives (2, 3)); reading, the
+    gradient and writing agree with the two steps."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = tc.tensor(a, device=device)
+    mask = np.array([True, False, True])
+    for index, expected in (((0, slice(None), [0, 1]), a[0][:, [0, 1]]),
+                            ((slice(None), 1, slice(None), ), a[:, 1, :]),
+                            ((1, slice(None), [[0], [3]]), a[1][:, [[0], [3]]]),
+                            ((1, mask, [0, 3]), a[1][mask, [0, 3]]),
+                            ((None, 0, Ellipsis, [2]), a[None][:, 0][..., [2]])):
+        np.testing.assert_array_equal(x[index].numpy(), expected)
+    assert check(lambda t: t[0, :, [0, 1, 1]] * 2, a, device=device)            # a repeat: gradients add
+    y = tc.zeros(2, 3, 4, device=device)
+    y[1, :, [0, 2]] = tc.tensor(np.arange(6.0).reshape(3, 2), device=device)
+    expected = np.zeros((2, 3, 4))
+    expected[1][:, [0, 2]] = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(y.numpy(), expected)
+
+
 def test_index_tensor_on_another_device_is_refused(device):
     if device == "cpu":
         pytest.skip("needs a second device: runs as the 'gpu' variant")

@@ -200,9 +200,33 @@ def _index_for(x, index):
     return index
 
 
+def _integers_first(index):
+    """PyTorch reads ``x[0, :, [0, 1]]`` as ``x[0][:, [0, 1]]``: the integers pick first, then the
+    arrays. NumPy counts an integer among the arrays, and where a slice stands between them it
+    moves their axes to the front: (2, 3) for an x of shape (2, 3, 4), where PyTorch gives (3, 2).
+    So an index with both is split in two, (the integers, the rest); None where there is nothing to do."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not (any(is_int(p) for p in parts) and _has_array(index)):
+        return None
+    first, rest = [], []
+    for p in parts:
+        if is_int(p):
+            first.append(p)
+        elif p is None:                                   # the new axis is made first, then kept whole
+            first.append(None), rest.append(slice(None))
+        elif hasattr(p, "dtype") and p.dtype.kind == "b":  # a mask spans as many axes as it has
+            first.extend([slice(None)] * p.ndim), rest.append(p)
+        else:                                             # slices, arrays, and ... keep their place
+            first.append(p if p is Ellipsis else slice(None)), rest.append(p)
+    return tuple(first), tuple(rest)
+
+
 def getitem(x, index):
     index = _index_for(x, index)
     try:
+        split = _integers_first(index)
+        if split:
+            return GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
         return GetItem.apply(x, index=index)
     except IndexError as exc:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {exc}") from None
@@ -214,7 +238,11 @@ def setitem(x, index, value):
     index = _index_for(x, index)
     v = backend.operand_for(value.data if isinstance(value, Tensor) else value, x.device, "x[index] = value")
     try:
-        x.data[index] = v
+        split = _integers_first(index)
+        if split:
+            x.data[split[0]][split[1]] = v          # (the integers' part is a view: the write goes through)
+        else:
+            x.data[index] = v
     except (IndexError, ValueError) as exc:
         shape = f" of shape {tuple(v.shape)}" if hasattr(v, "shape") else ""
         raise type(exc)(f"x[index] = value{shape}: it does not fit the indexed part of a tensor of shape "
