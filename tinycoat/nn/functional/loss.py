@@ -104,5 +104,10 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=-100, reduction="
         return terms.sum()
     if kept is None:
         return terms.sum() * (1.0 / n)
-    # (counted stays on the device: reading it back would make the host wait for the GPU)
-    return terms.sum() * Tensor(logits.xp.asarray(1.0 / counted, dtype=logits.dtype))
+    # (counted stays on the device: reading it back would make the host wait for the GPU.) Nothing
+    # counted (every target ignored): the mean of nothing is NaN, as PyTorch's, but the gradient
+    # is 0, not the NaN that 0 · (1/0) would spread into every weight at the next step.
+    xp = logits.xp
+    scale = xp.where(counted > 0, 1.0 / xp.maximum(counted, 1e-30), 0.0).astype(logits.dtype)
+    empty = xp.where(counted > 0, 0.0, xp.nan).astype(logits.dtype)
+    return terms.sum() * Tensor(scale) + Tensor(empty)
