@@ -177,6 +177,10 @@ def test_convert_sync_batchnorm_keeps_parameters_and_buffers():
     after = dict(model.named_parameters()), dict(model.named_buffers())
     for old, new in zip(before, after):          # the same tensors, under the same names, in the same order
         assert list(new) == list(old) and all(new[k] is old[k] for k in old)
+    plain = tc.nn.Sequential(tc.nn.Conv2d(3, 4, 1), tc.nn.BatchNorm2d(4, affine=False))
+    with pytest.raises(ValueError, match=r"convert_sync_batchnorm: 1 is BatchNorm2d\(4, .*affine=False\); "
+                                         r"SyncBatchNorm2d has γ, β and running statistics"):
+        distributed.convert_sync_batchnorm(plain, distributed.SingleProcess())
 
 
 # ------------------------------------------------------------------------ real ranks (MPI)

@@ -71,7 +71,8 @@ def test_layers_take_pytorchs_positional_arguments_or_refuse_them():
         nn.Conv2d(3, 8, 3, 1, 2, 2)
     with pytest.raises(ValueError, match=r"groups=3 is not implemented .*nn\.DepthwiseConv2d"):
         nn.Conv2d(3, 3, 3, groups=3)
-    for build in (lambda: nn.Linear(2, 2, True, "cpu"), lambda: nn.BatchNorm2d(2, 1e-5, 0.1, False),
+    assert nn.BatchNorm2d(2, 1e-5, 0.1, False).weight is None                   # affine in PyTorch's place
+    for build in (lambda: nn.Linear(2, 2, True, "cpu"), lambda: nn.BatchNorm2d(2, 1e-5, 0.1, True, True, "cpu"),
                   lambda: nn.LayerNorm(2, 1e-5, True, False), lambda: nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "cpu")):
         with pytest.raises(TypeError, match="positional argument"):
             build()
@@ -142,7 +143,7 @@ def test_simple_layers(device):
     (nn.DepthwiseConv2d(8, 3, padding=1), (2, 4, 8, 8), r"^DepthwiseConv2d\(8, k=3, p=1\): expected input \(N, 8, H, W\)"),
     (nn.Linear(16, 10), (2, 15), r"^Linear\(16→10\): expected input \(\.\.\., 16\), got \(2, 15\)"),
     (nn.BatchNorm2d(16), (2, 8, 4, 4), r"^BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(2, 8, 4, 4\)"),
-    (nn.BatchNorm2d(4), (1, 4, 1, 1), r"^BatchNorm2d\(4\): training needs more than one value per channel"),
+    (nn.BatchNorm2d(4), (1, 4, 1, 1), r"^BatchNorm2d\(4\): normalizing by the batch needs more than one value per channel"),
     (nn.LayerNorm(8), (2, 4, 7), r"^LayerNorm\(8\): expected input \(\.\.\., 8\), got \(2, 4, 7\)"),
     (nn.MaxPool2d(2), (2, 3, 1, 4), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with H, W >= 2, 2"),
     (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\), got \(2, 3\)"),
@@ -211,3 +212,19 @@ def test_constructor_arguments_accept_ints_and_pairs():
     assert conv.kernel_size == (3, 1) and conv.stride == (2, 1) and conv.padding == (1, 0)
     assert conv(tc.zeros(1, 3, 6, 5)).shape == (1, 8, 3, 5)
     assert nn.LayerNorm([2, 3]).normalized_shape == (2, 3) and nn.BatchNorm2d(2, momentum=0.0).momentum == 0.0
+
+
+def test_batchnorm_without_affine_or_running_statistics_as_pytorch():
+    x = tc.randn(4, 3, 2, 2, dtype="float64")
+    plain = nn.BatchNorm2d(3, affine=False, dtype="float64")
+    assert plain.weight is None and plain.bias is None and len(list(plain.parameters())) == 0
+    assert sorted(plain.state_dict()) == ["num_batches_tracked", "running_mean", "running_var"]
+    mean = x.numpy().mean(axis=(0, 2, 3), keepdims=True)
+    expected = (x.numpy() - mean) / np.sqrt(x.numpy().var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(plain(x).numpy(), expected, rtol=1e-10)
+    untracked = nn.BatchNorm2d(3, track_running_stats=False, dtype="float64")
+    assert untracked.running_mean is None and sorted(untracked.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(untracked.eval()(x).numpy(), expected, rtol=1e-10)      # the batch's own, in eval too
+    assert "affine=False" in repr(plain) and "track_running_stats=False" in repr(untracked)
+    xt = tc.tensor(x.numpy(), requires_grad=True)
+    assert tc.gradcheck(lambda t: nn.BatchNorm2d(3, affine=False, track_running_stats=False, dtype="float64")(t), xt)

@@ -84,6 +84,9 @@ def convert_sync_batchnorm(module, comm):
     buffers (as PyTorch's ``nn.SyncBatchNorm.convert_sync_batchnorm``). Returns ``module``."""
     for name, child in list(module._modules.items()):
         if type(child) is BatchNorm2d:
+            if not (child.affine and child.track_running_stats):
+                raise ValueError(f"convert_sync_batchnorm: {name} is {child!r}; SyncBatchNorm2d has γ, β and running "
+                                 "statistics (affine=False or track_running_stats=False is not implemented)")
             sync = SyncBatchNorm2d(child.num_features, comm, eps=child.eps, momentum=child.momentum)
             for key in ("weight", "bias"):
                 setattr(sync, key, getattr(child, key))

@@ -16,34 +16,42 @@ from tinycoat.nn.module import Module, Parameter
 class BatchNorm2d(Module):
     """Each channel of (N, C, H, W) maps normalized by its batch mean and variance in training
     (which also update the running estimates, with ``momentum`` as in PyTorch), by the running
-    estimates in eval mode; then γ ⊙ x̂ + β per channel."""
+    estimates in eval mode; then γ ⊙ x̂ + β per channel. As PyTorch's: ``affine=False`` has no γ, β;
+    ``track_running_stats=False`` keeps no estimates and normalizes by the batch's own, in eval too."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=None, device="cpu"):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
+                 dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
         self.num_features = check_int(name, "num_features", num_features)
         self.eps = check_number(name, "eps", eps, low_open=True)      # eps <= 0 can divide by 0: NaN
         self.momentum = check_number(name, "momentum", momentum, high=1.0)
-        self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
-        self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
-        self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
-        self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
-        self.register_buffer("num_batches_tracked", Tensor(backend.array_module(device).zeros((), dtype="int64")))
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype, device=device)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype, device=device)) if affine else None)
+        tracked = {"running_mean": zeros(num_features, dtype=dtype, device=device),
+                   "running_var": ones(num_features, dtype=dtype, device=device),
+                   "num_batches_tracked": Tensor(backend.array_module(device).zeros((), dtype="int64"))}
+        for key, value in tracked.items():
+            self.register_buffer(key, value if track_running_stats else None)
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), "
                              f"got {tuple(x.shape)}")
-        if self.training:
+        batch_statistics = self.training or not self.track_running_stats
+        if batch_statistics:
             if x.shape[0] * x.shape[2] * x.shape[3] < 2:
-                raise ValueError(f"BatchNorm2d({self.num_features}): training needs more than one value per "
-                                 f"channel (N·H·W >= 2), got input {tuple(x.shape)}")
-            self.num_batches_tracked.data += 1
+                raise ValueError(f"BatchNorm2d({self.num_features}): normalizing by the batch needs more than one "
+                                 f"value per channel (N·H·W >= 2), got input {tuple(x.shape)}")
+            if self.training and self.track_running_stats:
+                self.num_batches_tracked.data += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training, momentum=self.momentum, eps=self.eps)
+                            training=batch_statistics, momentum=self.momentum, eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        flags = "".join(f", {k}=False" for k in ("affine", "track_running_stats") if not getattr(self, k))
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}{flags}"
 
 
 class LayerNorm(Module):
