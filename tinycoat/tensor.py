@@ -19,6 +19,7 @@ import collections
 import operator
 
 from tinycoat import backend
+from tinycoat.checks import is_int
 
 
 class Tensor:
@@ -337,10 +338,7 @@ class Tensor:
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip                                    # (PyTorch's name)
 
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
+    def reshape(self, *shape): return ops.reshape(self, _spread(shape))
 
     view = reshape          # (PyTorch's view shares memory and refuses some layouts; here it is reshape)
 
@@ -366,10 +364,7 @@ class Tensor:
         """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""
         return ops.contiguous(self)
 
-    def permute(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
-        return ops.permute(self, dims)
+    def permute(self, *dims): return ops.permute(self, _spread(dims))
 
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two axes (PyTorch's ``transpose``); see ``permute`` for any order."""
@@ -381,7 +376,7 @@ class Tensor:
 
     def expand(self, *sizes):
         """This tensor repeated along its size-1 axes, without a copy (−1 keeps a size)."""
-        return ops.expand(self, sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)
+        return ops.expand(self, _spread(sizes))
 
     def expand_as(self, other): return ops.expand(self, other.shape)
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
@@ -518,9 +513,14 @@ def _numbers(data):
     return data.tolist() if isinstance(data, Tensor) else data
 
 
+def _spread(args):
+    """f(2, 3) and f((2, 3)) alike, as PyTorch takes sizes and axes: the arguments as one tuple."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
 def _shape(shape):
     """zeros(2, 3) and zeros((2, 3)) alike, sizes checked (NumPy's own error names no function)."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    shape = _spread(shape)
     try:
         sizes = tuple(operator.index(n) for n in shape)             # ints, and NumPy's integer scalars
     except TypeError:
@@ -591,7 +591,7 @@ def randint(low, high=None, size=None, dtype=None, device="cpu") -> Tensor:
         low, high, size = 0, low, high
     elif high is None:                  # randint(high, size=...)
         low, high = 0, low
-    if size is None or not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+    if size is None or not (is_int(low) and is_int(high)):
         raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size) with int bounds, "
                         f"got low={low!r}, high={high!r}, size={size!r}")
     if low >= high:
