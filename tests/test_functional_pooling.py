@@ -79,3 +79,36 @@ def test_pooling_keeps_float32_and_checks_shapes(device):
         F.avg_pool2d(tc.zeros(4, 4), 2)
     with pytest.raises(ValueError, match="at most half the kernel"):
         F.max_pool2d(tc.zeros(1, 1, 4, 4), 2, padding=2)
+
+
+@given(x=arrays(st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 7), st.integers(1, 7))),
+       out=st.tuples(st.integers(1, 5) | st.none(), st.integers(1, 5) | st.none()))
+def test_adaptive_avg_pool_matches_pytorchs_windows_and_gradcheck(x, out, device):
+    """Window i of an axis n_in → n_out: from ⌊i·n_in/n_out⌋ to ⌈(i+1)·n_in/n_out⌉ (PyTorch's rule),
+    also when the output is larger than the input (windows of one pixel, repeated)."""
+    h, w = x.shape[2:]
+    oh, ow = out[0] or h, out[1] or w
+    expected = np.empty(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            rows = slice(i * h // oh, -(-(i + 1) * h // oh))
+            cols = slice(j * w // ow, -(-(j + 1) * w // ow))
+            expected[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
+    size = out if out[0] != out[1] else out[0]           # an int or a pair, as PyTorch takes both
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(tc.tensor(x, device=device), size).numpy(), expected,
+                               rtol=1e-12, atol=1e-12)
+    layer = tc.nn.AdaptiveAvgPool2d(size)
+    np.testing.assert_allclose(layer(tc.tensor(x, device=device)).numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert tc.gradcheck(lambda t: F.adaptive_avg_pool2d(t, size),
+                        tc.tensor(x, requires_grad=True, dtype="float64", device=device))
+
+
+def test_adaptive_avg_pool_keeps_float32_and_checks_its_arguments():
+    x = tc.randn(2, 3, 5, 4)
+    assert F.adaptive_avg_pool2d(x, (2, 3)).dtype == tc.float32
+    np.testing.assert_allclose(tc.nn.AdaptiveAvgPool2d(1)(x).numpy(), x.numpy().mean(axis=(2, 3), keepdims=True),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
+        F.adaptive_avg_pool2d(tc.randn(3, 5, 4), 2)
+    with pytest.raises(ValueError, match="output_size must be a positive int"):
+        F.adaptive_avg_pool2d(x, 0)

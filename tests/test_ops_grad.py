@@ -585,3 +585,53 @@ def test_split_and_chunk_refuse_bad_sizes():
         x.chunk(0)
     with pytest.raises(ValueError, match="split: axis 2 is out of range"):
         x.split(1, dim=2)
+
+
+@given(data=st.data())
+def test_masked_fill_is_where_with_the_tensors_shape_and_dtype(data, device):
+    shape, mask_shape = data.draw(broadcastable_pair())
+    shape = np.broadcast_shapes(shape, mask_shape)                # the mask broadcasts to x, never x to it
+    a = data.draw(arrays(shape))
+    mask = data.draw(st.lists(st.booleans(), min_size=int(np.prod(mask_shape)), max_size=int(np.prod(mask_shape))))
+    mask = np.array(mask, dtype=bool).reshape(mask_shape)
+    m = tc.tensor(mask, device=device)
+    np.testing.assert_array_equal(tc.tensor(a, device=device).masked_fill(m, -7.0).numpy(), np.where(mask, -7.0, a))
+    assert check(lambda x: x.masked_fill(m, 2.0) * x, a, device=device)
+    assert tc.ones(2, dtype="float32").masked_fill(tc.tensor([True, False]), tc.tensor(2.0, dtype="float64")).dtype \
+        == tc.float32
+
+
+def test_masked_fill_refuses_a_mask_that_would_grow_the_tensor():
+    with pytest.raises(ValueError, match=r"broadcasts to shape \(3,\), got shape \(2, 3\)"):
+        tc.zeros(3).masked_fill(tc.ones(2, 3) > 0, 1.0)
+    with pytest.raises(ValueError, match="a number or a 0-d tensor"):
+        tc.zeros(3).masked_fill(tc.ones(3) > 0, tc.ones(3))
+
+
+@given(data=st.data(), keepdim=st.booleans())
+def test_amax_and_amin_reduce_over_axes_as_max_and_min_do(data, keepdim, device):
+    shape, axis = data.draw(shape_and_axis())
+    a = data.draw(distinct(shape))
+    dim = () if axis is None else axis
+    x = tc.tensor(a, device=device)
+    np.testing.assert_array_equal(x.amax(dim, keepdim).numpy(), a.max(axis=axis, keepdims=keepdim))
+    np.testing.assert_array_equal(x.amin(dim=dim, keepdim=keepdim).numpy(), a.min(axis=axis, keepdims=keepdim))
+    assert check(lambda t: t.amax(dim, keepdim) * 3 + t.amin(dim, keepdim), a, device=device)
+
+
+def test_small_pytorch_methods_on_tensors():
+    x = tc.tensor([[-1.5, 0.0], [float("nan"), float("inf")]])
+    assert abs(tc.tensor([-2.0, 3.0])).tolist() == [2.0, 3.0]
+    assert tc.tensor([-2.0, 3.0]).square().tolist() == [4.0, 9.0]
+    assert tc.tensor([-2.0, 0.0, 3.0]).sign().tolist() == [-1.0, 0.0, 1.0]
+    assert x.isnan().tolist() == [[False, False], [True, False]]
+    assert x.isfinite().tolist() == [[True, True], [False, False]]
+    assert tc.zeros(4, 2, 3).mT.shape == (4, 3, 2)
+    b = tc.tensor([[True, False], [False, False]])
+    assert b.any(dim=1).tolist() == [True, False] and b.all(0, keepdim=True).tolist() == [[False, False]]
+    assert b.any().item() is True and b.all().item() is False
+    w = tc.ones(2, requires_grad=True)
+    with tc.inference_mode():
+        assert not (w * 2).requires_grad
+    with tc.inference_mode(False):
+        assert (w * 2).requires_grad

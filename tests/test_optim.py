@@ -46,20 +46,32 @@ def test_sgd_momentum_two_steps(nesterov, device):
     np.testing.assert_allclose(p.numpy(), [expected], rtol=1e-12)
 
 
-def test_adamw_two_steps_by_hand(device):
+@pytest.mark.parametrize("name", ["AdamW", "Adam"])
+def test_adam_and_adamw_two_steps_by_hand(name, device):
+    """AdamW shrinks θ itself, θ ← θ(1 − ηλ); Adam (PyTorch's) adds the decay to the gradient,
+    g ← g + λθ, before the moments. Then the same update."""
     lr, b1, b2, eps, wd = 0.01, 0.9, 0.99, 1e-8, 0.1
     p = param([0.5, -1.0], device)
-    opt = optim.AdamW([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    opt = getattr(optim, name)([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
     theta = np.array([0.5, -1.0])
     m = v = np.zeros(2)
     for t, g in enumerate([np.array([0.3, -0.1]), np.array([-0.2, 0.4])], start=1):
         set_grad(p, g)
         opt.step()
-        theta = theta * (1 - lr * wd)
+        if name == "AdamW":
+            theta = theta * (1 - lr * wd)
+        else:
+            g = g + wd * theta
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         theta = theta - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
     np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12)
+    np.testing.assert_array_equal(p.grad.numpy(), [-0.2, 0.4])     # (the decay is not written into .grad)
+
+
+def test_adam_and_adamw_default_weight_decay_is_pytorchs():
+    assert optim.Adam([param([1.0])]).param_groups[0]["weight_decay"] == 0.0
+    assert optim.AdamW([param([1.0])]).param_groups[0]["weight_decay"] == 0.01
 
 
 def test_adamw_keeps_float32():

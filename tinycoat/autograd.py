@@ -49,6 +49,11 @@ def no_grad():
     return _set_grad_enabled(False)
 
 
+def inference_mode(mode: bool = True):
+    """PyTorch's faster no_grad; here the two are the same: no graph is recorded while ``mode``."""
+    return _set_grad_enabled(not mode)
+
+
 def enable_grad():
     return _set_grad_enabled(True)
 

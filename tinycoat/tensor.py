@@ -269,8 +269,13 @@ class Tensor:
                                "use t.any() or t.all()")
         return bool(self.data.reshape(()).item())
 
-    def any(self): return Tensor(self.xp.any(self.data))
-    def all(self): return Tensor(self.xp.all(self.data))
+    def any(self, dim=None, keepdim=False):
+        """Whether any entry (along ``dim``, an axis or a tuple of them) is true; a bool tensor."""
+        return Tensor(self.xp.any(self.data, axis=dim, keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):
+        """Whether every entry (along ``dim``) is true; a bool tensor."""
+        return Tensor(self.xp.all(self.data, axis=dim, keepdims=keepdim))
 
     # ----------------------------------------------------------------- methods
     # Reductions take NumPy's names (axis, keepdims) or PyTorch's (dim, keepdim).
@@ -310,6 +315,15 @@ class Tensor:
             return result(reduce(self), Tensor(self.xp.zeros((), dtype=backend.int64)))
         return result(reduce(self, dim, keep, one_winner=True), arg(dim, keep))
 
+    def amax(self, dim=(), keepdim=False):
+        """The largest entries along ``dim`` (an axis, a tuple of them, or () for all), values only;
+        ties share the gradient equally, as in PyTorch."""
+        return ops.max(self, None if dim == () else dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        """As ``amax``, for the smallest entries."""
+        return ops.min(self, None if dim == () else dim, keepdim)
+
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
         """√var, with var's arguments: the unbiased estimate by default, as torch.std."""
         return self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims).sqrt()
@@ -335,6 +349,11 @@ class Tensor:
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
     def abs(self): return ops.abs(self)
+    __abs__ = abs
+    def square(self): return ops.mul(self, self)
+    def sign(self): return Tensor(self.xp.sign(self.data))       # (its derivative is 0 wherever it has one)
+    def isnan(self): return Tensor(self.xp.isnan(self.data))
+    def isfinite(self): return Tensor(self.xp.isfinite(self.data))
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip                                    # (PyTorch's name)
 
@@ -374,6 +393,11 @@ class Tensor:
     def T(self):
         return ops.permute(self, tuple(reversed(range(self.ndim))))
 
+    @property
+    def mT(self):
+        """The last two axes swapped (a batch of transposed matrices), PyTorch's ``mT``."""
+        return ops.transpose(self, -2, -1)
+
     def expand(self, *sizes):
         """This tensor repeated along its size-1 axes, without a copy (−1 keeps a size)."""
         return ops.expand(self, _spread(sizes))
@@ -384,6 +408,27 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
     def matmul(self, other): return ops.matmul(self, other)
+
+    # entries picked or moved (ops/reorder.py)
+    def flip(self, *dims): return ops.flip(self, _spread(dims))
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def gather(self, dim, index): return ops.gather(self, dim, index)
+    def sort(self, dim=-1, descending=False): return ops.sort(self, dim, descending)
+    def argsort(self, dim=-1, descending=False): return ops.argsort(self, dim, descending)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)  # noqa: A002
+
+    def masked_fill(self, mask, value):
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is true, else this tensor's
+        entries: ``where(mask, value, self)``, with this tensor's shape and dtype (PyTorch's masked_fill)."""
+        mask_shape = getattr(mask, "shape", None)
+        if mask_shape is None or len(mask_shape) > self.ndim or any(
+                m not in (1, n) for m, n in zip(reversed(mask_shape), reversed(self.shape))):
+            raise ValueError(f"masked_fill: the mask must be a boolean tensor that broadcasts to shape {self.shape}, "
+                             f"got {'shape ' + str(tuple(mask_shape)) if mask_shape is not None else type(mask).__name__}")
+        if getattr(value, "ndim", 0) != 0:
+            raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
+        value = value.to(dtype=self.dtype) if isinstance(value, Tensor) else value
+        return ops.where(mask, value, self)
 
 
 # ---------------------------------------------------------------------------- constructors

@@ -4,9 +4,9 @@
     linear.py          Linear
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
-    pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d
+    pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
     activation.py      GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath
-    loss.py            CrossEntropyLoss
+    loss.py            CrossEntropyLoss, MSELoss, L1Loss
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
@@ -17,9 +17,9 @@ from tinycoat.nn.module import (  # noqa: F401
 from tinycoat.nn.linear import Linear  # noqa: F401
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
-from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d  # noqa: F401
+from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from tinycoat.nn.activation import GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath  # noqa: F401
-from tinycoat.nn.loss import CrossEntropyLoss  # noqa: F401
+from tinycoat.nn.loss import CrossEntropyLoss, MSELoss, L1Loss  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401

@@ -23,3 +23,21 @@ class CrossEntropyLoss(Module):
     def forward(self, logits, target):
         return F.cross_entropy(logits, target, self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class MSELoss(Module):
+    """``F.mse_loss(input, target, reduction=...)`` as a layer: the mean of (x − t)²."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):  # noqa: A002 - PyTorch's argument name
+        return F.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(MSELoss):
+    """``F.l1_loss(input, target, reduction=...)`` as a layer: the mean of |x − t|."""
+
+    def forward(self, input, target):  # noqa: A002
+        return F.l1_loss(input, target, self.reduction)

@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel) and GlobalAvgPool2d."""
+"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), GlobalAvgPool2d and AdaptiveAvgPool2d."""
 from __future__ import annotations
 
 from tinycoat.checks import check_pair
@@ -46,6 +46,21 @@ class GlobalAvgPool2d(Module):
         if x.ndim != 4:
             raise ValueError(f"GlobalAvgPool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
         return F.global_avg_pool2d(x, keepdims=self.keepdims)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Means over windows sized to give an ``output_size`` map whatever the input's size (PyTorch's
+    layer; ``AdaptiveAvgPool2d(1)`` is GlobalAvgPool2d(keepdims=True))."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
 
 
 def _check(name, x, kernel, padding):

@@ -5,6 +5,7 @@
     reduction.py    sum mean max min var
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
                     where, device copies
+    reorder.py      flip roll gather, and sort topk argsort (gather at the sorted places)
 """
 from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul, maximum, minimum  # noqa: F401
 from tinycoat.ops.elementwise import exp, log, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
@@ -12,3 +13,4 @@ from tinycoat.ops.reduction import sum, mean, max, min, var  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
     stack, pad, where, to, compare)
+from tinycoat.ops.reorder import flip, roll, gather, sort, topk, argsort  # noqa: F401

@@ -2,7 +2,7 @@
 
     optimizer.py  Optimizer (param groups, hyper-parameter checks, state, checkpoints), weight_decay_groups
     sgd.py        SGD with momentum / Nesterov
-    adamw.py      AdamW (decoupled weight decay)
+    adamw.py      AdamW (decoupled weight decay), Adam (coupled)
     clip.py       clip_grad_norm_
     schedule.py   linear warm-up + cosine learning-rate schedule
     ema.py        exponential moving average of the weights
@@ -10,7 +10,7 @@
 """
 from tinycoat.optim.optimizer import Optimizer, weight_decay_groups  # noqa: F401
 from tinycoat.optim.sgd import SGD  # noqa: F401
-from tinycoat.optim.adamw import AdamW  # noqa: F401
+from tinycoat.optim.adamw import AdamW, Adam  # noqa: F401
 from tinycoat.optim.clip import clip_grad_norm_  # noqa: F401
 from tinycoat.optim.schedule import WarmupCosine, warmup_cosine  # noqa: F401
 from tinycoat.optim.ema import ModelEMA  # noqa: F401

@@ -9,7 +9,8 @@ Adam scales each coordinate's step by a running estimate of its gradient's size:
 
 "Decoupled" means the decay is applied to θ directly, θ ← θ·(1 − η·λ), not
 added to g: added to g it would be rescaled by 1/√v̂ like the rest of the
-gradient, and parameters with large gradients would barely be decayed.
+gradient, and parameters with large gradients would barely be decayed. That coupled
+form, g ← g + λ·θ before the moments, is plain Adam's (Kingma & Ba, 2015): class Adam below.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ class AdamW(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, amsgrad=False):
         if amsgrad:
-            raise ValueError("AdamW: amsgrad=True is not implemented (only Adam's own second moment)")
+            raise ValueError(f"{type(self).__name__}: amsgrad=True is not implemented "
+                             "(only Adam's own second moment)")
         betas = tuple(betas) if isinstance(betas, list) else betas
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
@@ -57,9 +59,12 @@ class AdamW(Optimizer):
         for i, beta in enumerate(betas):
             check_number(name, f"betas[{i}]", beta, high=1, high_open=True)
 
+    decoupled = True            # the decay shrinks θ itself (Adam below adds it to g instead)
+
     def step(self):
         for group in self.param_groups:
             (beta1, beta2) = group["betas"]
+            wd = group["weight_decay"]
             rows = []                                    # (θ, g, m, v, t) of each parameter with a gradient
             for p in group["params"]:
                 if p.grad is None:
@@ -70,11 +75,22 @@ class AdamW(Optimizer):
                     state["exp_avg"] = p.xp.zeros_like(p.data)
                     state["exp_avg_sq"] = p.xp.zeros_like(p.data)
                 state["step"] += 1
-                rows.append((p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"], state["step"]))
+                g = p.grad.data if self.decoupled or not wd else p.grad.data + wd * p.data
+                rows.append((p.data, g, state["exp_avg"], state["exp_avg_sq"], state["step"]))
                 p._bump_version()                # (changed below: a graph that kept p now refuses to backward)
             if not rows:
                 continue
             *lists, steps = (list(column) for column in zip(*rows))
             update = twins.pick(adamw_update_each, device_of(rows[0][0]), *lists)  # (one launch on a GPU: twins.py)
             update(*lists, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                   weight_decay=group["weight_decay"], steps=steps)
+                   weight_decay=wd if self.decoupled else 0.0, steps=steps)
+
+
+class Adam(AdamW):
+    """Adam, with PyTorch's arguments and defaults: weight decay (0 by default) *coupled*, added
+    to the gradient, g ← g + λ·θ, then AdamW's update without its own decay (see the top of this file)."""
+
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

@@ -7,13 +7,15 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum of shifted maps
-    pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d
+    pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d
+    padding.py        pad: PyTorch's order of pads (last axis first) for the core op
     normalization.py  batch_norm, layer_norm: standardize, with the closed-form backward
     erf.py            erf / erfc for arrays (NumPy has none)
     activations.py    gelu (exact or tanh), silu; relu and sigmoid are core ops
     softmax.py        softmax, log_softmax (numerically stable)
     channel_scale.py  scale_channels: x ⊙ s per channel (squeeze-excitation's gate)
-    loss.py           cross_entropy (integer or soft targets, label smoothing)
+    loss.py           cross_entropy (integer or soft targets, label smoothing), one_hot
+    regression_loss.py  mse_loss, l1_loss
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
     attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v
@@ -22,12 +24,15 @@ from tinycoat.ops import relu, sigmoid  # noqa: F401  (core primitives, re-expor
 from tinycoat.nn.functional.linear import linear  # noqa: F401
 from tinycoat.nn.functional.conv import conv2d  # noqa: F401
 from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
-from tinycoat.nn.functional.pooling import max_pool2d, avg_pool2d, global_avg_pool2d  # noqa: F401
+from tinycoat.nn.functional.pooling import (  # noqa: F401
+    max_pool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d)
+from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm  # noqa: F401
 from tinycoat.nn.functional.activations import gelu, silu  # noqa: F401
 from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
 from tinycoat.nn.functional.channel_scale import scale_channels  # noqa: F401
-from tinycoat.nn.functional.loss import cross_entropy  # noqa: F401
+from tinycoat.nn.functional.loss import cross_entropy, one_hot  # noqa: F401
+from tinycoat.nn.functional.regression_loss import mse_loss, l1_loss  # noqa: F401
 from tinycoat.nn.functional.dropout import dropout, drop_path  # noqa: F401
 from tinycoat.nn.functional.relative_position import relative_position_index, relative_bias  # noqa: F401
 from tinycoat.nn.functional.attention import relative_attention  # noqa: F401

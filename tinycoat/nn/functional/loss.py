@@ -57,6 +57,20 @@ def _target_distribution(logits, target, ignore_index):
     raise TypeError(f"cross_entropy: target must hold integer labels or float probabilities, got {t.dtype}")
 
 
+def one_hot(labels, num_classes=-1):
+    """Integer labels of any shape (…) as rows (…, K) of int64 with a 1 at each label (PyTorch's
+    one_hot); K = ``num_classes``, or one more than the largest label when it is −1."""
+    if not isinstance(labels, Tensor) or labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be an integer Tensor, got "
+                        f"{labels.dtype if isinstance(labels, Tensor) else type(labels).__name__}")
+    t = labels.data
+    top = int(t.max()) if t.size else -1
+    k = top + 1 if num_classes == -1 else num_classes
+    if t.size and (int(t.min()) < 0 or top >= k):
+        raise ValueError(f"one_hot: labels must lie in [0, {k}), got values in [{int(t.min())}, {top}]")
+    return Tensor((t[..., None] == labels.xp.arange(k)).astype(backend.int64))
+
+
 def _class_weights(weight, logits):
     """``weight`` as a (K,) array of the logits' dtype and device (a constant: no gradient)."""
     k = logits.shape[1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted, windows
+from tinycoat.tensor import Tensor
 
 
 class MaxPool2d(Function):
@@ -93,3 +94,30 @@ def global_avg_pool2d(x, keepdims=False):
     if x.ndim != 4:
         raise ValueError(f"global_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
     return x.mean(axis=(2, 3), keepdims=keepdims)  # a core op: its backward spreads g / (H·W)
+
+
+def _window_means(n_in, n_out, like):
+    """The (n_out, n_in) matrix A of PyTorch's adaptive windows: row i averages the inputs from
+    ⌊i·n_in / n_out⌋ to ⌈(i+1)·n_in / n_out⌉ − 1, so the windows cover the axis (overlapping by
+    one where n_out does not divide n_in)."""
+    a = like.xp.zeros((n_out, n_in), dtype=like.dtype)
+    for i in range(n_out):
+        start, stop = (i * n_in) // n_out, -(-(i + 1) * n_in // n_out)
+        a[i, start:stop] = 1.0 / (stop - start)
+    return Tensor(a)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Mean over windows sized so that the output is ``output_size`` (an int, or (h, w); None keeps
+    that side): y = A_h · x · A_wᵀ per channel, with the averaging matrices above; two matrix
+    products, so the backward is theirs (each output's gradient shared among its window)."""
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and s >= 1) for s in sizes):
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of them "
+                         f"(None keeps a side), got {output_size!r}")
+    (h, w), (oh, ow) = x.shape[2:], (s if s is not None else n for s, n in zip(sizes, x.shape[2:]))
+    if (oh, ow) == (1, 1):
+        return global_avg_pool2d(x, keepdims=True)
+    return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T

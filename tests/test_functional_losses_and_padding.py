@@ -1,0 +1,85 @@
+"""mse_loss, l1_loss (regression_loss.py), one_hot (loss.py) and F.pad (padding.py): values against
+NumPy written from the definitions, float64 gradient checks, and the errors they give."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinycoat as tc
+import tinycoat.nn.functional as F
+from strategies import arrays, away_from_zero, shapes
+
+
+def leaf(array, device):
+    return tc.tensor(array, requires_grad=True, dtype="float64", device=device)
+
+
+REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
+
+
+@pytest.mark.parametrize("reduction", sorted(REDUCE))
+@given(data=st.data())
+def test_mse_and_l1_losses_and_their_gradients_in_input_and_target(reduction, data, device):
+    shape = data.draw(shapes(min_dims=0, max_dims=3))
+    x = data.draw(arrays(shape))
+    d = data.draw(away_from_zero(shape))              # |x − t| away from 0: |·| has a kink there
+    t = x - d
+    mse = F.mse_loss(tc.tensor(x, device=device), tc.tensor(t, device=device), reduction=reduction)
+    l1 = tc.nn.L1Loss(reduction)(tc.tensor(x, device=device), tc.tensor(t, device=device))
+    np.testing.assert_allclose(mse.numpy(), REDUCE[reduction]((x - t) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(l1.numpy(), REDUCE[reduction](np.abs(x - t)), rtol=1e-12)
+    assert tc.gradcheck(lambda a, b: tc.nn.MSELoss(reduction)(a, b), leaf(x, device), leaf(t, device))
+    assert tc.gradcheck(lambda a, b: F.l1_loss(a, b, reduction), leaf(x, device), leaf(t, device))
+
+
+def test_regression_losses_refuse_mismatched_shapes_and_unknown_reductions():
+    with pytest.raises(ValueError, match=r"same shape, got \(4, 1\) and \(4,\)"):
+        F.mse_loss(tc.zeros(4, 1), tc.zeros(4))               # PyTorch broadcasts to (4, 4), with a warning
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
+        F.l1_loss(tc.zeros(2), tc.zeros(2), reduction="avg")
+    assert F.mse_loss(tc.zeros(2), [1.0, 3.0]).item() == 5.0   # (a plain target is taken as a constant)
+    assert F.l1_loss(tc.zeros(2, dtype="float32"), tc.zeros(2)).dtype == tc.float32
+
+
+@given(labels=st.lists(st.integers(0, 6), min_size=1, max_size=8), extra=st.integers(0, 3))
+def test_one_hot_puts_a_single_one_at_each_label(labels, extra):
+    t = tc.tensor(np.array(labels, dtype=np.int64).reshape(-1, 1))          # labels of shape (n, 1)
+    k = max(labels) + 1 + extra
+    rows = F.one_hot(t, k)
+    assert rows.shape == (len(labels), 1, k) and rows.dtype == tc.int64
+    np.testing.assert_array_equal(rows.numpy()[:, 0], np.eye(k, dtype=np.int64)[labels])
+    assert F.one_hot(t).shape[-1] == max(labels) + 1   # −1: as many classes as the largest label needs
+    assert F.one_hot(tc.zeros(0, dtype="int64"), 3).shape == (0, 3)
+
+
+def test_one_hot_refuses_labels_out_of_range_and_floats():
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got values in \[0, 3\]"):
+        F.one_hot(tc.tensor([0, 3]), 3)
+    with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
+        F.one_hot(tc.tensor([-1, 1]), 3)
+    with pytest.raises(TypeError, match="integer Tensor"):
+        F.one_hot(tc.tensor([0.0, 1.0]), 3)
+
+
+@given(data=st.data())
+def test_pad_reads_pytorchs_order_last_axis_first(data, device):
+    x = data.draw(arrays(shapes(min_dims=1, max_dims=4)))
+    axes = data.draw(st.integers(1, x.ndim))
+    pads = data.draw(st.lists(st.integers(0, 2), min_size=2 * axes, max_size=2 * axes))
+    value = data.draw(st.sampled_from([0.0, -1.5]))
+    widths = [(0, 0)] * (x.ndim - axes) + [(pads[2 * i], pads[2 * i + 1]) for i in range(axes)][::-1]
+    out = F.pad(tc.tensor(x, device=device), tuple(pads), value=value)
+    np.testing.assert_array_equal(out.numpy(), np.pad(x, widths, constant_values=value))
+    assert tc.gradcheck(lambda t: F.pad(t, pads, value=value) ** 2, leaf(x, device))
+
+
+def test_pad_says_what_it_needs():
+    x = tc.zeros(2, 3)
+    assert F.pad(x, (1, 0, 0, 2)).shape == (4, 4)          # W gets (1, 0), H (0, 2)
+    with pytest.raises(ValueError, match="an even number of ints"):
+        F.pad(x, (1, 2, 3))
+    with pytest.raises(ValueError, match="an even number of ints"):
+        F.pad(x, (1, 1, 1, 1, 1, 1))
+    with pytest.raises(ValueError, match="negative pads"):
+        F.pad(x, (-1, 0))
+    with pytest.raises(ValueError, match="mode='constant'"):
+        F.pad(x, (1, 1), mode="reflect")

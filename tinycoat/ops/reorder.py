@@ -1,0 +1,152 @@
+"""Ops whose every output entry is one input entry, read from a place the op knows: flip, roll,
+gather, and sort and topk, which are gather at the places argsort finds.
+
+Each backward sends every gradient entry back to the place its entry was read from: flip the
+gradient again, roll it back, or (gather) add it into zeros at the index it was read from; an
+entry read twice receives both gradients.
+"""
+from __future__ import annotations
+
+import collections
+
+from tinycoat import backend
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
+from tinycoat.checks import is_int
+from tinycoat.ops.shape import _axis
+from tinycoat.tensor import Tensor
+
+
+class Flip(Function):
+    """y = x with the order of the ``dims`` axes reversed; reversing twice is the identity."""
+
+    def forward(self, x, dims=()):
+        self.dims = dims
+        return get_array_module(x).flip(x, axis=dims)
+
+    def backward(self, g):
+        return get_array_module(g).flip(g, axis=self.dims)
+
+
+class Roll(Function):
+    """y[(i + s) mod n] = x[i] along each axis: entries pushed ``s`` places on, the last wrapping to
+    the front; rolling by −s brings each back."""
+
+    def forward(self, x, shifts=(), dims=()):
+        self.shifts, self.dims = shifts, dims
+        return get_array_module(x).roll(x, shifts, axis=dims)
+
+    def backward(self, g):
+        return get_array_module(g).roll(g, tuple(-s for s in self.shifts), axis=self.dims)
+
+
+class Gather(Function):
+    """y[i, j, k] = x[i, index[i, j, k], k] along axis 1 (so along any axis): y = x[I], where I is
+    ``index`` along the axis and each entry's own position along the others. Backward: x̄[I] += ȳ."""
+
+    def forward(self, x, index=None, axis=0):
+        self.shape, self.where = x.shape, _positions(index, axis)
+        return x[self.where]
+
+    def backward(self, g):
+        gx = get_array_module(g).zeros(self.shape, dtype=g.dtype)
+        return backend.scatter_add(gx, self.where, g)      # (add, not assign: an entry read twice)
+
+
+def _positions(index, axis):
+    """The full index (a_0, ..., a_{n−1}) for x[...] that reads x at ``index`` along ``axis`` and at
+    each entry's own position along every other axis (aranges shaped to broadcast)."""
+    xp = get_array_module(index)
+    ndim = index.ndim
+    return tuple(index if d == axis else xp.arange(n).reshape([n if e == d else 1 for e in range(ndim)])
+                 for d, n in enumerate(index.shape))
+
+
+# ---------------------------------------------------------------------------- user-facing functions
+
+SortResult = collections.namedtuple("SortResult", ["values", "indices"])
+TopKResult = collections.namedtuple("TopKResult", ["values", "indices"])
+
+
+def _dims(name, dims, ndim):
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    dims = tuple(_axis(name, d, ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"{name}: an axis appears twice in dims {dims}")
+    return dims
+
+
+def flip(x, dims):
+    """x with the order of entries reversed along ``dims`` (an axis or a tuple of them), as torch.flip."""
+    return Flip.apply(x, dims=_dims("flip", dims, x.ndim))
+
+
+def roll(x, shifts, dims=None):
+    """Entries moved ``shifts`` places along ``dims``, those pushed off the end coming round to the
+    front (torch.roll). Without dims, x is rolled as if flattened, then given its shape back."""
+    if dims is None:
+        if isinstance(shifts, (tuple, list)):
+            raise ValueError(f"roll: without dims, shifts is one int, got {shifts!r}")
+        flat = Roll.apply(x.reshape(-1), shifts=(int(shifts),), dims=(0,))
+        return flat.reshape(x.shape)
+    dims = _dims("roll", dims, x.ndim)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: one shift per axis: got shifts {shifts} for dims {dims}")
+    return Roll.apply(x, shifts=tuple(int(s) for s in shifts), dims=dims)
+
+
+def gather(x, dim, index):
+    """Entries of x picked along ``dim`` by ``index`` (torch.gather): out[i][j][k] = x[i][index[i][j][k]][k]
+    for dim 1. ``index`` is an integer tensor with x's number of axes, no longer than x along the others."""
+    axis = _axis("gather", dim, x.ndim)
+    if not isinstance(index, Tensor):
+        raise TypeError(f"gather: index must be an integer Tensor, got {type(index).__name__}")
+    if index.dtype.kind not in "iu" or index.device != x.device:
+        raise TypeError(f"gather: index must be an integer tensor on x's device '{x.device}', got dtype "
+                        f"{index.dtype} on '{index.device}'")
+    if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != axis):
+        raise ValueError(f"gather: index of shape {index.shape} does not fit x of shape {x.shape} along dim {axis}: "
+                         "it needs as many axes as x, and no more entries than x along every other axis")
+    if index.data.size and not bool(((index.data >= 0) & (index.data < x.shape[axis])).all()):
+        raise IndexError(f"gather: index values must lie in [0, {x.shape[axis]}) for axis {axis} of shape {x.shape}")
+    return Gather.apply(x, index=index.data, axis=axis)
+
+
+def argsort(x, dim=-1, descending=False):
+    """The indices that sort x along ``dim`` (a stable sort: equal entries keep their order); NaN
+    counts as the largest value, as in PyTorch."""
+    axis = _axis("argsort", dim, x.ndim)
+    if x.ndim == 0:
+        return Tensor(x.xp.zeros((), dtype=backend.int64))
+    key = x.data
+    if descending:     # ascending order of −x, with NaN (NumPy puts it last) moved to the front
+        key = -key if key.dtype.kind != "b" else ~key
+        if key.dtype.kind == "f":
+            key = x.xp.where(x.xp.isnan(key), -x.xp.inf, key)
+    return Tensor(x.xp.argsort(key, axis=axis, kind="stable").astype(backend.int64, copy=False))
+
+
+def sort(x, dim=-1, descending=False):
+    """(values, indices): x sorted along ``dim``; values = gather(x, dim, indices), whose gradient
+    goes back to each value's place in x."""
+    indices = argsort(x, dim, descending)
+    if x.ndim == 0:
+        return SortResult(x, indices)
+    return SortResult(gather(x, dim, indices), indices)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's argument name
+    """(values, indices) of the k largest (or smallest) entries along ``dim``, largest first; the
+    first k of ``sort`` (ties: the earlier entry first). ``sorted=False`` is accepted and gives them sorted."""
+    if x.ndim == 0:                                # (one entry: its own top 1, as PyTorch)
+        values, indices = topk(x.reshape(1), k, 0, largest)
+        return TopKResult(values.reshape(()), indices.reshape(())) if k else TopKResult(values, indices)
+    axis = _axis("topk", dim, x.ndim)
+    n = x.shape[axis]
+    if not (is_int(k) and 0 <= k <= n):
+        raise ValueError(f"topk: k must be an int in [0, {n}] for axis {axis} of shape {x.shape}, got {k!r}")
+    indices = argsort(x, dim, descending=largest)
+    first_k = (slice(None),) * axis + (slice(0, k),)
+    indices = Tensor(indices.data[first_k])
+    return TopKResult(gather(x, axis, indices), indices)
