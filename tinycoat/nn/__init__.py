@@ -11,6 +11,7 @@
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
     transformer.py     TransformerBlock (the attention block of CoAtNet's S3, S4)
+    init.py            nn.init: uniform_, normal_, trunc_normal_, xavier_*, kaiming_* (and why those scales)
 """
 from tinycoat.nn.module import (  # noqa: F401
     Module, Parameter, Sequential, ModuleList, Identity, Flatten, uniform_parameter)
@@ -24,4 +25,4 @@ from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401
 from tinycoat.nn.transformer import TransformerBlock  # noqa: F401
-from tinycoat.nn import functional  # noqa: F401
+from tinycoat.nn import functional, init  # noqa: F401

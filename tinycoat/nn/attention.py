@@ -23,6 +23,7 @@ from tinycoat import backend
 from tinycoat.checks import check_int, check_pair
 from tinycoat.nn.functional.attention import BIAS_MODES, relative_attention
 from tinycoat.nn.functional.relative_position import resize_bias_table
+from tinycoat.nn.init import normal_values
 from tinycoat.nn.linear import Linear
 from tinycoat.nn.module import Module, Parameter
 
@@ -41,7 +42,7 @@ def heads_for(channels: int, head_dim: int = 32) -> int:
 
 def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
     """A Parameter ~ Normal(0, std²), drawn on the CPU generator in float64 (same values on every device)."""
-    values = backend.generator("cpu").standard_normal(tuple(shape)) * std
+    values = normal_values(shape, 0.0, std)
     return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
 
 

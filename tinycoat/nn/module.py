@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from tinycoat import backend
+from tinycoat.nn.init import uniform_values
 from tinycoat.tensor import Tensor
 
 
@@ -50,8 +51,7 @@ def uniform_parameter(shape, bound, dtype=None, device="cpu") -> Parameter:
     CPU generator in float64 and then cast and moved, so a given ``tc.manual_seed``
     gives the same initial weights on every device and in every dtype.
     """
-    u = backend.generator("cpu").random(tuple(shape))  # [0, 1), float64
-    values = (2.0 * u - 1.0) * bound
+    values = uniform_values(shape, -bound, bound)
     return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
 
 
