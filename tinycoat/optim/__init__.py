@@ -5,6 +5,7 @@
     adamw.py      AdamW (decoupled weight decay), Adam (coupled)
     clip.py       clip_grad_norm_
     schedule.py   linear warm-up + cosine learning-rate schedule
+    lr_scheduler.py  PyTorch's schedulers (LambdaLR, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR)
     ema.py        exponential moving average of the weights
     grad_scaler.py  GradScaler: loss scaling for float16 products (tinycoat.amp)
 """
@@ -13,5 +14,6 @@ from tinycoat.optim.sgd import SGD  # noqa: F401
 from tinycoat.optim.adamw import AdamW, Adam  # noqa: F401
 from tinycoat.optim.clip import clip_grad_norm_  # noqa: F401
 from tinycoat.optim.schedule import WarmupCosine, warmup_cosine  # noqa: F401
+from tinycoat.optim import lr_scheduler  # noqa: F401
 from tinycoat.optim.ema import ModelEMA  # noqa: F401
 from tinycoat.optim.grad_scaler import GradScaler  # noqa: F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from tinycoat.checks import check_number, is_int
+from tinycoat.optim.lr_scheduler import LRScheduler
 
 
 def warmup_cosine(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0,
@@ -21,11 +22,12 @@ def warmup_cosine(step: int, total_steps: int, peak_lr: float, warmup_steps: int
     return min_lr + (peak_lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class WarmupCosine:
+class WarmupCosine(LRScheduler):
     """Sets ``group['lr']`` of every group; call ``step()`` after each optimizer step.
 
     Each group's peak is the lr it had when the schedule was made (kept as
     ``initial_lr``), so groups with different learning rates keep their ratio.
+    (A scheduler of lr_scheduler.py, whose t is named ``last_step`` here and in checkpoints.)
     """
 
     def __init__(self, optimizer, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0):
@@ -38,24 +40,19 @@ class WarmupCosine:
         if check_number("WarmupCosine", "min_lr", min_lr) > peak:
             raise ValueError(f"WarmupCosine: min_lr ({min_lr:g}) must not be above the optimizer's lr ({peak:g}): "
                              "the schedule decays from lr down to min_lr")
-        self.optimizer, self.total_steps = optimizer, total_steps
-        self.warmup_steps, self.min_lr = warmup_steps, min_lr
-        for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
-        self.last_step = 0
-        self._apply()
+        self.total_steps, self.warmup_steps, self.min_lr = total_steps, warmup_steps, min_lr
+        super().__init__(optimizer)
 
-    def _apply(self):
-        for group in self.optimizer.param_groups:
-            group["lr"] = warmup_cosine(self.last_step, self.total_steps, group["initial_lr"],
-                                        self.warmup_steps, self.min_lr)
+    def lr_at(self, step, initial_lr):
+        return warmup_cosine(step, self.total_steps, initial_lr, self.warmup_steps, self.min_lr)
 
-    def step(self):
-        self.last_step += 1
-        self._apply()
+    @property
+    def last_step(self) -> int:
+        return self.last_epoch
 
-    def get_last_lr(self):
-        return [g["lr"] for g in self.optimizer.param_groups]
+    @last_step.setter
+    def last_step(self, step: int):
+        self.last_epoch = step
 
     def state_dict(self) -> dict:
         return {"last_step": self.last_step, "total_steps": self.total_steps,
