@@ -108,6 +108,10 @@ def test_sort_is_stable_and_puts_nan_at_the_large_end_as_pytorch():
     assert x.sort().indices.tolist() == [2, 4, 0, 3, 1]
     assert x.sort(descending=True).indices.tolist() == [1, 0, 3, 2, 4]
     assert tc.argsort(tc.tensor([[3, 1, 2]]), dim=1, descending=True).tolist() == [[0, 2, 1]]
+    inf, nan = float("inf"), float("nan")
+    assert tc.tensor([inf, nan, 0.0, inf]).argsort(descending=True).tolist() == [1, 0, 3, 2]
+    assert tc.tensor([1, 0, 2, 0], dtype="uint8").argsort(descending=True).tolist() == [2, 0, 1, 3]
+    assert tc.tensor([False, True, True]).argsort(descending=True).tolist() == [1, 2, 0]
 
 
 @given(a=distinct(shapes(min_dims=1, max_dims=3)), largest=st.booleans(), data=st.data())

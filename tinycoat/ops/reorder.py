@@ -117,14 +117,18 @@ def argsort(x, dim=-1, descending=False):
     """The indices that sort x along ``dim`` (a stable sort: equal entries keep their order); NaN
     counts as the largest value, as in PyTorch."""
     axis = _axis("argsort", dim, x.ndim)
+    xp = x.xp
     if x.ndim == 0:
-        return Tensor(x.xp.zeros((), dtype=backend.int64))
-    key = x.data
-    if descending:     # ascending order of −x, with NaN (NumPy puts it last) moved to the front
-        key = -key if key.dtype.kind != "b" else ~key
-        if key.dtype.kind == "f":
-            key = x.xp.where(x.xp.isnan(key), -x.xp.inf, key)
-    return Tensor(x.xp.argsort(key, axis=axis, kind="stable").astype(backend.int64, copy=False))
+        return Tensor(xp.zeros((), dtype=backend.int64))
+    if not descending:
+        order = xp.argsort(x.data, axis=axis, kind="stable")
+    else:
+        # Largest first, equal entries still in their order: sort the reversed axis ascending (NaN last),
+        # read that order backwards, and turn positions in the reversed axis j back into n − 1 − j.
+        # (Sorting −x instead would fail for NaN next to inf, and for unsigned ints, where −0 = 0.)
+        backwards = xp.flip(xp.argsort(xp.flip(x.data, axis), axis=axis, kind="stable"), axis)
+        order = x.shape[axis] - 1 - backwards
+    return Tensor(order.astype(backend.int64, copy=False))
 
 
 def sort(x, dim=-1, descending=False):
