@@ -38,6 +38,9 @@ def test_regression_losses_refuse_mismatched_shapes_and_unknown_reductions():
         F.l1_loss(tc.zeros(2), tc.zeros(2), reduction="avg")
     assert F.mse_loss(tc.zeros(2), [1.0, 3.0]).item() == 5.0   # (a plain target is taken as a constant)
     assert F.l1_loss(tc.zeros(2, dtype="float32"), tc.zeros(2)).dtype == tc.float32
+    x = tc.tensor([float("nan"), 1.0, -1.0], dtype="float64", requires_grad=True)
+    F.l1_loss(x, tc.zeros(3, dtype="float64")).backward()
+    assert x.grad.tolist() == [0.0, 1 / 3, -1 / 3]              # a NaN entry gets gradient 0, as in PyTorch
 
 
 @given(labels=st.lists(st.integers(0, 6), min_size=1, max_size=8), extra=st.integers(0, 3))
@@ -75,6 +78,7 @@ def test_pad_reads_pytorchs_order_last_axis_first(data, device):
 def test_pad_says_what_it_needs():
     x = tc.zeros(2, 3)
     assert F.pad(x, (1, 0, 0, 2)).shape == (4, 4)          # W gets (1, 0), H (0, 2)
+    assert F.pad(tc.tensor([1.0, 2.0]), (1, 1), value=None).tolist() == [0.0, 1.0, 2.0, 0.0]   # None: 0, as PyTorch
     with pytest.raises(ValueError, match="an even number of ints"):
         F.pad(x, (1, 2, 3))
     with pytest.raises(ValueError, match="an even number of ints"):

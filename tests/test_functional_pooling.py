@@ -112,3 +112,4 @@ def test_adaptive_avg_pool_keeps_float32_and_checks_its_arguments():
         F.adaptive_avg_pool2d(tc.randn(3, 5, 4), 2)
     with pytest.raises(ValueError, match="output_size must be a positive int"):
         F.adaptive_avg_pool2d(x, 0)
+    assert F.adaptive_avg_pool2d(x, np.int64(2)).shape == (2, 3, 2, 2)

@@ -85,4 +85,10 @@ def test_init_says_what_it_needs():
         init.kaiming_normal_(weight(3, 3), mode="fan")
     with pytest.raises(ValueError, match="unknown nonlinearity 'gelu'"):
         init.calculate_gain("gelu")
+    with pytest.raises(ValueError, match="negative slope, a number"):
+        init.calculate_gain("leaky_relu", True)
+    with pytest.raises(ValueError, match="unknown nonlinearity 'identity'"):
+        init.calculate_gain("identity")                            # (PyTorch knows it as 'linear')
     assert init.calculate_gain("leaky_relu", math.sqrt(5)) == pytest.approx(math.sqrt(1 / 3))
+    assert init.calculate_gain("conv_transpose2d") == 1.0
+    assert init.kaiming_uniform_(weight(4, 0)).shape == (4, 0)    # no entries: nothing to fill, no division by 0

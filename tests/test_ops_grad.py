@@ -601,6 +601,13 @@ def test_masked_fill_is_where_with_the_tensors_shape_and_dtype(data, device):
         == tc.float32
 
 
+def test_masked_fill_keeps_an_integer_or_boolean_tensors_dtype():
+    mask = tc.tensor([True, False, True])
+    filled = tc.tensor([1, 2, 3], dtype="int32").masked_fill(mask, 2.5)      # 2.5 into int32 is 2, as PyTorch
+    assert filled.dtype == tc.int32 and filled.tolist() == [2, 2, 2]
+    assert tc.tensor([True, False, True]).masked_fill(mask, 0).tolist() == [False, False, False]
+
+
 def test_masked_fill_refuses_a_mask_that_would_grow_the_tensor():
     with pytest.raises(ValueError, match=r"broadcasts to shape \(3,\), got shape \(2, 3\)"):
         tc.zeros(3).masked_fill(tc.ones(2, 3) > 0, 1.0)
@@ -617,6 +624,35 @@ def test_amax_and_amin_reduce_over_axes_as_max_and_min_do(data, keepdim, device)
     np.testing.assert_array_equal(x.amax(dim, keepdim).numpy(), a.max(axis=axis, keepdims=keepdim))
     np.testing.assert_array_equal(x.amin(dim=dim, keepdim=keepdim).numpy(), a.min(axis=axis, keepdims=keepdim))
     assert check(lambda t: t.amax(dim, keepdim) * 3 + t.amin(dim, keepdim), a, device=device)
+
+
+def test_amax_of_no_dims_or_of_a_0d_tensor_reduces_everything():
+    x = tc.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], dtype="float64", requires_grad=True)
+    top = x.amax(dim=[])                                    # PyTorch: [] names no dims, so all of them
+    top.backward()
+    assert top.item() == 3.0 and x.grad.tolist() == [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]]
+    assert tc.tensor(4.0).amax(0).item() == 4.0 and tc.tensor(4.0).amin(-1, keepdim=True).item() == 4.0
+
+
+def test_sign_and_the_slope_of_abs_are_0_at_nan_as_pytorchs():
+    x = tc.tensor([float("nan"), -2.0, 0.0, 5.0], dtype="float64", requires_grad=True)
+    assert x.sign().tolist() == [0.0, -1.0, 0.0, 1.0]
+    assert tc.tensor([True, False]).sign().tolist() == [True, False]
+    x.abs().sum().backward()
+    assert x.grad.tolist() == [0.0, -1.0, 0.0, 1.0]
+
+
+def test_inference_mode_decorates_with_or_without_parentheses():
+    @tc.inference_mode
+    def bare(w):
+        return w * 2
+
+    @tc.inference_mode()
+    def called(w):
+        return w * 2
+
+    w = tc.ones(2, requires_grad=True)
+    assert not bare(w).requires_grad and not called(w).requires_grad and (w * 2).requires_grad
 
 
 def test_small_pytorch_methods_on_tensors():

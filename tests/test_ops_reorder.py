@@ -75,6 +75,18 @@ def test_gather_reads_along_one_axis_and_adds_repeated_reads_gradients(case, dev
     assert check(lambda x: x.gather(dim, tc.tensor(index, device=device)) ** 2, a, device=device)
 
 
+def test_flip_and_roll_edges_as_pytorch():
+    assert tc.flip(tc.tensor(3.0), (0,)).item() == 3.0 and tc.roll(tc.tensor(3.0), 2, 0).item() == 3.0
+    assert tc.roll(tc.arange(4.0), (1, 1), (0, 0)).tolist() == [2.0, 3.0, 0.0, 1.0]   # an axis twice: both shifts
+    assert tc.roll(tc.arange(4.0), (1,)).tolist() == [3.0, 0.0, 1.0, 2.0]             # one shift, flattened
+    with pytest.raises(TypeError, match="shifts must be ints"):
+        tc.roll(tc.arange(4.0), 1.5, 0)
+    with pytest.raises(ValueError, match="an axis appears twice"):
+        tc.flip(tc.zeros(2, 2), (0, -2))
+    with pytest.raises(ValueError, match="one shift per axis"):
+        tc.roll(tc.zeros(2, 2), (1, 2), 0)
+
+
 def test_gather_refuses_what_pytorch_refuses():
     x = tc.zeros(2, 3)
     with pytest.raises(TypeError, match="integer"):
@@ -112,6 +124,7 @@ def test_sort_is_stable_and_puts_nan_at_the_large_end_as_pytorch():
     assert tc.tensor([inf, nan, 0.0, inf]).argsort(descending=True).tolist() == [1, 0, 3, 2]
     assert tc.tensor([1, 0, 2, 0], dtype="uint8").argsort(descending=True).tolist() == [2, 0, 1, 3]
     assert tc.tensor([False, True, True]).argsort(descending=True).tolist() == [1, 2, 0]
+    assert x.sort(stable=True).indices.tolist() == x.sort().indices.tolist()    # (PyTorch's option; always stable)
 
 
 @given(a=distinct(shapes(min_dims=1, max_dims=3)), largest=st.booleans(), data=st.data())

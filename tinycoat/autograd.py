@@ -50,7 +50,10 @@ def no_grad():
 
 
 def inference_mode(mode: bool = True):
-    """PyTorch's faster no_grad; here the two are the same: no graph is recorded while ``mode``."""
+    """PyTorch's faster no_grad; here the two are the same: no graph is recorded while ``mode``.
+    ``@tc.inference_mode`` (no parentheses) decorates a function, as in PyTorch."""
+    if callable(mode):
+        return _set_grad_enabled(False)(mode)
     return _set_grad_enabled(not mode)
 
 

@@ -318,11 +318,11 @@ class Tensor:
     def amax(self, dim=(), keepdim=False):
         """The largest entries along ``dim`` (an axis, a tuple of them, or () for all), values only;
         ties share the gradient equally, as in PyTorch."""
-        return ops.max(self, None if dim == () else dim, keepdim)
+        return ops.max(self, _all_axes_if_none(dim, self.ndim), keepdim)
 
     def amin(self, dim=(), keepdim=False):
         """As ``amax``, for the smallest entries."""
-        return ops.min(self, None if dim == () else dim, keepdim)
+        return ops.min(self, _all_axes_if_none(dim, self.ndim), keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
         """√var, with var's arguments: the unbiased estimate by default, as torch.std."""
@@ -351,7 +351,10 @@ class Tensor:
     def abs(self): return ops.abs(self)
     __abs__ = abs
     def square(self): return ops.mul(self, self)
-    def sign(self): return Tensor(self.xp.sign(self.data))       # (its derivative is 0 wherever it has one)
+    def sign(self):
+        """−1, 0 or 1 (0 for NaN, and a bool stays itself, as PyTorch's); no gradient: its derivative
+        is 0 wherever it has one."""
+        return Tensor(self.data.copy() if self.dtype.kind == "b" else ops.elementwise.sign_array(self.data))
     def isnan(self): return Tensor(self.xp.isnan(self.data))
     def isfinite(self): return Tensor(self.xp.isfinite(self.data))
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
@@ -413,8 +416,8 @@ class Tensor:
     def flip(self, *dims): return ops.flip(self, _spread(dims))
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def gather(self, dim, index): return ops.gather(self, dim, index)
-    def sort(self, dim=-1, descending=False): return ops.sort(self, dim, descending)
-    def argsort(self, dim=-1, descending=False): return ops.argsort(self, dim, descending)
+    def sort(self, dim=-1, descending=False, stable=True): return ops.sort(self, dim, descending)
+    def argsort(self, dim=-1, descending=False, stable=True): return ops.argsort(self, dim, descending)
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)  # noqa: A002
 
     def masked_fill(self, mask, value):
@@ -427,7 +430,9 @@ class Tensor:
                              f"got {'shape ' + str(tuple(mask_shape)) if mask_shape is not None else type(mask).__name__}")
         if getattr(value, "ndim", 0) != 0:
             raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
-        value = value.to(dtype=self.dtype) if isinstance(value, Tensor) else value
+        # the value takes this tensor's dtype (2.5 into an int tensor is 2), so the result keeps it
+        value = value.to(dtype=self.dtype) if isinstance(value, Tensor) else \
+            Tensor(self.xp.asarray(value).astype(self.dtype))
         return ops.where(mask, value, self)
 
 
@@ -444,6 +449,11 @@ class VersionCounter:
 
 
 # ``x.max(dim)``, ``x.min(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
+def _all_axes_if_none(dim, ndim):
+    """amax/amin's ``dim``: () or [] (PyTorch's "no dims given") and any dim of a 0-d tensor mean all axes."""
+    return None if ndim == 0 or (isinstance(dim, (tuple, list)) and len(dim) == 0) else dim
+
+
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 MinResult = collections.namedtuple("MinResult", ["values", "indices"])
 

@@ -76,19 +76,22 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
 
 def calculate_gain(nonlinearity, param=None):
     """√(the variance factor) that keeps a signal's size through ``nonlinearity`` (PyTorch's values)."""
-    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"):
+    if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "conv3d",
+                        "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":          # a ReLU that keeps a fraction ``param`` of negative inputs
+        if param is not None and (isinstance(param, bool) or not isinstance(param, (int, float))):
+            raise ValueError(f"calculate_gain: leaky_relu's param is its negative slope, a number; got {param!r}")
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r} (expected linear, sigmoid, tanh, "
-                     "relu, leaky_relu, selu or conv1d/2d/3d)")
+                     "relu, leaky_relu, selu, conv1d/2d/3d or conv_transpose1d/2d/3d)")
 
 
 def _fan_in_and_fan_out(tensor):
@@ -97,7 +100,8 @@ def _fan_in_and_fan_out(tensor):
         raise ValueError(f"nn.init: fan in and fan out need a weight of at least 2 axes (out, in, ...), "
                          f"got shape {tuple(tensor.shape)}")
     receptive = math.prod(tensor.shape[2:])
-    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+    # (a weight with no entries: fans of 1, so that filling it is the no-op it should be, as in PyTorch)
+    return max(tensor.shape[1] * receptive, 1), max(tensor.shape[0] * receptive, 1)
 
 
 def _fan(tensor, mode):

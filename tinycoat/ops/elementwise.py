@@ -67,11 +67,16 @@ class ReLU(Function):
         return g * self.mask  # the kink at 0 gets gradient 0, as in PyTorch
 
 
+def sign_array(x):
+    """sign(x) with 0 at NaN, as PyTorch's (NumPy's is NaN there): |x|'s slope, and Tensor.sign."""
+    xp = get_array_module(x)
+    return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
+
+
 class Abs(Function):
     def forward(self, x):
-        xp = get_array_module(x)
-        self.sign = xp.sign(x)
-        return xp.abs(x)
+        self.sign = sign_array(x)         # (a NaN input gets gradient 0, as in PyTorch)
+        return get_array_module(x).abs(x)
 
     def backward(self, g):
         return g * self.sign

@@ -68,31 +68,34 @@ SortResult = collections.namedtuple("SortResult", ["values", "indices"])
 TopKResult = collections.namedtuple("TopKResult", ["values", "indices"])
 
 
-def _dims(name, dims, ndim):
-    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
-    dims = tuple(_axis(name, d, ndim) for d in dims)
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"{name}: an axis appears twice in dims {dims}")
-    return dims
+def _ints(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def flip(x, dims):
     """x with the order of entries reversed along ``dims`` (an axis or a tuple of them), as torch.flip."""
-    return Flip.apply(x, dims=_dims("flip", dims, x.ndim))
+    dims = tuple(_axis("flip", d, x.ndim) for d in _ints(dims))
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"flip: an axis appears twice in dims {dims}")
+    return Flip.apply(x, dims=dims if x.ndim else ())          # (a 0-d tensor has nothing to reverse)
 
 
 def roll(x, shifts, dims=None):
     """Entries moved ``shifts`` places along ``dims``, those pushed off the end coming round to the
-    front (torch.roll). Without dims, x is rolled as if flattened, then given its shape back."""
+    front (torch.roll; an axis named twice is rolled by both shifts). Without dims, x is rolled as
+    if flattened, then given its shape back."""
+    shifts = _ints(shifts)
+    if not all(is_int(s) for s in shifts):
+        raise TypeError(f"roll: shifts must be ints, got {shifts}")
     if dims is None:
-        if isinstance(shifts, (tuple, list)):
-            raise ValueError(f"roll: without dims, shifts is one int, got {shifts!r}")
-        flat = Roll.apply(x.reshape(-1), shifts=(int(shifts),), dims=(0,))
-        return flat.reshape(x.shape)
-    dims = _dims("roll", dims, x.ndim)
-    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        if len(shifts) != 1:
+            raise ValueError(f"roll: without dims, shifts is one int, got {shifts}")
+        return Roll.apply(x.reshape(-1), shifts=(int(shifts[0]),), dims=(0,)).reshape(x.shape)
+    dims = tuple(_axis("roll", d, x.ndim) for d in _ints(dims))
     if len(shifts) != len(dims):
         raise ValueError(f"roll: one shift per axis: got shifts {shifts} for dims {dims}")
+    if x.ndim == 0:
+        return x
     return Roll.apply(x, shifts=tuple(int(s) for s in shifts), dims=dims)
 
 
@@ -113,9 +116,9 @@ def gather(x, dim, index):
     return Gather.apply(x, index=index.data, axis=axis)
 
 
-def argsort(x, dim=-1, descending=False):
-    """The indices that sort x along ``dim`` (a stable sort: equal entries keep their order); NaN
-    counts as the largest value, as in PyTorch."""
+def argsort(x, dim=-1, descending=False, stable=True):
+    """The indices that sort x along ``dim``; NaN counts as the largest value, as in PyTorch. The
+    sort is always stable (equal entries keep their order): ``stable`` is PyTorch's option, accepted."""
     axis = _axis("argsort", dim, x.ndim)
     xp = x.xp
     if x.ndim == 0:
@@ -131,9 +134,9 @@ def argsort(x, dim=-1, descending=False):
     return Tensor(order.astype(backend.int64, copy=False))
 
 
-def sort(x, dim=-1, descending=False):
-    """(values, indices): x sorted along ``dim``; values = gather(x, dim, indices), whose gradient
-    goes back to each value's place in x."""
+def sort(x, dim=-1, descending=False, stable=True):
+    """(values, indices): x sorted along ``dim`` (stably, see argsort); values = gather(x, dim, indices),
+    whose gradient goes back to each value's place in x."""
     indices = argsort(x, dim, descending)
     if x.ndim == 0:
         return SortResult(x, indices)

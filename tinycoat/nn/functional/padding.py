@@ -11,8 +11,8 @@ from tinycoat.checks import is_int
 from tinycoat.ops import pad as pad_axes
 
 
-def pad(input, pad, mode="constant", value=0.0):  # noqa: A002 - PyTorch's argument names
-    """``input`` with ``value`` added around its last len(pad)/2 axes (see the top of this file)."""
+def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's argument names
+    """``input`` with ``value`` (0 unless given) added around its last len(pad)/2 axes (see the top of this file)."""
     if mode != "constant":
         raise ValueError(f"pad: only mode='constant' is implemented, got mode={mode!r}")
     pad = tuple(pad)
@@ -23,4 +23,4 @@ def pad(input, pad, mode="constant", value=0.0):  # noqa: A002 - PyTorch's argum
         raise ValueError(f"pad: negative pads (cropping) are not supported here; slice the tensor instead, got {pad}")
     pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]            # last axis first
     widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
-    return pad_axes(input, widths, value)
+    return pad_axes(input, widths, 0 if value is None else value)

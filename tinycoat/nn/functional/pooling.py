@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.checks import is_int
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted, windows
 from tinycoat.tensor import Tensor
 
@@ -114,10 +115,10 @@ def adaptive_avg_pool2d(x, output_size):
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    if len(sizes) != 2 or not all(s is None or (isinstance(s, int) and s >= 1) for s in sizes):
+    if len(sizes) != 2 or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
         raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of them "
                          f"(None keeps a side), got {output_size!r}")
-    (h, w), (oh, ow) = x.shape[2:], (s if s is not None else n for s, n in zip(sizes, x.shape[2:]))
+    (h, w), (oh, ow) = x.shape[2:], (int(s) if s is not None else n for s, n in zip(sizes, x.shape[2:]))
     if (oh, ow) == (1, 1):
         return global_avg_pool2d(x, keepdims=True)
     return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T
