@@ -437,10 +437,12 @@ def replan_schedule(args, optimizer, scheduler, steps_per_epoch, built_groups):
     scheduler.load_state_dict({**planned.state_dict(), "last_step": scheduler.last_step})
 
 
-def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None, rng_ranks=None):
+def checkpoint_meta(args, epoch, global_step, history, epoch_sums=None, scaler=None, rng_ranks=None, classes=None):
     config = {k: getattr(args, k) for k in FIXED_BY_CHECKPOINT + SCHEDULE + CARRIED_BY_CHECKPOINT}
     meta = {"epoch": epoch, "global_step": global_step, "config": config, "history": history,
             "rng": backend.get_rng_state(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if classes is not None:             # the names of the outputs, for predict.py (an image folder's own)
+        meta["classes"] = list(classes)
     if rng_ranks is not None and len(rng_ranks) > 1:   # data-parallel: each rank's own (drop-path draws)
         meta["rng_ranks"] = rng_ranks
     if epoch_sums is not None:          # stopped inside an epoch: its running sums, for its metrics
@@ -468,7 +470,8 @@ def save(args, model, optimizer, scheduler, ema, train_loader, epoch, global_ste
     if args.comm.rank != 0:
         return path
     loader_state = {f"loader/{k}": v for k, v in train_loader.state_dict().items()}
-    meta = checkpoint_meta(args, epoch, global_step, history, epoch_sums, scaler, rng_ranks)
+    meta = checkpoint_meta(args, epoch, global_step, history, epoch_sums, scaler, rng_ranks,
+                           classes=train_loader.dataset.classes)
     try:
         save_checkpoint(path, model, optimizer, scheduler, ema, meta=meta, arrays=loader_state)
     except OSError as exc:

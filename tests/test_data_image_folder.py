@@ -165,6 +165,17 @@ def test_16_bit_images_are_scaled_not_clipped(tmp_path):
         decode_image(tmp_path / "float.tiff", 32)
 
 
+def test_one_channel_decoding_is_the_luma_of_the_colours(tmp_path):
+    """channels=1 (a Fashion-MNIST model's input): Pillow's ITU-R 601 luma, L = (299 R + 587 G + 114 B) / 1000."""
+    from tinycoat.data.image_folder import decode_image
+    Image.fromarray(np.full((20, 30, 3), (200, 100, 50), np.uint8)).save(tmp_path / "brown.png")
+    grey = decode_image(tmp_path / "brown.png", 8, channels=1)
+    assert grey.shape == (1, 8, 8) and abs(int(grey[0, 4, 4]) - (299 * 200 + 587 * 100 + 114 * 50) / 1000) <= 1
+    assert (grey == grey[0, 0, 0]).all()
+    with pytest.raises(ValueError, match="channels must be 1 .* or 3"):
+        decode_image(tmp_path / "brown.png", 8, channels=2)
+
+
 def test_a_decompression_bomb_names_the_limit_and_how_to_lift_it(tmp_path, monkeypatch):
     from tinycoat.data import image_folder
     Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(tmp_path / "big.png")

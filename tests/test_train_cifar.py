@@ -260,8 +260,10 @@ def test_switches_a_checkpoint_carries_can_be_turned_off_on_resume(cifar_root, t
                2, "--out", out, *FAST) == 0
     assert run("--data-dir", cifar_root, "--epochs", 2, "--resume", out / "last.npz", "--no-amp", "--augment",
                "--test-subset", 0, *FAST) == 0
-    config = load_checkpoint(out / "last.npz")["meta"]["config"]
+    meta = load_checkpoint(out / "last.npz")["meta"]
+    config = meta["config"]
     assert (config["amp"], config["no_augment"], config["test_subset"]) == (False, False, 0)
+    assert meta["classes"] == json.loads((out / "report.json").read_text())["classes"]   # (predict.py names them)
     err = capsys.readouterr().err
     assert "resuming with --no-amp (the checkpoint's run used --amp)" in err
     assert "resuming with --augment (the checkpoint's run used --no-augment)" in err

@@ -1,13 +1,18 @@
-"""load_dataset(name, ...): one entry point that picks the right loader by name."""
+"""load_dataset(name, ...): one entry point that picks the right loader by name; read_image_as:
+one image file made into what that dataset's images are, for a model trained on it."""
 
-from .cifar import load_cifar10, load_cifar100
+import numpy as np
+
+from .cifar import CIFAR10_CLASSES, CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES, load_cifar10, load_cifar100
 from .dataset import ArrayDataset
-from .fashion_mnist import load_fashion_mnist
-from .image_folder import load_image_folder
+from .fashion_mnist import CLASSES as FASHION_MNIST_CLASSES, PAD as FASHION_MNIST_PAD, load_fashion_mnist
+from .image_folder import decode_image, load_image_folder
 
 NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "cifar100-coarse": 32, "fashion-mnist": 32}  # fixed by the files
 DATASETS = ("cifar10", "cifar100", "cifar100-coarse", "fashion-mnist", "folder")
 DEFAULT_FOLDER_SIZE = 64
+PUBLISHED_CLASSES = {"cifar10": CIFAR10_CLASSES, "cifar100": CIFAR100_CLASSES,
+                     "cifar100-coarse": CIFAR100_COARSE_CLASSES, "fashion-mnist": FASHION_MNIST_CLASSES}
 
 
 def load_dataset(name: str, root=None, train: bool = True, download: bool = True,
@@ -38,3 +43,20 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
     loader = {"cifar10": load_cifar10, "cifar100": load_cifar100,
               "fashion-mnist": load_fashion_mnist}[key]
     return loader(root, train=train, download=download)
+
+
+def read_image_as(name: str, path, image_size=None) -> np.ndarray:
+    """The image file ``path`` as dataset ``name`` holds its images, uint8 (C, S, S), so that a model
+    trained on that dataset can classify it: the shorter side resized and the centre cut out
+    (``decode_image``), then, for Fashion-MNIST, grey 28×28 padded with black to 32×32 as its loader
+    pads (its garments are light on black: a photo of dark on light wants inverting, 255 − pixel);
+    CIFAR: RGB 32×32; a folder: RGB ``image_size`` (default 64)."""
+    key = name.lower()
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    if key == "fashion-mnist":
+        side = NATIVE_SIZE[key] - 2 * FASHION_MNIST_PAD
+        grey = decode_image(path, side, channels=1)
+        return np.pad(grey, ((0, 0), (FASHION_MNIST_PAD, FASHION_MNIST_PAD), (FASHION_MNIST_PAD, FASHION_MNIST_PAD)))
+    size = NATIVE_SIZE.get(key) or image_size or DEFAULT_FOLDER_SIZE
+    return decode_image(path, size)

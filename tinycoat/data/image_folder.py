@@ -101,8 +101,11 @@ def fingerprint(root: Path, files) -> str:
     return h.hexdigest()[:16]
 
 
-def decode_image(path: Path, size: int) -> np.ndarray:
-    """One image as uint8 (3, size, size): shorter side resized to ``size``, then centre-cropped."""
+def decode_image(path: Path, size: int, channels: int = 3) -> np.ndarray:
+    """One image as uint8 (channels, size, size): shorter side resized to ``size``, then centre-cropped;
+    3 channels (RGB) or 1 (grey, Pillow's ITU-R 601 luma of the RGB)."""
+    if channels not in (1, 3):
+        raise ValueError(f"decode_image: channels must be 1 (grey) or 3 (RGB), got {channels!r}")
     if os.environ.get(MAX_PIXELS_ENV):
         Image.MAX_IMAGE_PIXELS = int(os.environ[MAX_PIXELS_ENV])
     try:
@@ -117,7 +120,9 @@ def decode_image(path: Path, size: int) -> np.ndarray:
             im = im.resize((new_w, new_h), Image.Resampling.BILINEAR)
             left, top = (new_w - size) // 2, (new_h - size) // 2
             im = im.crop((left, top, left + size, top + size))
-            pixels = np.asarray(im, dtype=np.uint8)  # (H, W, 3)
+            if channels == 1:
+                im = im.convert("L")
+            pixels = np.asarray(im, dtype=np.uint8).reshape(size, size, channels)  # (H, W, C)
     except Image.DecompressionBombError as err:
         raise DatasetError(f"cannot read image {path}: {err} Pillow refuses images that large as a guard against "
                            f"decompression bombs; for an image you trust, set {MAX_PIXELS_ENV} to a larger number "
