@@ -77,3 +77,28 @@ def test_the_full_runs_progress_is_what_its_kept_checkpoint_records():
         last = history[-1]
         said = f"after {last['epoch']} epochs its test accuracy is {100 * last['test_acc']:.1f} %"
         assert said in readme, f"README should say the full run's progress: '{said}'"
+
+
+def test_the_predict_example_is_what_the_kept_checkpoint_prints(tmp_path, capsys):
+    """README's predict.py example: test images 1 and 4 of Fashion-MNIST, written as 28×28 PNGs,
+    classified by checkpoints/fashion_full.npz, print exactly the lines the README shows."""
+    real = pathlib.Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+    if not (FULL_RUN_CHECKPOINT.exists() and real.is_file()):
+        pytest.skip("needs checkpoints/fashion_full.npz and the real Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+    from PIL import Image
+    from tinycoat.data import load_fashion_mnist
+    text = (ROOT / "README.md").read_text()
+    command = re.search(r"^python predict\.py (\S+) (.+?) --top (\d+)$", text, re.M)
+    shown = re.findall(r"^# (\S+\.png: .+)$", text, re.M)
+    assert command and shown, "README should show a predict.py command and what it prints"
+    test = load_fashion_mnist(train=False, download=False)
+    names = command.group(2).split()
+    for name, index in zip(names, (1, 4)):
+        Image.fromarray(test.images[index, 0, 2:30, 2:30]).save(tmp_path / name)
+    spec = importlib.util.spec_from_file_location("predict_example", ROOT / "predict.py")
+    predict = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(predict)
+    assert predict.main([str(ROOT / command.group(1)), *(str(tmp_path / n) for n in names),
+                         "--top", command.group(3)]) == 0
+    printed = [line.replace(f"{tmp_path}/", "") for line in capsys.readouterr().out.splitlines()]
+    assert printed == shown
