@@ -207,3 +207,37 @@ def test_a_forward_hook_sees_each_output_may_replace_it_and_can_be_removed():
     handle.remove()
     handle.remove()                                                        # twice: harmless
     assert tc.allclose(net(x), y) and len(seen) == 2                      # both hooks off (2: the call above)
+
+
+def test_module_dict_and_parameter_list_register_what_they_hold():
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"cls": nn.Linear(4, 3), "box": nn.Linear(4, 2)})
+            self.scales = nn.ParameterList([nn.Parameter(tc.ones(3)), nn.Parameter(tc.ones(2))])
+
+        def forward(self, x):
+            return [self.heads[k](x) * s for k, s in zip(self.heads, self.scales)]
+
+    model = Heads()
+    assert sorted(name for name, _ in model.named_parameters()) == [
+        "heads.box.bias", "heads.box.weight", "heads.cls.bias", "heads.cls.weight", "scales.0", "scales.1"]
+    outputs = model(tc.ones(5, 4))
+    assert [o.shape for o in outputs] == [(5, 3), (5, 2)]
+    sum(o.sum() for o in outputs).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    copy = Heads()
+    copy.load_state_dict(model.state_dict())
+    assert np.array_equal(copy.heads["box"].weight.numpy(), model.heads["box"].weight.numpy())
+    model.heads["extra"] = nn.Identity()
+    assert "extra" in model.heads and list(model.heads.keys()) == ["cls", "box", "extra"] and len(model.heads) == 3
+    del model.heads["extra"]
+    assert len(model.heads) == 2 and len(model.scales) == 2 and model.scales[-1].shape == (2,)
+    with pytest.raises(KeyError, match="without '.'"):
+        nn.ModuleDict({"a.b": nn.ReLU()})
+    with pytest.raises(TypeError, match="expected a Module"):
+        nn.ModuleDict({"a": tc.zeros(1)})
+    with pytest.raises(TypeError, match="expected a Parameter"):
+        nn.ParameterList([tc.zeros(1)])
+    with pytest.raises(TypeError, match="not a layer"):
+        nn.ModuleDict()(tc.zeros(1))

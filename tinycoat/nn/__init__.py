@@ -1,6 +1,6 @@
 """tinycoat.nn: layers (Modules with parameters) built on tinycoat.nn.functional.
 
-    module.py          Module, Parameter, Sequential, ModuleList, Identity, Flatten
+    module.py          Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, Identity, Flatten
     linear.py          Linear
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
@@ -14,7 +14,7 @@
     init.py            nn.init: uniform_, normal_, trunc_normal_, xavier_*, kaiming_* (and why those scales)
 """
 from tinycoat.nn.module import (  # noqa: F401
-    Module, Parameter, Sequential, ModuleList, Identity, Flatten, uniform_parameter)
+    Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, Identity, Flatten, uniform_parameter)
 from tinycoat.nn.linear import Linear  # noqa: F401
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401

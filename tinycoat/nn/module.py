@@ -139,6 +139,8 @@ class Module:
     def add_module(self, name: str, module) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
+        if not isinstance(name, str) or not name or "." in name:      # (a dot would split its state_dict keys)
+            raise KeyError(f"add_module: a module's name must be a non-empty string without '.', got {name!r}")
         self._modules[name] = module
 
     # ------------------------------------------------------------------ the forward pass
@@ -408,6 +410,53 @@ class ModuleList(Module):
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleList is a container, not a layer: iterate over it in your forward()")
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, each under its key (``heads["cls"]``)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def update(self, modules) -> None:
+        """Add (or replace) modules from a dict or from (name, module) pairs."""
+        for name, module in (modules.items() if hasattr(modules, "items") else modules):
+            self.add_module(name, module)
+
+    def __getitem__(self, name): return self._modules[name]
+    def __setitem__(self, name, module): self.add_module(name, module)
+    def __delitem__(self, name): del self._modules[name]
+    def __contains__(self, name): return name in self._modules
+    def __len__(self): return len(self._modules)
+    def __iter__(self): return iter(self._modules)
+    def keys(self): return self._modules.keys()
+    def values(self): return self._modules.values()
+    def items(self): return self._modules.items()
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("ModuleDict is a container, not a layer: pick its modules in your forward()")
+
+
+class ParameterList(Module):
+    """A list of Parameters that are registered (named 0, 1, ...), as a plain list's would not be."""
+
+    def __init__(self, values=()):
+        super().__init__()
+        for p in values:
+            self.append(p)
+
+    def append(self, param) -> "ParameterList":
+        self.register_parameter(str(len(self._parameters)), param)
+        return self
+
+    def __getitem__(self, i): return list(self._parameters.values())[i]
+    def __len__(self): return len(self._parameters)
+    def __iter__(self): return iter(self._parameters.values())
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("ParameterList is a container, not a layer: use its parameters in your forward()")
 
 
 class Flatten(Module):
