@@ -44,7 +44,7 @@ CATEGORIES = {
     "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1"),
     "depthwise": ("DepthwiseConv2d", "Depthwise"),
     "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
-    "matmul": ("MatMul", "Linear"),
+    "matmul": ("MatMul", "Linear", "Einsum"),
     "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
     "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
     "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid",

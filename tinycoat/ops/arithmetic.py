@@ -227,3 +227,11 @@ def matmul(a, b):
     if b.ndim == 1:
         return MatMul.apply(a, b.reshape(-1, 1)).reshape(a.shape[:-1])
     return MatMul.apply(a, b)
+
+
+def bmm(a, b):
+    """A batch of matrix products, (B, n, m) @ (B, m, p) -> (B, n, p) (torch.bmm: no broadcasting)."""
+    if getattr(a, "ndim", 0) != 3 or getattr(b, "ndim", 0) != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expected two batches of matrices (B, n, m) and (B, m, p), got shapes "
+                         f"{tuple(getattr(a, 'shape', ()))} and {tuple(getattr(b, 'shape', ()))}")
+    return matmul(a, b)

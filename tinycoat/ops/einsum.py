@@ -1,0 +1,91 @@
+"""einsum: a sum of products over named indices, y[out] = Σ_{the other indices} Π_k x_k[s_k].
+
+"ij,jk->ik" is the matrix product, "bhid,bhjd->bhij" the attention scores of every head at once,
+"bchw,c->bhw" a weighted sum of channels. The gradient with respect to one factor is again an
+einsum: y is linear in x_k, with the other factors as its coefficients, so
+
+    x̄_k[s_k] = Σ_{indices not in s_k} ȳ[out] · Π_{j≠k} x_j[s_j]   =  einsum("out,s_j…->s_k", ȳ, x_j…)
+
+An index that only x_k has was summed away in the forward: every entry along it met ȳ the same
+way, so its gradient is the same all along it (the einsum leaves the index out, then broadcasts).
+"""
+from __future__ import annotations
+
+from tinycoat.autograd import Function
+from tinycoat.backend import DeviceError, get_array_module
+from tinycoat.ops.shape import _joined
+
+
+def _own(result, *arrays):
+    """``result`` in memory of its own: einsum returns a view of its operand for "ij->ji" or "i->i",
+    and an output sharing memory with an input would change with it."""
+    xp = get_array_module(result)
+    return result.copy() if any(xp.may_share_memory(result, a) for a in arrays) else result
+
+
+class Einsum(Function):
+    def forward(self, *operands, subscripts=(), output=""):
+        self.operands, self.subscripts, self.output = operands, subscripts, output
+        return _own(get_array_module(operands[0]).einsum(",".join(subscripts) + "->" + output, *operands), *operands)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        grads = []
+        for k, (x, mine) in enumerate(zip(self.operands, self.subscripts)):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(o, s) for j, (o, s) in enumerate(zip(self.operands, self.subscripts)) if j != k]
+            known = set(self.output).union(*(s for _, s in others))
+            kept = "".join(c for c in mine if c in known)
+            gx = xp.einsum(",".join([self.output] + [s for _, s in others]) + "->" + kept, g, *(o for o, _ in others))
+            spread = [n if c in known else 1 for c, n in zip(mine, x.shape)]     # size 1 where x alone had it
+            grads.append(xp.broadcast_to(gx.reshape(spread), x.shape).astype(x.dtype, order="C"))   # (a copy)
+        return tuple(grads)
+
+
+def _parse(equation, count):
+    """(input subscripts, output subscripts) of an equation such as "ij,jk->ik" or "ij,jk" (without an
+    arrow the output is every index that appears once, in alphabetical order, as in NumPy and PyTorch)."""
+    equation = equation.replace(" ", "")
+    if "." in equation:
+        raise ValueError(f"einsum: '...' is not supported here; name every axis ({equation!r})")
+    left, arrow, output = equation.partition("->")
+    inputs = left.split(",")
+    letters = "".join(inputs)
+    if not arrow:
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(inputs) != count:
+        raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operands, got {count} operands")
+    for part in inputs + [output]:
+        if not all(c.isalpha() for c in part) or len(set(part)) != len(part):
+            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters, none twice (a diagonal is not "
+                             "supported here)")
+    if set(output) - set(letters):
+        raise ValueError(f"einsum: the output of {equation!r} names {''.join(sorted(set(output) - set(letters)))}, "
+                         "which no operand has")
+    return tuple(inputs), output
+
+
+def einsum(equation, *operands):
+    """Sum of products over named indices (torch.einsum / numpy.einsum): ``einsum("ij,jk->ik", a, b)``
+    (or the operands as one list). Differentiable in every operand; no '...' and no repeated index
+    within one operand."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+    operands = _joined(operands)                # (integers meeting floats take the floats' dtype, as in cat)
+    inputs, output = _parse(equation, len(operands))
+    sizes = {}
+    for i, (x, subscripts) in enumerate(zip(operands, inputs)):
+        if x.ndim != len(subscripts):
+            raise ValueError(f"einsum: operand {i} has shape {x.shape}, but {subscripts!r} names {len(subscripts)} axes")
+        for c, n in zip(subscripts, x.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i} "
+                                 f"(shapes {[tuple(o.shape) for o in operands]})")
+    devices = {x.device for x in operands}
+    if len(devices) > 1:
+        raise DeviceError(f"einsum: the operands are on different devices {sorted(devices)}")
+    return Einsum.apply(*operands, subscripts=inputs, output=output)
