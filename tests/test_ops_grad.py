@@ -127,6 +127,9 @@ UNARY = {
     "sigmoid": (lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), arrays),
     "relu": (lambda x: x.relu(), lambda x: np.maximum(x, 0), away_from_zero),
     "abs": (lambda x: x.abs(), np.abs, away_from_zero),
+    "log1p": (lambda x: x.log1p(), np.log1p, lambda shape: arrays(shape, -0.5, 3.0)),
+    "expm1": (lambda x: x.expm1(), np.expm1, arrays),
+    "rsqrt": (lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), positive),
 }
 
 
@@ -671,3 +674,44 @@ def test_small_pytorch_methods_on_tensors():
         assert not (w * 2).requires_grad
     with tc.inference_mode(False):
         assert (w * 2).requires_grad
+
+
+@given(data=st.data(), keepdim=st.booleans())
+def test_norms_over_axes_and_the_gradient_x_over_the_norm(data, keepdim, device):
+    shape, axis = data.draw(shape_and_axis())
+    a = data.draw(away_from_zero(shape))
+    x = tc.tensor(a, device=device)
+    axes = axis if axis is None or isinstance(axis, tuple) else (axis,)
+    np.testing.assert_allclose(x.norm(dim=axis, keepdim=keepdim).numpy(),
+                               np.sqrt((a * a).sum(axis=axes, keepdims=keepdim)), rtol=1e-12)
+    np.testing.assert_allclose(tc.norm(x, 1, axis, keepdim).numpy(), np.abs(a).sum(axis=axes, keepdims=keepdim),
+                               rtol=1e-12)
+    np.testing.assert_allclose(x.norm(float("inf"), axis, keepdim).numpy(), np.abs(a).max(axis=axes, keepdims=keepdim))
+    assert check(lambda t: t.norm(dim=axis, keepdim=keepdim), a, device=device)
+
+
+def test_the_norm_of_zeros_has_gradient_0_as_in_pytorch():
+    x = tc.zeros(2, 3, dtype="float64", requires_grad=True)
+    x.norm(dim=1).sum().backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2
+    with pytest.raises(ValueError, match="p must be 2"):
+        x.norm(3)
+
+
+@given(data=st.data())
+def test_cumsum_and_its_gradient_summed_from_the_other_end(data, device):
+    shape, _ = data.draw(shape_and_axis())
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    a = data.draw(arrays(shape))
+    np.testing.assert_allclose(tc.cumsum(tc.tensor(a, device=device), dim).numpy(), np.cumsum(a, axis=dim), rtol=1e-12)
+    weight = tc.arange(a.size, dtype="float64", device=device).reshape(a.shape)
+    assert check(lambda t: t.cumsum(dim) * weight, a, device=device)
+
+
+@given(a=arrays(shapes(min_dims=0, max_dims=3)), data=st.data())
+def test_repeat_tiles_as_numpy_and_sums_the_gradient_of_every_copy(a, data, device):
+    sizes = tuple(data.draw(st.lists(st.integers(1, 3), min_size=a.ndim, max_size=a.ndim + 2)))
+    np.testing.assert_array_equal(tc.tensor(a, device=device).repeat(*sizes).numpy(), np.tile(a, sizes))
+    assert check(lambda t: t.repeat(sizes) ** 2, a, device=device)
+    with pytest.raises(ValueError, match="repeat: expected at least"):
+        tc.zeros(2, 3).repeat(2)

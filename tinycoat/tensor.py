@@ -345,6 +345,11 @@ class Tensor:
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
+    def rsqrt(self): return 1 / ops.sqrt(self)
+    def log1p(self): return ops.log1p(self)
+    def expm1(self): return ops.expm1(self)
+    def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
+    def cumsum(self, dim): return ops.cumsum(self, dim)
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
@@ -406,6 +411,18 @@ class Tensor:
         return ops.expand(self, _spread(sizes))
 
     def expand_as(self, other): return ops.expand(self, other.shape)
+
+    def repeat(self, *sizes):
+        """This tensor tiled ``sizes`` times along each axis (torch's repeat; more sizes than axes add
+        leading axes): each axis of length n becomes (r, n), an expand of a size-1 axis, then one of r·n."""
+        sizes = _spread(sizes)
+        if len(sizes) < self.ndim or not all(is_int(r) and r >= 0 for r in sizes):
+            raise ValueError(f"repeat: expected at least {self.ndim} counts (ints >= 0) for shape {self.shape}, "
+                             f"got {tuple(sizes)}")
+        shape = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
+        paired = self.reshape(tuple(d for n in shape for d in (1, n)))                  # (1, n_0, 1, n_1, ...)
+        tiled = paired.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))  # (r_0, n_0, r_1, n_1, ...)
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
 

@@ -2,16 +2,16 @@
 
     arithmetic.py   + − × ÷ ** @ (and bmm) and negation, maximum and minimum, with broadcasting
     einsum.py       einsum: any sum of products over named indices, its gradient another einsum
-    elementwise.py  exp log sqrt tanh sigmoid relu abs clip
-    reduction.py    sum mean max min var
+    elementwise.py  exp log log1p expm1 sqrt tanh sigmoid relu abs clip
+    reduction.py    sum mean max min var norm, and cumsum
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
                     where, device copies
     reorder.py      flip roll gather, and sort topk argsort (gather at the sorted places)
 """
 from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul, bmm, maximum, minimum  # noqa: F401
 from tinycoat.ops.einsum import einsum  # noqa: F401
-from tinycoat.ops.elementwise import exp, log, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
-from tinycoat.ops.reduction import sum, mean, max, min, var  # noqa: F401
+from tinycoat.ops.elementwise import exp, log, log1p, expm1, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
+from tinycoat.ops.reduction import sum, mean, max, min, var, norm, cumsum  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
     stack, pad, where, to, compare)

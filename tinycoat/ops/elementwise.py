@@ -1,4 +1,5 @@
-"""Element-wise functions: y = f(x) applied to every entry, so dy/dx = f'(x) entry-wise.
+"""Element-wise functions: y = f(x) applied to every entry, so dy/dx = f'(x) entry-wise
+(exp, log, log1p, expm1, sqrt, tanh, sigmoid, relu, abs, clip).
 
 Each backward multiplies the incoming gradient by f'(x), written from whichever
 of x or y makes it cheapest (e.g. d exp(x) = exp(x) = y, d tanh(x) = 1 − y²).
@@ -26,6 +27,28 @@ class Log(Function):
 
     def backward(self, g):
         return g / self.x
+
+
+class Log1p(Function):
+    """log(1 + x), accurate where x is tiny (1 + 1e-20 is 1 in floating point)."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log1p(x)
+
+    def backward(self, g):
+        return g / (1 + self.x)
+
+
+class Expm1(Function):
+    """exp(x) − 1, accurate where x is tiny; its derivative exp(x) = y + 1."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).expm1(x)
+        return self.y
+
+    def backward(self, g):
+        return g * (self.y + 1)
 
 
 class Sqrt(Function):
@@ -101,6 +124,8 @@ class Clip(Function):
 # Of an integer tensor these are float32, PyTorch's default float (NumPy would give float64).
 def exp(x): return Exp.apply(_float(x))
 def log(x): return Log.apply(_float(x))
+def log1p(x): return Log1p.apply(_float(x))
+def expm1(x): return Expm1.apply(_float(x))
 def sqrt(x): return Sqrt.apply(_float(x))
 def tanh(x): return Tanh.apply(_float(x))
 def sigmoid(x): return Sigmoid.apply(_float(x))

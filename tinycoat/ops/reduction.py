@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max and variance over axes, with ``keepdims``.
+"""Reductions: sum, mean, max, variance and the Euclidean norm over axes, with ``keepdims``; and
+the running sum along one axis (cumsum).
 
 A reduction's backward *spreads* the gradient back over the axes it removed:
 put those axes back as size 1 (``_keep``) and broadcast to the input's shape.
@@ -102,6 +103,36 @@ class Var(Function):
         return (_keep(g, self.shape, self.axes) * scale * self.centered).astype(g.dtype, copy=False)
 
 
+class Norm(Function):
+    """‖x‖ = √Σx² over axes;  d‖x‖/dx = x / ‖x‖, taken as 0 where ‖x‖ = 0 (PyTorch's choice: the
+    norm has no derivative at 0, and 0/0 would make every gradient that meets it NaN)."""
+
+    def forward(self, x, axes=(), keepdims=False):
+        xp = get_array_module(x)
+        self.x, self.shape, self.axes = x, x.shape, axes
+        self.r = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        return self.r if keepdims else self.r.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        r = self.r
+        slope = xp.where(r > 0, self.x / xp.where(r > 0, r, 1), 0)
+        return (_keep(g, self.shape, self.axes) * slope).astype(g.dtype, copy=False)
+
+
+class Cumsum(Function):
+    """y_i = Σ_{j ≤ i} x_j along an axis; x_j reaches every y_i with i ≥ j, so x̄_j = Σ_{i ≥ j} ȳ_i:
+    the running sum of ȳ taken from the other end."""
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return get_array_module(x).cumsum(x, axis=axis)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.flip(xp.cumsum(xp.flip(g, self.axis), axis=self.axis), self.axis)
+
+
 def sum(x, axis=None, keepdims=False):  # noqa: A001
     return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=keepdims)
 
@@ -137,3 +168,26 @@ def var(x, axis=None, keepdims=False, ddof=1):
         raise ValueError(f"var over axes {axes} of shape {x.shape} with ddof={ddof}: needs more than "
                          f"{ddof} element(s)")
     return Var.apply(_float(x), axes=axes, keepdims=keepdims, ddof=ddof)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The vector norm over ``dim`` (all axes by default), torch's ``x.norm``: p = 2 (or "fro") the
+    Euclidean norm √Σx², p = 1 the sum of |x|, p = inf the largest |x|."""
+    axes = _normalize_axes(dim, x.ndim)
+    if p in (2, "fro"):
+        return Norm.apply(_float(x), axes=axes, keepdims=keepdim)
+    if p == 1:
+        return sum(x.abs(), axes, keepdim)
+    if p == float("inf"):
+        return max(x.abs(), axes, keepdim)
+    raise ValueError(f"norm: p must be 2 ('fro'), 1 or inf here, got {p!r}")
+
+
+def cumsum(x, dim):
+    """Running sums along ``dim`` (torch.cumsum): y_i = x_0 + … + x_i."""
+    if x.ndim == 0:
+        return x.reshape(())
+    axes = _normalize_axes(dim, x.ndim)
+    if len(axes) != 1:
+        raise ValueError(f"cumsum: dim must be one axis, got {dim!r}")
+    return Cumsum.apply(x, axis=axes[0])
