@@ -7,6 +7,7 @@
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
     activation.py      GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath
     loss.py            CrossEntropyLoss, MSELoss, L1Loss
+    resize.py          Upsample
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
@@ -21,6 +22,7 @@ from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from tinycoat.nn.activation import GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath  # noqa: F401
 from tinycoat.nn.loss import CrossEntropyLoss, MSELoss, L1Loss  # noqa: F401
+from tinycoat.nn.resize import Upsample  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.checks import is_int
+from tinycoat.checks import check_float_input, is_int
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted, windows
 from tinycoat.tensor import Tensor
 
@@ -114,6 +114,7 @@ def adaptive_avg_pool2d(x, output_size):
     products, so the backward is theirs (each output's gradient shared among its window)."""
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+    check_float_input("adaptive_avg_pool2d", x)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2 or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
         raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of them "
