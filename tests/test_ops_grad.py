@@ -7,6 +7,7 @@ where it is cheap, compares the forward value with NumPy itself.
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinycoat as tc
 from strategies import (arrays, away_from_zero, broadcastable_pair, distinct, positive,
@@ -715,3 +716,28 @@ def test_repeat_tiles_as_numpy_and_sums_the_gradient_of_every_copy(a, data, devi
     assert check(lambda t: t.repeat(sizes) ** 2, a, device=device)
     with pytest.raises(ValueError, match="repeat: expected at least"):
         tc.zeros(2, 3).repeat(2)
+
+
+@given(data=st.data())
+def test_floor_division_and_remainder_follow_python_on_integers(data, device):
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    a = data.draw(hnp.arrays(np.int64, shape_a, elements=st.integers(-20, 20)))
+    b = data.draw(hnp.arrays(np.int64, shape_b, elements=st.integers(1, 6).map(lambda k: k * data.draw(st.sampled_from([-1, 1])))))
+    x, y = tc.tensor(a, device=device), tc.tensor(b, device=device)
+    np.testing.assert_array_equal((x // y).numpy(), a // b)
+    np.testing.assert_array_equal((x % y).numpy(), a % b)
+    assert (x % y).dtype == tc.int64 and (7 // y).numpy().tolist() == (7 // b).tolist()
+
+
+@given(data=st.data())
+def test_remainder_of_floats_has_pytorchs_gradients(data, device):
+    """a % b = a − b·⌊a/b⌋: gradient 1 for a and −⌊a/b⌋ for b, away from the jumps where a/b is whole."""
+    shape_a, shape_b = data.draw(broadcastable_pair())
+    shape = np.broadcast_shapes(shape_a, shape_b)                 # a the full shape, b broadcast to it
+    b = data.draw(away_from_zero(shape_b, 0.5, 3.0))
+    quotient = data.draw(hnp.arrays(np.float64, shape,
+                                    elements=st.integers(-3, 3).flatmap(lambda k: st.floats(k + 0.2, k + 0.8))))
+    a = quotient * b
+    np.testing.assert_allclose((tc.tensor(a) % tc.tensor(b)).numpy(), np.remainder(a, b), rtol=1e-12, atol=1e-12)
+    assert check(lambda x, y: x % y, a, b, device=device)
+    assert not (tc.tensor(a, requires_grad=True) // 2.0).requires_grad

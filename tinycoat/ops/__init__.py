@@ -1,6 +1,6 @@
 """Differentiable primitive operations, each a Function with forward and backward.
 
-    arithmetic.py   + − × ÷ ** @ (and bmm) and negation, maximum and minimum, with broadcasting
+    arithmetic.py   + − × ÷ // % ** @ (and bmm) and negation, maximum and minimum, with broadcasting
     einsum.py       einsum: any sum of products over named indices, its gradient another einsum
     elementwise.py  exp log log1p expm1 sqrt tanh sigmoid relu abs clip
     reduction.py    sum mean max min var norm, and cumsum
@@ -8,7 +8,8 @@
                     where, device copies
     reorder.py      flip roll gather, and sort topk argsort (gather at the sorted places)
 """
-from tinycoat.ops.arithmetic import add, sub, mul, div, neg, pow, matmul, bmm, maximum, minimum  # noqa: F401
+from tinycoat.ops.arithmetic import (  # noqa: F401
+    add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, maximum, minimum)
 from tinycoat.ops.einsum import einsum  # noqa: F401
 from tinycoat.ops.elementwise import exp, log, log1p, expm1, sqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
 from tinycoat.ops.reduction import sum, mean, max, min, var, norm, cumsum  # noqa: F401

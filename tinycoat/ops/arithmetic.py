@@ -208,6 +208,26 @@ def minimum(a, b): return Minimum.apply(*broadcastable("minimum", *promoted(a, b
 def pow(a, b): return Pow.apply(*broadcastable("pow", *promoted(a, b)))  # noqa: A001 - Python's operator name
 
 
+def floor_divide(a, b):
+    """a // b, rounded down (Python's and PyTorch's rule); a step function, so outside the graph
+    (its derivative is 0 wherever it has one; PyTorch gives it none)."""
+    a, b = broadcastable("floor_divide", *promoted(a, b))
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    return Tensor(a.xp.floor_divide(a.data, b.data))
+
+
+def remainder(a, b):
+    """a % b = a − b·⌊a/b⌋, with the sign of b (Python's and torch.remainder's rule). Of floats it is
+    that expression, ⌊a/b⌋ held constant: the gradient is 1 for a and −⌊a/b⌋ for b, as PyTorch's."""
+    a, b = broadcastable("remainder", *promoted(a, b))
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    b = as_tensor(b, like=a)
+    if a.dtype.kind != "f":
+        return Tensor(a.xp.remainder(a.data, b.data))
+    return sub(a, mul(b, floor_divide(a, b)))
+
+
 def matmul(a, b):
     """``a @ b`` with NumPy's rules, 1-D operands included (promoted, then squeezed); an integer
     operand takes a float operand's dtype (``promoted``)."""
