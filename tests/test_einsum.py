@@ -61,3 +61,8 @@ def test_bmm_refuses_what_is_not_two_batches_of_matrices():
         tc.bmm(tc.zeros(3, 4), tc.zeros(2, 4, 5))
     with pytest.raises(ValueError, match="bmm"):
         tc.bmm(tc.zeros(2, 3, 4), tc.zeros(3, 4, 5))
+
+
+def test_einsum_letters_are_ascii():
+    with pytest.raises(ValueError, match="letters a-z, A-Z"):
+        tc.einsum("éj->j", tc.zeros(2, 2))

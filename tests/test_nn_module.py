@@ -237,7 +237,24 @@ def test_module_dict_and_parameter_list_register_what_they_hold():
         nn.ModuleDict({"a.b": nn.ReLU()})
     with pytest.raises(TypeError, match="expected a Module"):
         nn.ModuleDict({"a": tc.zeros(1)})
+    with pytest.raises(TypeError, match="name must be a string"):
+        nn.ModuleDict({1: nn.ReLU()})
+    assert isinstance(model.heads.pop("box"), nn.Linear) and list(model.heads) == ["cls"]
+    model.heads.clear()
+    assert len(model.heads) == 0
+
+
+def test_parameter_list_takes_tensors_as_parameters_and_slices_into_a_list():
+    params = nn.ParameterList([tc.zeros(2)])
+    params.extend([tc.ones(3)])
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in params)
+    params[0] = nn.Parameter(tc.ones(1))
+    assert [tuple(p.shape) for p in params] == [(1,), (3,)]
+    assert isinstance(params[0:1], nn.ParameterList) and len(params[0:1]) == 1
+    assert repr(params) == "ParameterList(\n  (0): Parameter of shape (1,), float32\n  (1): Parameter of shape (3,), float32\n)"
+    with pytest.raises(IndexError, match="out of range"):
+        params[5] = nn.Parameter(tc.ones(1))
     with pytest.raises(TypeError, match="expected a Parameter"):
-        nn.ParameterList([tc.zeros(1)])
+        nn.ParameterList([[1.0]])
     with pytest.raises(TypeError, match="not a layer"):
         nn.ModuleDict()(tc.zeros(1))

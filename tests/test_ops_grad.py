@@ -691,12 +691,19 @@ def test_norms_over_axes_and_the_gradient_x_over_the_norm(data, keepdim, device)
     assert check(lambda t: t.norm(dim=axis, keepdim=keepdim), a, device=device)
 
 
-def test_the_norm_of_zeros_has_gradient_0_as_in_pytorch():
+def test_the_norm_of_zeros_has_gradient_0_and_of_nan_nan_as_in_pytorch():
     x = tc.zeros(2, 3, dtype="float64", requires_grad=True)
     x.norm(dim=1).sum().backward()
     assert x.grad.tolist() == [[0.0] * 3] * 2
+    y = tc.tensor([1.0, float("nan"), 2.0], dtype="float64", requires_grad=True)
+    y.norm().backward()
+    assert np.isnan(y.grad.numpy()).all()
+    assert tc.tensor([[1.0, -2.0], [3.0, 0.0]]).norm(2, ()).item() == pytest.approx(14 ** 0.5)   # () : all axes
+    assert tc.tensor(-2.5).norm(dim=0).item() == 2.5
     with pytest.raises(ValueError, match="p must be 2"):
         x.norm(3)
+    with pytest.raises(TypeError, match="floating-point tensor, got int64"):
+        tc.tensor([3, 4]).norm()
 
 
 @given(data=st.data())
@@ -709,11 +716,31 @@ def test_cumsum_and_its_gradient_summed_from_the_other_end(data, device):
     assert check(lambda t: t.cumsum(dim) * weight, a, device=device)
 
 
+def test_cumsum_of_integers_is_int64_and_of_a_0d_tensor_a_copy():
+    assert tc.tensor([200, 100], dtype="uint8").cumsum(0).tolist() == [200, 300]
+    assert tc.tensor([True, True]).cumsum(0).dtype == tc.int64
+    x = tc.tensor(2.5)
+    y = x.cumsum(-1)
+    x[...] = 9.0
+    assert y.item() == 2.5
+    with pytest.raises(IndexError, match=r"an int in \[-1, 0\], got 1"):
+        x.cumsum(1)
+    with pytest.raises(TypeError, match="dim must be one axis"):
+        tc.zeros(3).cumsum(None)
+
+
 @given(a=arrays(shapes(min_dims=0, max_dims=3)), data=st.data())
 def test_repeat_tiles_as_numpy_and_sums_the_gradient_of_every_copy(a, data, device):
     sizes = tuple(data.draw(st.lists(st.integers(1, 3), min_size=a.ndim, max_size=a.ndim + 2)))
-    np.testing.assert_array_equal(tc.tensor(a, device=device).repeat(*sizes).numpy(), np.tile(a, sizes))
+    x = tc.tensor(a, device=device)
+    tiled = x.repeat(*sizes)
+    np.testing.assert_array_equal(tiled.numpy(), np.tile(a, sizes))
+    x[...] = 7.0                                              # a copy, never a view of x (also for sizes of 1)
+    np.testing.assert_array_equal(tiled.numpy(), np.tile(a, sizes))
     assert check(lambda t: t.repeat(sizes) ** 2, a, device=device)
+
+
+def test_repeat_needs_a_count_per_axis():
     with pytest.raises(ValueError, match="repeat: expected at least"):
         tc.zeros(2, 3).repeat(2)
 

@@ -349,7 +349,7 @@ class Tensor:
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
-    def rsqrt(self): return 1 / ops.sqrt(self)
+    def rsqrt(self): return ops.rsqrt(self)
     def log1p(self): return ops.log1p(self)
     def expm1(self): return ops.expm1(self)
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
@@ -426,7 +426,7 @@ class Tensor:
         shape = (1,) * (len(sizes) - self.ndim) + tuple(self.shape)
         paired = self.reshape(tuple(d for n in shape for d in (1, n)))                  # (1, n_0, 1, n_1, ...)
         tiled = paired.expand(tuple(d for r, n in zip(sizes, shape) for d in (r, n)))  # (r_0, n_0, r_1, n_1, ...)
-        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape))).clone()       # (memory of its own)
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
 

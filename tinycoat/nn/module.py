@@ -139,7 +139,9 @@ class Module:
     def add_module(self, name: str, module) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
-        if not isinstance(name, str) or not name or "." in name:      # (a dot would split its state_dict keys)
+        if not isinstance(name, str):
+            raise TypeError(f"add_module: a module's name must be a string, got {type(name).__name__} {name!r}")
+        if not name or "." in name:                                  # (a dot would split its state_dict keys)
             raise KeyError(f"add_module: a module's name must be a non-empty string without '.', got {name!r}")
         self._modules[name] = module
 
@@ -428,6 +430,8 @@ class ModuleDict(Module):
     def __getitem__(self, name): return self._modules[name]
     def __setitem__(self, name, module): self.add_module(name, module)
     def __delitem__(self, name): del self._modules[name]
+    def pop(self, name): return self._modules.pop(name)
+    def clear(self): self._modules.clear()
     def __contains__(self, name): return name in self._modules
     def __len__(self): return len(self._modules)
     def __iter__(self): return iter(self._modules)
@@ -440,20 +444,38 @@ class ModuleDict(Module):
 
 
 class ParameterList(Module):
-    """A list of Parameters that are registered (named 0, 1, ...), as a plain list's would not be."""
+    """A list of Parameters that are registered (named 0, 1, ...), as a plain list's would not be.
+    A plain tensor put in becomes a Parameter over the same memory, as in PyTorch."""
 
     def __init__(self, values=()):
         super().__init__()
-        for p in values:
-            self.append(p)
+        self.extend(values)
 
     def append(self, param) -> "ParameterList":
-        self.register_parameter(str(len(self._parameters)), param)
+        self[len(self._parameters)] = param
         return self
 
-    def __getitem__(self, i): return list(self._parameters.values())[i]
+    def extend(self, values) -> "ParameterList":
+        for p in values:
+            self.append(p)
+        return self
+
+    def __setitem__(self, i, param):
+        if not 0 <= i <= len(self._parameters) and not -len(self._parameters) <= i < 0:
+            raise IndexError(f"ParameterList: index {i} is out of range for {len(self._parameters)} parameters")
+        param = param if isinstance(param, Parameter) or not isinstance(param, Tensor) else Parameter(param)
+        self.register_parameter(str(i % max(len(self._parameters), 1) if i < 0 else i), param)
+
+    def __getitem__(self, i):
+        values = list(self._parameters.values())
+        return ParameterList(values[i]) if isinstance(i, slice) else values[i]
+
     def __len__(self): return len(self._parameters)
     def __iter__(self): return iter(self._parameters.values())
+
+    def __repr__(self):
+        lines = [f"  ({name}): Parameter of shape {tuple(p.shape)}, {p.dtype}" for name, p in self._parameters.items()]
+        return "ParameterList(\n" + "\n".join(lines) + "\n)" if lines else "ParameterList()"
 
     def forward(self, *args, **kwargs):
         raise TypeError("ParameterList is a container, not a layer: use its parameters in your forward()")

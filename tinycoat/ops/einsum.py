@@ -11,6 +11,8 @@ way, so its gradient is the same all along it (the einsum leaves the index out, 
 """
 from __future__ import annotations
 
+import string
+
 from tinycoat.autograd import Function
 from tinycoat.backend import DeviceError, get_array_module
 from tinycoat.ops.shape import _joined
@@ -58,9 +60,9 @@ def _parse(equation, count):
     if len(inputs) != count:
         raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operands, got {count} operands")
     for part in inputs + [output]:
-        if not all(c.isalpha() for c in part) or len(set(part)) != len(part):
-            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters, none twice (a diagonal is not "
-                             "supported here)")
+        if not all(c in string.ascii_letters for c in part) or len(set(part)) != len(part):
+            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z, none twice (a diagonal "
+                             "is not supported here)")
     if set(output) - set(letters):
         raise ValueError(f"einsum: the output of {equation!r} names {''.join(sorted(set(output) - set(letters)))}, "
                          "which no operand has")

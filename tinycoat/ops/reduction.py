@@ -7,7 +7,9 @@ put those axes back as size 1 (``_keep``) and broadcast to the input's shape.
 from __future__ import annotations
 
 from tinycoat.autograd import Function
-from tinycoat.backend import get_array_module
+from tinycoat.backend import get_array_module, int64
+from tinycoat.checks import is_int
+from tinycoat.tensor import Tensor
 from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
@@ -116,7 +118,7 @@ class Norm(Function):
     def backward(self, g):
         xp = get_array_module(g)
         r = self.r
-        slope = xp.where(r > 0, self.x / xp.where(r > 0, r, 1), 0)
+        slope = xp.where(r == 0, 0, self.x / xp.where(r == 0, 1, r))      # (a NaN norm stays NaN)
         return (_keep(g, self.shape, self.axes) * slope).astype(g.dtype, copy=False)
 
 
@@ -173,6 +175,10 @@ def var(x, axis=None, keepdims=False, ddof=1):
 def norm(x, p=2, dim=None, keepdim=False):
     """The vector norm over ``dim`` (all axes by default), torch's ``x.norm``: p = 2 (or "fro") the
     Euclidean norm √Σx², p = 1 the sum of |x|, p = inf the largest |x|."""
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: expected a floating-point tensor, got {x.dtype} (x.float().norm())")
+    if x.ndim == 0 or (isinstance(dim, (tuple, list)) and len(dim) == 0):      # () names no axis: all of them
+        dim = None
     axes = _normalize_axes(dim, x.ndim)
     if p in (2, "fro"):
         return Norm.apply(_float(x), axes=axes, keepdims=keepdim)
@@ -185,9 +191,12 @@ def norm(x, p=2, dim=None, keepdim=False):
 
 def cumsum(x, dim):
     """Running sums along ``dim`` (torch.cumsum): y_i = x_0 + … + x_i."""
+    n = x.ndim or 1                                # (a 0-d tensor takes dim 0 or −1, as PyTorch)
+    if not is_int(dim) or not -n <= dim < n:
+        raise (TypeError if not is_int(dim) else IndexError)(
+            f"cumsum: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
+    if x.dtype.kind in "biu":                      # running sums of integers (or bools) are int64, as PyTorch's
+        x = Tensor(x.data.astype(int64))
     if x.ndim == 0:
-        return x.reshape(())
-    axes = _normalize_axes(dim, x.ndim)
-    if len(axes) != 1:
-        raise ValueError(f"cumsum: dim must be one axis, got {dim!r}")
-    return Cumsum.apply(x, axis=axes[0])
+        return Cumsum.apply(x.reshape(1), axis=0).reshape(())
+    return Cumsum.apply(x, axis=dim % x.ndim)
