@@ -221,6 +221,13 @@ def test_bad_axis_is_a_clear_error():
         tc.ones(2, 3).transpose(0, 1.0)
     assert tc.ones(2, 3, 4).transpose(np.int64(0), -1).shape == (4, 3, 2)      # NumPy's integers are ints
     assert tc.tensor(2.0).flatten().shape == (1,)                               # a 0-d tensor has axis 0
+    x = tc.tensor(2.5, dtype="float64", requires_grad=True)                      # ... to reduce over, as PyTorch
+    assert [x.sum(0).item(), x.mean(-1).item(), x.max(axis=0).item(), x.var(0, unbiased=False).item()] == \
+        [2.5, 2.5, 2.5, 0.0]
+    x.sum(0).backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(ValueError, match="axis 1 is out of range for a tensor with 0 dimensions"):
+        x.sum(1)
 
 
 @pytest.mark.parametrize("op, message", [

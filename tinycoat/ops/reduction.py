@@ -20,12 +20,12 @@ def _normalize_axes(axis, ndim):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < (ndim or 1):
+        if not -(ndim or 1) <= a < (ndim or 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()        # (a 0-d tensor's axis 0 or −1, as PyTorch: nothing to reduce)
 
 
 def _keep(g, shape, axes):
