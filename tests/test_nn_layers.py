@@ -228,3 +228,28 @@ def test_batchnorm_without_affine_or_running_statistics_as_pytorch():
     assert "affine=False" in repr(plain) and "track_running_stats=False" in repr(untracked)
     xt = tc.tensor(x.numpy(), requires_grad=True)
     assert tc.gradcheck(lambda t: nn.BatchNorm2d(3, affine=False, track_running_stats=False, dtype="float64")(t), xt)
+
+
+@given(data=st.data())
+def test_embedding_looks_up_rows_and_adds_the_gradients_of_repeated_indices(data):
+    n, dim = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 4))
+    shape = data.draw(st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple))
+    index = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=int(np.prod(shape)),
+                                        max_size=int(np.prod(shape)))), dtype=np.int64).reshape(shape)
+    table = nn.Embedding(n, dim, dtype="float64")
+    out = table(tc.tensor(index))
+    np.testing.assert_array_equal(out.numpy(), table.weight.numpy()[index])
+    upstream = np.random.default_rng(0).standard_normal(out.shape)
+    (out * tc.tensor(upstream)).sum().backward()
+    one_hot = np.eye(n)[index].reshape(-1, n)                   # W̄ = one_hot(idx)ᵀ · ȳ
+    np.testing.assert_allclose(table.weight.grad.numpy(), one_hot.T @ upstream.reshape(-1, dim), atol=1e-12)
+    assert tc.gradcheck(lambda w: w[tc.tensor(index)], tc.tensor(table.weight.numpy(), requires_grad=True))
+
+
+def test_embedding_refuses_floats_and_indices_out_of_range():
+    table = nn.Embedding(4, 2)
+    assert repr(table) == "Embedding(4, 2)" and table.weight.shape == (4, 2)
+    with pytest.raises(TypeError, match="integer indices"):
+        table(tc.tensor([0.0, 1.0]))
+    with pytest.raises(IndexError, match=r"\[0, 4\), got values in \[-1, 4\]"):
+        table(tc.tensor([-1, 4]))

@@ -2,6 +2,7 @@
 
     module.py          Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, Identity, Flatten
     linear.py          Linear
+    embedding.py       Embedding (a learned vector per index)
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
@@ -17,6 +18,7 @@
 from tinycoat.nn.module import (  # noqa: F401
     Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, Identity, Flatten, uniform_parameter)
 from tinycoat.nn.linear import Linear  # noqa: F401
+from tinycoat.nn.embedding import Embedding  # noqa: F401
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401

@@ -1,0 +1,38 @@
+"""Embedding: a learned vector per index, y = W[idx] (a lookup table, PyTorch's nn.Embedding).
+
+The lookup is indexing, so its backward is indexing's: each row of W receives the sum of the
+gradients of the positions that read it (rows nobody read get 0). Equal to one_hot(idx) @ W,
+without building the one-hot matrix.
+"""
+from __future__ import annotations
+
+from tinycoat import backend
+from tinycoat.checks import check_int
+from tinycoat.nn.init import normal_values
+from tinycoat.nn.module import Module, Parameter
+from tinycoat.tensor import Tensor
+
+
+class Embedding(Module):
+    """``num_embeddings`` vectors of ``embedding_dim``, W ~ Normal(0, 1) as PyTorch's; input: integer
+    indices of any shape (…), output (…, embedding_dim)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, dtype=None, device="cpu"):
+        super().__init__()
+        self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
+        values = normal_values((num_embeddings, embedding_dim), 0.0, 1.0)
+        self.weight = Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
+
+    def forward(self, indices):
+        if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: expected a tensor of integer indices, got "
+                            f"{indices.dtype if isinstance(indices, Tensor) else type(indices).__name__}")
+        if indices.numel() and not bool(((indices.data >= 0) & (indices.data < self.num_embeddings)).all()):
+            raise IndexError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must lie in "
+                             f"[0, {self.num_embeddings}), got values in [{int(indices.data.min())}, "
+                             f"{int(indices.data.max())}]")
+        return self.weight[indices]
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
