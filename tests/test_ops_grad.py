@@ -673,6 +673,8 @@ def test_small_pytorch_methods_on_tensors():
     assert tc.tensor([-2.0, 0.0, 3.0]).sign().tolist() == [-1.0, 0.0, 1.0]
     assert x.isnan().tolist() == [[False, False], [True, False]]
     assert x.isfinite().tolist() == [[True, True], [False, False]]
+    assert tc.tensor([3, -4]).isnan().tolist() == [False, False] and tc.tensor([3, -4]).isfinite().all().item()
+    assert tc.tensor([3, -4]).abs().tolist() == [3, 4] and tc.tensor([3, -4]).sign().tolist() == [1, -1]
     assert tc.zeros(4, 2, 3).mT.shape == (4, 3, 2)
     b = tc.tensor([[True, False], [False, False]])
     assert b.any(dim=1).tolist() == [True, False] and b.all(0, keepdim=True).tolist() == [[False, False]]

@@ -364,8 +364,13 @@ class Tensor:
         """−1, 0 or 1 (0 for NaN, and a bool stays itself, as PyTorch's); no gradient: its derivative
         is 0 wherever it has one."""
         return Tensor(self.data.copy() if self.dtype.kind == "b" else ops.elementwise.sign_array(self.data))
-    def isnan(self): return Tensor(self.xp.isnan(self.data))
-    def isfinite(self): return Tensor(self.xp.isfinite(self.data))
+    # (integers are never NaN and always finite; CuPy's isnan and isfinite take floats only)
+    def isnan(self):
+        return Tensor(self.xp.isnan(self.data) if self.dtype.kind == "f" else self.xp.zeros(self.shape, bool))
+
+    def isfinite(self):
+        return Tensor(self.xp.isfinite(self.data) if self.dtype.kind == "f" else self.xp.ones(self.shape, bool))
+
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip                                    # (PyTorch's name)
 
