@@ -765,6 +765,18 @@ def test_floor_division_and_remainder_follow_python_on_integers(data, device):
     assert (x % y).dtype == tc.int64 and (7 // y).numpy().tolist() == (7 // b).tolist()
 
 
+@given(a=hnp.arrays(np.float64, 6, elements=st.floats(-1e3, 1e3)),
+       b=hnp.arrays(np.float64, 6, elements=st.floats(1e-3, 1e3).flatmap(lambda v: st.sampled_from([v, -v]))))
+def test_floor_division_and_remainder_of_floats_are_numpys_and_pythons(a, b, device):
+    """Including quotients that round to a whole number: 1.0 // 0.1 is 9 (0.1 is a little more than a
+    tenth), which floor(1.0 / 0.1) = 10 gets wrong."""
+    a, b = np.concatenate([a, [1.0, 0.7, -0.3, -2.0]]), np.concatenate([b, [0.1, 0.1, 0.1, 1.0]])
+    x, y = tc.tensor(a, device=device), tc.tensor(b, device=device)
+    np.testing.assert_array_equal((x // y).numpy(), np.floor_divide(a, b))
+    np.testing.assert_array_equal((x % y).numpy(), np.remainder(a, b))
+    assert (x // y).numpy()[6] == 9.0 == 1.0 // 0.1 and np.signbit((x % y).numpy()[9]) == np.signbit(-2.0 % 1.0)
+
+
 @given(data=st.data())
 def test_remainder_of_floats_has_pytorchs_gradients(data, device):
     """a % b = a − b·⌊a/b⌋: gradient 1 for a and −⌊a/b⌋ for b, away from the jumps where a/b is whole."""

@@ -364,7 +364,7 @@ class Tensor:
         """−1, 0 or 1 (0 for NaN, and a bool stays itself, as PyTorch's); no gradient: its derivative
         is 0 wherever it has one."""
         return Tensor(self.data.copy() if self.dtype.kind == "b" else ops.elementwise.sign_array(self.data))
-    # (integers are never NaN and always finite; CuPy's isnan and isfinite take floats only)
+    # (integers are never NaN and always finite: known without looking, or making a float copy to look at)
     def isnan(self):
         return Tensor(self.xp.isnan(self.data) if self.dtype.kind == "f" else self.xp.zeros(self.shape, bool))
 

@@ -58,6 +58,32 @@ class Div(Function):
         return ga, gb
 
 
+def floor_divmod(a, b):
+    """(⌊a/b⌋, a − b·⌊a/b⌋) of float arrays as Python computes them: the remainder from fmod, which is
+    exact, given b's sign; the quotient from it. (floor(a / b) would round 1.0 // 0.1 up to 10, where
+    Python, NumPy and PyTorch say 9: a / b is 10.0 after rounding, though 0.1 is a little more than 1/10.)"""
+    xp = get_array_module(a)
+    mod = xp.fmod(a, b)                                        # a − b·trunc(a/b), exactly
+    mod = xp.where((mod != 0) & ((mod < 0) != (b < 0)), mod + b, mod)
+    mod = xp.where(mod == 0, xp.copysign(0.0, b), mod)            # (a zero remainder has b's sign too)
+    quotient = xp.where(b == 0, a / b, xp.round((a - mod) / b))   # (a − mod is a whole multiple of b)
+    return quotient, mod
+
+
+class Remainder(Function):
+    """a mod b = a − b·⌊a/b⌋ for floats; ⌊a/b⌋ is a step, so ∂/∂a = 1 and ∂/∂b = −⌊a/b⌋ (as PyTorch)."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        self.quotient, mod = floor_divmod(a, b)
+        return mod
+
+    def backward(self, g):
+        ga = unbroadcast(g, self.a_shape) if self.needs_input_grad[0] else None
+        gb = unbroadcast(-g * self.quotient, self.b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
 class Neg(Function):
     def forward(self, a):
         return -a
@@ -208,24 +234,28 @@ def minimum(a, b): return Minimum.apply(*broadcastable("minimum", *promoted(a, b
 def pow(a, b): return Pow.apply(*broadcastable("pow", *promoted(a, b)))  # noqa: A001 - Python's operator name
 
 
+def _operands(name, a, b):
+    a, b = broadcastable(name, *promoted(a, b))
+    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    return a, as_tensor(b, like=a)
+
+
 def floor_divide(a, b):
     """a // b, rounded down (Python's and PyTorch's rule); a step function, so outside the graph
     (its derivative is 0 wherever it has one; PyTorch gives it none)."""
-    a, b = broadcastable("floor_divide", *promoted(a, b))
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
-    return Tensor(a.xp.floor_divide(a.data, b.data))
+    a, b = _operands("floor_divide", a, b)
+    if a.dtype.kind != "f":
+        return Tensor(a.xp.floor_divide(a.data, b.data))      # (integers: exact on both devices)
+    return Tensor(floor_divmod(a.data, b.data)[0])
 
 
 def remainder(a, b):
-    """a % b = a − b·⌊a/b⌋, with the sign of b (Python's and torch.remainder's rule). Of floats it is
-    that expression, ⌊a/b⌋ held constant: the gradient is 1 for a and −⌊a/b⌋ for b, as PyTorch's."""
-    a, b = broadcastable("remainder", *promoted(a, b))
-    a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    b = as_tensor(b, like=a)
+    """a % b = a − b·⌊a/b⌋, with the sign of b (Python's and torch.remainder's rule); of floats
+    differentiable (Remainder)."""
+    a, b = _operands("remainder", a, b)
     if a.dtype.kind != "f":
         return Tensor(a.xp.remainder(a.data, b.data))
-    return sub(a, mul(b, floor_divide(a, b)))
+    return Remainder.apply(a, b)
 
 
 def matmul(a, b):

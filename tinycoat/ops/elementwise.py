@@ -93,7 +93,7 @@ class ReLU(Function):
 def sign_array(x):
     """sign(x) with 0 at NaN, as PyTorch's (NumPy's is NaN there): |x|'s slope, and Tensor.sign."""
     xp = get_array_module(x)
-    if x.dtype.kind != "f":                          # (integers have no NaN; CuPy's isnan takes floats only)
+    if x.dtype.kind != "f":                          # (integers have no NaN: nothing to look for)
         return xp.sign(x)
     return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype, copy=False)
 

@@ -123,14 +123,18 @@ def argsort(x, dim=-1, descending=False, stable=True):
     xp = x.xp
     if x.ndim == 0:
         return Tensor(xp.zeros((), dtype=backend.int64))
+    # (a 1-D array is sorted as one row: CuPy sorts 1-D floats by their bits, where a NaN with its
+    # sign bit set comes before −inf; its sort of rows puts every NaN last, as NumPy's does)
+    data, along = (x.data[None], 1) if x.ndim == 1 else (x.data, axis)
     if not descending:
-        order = xp.argsort(x.data, axis=axis, kind="stable")
+        order = xp.argsort(data, axis=along, kind="stable")
     else:
         # Largest first, equal entries still in their order: sort the reversed axis ascending (NaN last),
         # read that order backwards, and turn positions in the reversed axis j back into n − 1 − j.
         # (Sorting −x instead would fail for NaN next to inf, and for unsigned ints, where −0 = 0.)
-        backwards = xp.flip(xp.argsort(xp.flip(x.data, axis), axis=axis, kind="stable"), axis)
+        backwards = xp.flip(xp.argsort(xp.flip(data, along), axis=along, kind="stable"), along)
         order = x.shape[axis] - 1 - backwards
+    order = order[0] if x.ndim == 1 else order
     return Tensor(order.astype(backend.int64, copy=False))
 
 
