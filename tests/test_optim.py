@@ -130,14 +130,33 @@ def test_clip_grad_norm_takes_pytorchs_arguments(device):
     set_grad(a, [3.0, 4.0])
     assert optim.clip_grad_norm_(a, 1.0, 2.0).item() == pytest.approx(5.0)   # one tensor; the L2 norm
     np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.8], rtol=1e-6)
-    with pytest.raises(ValueError, match="only norm_type=2"):
-        optim.clip_grad_norm_([a], 1.0, 1.0)
+    with pytest.raises(ValueError, match="norm_type must be 2, 1 or inf"):
+        optim.clip_grad_norm_([a], 1.0, 3.0)
     for bad in (float("nan"), 0.0, -1.0):
         with pytest.raises(ValueError, match=r"max_norm must be a number > 0 \(inf: no clipping\)"):
             optim.clip_grad_norm_([a], bad)
     set_grad(a, [3.0, 4.0])
     assert optim.clip_grad_norm_([a], float("inf")).item() == pytest.approx(5.0)    # measured, not clipped
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+
+
+@pytest.mark.parametrize("norm_type, norm", [(1, 12.0), (float("inf"), 5.0)])
+def test_clip_grad_norm_by_the_l1_or_max_norm(norm_type, norm, device):
+    a, b = param([0.0, 0.0], device), param([0.0], device)
+    set_grad(a, [3.0, -4.0])
+    set_grad(b, [5.0])                    # Σ|g| = 12, max |g| = 5
+    assert optim.clip_grad_norm_([a, b], 2.0, norm_type).item() == pytest.approx(norm)
+    np.testing.assert_allclose(np.concatenate([a.grad.numpy(), b.grad.numpy()]),
+                               np.array([3.0, -4.0, 5.0]) * 2.0 / (norm + 1e-6), rtol=1e-9)
+
+
+def test_clip_grad_value_clamps_each_entry(device):
+    a = param([0.0, 0.0, 0.0], device)
+    set_grad(a, [3.0, -0.5, -4.0])
+    optim.clip_grad_value_([a, param([1.0], device)], 1.0)        # (a parameter without a gradient is skipped)
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, -0.5, -1.0])
+    with pytest.raises(ValueError, match="clip_value must be a number > 0"):
+        optim.clip_grad_value_(a, 0)
 
 
 def test_clip_grad_norm_leaves_non_finite_gradients_alone(device):
