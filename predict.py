@@ -6,7 +6,8 @@ The checkpoint says which model, layout and dataset it was trained on. Each imag
 into what that dataset's images are (tinycoat/data/datasets.py::read_image_as: size, colour,
 Fashion-MNIST's black border), normalized by the dataset's mean and std as in training, and
 the model's softmax over the classes is printed, most likely first. A checkpoint trained with
---ema is read with its averaged weights, as train_cifar.py evaluates it (--no-ema: the raw ones).
+--ema is read with its averaged weights, as train_cifar.py evaluates it (predict.py --no-ema: the
+raw ones).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class PredictError(Exception):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Classify image files with a checkpoint written by train_cifar.py.")
-    p.add_argument("checkpoint", help="a checkpoint of train_cifar.py (e.g. runs/fashion-mnist-coatnet_cifar_nano/last.npz)")
+    p.add_argument("checkpoint",
+                   help="a checkpoint of train_cifar.py (e.g. runs/fashion-mnist-coatnet_cifar_nano/last.npz)")
     p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ... anything Pillow reads)")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per image (default 3)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
@@ -75,9 +77,7 @@ def image_size(config):
 
 def read_batch(paths, config, invert=False):
     """The images as one normalized float32 batch (N, C, S, S), as the training loader made them."""
-    images = np.stack([read_image_as(config["dataset"], path, image_size(config)) for path in paths])
-    if invert:
-        images = 255 - images
+    images = np.stack([read_image_as(config["dataset"], path, image_size(config), invert) for path in paths])
     mean, std = stats_for(config["dataset"])
     return normalize(images, mean, std)
 

@@ -111,3 +111,8 @@ def test_the_kept_fashion_model_classifies_test_images_written_as_png(tmp_path):
     np.testing.assert_allclose(probabilities, softmax(model(tc.tensor(loader_batch)).numpy().astype(np.float64)),
                                rtol=1e-5, atol=1e-6)
     assert classes[9] == "ankle boot" and (probabilities.argmax(1) == labels).mean() >= 0.75
+    # a dark garment on white, as a photo would have it: --invert gives the model the same input,
+    # its black border included
+    for i, image in enumerate(test.images[:8]):
+        Image.fromarray(255 - image[0, 2:30, 2:30]).save(paths[i])
+    np.testing.assert_array_equal(predict.read_batch(paths[:8], config, invert=True), loader_batch[:8])

@@ -45,18 +45,21 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
     return loader(root, train=train, download=download)
 
 
-def read_image_as(name: str, path, image_size=None) -> np.ndarray:
+def read_image_as(name: str, path, image_size=None, invert=False) -> np.ndarray:
     """The image file ``path`` as dataset ``name`` holds its images, uint8 (C, S, S), so that a model
     trained on that dataset can classify it: the shorter side resized and the centre cut out
     (``decode_image``), then, for Fashion-MNIST, grey 28×28 padded with black to 32×32 as its loader
     pads (its garments are light on black: a photo of dark on light wants inverting, 255 − pixel);
-    CIFAR: RGB 32×32; a folder: RGB ``image_size`` (default 64)."""
+    CIFAR: RGB 32×32; a folder: RGB ``image_size`` (default 64). ``invert``: 255 − pixel, before
+    the padding (the border stays black)."""
     key = name.lower()
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     if key == "fashion-mnist":
         side = NATIVE_SIZE[key] - 2 * FASHION_MNIST_PAD
         grey = decode_image(path, side, channels=1)
+        grey = 255 - grey if invert else grey
         return np.pad(grey, ((0, 0), (FASHION_MNIST_PAD, FASHION_MNIST_PAD), (FASHION_MNIST_PAD, FASHION_MNIST_PAD)))
     size = NATIVE_SIZE.get(key) or image_size or DEFAULT_FOLDER_SIZE
-    return decode_image(path, size)
+    pixels = decode_image(path, size)
+    return 255 - pixels if invert else pixels

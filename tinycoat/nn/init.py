@@ -3,12 +3,13 @@ place (no graph is recorded) and returns it.
 
 Why the scales. A layer y = W x with n = fan_in inputs of variance 1 gives outputs of variance
 n · Var(W); for the signal to keep its size through many layers, Var(W) = 1/n (LeCun). Behind a
-ReLU, which zeroes half of it, Var(W) = 2/n (He et al., "kaiming"); keeping the gradients' size on
-the way back too asks for Var(W) = 2/(fan_in + fan_out) (Glorot & Bengio, "xavier"). With
-std = gain/√fan, a uniform on [−√3·std, √3·std] has the same std as the normal.
+ReLU, which zeroes half of it, Var(W) = 2/n (He et al., "kaiming"). The gradients' size on the way
+back asks for 1/fan_out instead; Glorot & Bengio ("xavier") take the compromise
+Var(W) = 2/(fan_in + fan_out). So std = gain/√fan, with fan = fan_in (or fan_out: kaiming's
+mode) or (fan_in + fan_out)/2 (xavier); a uniform on [−√3·std, √3·std] has the same std as the normal.
 
 Every draw is made by tinycoat's seeded CPU generator in float64, then cast and moved: one
-``tc.manual_seed`` gives the same initial values on every device and in every dtype (the layers
+``tc.manual_seed`` gives the same draws on every device, rounded to each dtype (the layers
 in this package draw their parameters through ``uniform_values`` and ``normal_values`` too).
 """
 from __future__ import annotations

@@ -59,9 +59,10 @@ class Div(Function):
 
 
 def floor_divmod(a, b):
-    """(⌊a/b⌋, a − b·⌊a/b⌋) of float arrays as Python computes them: the remainder from fmod, which is
-    exact, given b's sign; the quotient from it. (floor(a / b) would round 1.0 // 0.1 up to 10, where
-    Python, NumPy and PyTorch say 9: a / b is 10.0 after rounding, though 0.1 is a little more than 1/10.)"""
+    """(⌊a/b⌋, a − b·⌊a/b⌋) of float arrays as Python computes them: the remainder from fmod
+    (exact), moved to b's sign; the quotient then from (a − remainder)/b. (floor(a / b) would round
+    1.0 // 0.1 up to 10, where Python, NumPy and PyTorch say 9: a / b is 10.0 after rounding, though
+    0.1 is a little more than 1/10.)"""
     xp = get_array_module(a)
     mod = xp.fmod(a, b)                                        # a − b·trunc(a/b), exactly
     mod = xp.where((mod != 0) & ((mod < 0) != (b < 0)), mod + b, mod)
@@ -71,7 +72,8 @@ def floor_divmod(a, b):
 
 
 class Remainder(Function):
-    """a mod b = a − b·⌊a/b⌋ for floats; ⌊a/b⌋ is a step, so ∂/∂a = 1 and ∂/∂b = −⌊a/b⌋ (as PyTorch)."""
+    """a mod b = a − b·⌊a/b⌋ for floats; ⌊a/b⌋ is a step, so ∂/∂a = 1 and ∂/∂b = −⌊a/b⌋
+    (as PyTorch)."""
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape

@@ -29,8 +29,8 @@ class Flip(Function):
 
 
 class Roll(Function):
-    """y[(i + s) mod n] = x[i] along each axis: entries pushed ``s`` places on, the last wrapping to
-    the front; rolling by −s brings each back."""
+    """y[(i + s) mod n] = x[i] along each axis: entries pushed ``s`` places on, the last s wrapping
+    round to the front; rolling by −s brings each back."""
 
     def forward(self, x, shifts=(), dims=()):
         self.shifts, self.dims = shifts, dims
@@ -41,8 +41,9 @@ class Roll(Function):
 
 
 class Gather(Function):
-    """y[i, j, k] = x[i, index[i, j, k], k] along axis 1 (so along any axis): y = x[I], where I is
-    ``index`` along the axis and each entry's own position along the others. Backward: x̄[I] += ȳ."""
+    """y[i, j, k] = x[i, index[i, j, k], k] along axis 1 (and likewise along any other axis):
+    y = x[I], where I is ``index`` along the axis and each entry's own position along the others.
+    Backward: x̄[I] += ȳ."""
 
     def forward(self, x, index=None, axis=0):
         self.shape, self.where = x.shape, _positions(index, axis)
@@ -148,8 +149,9 @@ def sort(x, dim=-1, descending=False, stable=True):
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's argument name
-    """(values, indices) of the k largest (or smallest) entries along ``dim``, largest first; the
-    first k of ``sort`` (ties: the earlier entry first). ``sorted=False`` is accepted and gives them sorted."""
+    """(values, indices) of the k largest (or smallest) entries along ``dim``, in order: largest first, or
+    smallest first with ``largest=False``; the first k of ``sort`` (ties: the earlier entry first).
+    ``sorted=False`` is accepted and gives them sorted."""
     if x.ndim == 0:                                # (one entry: its own top 1, as PyTorch)
         values, indices = topk(x.reshape(1), k, 0, largest)
         return TopKResult(values.reshape(()), indices.reshape(())) if k else TopKResult(values, indices)

@@ -4,7 +4,8 @@ All gradients together form one long vector G. If ‖G‖₂ exceeds ``max_norm`
 every gradient is scaled by max_norm / ‖G‖₂: the step keeps its direction but
 cannot explode. The scale is computed on the device and never read back to the
 host, so clipping costs no GPU synchronisation. (‖G‖₁ or ‖G‖∞ may be asked for
-instead; clipping by value clamps each entry to [−v, v], which turns the step.)
+instead; clipping by value clamps each entry to [−v, v], which, unlike norm clipping, can change
+the step's direction.)
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, *, eps:
     if not (isinstance(max_norm, (int, float)) and max_norm > 0):   # (inf allowed: measure, never clip)
         raise ValueError(f"clip_grad_norm_: max_norm must be a number > 0 (inf: no clipping), got {max_norm!r}")
     check_number("clip_grad_norm_", "eps", eps, low_open=True)
+    norm_type = float("inf") if norm_type == "inf" else norm_type      # (PyTorch takes the string too)
     if norm_type not in (1, 2, float("inf")):
         raise ValueError(f"clip_grad_norm_: norm_type must be 2, 1 or inf, got {norm_type!r}")
     parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)

@@ -1,8 +1,8 @@
 """Learning-rate schedulers with PyTorch's names and arguments (torch.optim.lr_scheduler).
 
 A scheduler sets ``group['lr']`` of every parameter group from the lr the group had when the
-scheduler was made (kept as ``group['initial_lr']``) and t, the number of ``step()`` calls so
-far (``last_epoch``: call ``step()`` once an epoch, or once a batch, as the schedule is meant):
+scheduler was made (kept as ``group['initial_lr']``) and t, the number of ``step()`` calls since
+it was made (``last_epoch``: call ``step()`` once an epoch, or once a batch, as the schedule is meant):
 
     LambdaLR           lr = initial · f(t)
     StepLR             lr = initial · γ^⌊t / step_size⌋

@@ -14,7 +14,7 @@ reads the input, in input coordinates (s = in/out, or 1/scale_factor when that i
     bilinear          src = (i + ½)·s − ½, at least 0  (align_corners=False: pixel centres)
                       src = i·(in − 1)/(out − 1)      (align_corners=True: the corners meet)
 
-"nearest" takes the pixel at src; "bilinear" mixes ⌊src⌋ and the pixel after it with weights
+"nearest" and "nearest-exact" take the pixel at src; "bilinear" mixes ⌊src⌋ and the pixel after it with weights
 1 − λ and λ, λ = src − ⌊src⌋.
 """
 from __future__ import annotations
