@@ -140,7 +140,7 @@ def test_clip_grad_norm_takes_pytorchs_arguments(device):
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
 
 
-@pytest.mark.parametrize("norm_type, norm", [(1, 12.0), (float("inf"), 5.0)])
+@pytest.mark.parametrize("norm_type, norm", [(1, 12.0), (float("inf"), 5.0), ("inf", 5.0)])
 def test_clip_grad_norm_by_the_l1_or_max_norm(norm_type, norm, device):
     a, b = param([0.0, 0.0], device), param([0.0], device)
     set_grad(a, [3.0, -4.0])
