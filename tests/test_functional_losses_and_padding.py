@@ -87,3 +87,59 @@ def test_pad_says_what_it_needs():
         F.pad(x, (-1, 0))
     with pytest.raises(ValueError, match="mode='constant'"):
         F.pad(x, (1, 1), mode="reflect")
+
+
+@pytest.mark.parametrize("reduction", sorted(REDUCE))
+@given(data=st.data())
+def test_binary_cross_entropy_from_logits_and_from_probabilities(reduction, data, device):
+    shape = data.draw(shapes(min_dims=1, max_dims=2))
+    x = data.draw(arrays(shape, -6, 6))
+    t = data.draw(arrays(shape, 0, 1))
+    w = data.draw(arrays(shape[-1:], 0.5, 2))
+    p = 1 / (1 + np.exp(-x))
+    by_hand = -(2.0 * t * np.log(p) + (1 - t) * np.log(1 - p)) * w          # pos_weight 2, weight w
+    out = F.binary_cross_entropy_with_logits(tc.tensor(x, device=device), tc.tensor(t, device=device),
+                                             tc.tensor(w, device=device), reduction, tc.tensor(2.0, device=device))
+    np.testing.assert_allclose(out.numpy(), REDUCE[reduction](by_hand), rtol=1e-10)
+    plain = F.binary_cross_entropy(tc.tensor(p, device=device), tc.tensor(t, device=device), reduction=reduction)
+    np.testing.assert_allclose(plain.numpy(), REDUCE[reduction](-(t * np.log(p) + (1 - t) * np.log(1 - p))),
+                               rtol=1e-10)
+    assert tc.gradcheck(lambda a, b: tc.nn.BCEWithLogitsLoss(reduction=reduction)(a, b), leaf(x, device),
+                        leaf(t, device))
+    assert tc.gradcheck(lambda a: tc.nn.BCELoss(reduction=reduction)(a, tc.tensor(t, device=device)),
+                        leaf(np.clip(p, 0.05, 0.95), device))
+
+
+def test_binary_cross_entropy_stays_finite_for_confident_mistakes():
+    logits = tc.tensor([1000.0, -1000.0])
+    assert F.binary_cross_entropy_with_logits(logits, tc.tensor([0.0, 1.0]), reduction="sum").item() == 2000.0
+    with np.errstate(divide="ignore"):
+        assert F.binary_cross_entropy(tc.tensor([0.0, 1.0]), tc.tensor([1.0, 0.0]), reduction="sum").item() == 200.0
+
+
+@given(data=st.data())
+def test_nll_loss_of_log_softmax_is_cross_entropy(data, device):
+    n, k = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    logits = data.draw(arrays((n, k)))
+    labels = tc.tensor(np.array(data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))), device=device)
+    weight = tc.tensor(np.linspace(0.5, 2.0, k), device=device)
+    x = tc.tensor(logits, device=device)
+    np.testing.assert_allclose(tc.nn.NLLLoss(weight)(tc.nn.LogSoftmax(dim=1)(x), labels).numpy(),
+                               F.cross_entropy(x, labels, weight).numpy(), rtol=1e-12)
+    assert tc.gradcheck(lambda a: F.nll_loss(a, labels, reduction="sum"), leaf(logits, device))
+    with pytest.raises(TypeError, match="nll_loss: target must hold integer class labels"):
+        F.nll_loss(x, tc.zeros(n))
+
+
+@given(x=arrays(shapes(min_dims=1, max_dims=3), -4, 4))
+def test_leaky_relu_softplus_normalize(x, device):
+    t = tc.tensor(x, device=device)
+    np.testing.assert_allclose(F.leaky_relu(t, 0.2).numpy(), np.where(x > 0, x, 0.2 * x))
+    np.testing.assert_allclose(tc.nn.LeakyReLU(0.2)(t).numpy(), np.where(x > 0, x, 0.2 * x))
+    np.testing.assert_allclose(F.softplus(t).numpy(), np.log1p(np.exp(x)), rtol=1e-12)
+    norms = np.maximum(np.sqrt((x * x).sum(axis=-1, keepdims=True)), 1e-12)
+    np.testing.assert_allclose(F.normalize(t, dim=-1).numpy(), x / norms, rtol=1e-12)
+    np.testing.assert_allclose(tc.nn.Tanh()(t).numpy(), np.tanh(x), rtol=1e-12)
+    assert tc.gradcheck(F.softplus, leaf(x, device))                         # (smooth at 0 too: σ(0) = ½)
+    away = np.where(np.abs(x) < 0.1, 0.5, x)                                 # (kinks at 0, and ‖x‖ = 0)
+    assert tc.gradcheck(lambda a: F.leaky_relu(a, 0.2) + F.normalize(a, dim=-1), leaf(away, device))

@@ -258,3 +258,21 @@ def test_parameter_list_takes_tensors_as_parameters_and_slices_into_a_list():
         nn.ParameterList([[1.0]])
     with pytest.raises(TypeError, match="not a layer"):
         nn.ModuleDict()(tc.zeros(1))
+
+
+def test_zero_grad_get_submodule_and_buffers_left_out_of_the_state_dict():
+    net = Net()
+    net(tc.ones(1, 2, 4, 4)).sum().backward()
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.numpy().any() for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    assert net.get_submodule("blocks.1.conv") is net.blocks[1].conv and net.get_submodule("") is net
+    with pytest.raises(AttributeError, match="no submodule 'nothing'"):
+        net.get_submodule("blocks.nothing")
+    block = Block()
+    block.register_buffer("table", tc.arange(3.0), persistent=False)
+    assert "table" not in block.state_dict() and "table" in dict(block.named_buffers())
+    block.load_state_dict(Block().state_dict())                # (nothing expected for it, nothing missing)
+    block.register_buffer("table", tc.arange(3.0))             # registered again, persistent: saved
+    assert "table" in block.state_dict()

@@ -131,6 +131,9 @@ UNARY = {
     "log1p": (lambda x: x.log1p(), np.log1p, lambda shape: arrays(shape, -0.5, 3.0)),
     "expm1": (lambda x: x.expm1(), np.expm1, arrays),
     "rsqrt": (lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), positive),
+    "sin": (lambda x: x.sin(), np.sin, arrays),
+    "cos": (lambda x: x.cos(), np.cos, arrays),
+    "reciprocal": (lambda x: x.reciprocal(), lambda x: 1 / x, away_from_zero),
 }
 
 
@@ -789,3 +792,53 @@ def test_remainder_of_floats_has_pytorchs_gradients(data, device):
     np.testing.assert_allclose((tc.tensor(a) % tc.tensor(b)).numpy(), np.remainder(a, b), rtol=1e-12, atol=1e-12)
     assert check(lambda x, y: x % y, a, b, device=device)
     assert not (tc.tensor(a, requires_grad=True) // 2.0).requires_grad
+
+
+@given(data=st.data(), keepdim=st.booleans())
+def test_logsumexp_is_stable_and_its_gradient_the_softmax(data, keepdim, device):
+    shape, _ = data.draw(shape_and_axis())
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    a = data.draw(arrays(shape, -50, 50))
+    m = a.max(axis=dim, keepdims=True)
+    expected = np.log(np.exp(a - m).sum(axis=dim, keepdims=True)) + m
+    np.testing.assert_allclose(tc.tensor(a, device=device).logsumexp(dim, keepdim).numpy(),
+                               expected if keepdim else np.squeeze(expected, dim), rtol=1e-12)
+    assert check(lambda t: t.logsumexp(dim, keepdim), a, device=device)
+
+
+def test_logsumexp_of_huge_and_of_minus_infinite_entries():
+    assert tc.tensor([1000.0, 1000.0]).logsumexp(0).item() == pytest.approx(1000 + np.log(2))
+    with np.errstate(divide="ignore"):                          # (log 0, on the way to −inf)
+        assert tc.tensor([-np.inf, -np.inf]).logsumexp(0).item() == -np.inf
+
+
+def test_pytorchs_method_spellings_and_index_helpers(device):
+    x = tc.arange(6.0, device=device).reshape(2, 3)
+    assert x.t().shape == (3, 2) and tc.arange(3.0).t().shape == (3,)
+    assert [r.tolist() for r in x.unbind(1)] == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    assert x.narrow(1, 1, 2).tolist() == [[1.0, 2.0], [4.0, 5.0]] and x.narrow(1, -1, 1).tolist() == [[2.0], [5.0]]
+    assert x.index_select(1, tc.tensor([2, 0], device=device)).tolist() == [[2.0, 0.0], [5.0, 3.0]]
+    assert (x > 2).nonzero().tolist() == [[1, 0], [1, 1], [1, 2]]
+    assert [w.tolist() for w in tc.where(x > 3)] == [[1, 1], [1, 2]]
+    assert x.add(1, alpha=2).tolist() == [[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]] and x.sub(x).sum().item() == 0.0
+    assert x.mul(2).div(2).pow(2).neg().tolist() == (-(x * x)).tolist()
+    assert x.clamp_min(2).min().item() == 2.0 and x.clamp_max(2).max().item() == 2.0
+    assert x.is_floating_point() and not tc.tensor([1]).is_floating_point()
+    assert x.element_size() == 4 and x.nbytes == 24
+    y = x.new_zeros(2, 2)
+    assert y.dtype == x.dtype and y.device == x.device and x.new_ones((3,)).tolist() == [1.0] * 3
+    assert x.new_full((2,), 7.0).tolist() == [7.0, 7.0] and x.new_tensor([1, 2]).dtype == tc.float32
+    w = tc.ones(2, requires_grad=True)
+    assert w.grad_fn is None and type((w * 2).grad_fn).__name__ == "Mul"
+    with pytest.raises(ValueError, match="at most 2 axes"):
+        tc.zeros(2, 2, 2).t()
+    with pytest.raises(IndexError, match="do not fit"):
+        x.narrow(1, 2, 2)
+
+
+def test_no_grad_decorates_without_parentheses_too():
+    @tc.no_grad
+    def doubled(w):
+        return w * 2
+
+    assert not doubled(tc.ones(2, requires_grad=True)).requires_grad

@@ -74,6 +74,18 @@ def test_adam_and_adamw_default_weight_decay_is_pytorchs():
     assert optim.AdamW([param([1.0])]).param_groups[0]["weight_decay"] == 0.01
 
 
+def test_add_param_group_takes_more_parameters_with_their_own_settings():
+    a, b = param([1.0]), param([1.0])
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": b, "lr": 0.5})
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5] and opt.param_groups[1]["momentum"] == 0.9
+    set_grad(a, [1.0]), set_grad(b, [1.0])
+    opt.step()
+    assert (a.item(), b.item()) == (pytest.approx(0.9), pytest.approx(0.5))
+    with pytest.raises(ValueError, match="appears in two groups"):
+        opt.add_param_group({"params": [a]})
+
+
 def test_adamw_keeps_float32():
     p = Parameter(tc.randn(3).data)
     p.grad = tc.randn(3)

@@ -27,7 +27,7 @@ from tinycoat.tensor import (  # noqa: F401,A001
     sum_of as sum, mean_of as mean, max_of as max, min_of as min, var_of as var, std_of as std)
 from tinycoat.autograd import Function, no_grad, enable_grad, inference_mode, is_grad_enabled  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
-    add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, einsum, maximum, minimum, exp, log, log1p, expm1, sqrt, rsqrt, tanh,
+    add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, einsum, maximum, minimum, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tanh,
     sigmoid, relu, abs, clip, norm, cumsum,
     reshape, clone, flatten, permute, transpose, split, chunk, concatenate, cat, stack, pad, where,
     flip, roll, gather, sort, topk, argsort)

@@ -44,9 +44,10 @@ def _set_grad_enabled(flag: bool):
         _grad_enabled = previous
 
 
-def no_grad():
-    """``with tc.no_grad():`` — run ops without recording a graph (evaluation, updates)."""
-    return _set_grad_enabled(False)
+def no_grad(function=None):
+    """``with tc.no_grad():`` — run ops without recording a graph (evaluation, updates); also a
+    decorator, ``@tc.no_grad()`` or ``@tc.no_grad``, as in PyTorch."""
+    return _set_grad_enabled(False)(function) if callable(function) else _set_grad_enabled(False)
 
 
 def inference_mode(mode: bool = True):

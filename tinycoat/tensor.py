@@ -350,6 +350,27 @@ class Tensor:
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
     def rsqrt(self): return ops.rsqrt(self)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def reciprocal(self): return ops.div(1, self)
+
+    # PyTorch's method spellings of the operators
+    def add(self, other, alpha=1): return ops.add(self, other if alpha == 1 else ops.mul(other, alpha))
+    def sub(self, other, alpha=1): return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
+    def mul(self, other): return ops.mul(self, other)
+    def div(self, other): return ops.div(self, other)
+    def pow(self, exponent): return ops.pow(self, exponent)
+    def neg(self): return ops.neg(self)
+    def clamp_min(self, min): return ops.clip(self, min, None)  # noqa: A002 - PyTorch's argument name
+    def clamp_max(self, max): return ops.clip(self, None, max)  # noqa: A002
+
+    def logsumexp(self, dim, keepdim=False):
+        """log Σ exp(x) along ``dim``, computed as m + log Σ exp(x − m) with m the (constant) maximum,
+        so that no exp overflows; its gradient is the softmax."""
+        m = self.detach().amax(dim, keepdim=True)
+        m = ops.where(m.isfinite(), m, 0.0)                      # (all −inf: log Σ = −inf, not NaN)
+        out = (self - m).exp().sum(dim, keepdim=True).log() + m
+        return out if keepdim else out.squeeze(dim)
     def log1p(self): return ops.log1p(self)
     def expm1(self): return ops.expm1(self)
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
@@ -409,6 +430,56 @@ class Tensor:
     @property
     def T(self):
         return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def t(self):
+        """The transpose of a matrix (a 1-D or 0-d tensor as it is), PyTorch's ``t()``."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor of at most 2 axes, got shape {self.shape}: use transpose or mT")
+        return self.T
+
+    def unbind(self, dim=0):
+        """The slices along ``dim``, each without that axis (a tuple, as torch.unbind)."""
+        return tuple(piece.squeeze(dim) for piece in ops.split(self, 1, dim)) if self.shape[dim] else ()
+
+    def narrow(self, dim, start, length):
+        """Entries start … start + length − 1 along ``dim`` (a view's worth of slicing)."""
+        axis = dim % self.ndim
+        begin = start + self.shape[axis] if start < 0 else start          # (a negative start counts from the end)
+        if not (0 <= begin and 0 <= length and begin + length <= self.shape[axis]):
+            raise IndexError(f"narrow: start {start} and length {length} do not fit axis {dim} of shape {self.shape}")
+        return self[(slice(None),) * axis + (slice(begin, begin + length),)]
+
+    def index_select(self, dim, index):
+        """The entries at ``index`` (a 1-D integer tensor) along ``dim`` (torch.index_select)."""
+        if not isinstance(index, Tensor) or index.ndim != 1 or index.dtype.kind not in "iu":
+            raise TypeError("index_select: index must be a 1-D integer tensor")
+        return self[(slice(None),) * (dim % self.ndim) + (index,)]
+
+    def nonzero(self, as_tuple=False):
+        """The indices of the entries that are not zero (or False): (n, ndim) int64, or one index
+        tensor per axis with ``as_tuple`` (what ``tc.where(condition)`` gives). No gradient."""
+        if self.ndim == 0:                      # (one entry, no axes: (1, 0) or (0, 0) indices, as PyTorch)
+            found = self.xp.zeros((int(bool(self.data)), 0), dtype=backend.int64)
+            return (Tensor(self.xp.zeros(int(bool(self.data)), dtype=backend.int64)),) if as_tuple else Tensor(found)
+        where = [w.astype(backend.int64, copy=False) for w in self.xp.nonzero(self.data)]
+        return tuple(Tensor(w) for w in where) if as_tuple else Tensor(self.xp.stack(where, axis=1))
+
+    def is_floating_point(self): return self.dtype.kind == "f"
+    def element_size(self): return self.data.itemsize
+
+    @property
+    def nbytes(self): return self.data.nbytes
+
+    @property
+    def grad_fn(self):
+        """The Function that made this tensor (None for a leaf), as PyTorch's ``grad_fn``."""
+        return self._ctx
+
+    # new tensors like this one (its dtype and device unless given)
+    def new_zeros(self, *size, dtype=None): return zeros(*_spread(size), dtype=dtype or self.dtype, device=self.device)
+    def new_ones(self, *size, dtype=None): return ones(*_spread(size), dtype=dtype or self.dtype, device=self.device)
+    def new_full(self, size, fill_value, dtype=None): return full(size, fill_value, dtype=dtype or self.dtype, device=self.device)
+    def new_tensor(self, data, dtype=None): return tensor(data, dtype=dtype or self.dtype, device=self.device)
 
     @property
     def mT(self):

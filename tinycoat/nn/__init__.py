@@ -6,8 +6,8 @@
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
-    activation.py      GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath
-    loss.py            CrossEntropyLoss, MSELoss, L1Loss
+    activation.py      GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, DropPath
+    loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss
     resize.py          Upsample
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
@@ -22,8 +22,10 @@ from tinycoat.nn.embedding import Embedding  # noqa: F401
 from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401
-from tinycoat.nn.activation import GELU, SiLU, ReLU, Sigmoid, Softmax, Dropout, DropPath  # noqa: F401
-from tinycoat.nn.loss import CrossEntropyLoss, MSELoss, L1Loss  # noqa: F401
+from tinycoat.nn.activation import (  # noqa: F401
+    GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, DropPath)
+from tinycoat.nn.loss import (  # noqa: F401
+    CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss)
 from tinycoat.nn.resize import Upsample  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401

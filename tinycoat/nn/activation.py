@@ -86,3 +86,28 @@ class DropPath(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, else negative_slope·x."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):     # (inplace: PyTorch's memory saving; no effect)
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+
+class LogSoftmax(Softmax):
+    """log_softmax along ``dim`` (PyTorch's nn.LogSoftmax)."""
+
+    def forward(self, x):
+        return F.log_softmax(x, axis=self.dim)

@@ -7,16 +7,21 @@ from tinycoat.nn.module import Module
 from tinycoat.tensor import Tensor, tensor
 
 
+def _constant(value):
+    """A loss's weights as a buffer, as in PyTorch (.to(device) moves it, the state_dict holds it):
+    a copy on the value's own device, so that .to() never moves the caller's tensor; None stays None."""
+    if value is None:
+        return None
+    return tensor(value, device=value.device if isinstance(value, Tensor) else backend.device_of(value))
+
+
 class CrossEntropyLoss(Module):
     """``F.cross_entropy(logits, target, weight, ignore_index=..., reduction=..., label_smoothing=...)``
     as a layer (PyTorch's arguments: ``weight`` first)."""
 
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        # a buffer, as in PyTorch: .to(device) moves it and the state_dict holds it
-        if weight is not None:          # a copy, on the weight's device: .to() must not move the caller's
-            weight = tensor(weight, device=weight.device if isinstance(weight, Tensor) else backend.device_of(weight))
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _constant(weight))
         self.ignore_index = ignore_index
         self.label_smoothing, self.reduction = label_smoothing, reduction
 
@@ -41,3 +46,38 @@ class L1Loss(MSELoss):
 
     def forward(self, input, target):  # noqa: A002
         return F.l1_loss(input, target, self.reduction)
+
+
+class NLLLoss(CrossEntropyLoss):
+    """``F.nll_loss(log_probabilities, target, weight, ...)`` as a layer (after a LogSoftmax)."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, ignore_index=ignore_index, reduction=reduction)
+
+    def forward(self, input, target):  # noqa: A002
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(Module):
+    """``F.binary_cross_entropy_with_logits`` as a layer; ``weight`` and ``pos_weight`` are buffers."""
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__()
+        self.register_buffer("weight", _constant(weight))
+        self.register_buffer("pos_weight", _constant(pos_weight))
+        self.reduction = reduction
+
+    def forward(self, input, target):  # noqa: A002
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+class BCELoss(Module):
+    """``F.binary_cross_entropy`` (of probabilities) as a layer."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__()
+        self.register_buffer("weight", _constant(weight))
+        self.reduction = reduction
+
+    def forward(self, input, target):  # noqa: A002
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)

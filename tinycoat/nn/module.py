@@ -82,6 +82,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())      # buffers left out of the state_dict
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -129,12 +130,14 @@ class Module:
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor) -> None:
-        """Register non-trainable state (a Tensor, or None) saved in the state_dict."""
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Register non-trainable state (a Tensor, or None) that moves with the module and is saved in
+        the state_dict (``persistent=False``: not saved, e.g. a table computed from the settings)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, got {type(tensor).__name__}")
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
 
     def add_module(self, name: str, module) -> None:
         if module is not None and not isinstance(module, Module):
@@ -241,9 +244,22 @@ class Module:
         """Evaluation mode: running statistics in BatchNorm, dropout and drop-path off."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``set_to_none=False``: fill it with zeros instead)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at a dotted path, such as "stages.2.blocks.0" (PyTorch's get_submodule)."""
+        module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules or module._modules[part] is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking for {target!r})")
+            module = module._modules[part]
+        return module
 
     # ------------------------------------------------------------------ devices and dtypes
     def to(self, device=None, dtype=None) -> "Module":
@@ -280,8 +296,13 @@ class Module:
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> "OrderedDict[str, object]":
         """Dotted name -> host NumPy array (a copy) for every parameter and buffer."""
-        return OrderedDict((name, backend.to_numpy(t.data).copy())
-                           for name, t in self._named_entries("_parameters", "_buffers"))
+        return OrderedDict((name, backend.to_numpy(t.data).copy()) for name, t in self._saved_entries())
+
+    def _saved_entries(self):
+        """(dotted name, tensor) of what a state_dict holds: the parameters and the persistent buffers."""
+        left_out = {id(b) for _, m in self.named_modules() for name, b in m._buffers.items()
+                    if name in m._non_persistent}
+        return ((name, t) for name, t in self._named_entries("_parameters", "_buffers") if id(t) not in left_out)
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy arrays into this module's parameters and buffers, in place.
@@ -291,7 +312,7 @@ class Module:
         ``strict=False`` missing/unexpected keys are returned instead (mis-shaped
         keys are always an error: there is no sensible partial load of a weight).
         """
-        own = OrderedDict(self._named_entries("_parameters", "_buffers"))
+        own = OrderedDict(self._saved_entries())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         shape = lambda v: tuple(getattr(v, "shape", ()))  # noqa: E731 - a plain number has shape ()

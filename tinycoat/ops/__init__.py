@@ -2,7 +2,7 @@
 
     arithmetic.py   + − × ÷ // % ** @ (and bmm) and negation, maximum and minimum, with broadcasting
     einsum.py       einsum: any sum of products over named indices, its gradient another einsum
-    elementwise.py  exp log log1p expm1 sqrt rsqrt tanh sigmoid relu abs clip
+    elementwise.py  exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu abs clip
     reduction.py    sum mean max min var norm, and cumsum
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
                     where, device copies
@@ -11,7 +11,7 @@
 from tinycoat.ops.arithmetic import (  # noqa: F401
     add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, maximum, minimum)
 from tinycoat.ops.einsum import einsum  # noqa: F401
-from tinycoat.ops.elementwise import exp, log, log1p, expm1, sqrt, rsqrt, tanh, sigmoid, relu, abs, clip  # noqa: F401
+from tinycoat.ops.elementwise import exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, abs, clip  # noqa: F401
 from tinycoat.ops.reduction import sum, mean, max, min, var, norm, cumsum  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,

@@ -1,5 +1,5 @@
 """Element-wise functions: y = f(x) applied to every entry, so dy/dx = f'(x) entry-wise
-(exp, log, log1p, expm1, sqrt, tanh, sigmoid, relu, abs, clip).
+(exp, log, log1p, expm1, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip).
 
 Each backward multiplies the incoming gradient by f'(x), written from whichever
 of x or y makes it cheapest (e.g. d exp(x) = exp(x) = y, d tanh(x) = 1 − y²).
@@ -58,6 +58,24 @@ class Sqrt(Function):
 
     def backward(self, g):
         return g / (2 * self.y)  # d√x = 1 / (2√x)
+
+
+class Sin(Function):
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).sin(x)
+
+    def backward(self, g):
+        return g * get_array_module(g).cos(self.x)       # d sin x = cos x
+
+
+class Cos(Function):
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).cos(x)
+
+    def backward(self, g):
+        return -g * get_array_module(g).sin(self.x)      # d cos x = −sin x
 
 
 class Tanh(Function):
@@ -130,6 +148,8 @@ def log1p(x): return Log1p.apply(_float(x))
 def expm1(x): return Expm1.apply(_float(x))
 def sqrt(x): return Sqrt.apply(_float(x))
 def rsqrt(x): return 1 / sqrt(x)
+def sin(x): return Sin.apply(_float(x))
+def cos(x): return Cos.apply(_float(x))
 def tanh(x): return Tanh.apply(_float(x))
 def sigmoid(x): return Sigmoid.apply(_float(x))
 def relu(x): return ReLU.apply(x)

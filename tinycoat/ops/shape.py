@@ -414,8 +414,11 @@ def pad(x, pad_width, value=0.0):
     return Pad.apply(x, pad_width=pad_width, value=value)
 
 
-def where(cond, a, b):
-    """Entries of ``a`` where ``cond`` is true, else of ``b`` (cond is not differentiated)."""
+def where(cond, a=None, b=None):
+    """Entries of ``a`` where ``cond`` is true, else of ``b`` (cond is not differentiated). With the
+    condition alone, the indices where it holds, one tensor per axis (``cond.nonzero(as_tuple=True)``)."""
+    if a is None and b is None:
+        return as_tensor(cond).nonzero(as_tuple=True)
     a, b = promoted(a, b)              # (PyTorch's dtype rules: where(c, x_float32, 0.5) stays float32)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     a, b = as_tensor(a, like=like), as_tensor(b, like=like)

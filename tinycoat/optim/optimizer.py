@@ -26,22 +26,28 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
-        seen = set()
         for group in groups:
-            group = {**self.defaults, **group, "params": list(group["params"])}
-            self.check_group(group)
-            for p in group["params"]:
-                # (A frozen parameter, requires_grad=False, is welcome: it gets no gradient, and every
-                # update rule skips a parameter without one, as in PyTorch.)
-                if not isinstance(p, Tensor):
-                    raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor, got {type(p).__name__}")
-                if not p.is_leaf:
-                    raise ValueError(f"{type(self).__name__}: a non-leaf tensor (the result of an operation) cannot "
-                                     "be optimized: pass the leaf tensors it was computed from")
-                if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
-                seen.add(id(p))
-            self.param_groups.append(group)
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict):
+        """Optimize more parameters, with their own settings (the defaults fill the rest), as PyTorch's:
+        e.g. a layer unfrozen part-way through training."""
+        group = {**self.defaults, **group, "params": [group["params"]] if isinstance(group["params"], Tensor)
+                 else list(group["params"])}
+        self.check_group(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in group["params"]:
+            # (A frozen parameter, requires_grad=False, is welcome: it gets no gradient, and every
+            # update rule skips a parameter without one, as in PyTorch.)
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: every parameter must be a Tensor, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: a non-leaf tensor (the result of an operation) cannot "
+                                 "be optimized: pass the leaf tensors it was computed from")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: a parameter appears in two groups")
+            seen.add(id(p))
+        self.param_groups.append(group)
 
     def check_group(self, group: dict):
         """Raise a clear error for a bad hyper-parameter of ``group`` (each update rule checks its own)."""

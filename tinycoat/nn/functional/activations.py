@@ -14,8 +14,13 @@ SiLU (also "swish", used inside squeeze-excitation):
 
     silu(x) = x · σ(x),     silu'(x) = σ(x) · (1 + x · (1 − σ(x))).
 
-relu and sigmoid are core primitives (tinycoat.ops); softmax and log_softmax have their
-own file (softmax.py). They are re-exported from ``tinycoat.nn.functional``.
+relu, sigmoid and tanh are core primitives (tinycoat.ops); softmax and log_softmax have their
+own file (softmax.py). They are re-exported from ``tinycoat.nn.functional``. Written from those
+primitives (so their backward is autograd's):
+
+    leaky_relu(x) = x for x > 0, else a·x        normalize(x) = x / max(‖x‖, ε)
+
+and softplus(x) = log(1 + eˣ), whose derivative is σ(x), as a Function of its own.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ import math
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.erf import erfc
+from tinycoat.ops import clip, where
 
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -79,3 +85,32 @@ def gelu(x, approximate="none"):
 def silu(x):
     """x · sigmoid(x)."""
     return SiLU.apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope·x (its slope at 0 is negative_slope, as PyTorch's)."""
+    return where(x > 0, x, x * negative_slope)
+
+
+class Softplus(Function):
+    """log(1 + eˣ), a smooth ReLU, computed as max(x, 0) + log(1 + e^−|x|) (no exp of a large
+    number); its derivative is σ(x). (Built from relu and abs, autograd would take both kinks'
+    slopes at 0, where the sum is smooth, and give 0 there instead of ½.)"""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):
+        return g * 0.5 * (1 + get_array_module(g).tanh(0.5 * self.x))       # σ(x), as ops' Sigmoid
+
+
+def softplus(x):
+    """log(1 + eˣ) (Softplus above)."""
+    return Softplus.apply(x)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """x divided by its p-norm along ``dim`` (at least eps), PyTorch's F.normalize."""
+    return x / clip(x.norm(p, dim, keepdim=True), min=eps)

@@ -23,24 +23,24 @@ from tinycoat.nn.functional.softmax import log_softmax
 from tinycoat.tensor import Tensor
 
 
-def _target_distribution(logits, target, ignore_index):
+def _target_distribution(logits, target, ignore_index, name="cross_entropy"):
     """q as an (N, K) array — one-hot rows for integer labels, the given rows for soft targets —
     and, for integer labels, ``kept``: 1.0 per sample, 0.0 where the label is ``ignore_index`` (its
     row of q is zero: it adds nothing). Soft targets: ``kept`` is None."""
     n, k = logits.shape
     t = target.data if isinstance(target, Tensor) else backend.as_array(target, device=logits.device)
     if backend.device_of(t) != logits.device:
-        raise backend.DeviceError(f"cross_entropy: target is on '{backend.device_of(t)}' but the logits "
+        raise backend.DeviceError(f"{name}: target is on '{backend.device_of(t)}' but the logits "
                                   f"are on '{logits.device}'")
     xp = logits.xp
     if t.dtype.kind in "iu":
         if t.shape != (n,):
-            raise ValueError(f"cross_entropy: integer targets must have shape ({n},), got {t.shape}")
+            raise ValueError(f"{name}: integer targets must have shape ({n},), got {t.shape}")
         ignored = t == ignore_index
         on_gpu = backend.device_of(t) == "gpu"
         bad = None if on_gpu else t[((t < 0) | (t >= k)) & ~ignored]
         if bad is not None and bad.size:
-            raise ValueError(f"cross_entropy: class labels must lie in [0, {k}) (or be ignore_index="
+            raise ValueError(f"{name}: class labels must lie in [0, {k}) (or be ignore_index="
                              f"{ignore_index}), got values in [{int(bad.min())}, {int(bad.max())}]")
         q = (t[:, None] == xp.arange(k)).astype(logits.dtype)     # one-hot rows
         if on_gpu:
@@ -52,9 +52,9 @@ def _target_distribution(logits, target, ignore_index):
         return q * kept[:, None], kept
     if t.dtype.kind == "f":
         if t.shape != (n, k):
-            raise ValueError(f"cross_entropy: soft targets must have the logits' shape {(n, k)}, got {t.shape}")
+            raise ValueError(f"{name}: soft targets must have the logits' shape {(n, k)}, got {t.shape}")
         return t.astype(logits.dtype, copy=False), None
-    raise TypeError(f"cross_entropy: target must hold integer labels or float probabilities, got {t.dtype}")
+    raise TypeError(f"{name}: target must hold integer labels or float probabilities, got {t.dtype}")
 
 
 def one_hot(labels, num_classes=-1):
@@ -71,17 +71,17 @@ def one_hot(labels, num_classes=-1):
     return Tensor((t[..., None] == labels.xp.arange(k)).astype(backend.int64))
 
 
-def _class_weights(weight, logits):
+def _class_weights(weight, logits, name="cross_entropy"):
     """``weight`` as a (K,) array of the logits' dtype and device (a constant: no gradient)."""
     k = logits.shape[1]
     if isinstance(weight, Tensor) and weight.requires_grad:
-        raise ValueError("cross_entropy: weight is a constant of the loss; pass weight.detach()")
+        raise ValueError(f"{name}: weight is a constant of the loss; pass weight.detach()")
     w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, device=logits.device)
     if backend.device_of(w) != logits.device:
-        raise backend.DeviceError(f"cross_entropy: weight is on '{backend.device_of(w)}' but the logits "
+        raise backend.DeviceError(f"{name}: weight is on '{backend.device_of(w)}' but the logits "
                                   f"are on '{logits.device}'")
     if w.shape != (k,) or w.dtype.kind not in "iuf":
-        raise ValueError(f"cross_entropy: weight must hold one number per class, shape ({k},), got shape "
+        raise ValueError(f"{name}: weight must hold one number per class, shape ({k},), got shape "
                          f"{tuple(w.shape)} of dtype {w.dtype}")
     return w.astype(logits.dtype, copy=False)
 
@@ -100,18 +100,35 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=-100, reduction="
         raise ValueError(f"cross_entropy: expected logits (N, classes), got {tuple(logits.shape)}")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    return _expected_loss("cross_entropy", log_softmax(logits, axis=-1), target, weight, ignore_index, reduction,
+                          label_smoothing)
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):  # noqa: A002
+    """−w_y · input[y] per sample, for ``input`` (N, K) of log-probabilities (e.g. log_softmax's) and
+    integer labels y: cross_entropy(logits, y) is nll_loss(log_softmax(logits), y). The same
+    ``weight``, ``ignore_index`` and ``reduction`` as cross_entropy."""
+    if input.ndim != 2:
+        raise ValueError(f"nll_loss: expected log-probabilities (N, classes), got {tuple(input.shape)}")
+    if getattr(getattr(target, "dtype", None), "kind", None) not in ("i", "u"):
+        raise TypeError("nll_loss: target must hold integer class labels")
+    return _expected_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
+
+
+def _expected_loss(name, log_p, target, weight, ignore_index, reduction, label_smoothing):
+    """−Σ_k w_k q_k log p_k per sample, reduced: the tail cross_entropy and nll_loss share."""
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    n, k = logits.shape
-    q, kept = _target_distribution(logits, target, ignore_index)
-    w = None if weight is None else _class_weights(weight, logits)
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    n, k = log_p.shape
+    q, kept = _target_distribution(log_p, target, ignore_index, name)
+    w = None if weight is None else _class_weights(weight, log_p, name)
     # What the mean divides by: N; the counted samples; or their weights Σ_n w_{y_n} (q is one-hot here)
     counted = None if kept is None else (kept.sum() if w is None else (q * w).sum())
     if label_smoothing:
         q = (1.0 - label_smoothing) * q + label_smoothing / k * (1.0 if kept is None else kept[:, None])
     if w is not None:
         q = q * w                                   # each class's terms scaled by its weight
-    terms = -(log_softmax(logits, axis=-1) * Tensor(q))
+    terms = -(log_p * Tensor(q))
     if reduction == "none":
         return terms.sum(axis=1)
     if reduction == "sum":
@@ -121,7 +138,7 @@ def cross_entropy(logits, target, weight=None, *, ignore_index=-100, reduction="
     # (counted stays on the device: reading it back would make the host wait for the GPU.) Nothing
     # counted (every target ignored): the mean of nothing is NaN, as PyTorch's, but the gradient
     # is 0, not the NaN that 0 · (1/0) would spread into every weight at the next step.
-    xp = logits.xp
-    scale = xp.where(counted > 0, 1.0 / xp.maximum(counted, 1e-30), 0.0).astype(logits.dtype)
-    empty = xp.where(counted > 0, 0.0, xp.nan).astype(logits.dtype)
+    xp = log_p.xp
+    scale = xp.where(counted > 0, 1.0 / xp.maximum(counted, 1e-30), 0.0).astype(log_p.dtype)
+    empty = xp.where(counted > 0, 0.0, xp.nan).astype(log_p.dtype)
     return terms.sum() * Tensor(scale) + Tensor(empty)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from tinycoat.autograd import as_tensor
 
 
-def _reduced(name, terms, reduction):
+def reduced(name, terms, reduction):
+    """The per-entry losses ``terms`` averaged ('mean'), summed ('sum') or kept ('none')."""
     if reduction == "mean":
         return terms.mean()
     if reduction == "sum":
@@ -21,20 +22,22 @@ def _reduced(name, terms, reduction):
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _difference(name, input, target):  # noqa: A002 - PyTorch's argument name
+def same_shape_target(name, input, target):  # noqa: A002 - PyTorch's argument name
+    """``target`` as a tensor of ``input``'s shape, or a clear error (PyTorch only warns, then
+    broadcasts (N, 1) against (N,) into (N, N): rarely what was meant)."""
     target = as_tensor(target, like=input)
-    if tuple(target.shape) != tuple(input.shape):       # (PyTorch only warns, then broadcasts: rarely meant)
+    if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"{name}: input and target must have the same shape, got {tuple(input.shape)} "
                          f"and {tuple(target.shape)}")
-    return input - target
+    return target
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002
     """Mean squared error (x − t)², averaged (``reduction='mean'``), summed, or per entry ('none')."""
-    d = _difference("mse_loss", input, target)
-    return _reduced("mse_loss", d * d, reduction)
+    d = input - same_shape_target("mse_loss", input, target)
+    return reduced("mse_loss", d * d, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):  # noqa: A002
     """Mean absolute error |x − t| (its gradient at x = t is 0, as PyTorch's)."""
-    return _reduced("l1_loss", _difference("l1_loss", input, target).abs(), reduction)
+    return reduced("l1_loss", (input - same_shape_target("l1_loss", input, target)).abs(), reduction)
