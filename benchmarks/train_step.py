@@ -47,7 +47,7 @@ CATEGORIES = {
     "matmul": ("MatMul", "Linear", "Einsum"),
     "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
     "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
-    "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Log1p", "Expm1", "Remainder", "Sin", "Cos", "Softplus",
+    "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Log1p", "Expm1", "Remainder", "Sin", "Cos", "Softplus", "BinaryCrossEntropy",
                     "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
                     "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),

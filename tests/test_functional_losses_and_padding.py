@@ -24,10 +24,10 @@ def test_mse_and_l1_losses_and_their_gradients_in_input_and_target(reduction, da
     d = data.draw(away_from_zero(shape))              # |x − t| away from 0: |·| has a kink there
     t = x - d
     mse = F.mse_loss(tc.tensor(x, device=device), tc.tensor(t, device=device), reduction=reduction)
-    l1 = tc.nn.L1Loss(reduction)(tc.tensor(x, device=device), tc.tensor(t, device=device))
+    l1 = tc.nn.L1Loss(reduction=reduction)(tc.tensor(x, device=device), tc.tensor(t, device=device))
     np.testing.assert_allclose(mse.numpy(), REDUCE[reduction]((x - t) ** 2), rtol=1e-12)
     np.testing.assert_allclose(l1.numpy(), REDUCE[reduction](np.abs(x - t)), rtol=1e-12)
-    assert tc.gradcheck(lambda a, b: tc.nn.MSELoss(reduction)(a, b), leaf(x, device), leaf(t, device))
+    assert tc.gradcheck(lambda a, b: tc.nn.MSELoss(reduction=reduction)(a, b), leaf(x, device), leaf(t, device))
     assert tc.gradcheck(lambda a, b: F.l1_loss(a, b, reduction), leaf(x, device), leaf(t, device))
 
 
@@ -110,6 +110,23 @@ def test_binary_cross_entropy_from_logits_and_from_probabilities(reduction, data
                         leaf(np.clip(p, 0.05, 0.95), device))
 
 
+def test_binary_cross_entropy_of_certain_probabilities_has_pytorchs_finite_gradient():
+    """dℓ/dp = (p − t) / max(p(1 − p), 1e-12): 0 for a certain right answer, ∓1e12 for a certain wrong one."""
+    p = tc.tensor([1.0, 0.0, 1.0, 1e-50], dtype="float64", requires_grad=True)
+    F.binary_cross_entropy(p, tc.tensor([1.0, 0.0, 0.0, 1.0], dtype="float64"), reduction="none").sum().backward()
+    assert p.grad.tolist() == [0.0, 0.0, 1e12, pytest.approx(-1e12)]
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        F.binary_cross_entropy(tc.tensor([1.5]), tc.tensor([1.0]))
+    with pytest.raises(TypeError):
+        tc.nn.BCEWithLogitsLoss(None, "sum")                 # (PyTorch's second positional is size_average)
+
+
+def test_nll_loss_ignores_what_it_does_not_pick():
+    minus_inf = tc.tensor([[-np.inf, 0.0], [0.0, -np.inf]])
+    assert F.nll_loss(minus_inf, tc.tensor([1, 0])).item() == 0.0
+    assert F.nll_loss(tc.tensor([[np.nan, 0.0], [-1.0, -2.0]]), tc.tensor([0, 1]), ignore_index=0).item() == 2.0
+
+
 def test_binary_cross_entropy_stays_finite_for_confident_mistakes():
     logits = tc.tensor([1000.0, -1000.0])
     assert F.binary_cross_entropy_with_logits(logits, tc.tensor([0.0, 1.0]), reduction="sum").item() == 2000.0
@@ -141,5 +158,8 @@ def test_leaky_relu_softplus_normalize(x, device):
     np.testing.assert_allclose(F.normalize(t, dim=-1).numpy(), x / norms, rtol=1e-12)
     np.testing.assert_allclose(tc.nn.Tanh()(t).numpy(), np.tanh(x), rtol=1e-12)
     assert tc.gradcheck(F.softplus, leaf(x, device))                         # (smooth at 0 too: σ(0) = ½)
+    far = tc.tensor([-40.0, 40.0], dtype="float64", requires_grad=True, device=device)
+    F.softplus(far).sum().backward()                                          # σ(−40) = 4.2e-18, not 0
+    np.testing.assert_allclose(far.grad.numpy(), 1 / (1 + np.exp([40.0, -40.0])), rtol=1e-12)
     away = np.where(np.abs(x) < 0.1, 0.5, x)                                 # (kinks at 0, and ‖x‖ = 0)
     assert tc.gradcheck(lambda a: F.leaky_relu(a, 0.2) + F.normalize(a, dim=-1), leaf(away, device))

@@ -276,3 +276,8 @@ def test_zero_grad_get_submodule_and_buffers_left_out_of_the_state_dict():
     block.load_state_dict(Block().state_dict())                # (nothing expected for it, nothing missing)
     block.register_buffer("table", tc.arange(3.0))             # registered again, persistent: saved
     assert "table" in block.state_dict()
+    with pytest.raises(KeyError, match="'conv' is already a module of Block"):
+        block.register_buffer("conv", tc.zeros(1))
+    with pytest.raises(KeyError, match="without '.'"):
+        block.register_buffer("a.b", tc.zeros(1))
+    assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)" and repr(nn.LogSoftmax(1)) == "LogSoftmax(dim=1)"

@@ -773,7 +773,8 @@ def test_floor_division_and_remainder_follow_python_on_integers(data, device):
 def test_floor_division_and_remainder_of_floats_are_numpys_and_pythons(a, b, device):
     """Including quotients that round to a whole number: 1.0 // 0.1 is 9 (0.1 is a little more than a
     tenth), which floor(1.0 / 0.1) = 10 gets wrong."""
-    a, b = np.concatenate([a, [1.0, 0.7, -0.3, -2.0]]), np.concatenate([b, [0.1, 0.1, 0.1, 1.0]])
+    a = np.concatenate([a, [1.0, 0.7, -0.3, -2.0, 3.0, -2.0, -0.5, 0.0]])
+    b = np.concatenate([b, [0.1, 0.1, 0.1, 1.0, -np.inf, np.inf, -3.0, -3.0]])     # (an infinite divisor: −1, as Python)
     x, y = tc.tensor(a, device=device), tc.tensor(b, device=device)
     np.testing.assert_array_equal((x // y).numpy(), np.floor_divide(a, b))
     np.testing.assert_array_equal((x % y).numpy(), np.remainder(a, b))
@@ -806,7 +807,8 @@ def test_logsumexp_is_stable_and_its_gradient_the_softmax(data, keepdim, device)
     assert check(lambda t: t.logsumexp(dim, keepdim), a, device=device)
 
 
-def test_logsumexp_of_huge_and_of_minus_infinite_entries():
+def test_logsumexp_of_huge_and_of_minus_infinite_entries_and_of_nothing():
+    assert tc.zeros(2, 0).logsumexp(1).tolist() == [-np.inf, -np.inf]
     assert tc.tensor([1000.0, 1000.0]).logsumexp(0).item() == pytest.approx(1000 + np.log(2))
     with np.errstate(divide="ignore"):                          # (log 0, on the way to −inf)
         assert tc.tensor([-np.inf, -np.inf]).logsumexp(0).item() == -np.inf
@@ -834,11 +836,31 @@ def test_pytorchs_method_spellings_and_index_helpers(device):
         tc.zeros(2, 2, 2).t()
     with pytest.raises(IndexError, match="do not fit"):
         x.narrow(1, 2, 2)
+    with pytest.raises(ValueError, match="narrow: axis 2 is out of range"):
+        x.narrow(2, 0, 1)
+    with pytest.raises(ValueError, match="index_select: axis -3 is out of range"):
+        x.index_select(-3, tc.tensor([0], device=device))
+    with pytest.raises(IndexError, match=r"indices must lie in \[0, 2\)"):
+        x.index_select(0, tc.tensor([-1], device=device))
+    assert tc.tensor(5.0).index_select(0, tc.tensor([0, 0])).tolist() == [5.0, 5.0]
 
 
-def test_no_grad_decorates_without_parentheses_too():
+def test_no_grad_decorates_without_parentheses_too_and_generators_step_by_step():
     @tc.no_grad
     def doubled(w):
         return w * 2
 
-    assert not doubled(tc.ones(2, requires_grad=True)).requires_grad
+    @tc.no_grad()
+    def steps(w):
+        yield w * 2
+        yield tc.is_grad_enabled()
+
+    w = tc.ones(2, requires_grad=True)
+    assert not doubled(w).requires_grad
+    first, mode = steps(w)
+    assert not first.requires_grad and mode is False and tc.is_grad_enabled()
+    context = tc.no_grad()                                          # one object, entered twice
+    for _ in range(2):
+        with context:
+            assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad

@@ -23,6 +23,8 @@ the fast wing is switched on (``tinycoat.fast``), its registered fast twin (twin
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 
 from tinycoat import backend, twins
 from tinycoat.tensor import Tensor
@@ -34,14 +36,45 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-@contextlib.contextmanager
-def _set_grad_enabled(flag: bool):
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, flag
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class _set_grad_enabled:
+    """Graph recording on or off inside a ``with`` (restored after, also on an error), or for every
+    call of a decorated function; a generator function has each of its steps run in the mode. One
+    object may be entered again and again, as PyTorch's."""
+
+    def __init__(self, flag: bool):
+        self.flag, self.previous = flag, []
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous.append(_grad_enabled)
+        _grad_enabled = self.flag
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous.pop()
+
+    def __call__(self, function):
+        flag = self.flag
+        if inspect.isgeneratorfunction(function):
+            @functools.wraps(function)
+            def each_step_in_mode(*args, **kwargs):
+                with _set_grad_enabled(flag):
+                    steps = function(*args, **kwargs)
+                sent = None
+                while True:
+                    try:
+                        with _set_grad_enabled(flag):
+                            value = steps.send(sent)
+                    except StopIteration as end:
+                        return end.value
+                    sent = yield value
+            return each_step_in_mode
+
+        @functools.wraps(function)
+        def in_mode(*args, **kwargs):
+            with _set_grad_enabled(flag):
+                return function(*args, **kwargs)
+        return in_mode
 
 
 def no_grad(function=None):

@@ -367,6 +367,10 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False):
         """log Σ exp(x) along ``dim``, computed as m + log Σ exp(x − m) with m the (constant) maximum,
         so that no exp overflows; its gradient is the softmax."""
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        if self.ndim and any(self.shape[d] == 0 for d in dims):          # (the log of an empty sum: −inf)
+            out = self.sum(dim, keepdim=True) - float("inf")
+            return out if keepdim else out.squeeze(dim)
         m = self.detach().amax(dim, keepdim=True)
         m = ops.where(m.isfinite(), m, 0.0)                      # (all −inf: log Σ = −inf, not NaN)
         out = (self - m).exp().sum(dim, keepdim=True).log() + m
@@ -443,7 +447,7 @@ class Tensor:
 
     def narrow(self, dim, start, length):
         """Entries start … start + length − 1 along ``dim`` (a view's worth of slicing)."""
-        axis = dim % self.ndim
+        axis = ops.shape._axis("narrow", dim, self.ndim)
         begin = start + self.shape[axis] if start < 0 else start          # (a negative start counts from the end)
         if not (0 <= begin and 0 <= length and begin + length <= self.shape[axis]):
             raise IndexError(f"narrow: start {start} and length {length} do not fit axis {dim} of shape {self.shape}")
@@ -451,9 +455,15 @@ class Tensor:
 
     def index_select(self, dim, index):
         """The entries at ``index`` (a 1-D integer tensor) along ``dim`` (torch.index_select)."""
-        if not isinstance(index, Tensor) or index.ndim != 1 or index.dtype.kind not in "iu":
-            raise TypeError("index_select: index must be a 1-D integer tensor")
-        return self[(slice(None),) * (dim % self.ndim) + (index,)]
+        if not isinstance(index, Tensor) or index.ndim > 1 or index.dtype.kind not in "iu":
+            raise TypeError("index_select: index must be a 1-D (or 0-d) integer tensor")
+        axis = ops.shape._axis("index_select", dim, self.ndim)
+        n = self.shape[axis] if self.ndim else 1
+        if index.numel() and not bool(((index.data >= 0) & (index.data < n)).all()):
+            raise IndexError(f"index_select: indices must lie in [0, {n}) for axis {dim} of shape {self.shape}")
+        if self.ndim == 0:
+            return self.reshape(1)[index.reshape(-1)]
+        return self[(slice(None),) * axis + (index.reshape(-1),)]
 
     def nonzero(self, as_tuple=False):
         """The indices of the entries that are not zero (or False): (n, ndim) int64, or one index

@@ -52,6 +52,9 @@ class Softmax(Module):
     def forward(self, x):
         return F.softmax(x, axis=self.dim)
 
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
 
 class Sigmoid(Module):
     """σ(x) = 1 / (1 + e^−x)."""
@@ -104,6 +107,9 @@ class LeakyReLU(Module):
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
 
 
 class LogSoftmax(Softmax):

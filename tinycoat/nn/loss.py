@@ -33,7 +33,7 @@ class CrossEntropyLoss(Module):
 class MSELoss(Module):
     """``F.mse_loss(input, target, reduction=...)`` as a layer: the mean of (x − t)²."""
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, *, reduction="mean"):      # (keyword only: PyTorch's second positional is size_average)
         super().__init__()
         self.reduction = reduction
 
@@ -61,7 +61,7 @@ class NLLLoss(CrossEntropyLoss):
 class BCEWithLogitsLoss(Module):
     """``F.binary_cross_entropy_with_logits`` as a layer; ``weight`` and ``pos_weight`` are buffers."""
 
-    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+    def __init__(self, weight=None, *, reduction="mean", pos_weight=None):   # (PyTorch's 2nd positional: size_average)
         super().__init__()
         self.register_buffer("weight", _constant(weight))
         self.register_buffer("pos_weight", _constant(pos_weight))
@@ -74,7 +74,7 @@ class BCEWithLogitsLoss(Module):
 class BCELoss(Module):
     """``F.binary_cross_entropy`` (of probabilities) as a layer."""
 
-    def __init__(self, weight=None, reduction="mean"):
+    def __init__(self, weight=None, *, reduction="mean"):
         super().__init__()
         self.register_buffer("weight", _constant(weight))
         self.reduction = reduction

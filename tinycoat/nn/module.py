@@ -122,11 +122,23 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, kind, name, own_table):
+        """A name for a parameter, buffer or submodule: a non-empty string without '.' (a dot would
+        split its state_dict keys), not taken by an entry of another kind (PyTorch's rules)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind}: a name must be a string, got {type(name).__name__} {name!r}")
+        if not name or "." in name:
+            raise KeyError(f"{kind}: a name must be a non-empty string without '.', got {name!r}")
+        for table in ("_parameters", "_buffers", "_modules"):
+            if table != own_table and name in getattr(self, table):
+                raise KeyError(f"{kind}: {name!r} is already a {table[1:-1]} of {type(self).__name__}")
+
     def register_parameter(self, name: str, param) -> None:
         """Register ``param`` (a Parameter, or None for an absent one such as bias=False)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
                             f"got {type(param).__name__}")
+        self._check_name("register_parameter", name, "_parameters")
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
@@ -135,6 +147,7 @@ class Module:
         the state_dict (``persistent=False``: not saved, e.g. a table computed from the settings)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, got {type(tensor).__name__}")
+        self._check_name("register_buffer", name, "_buffers")
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
@@ -142,10 +155,7 @@ class Module:
     def add_module(self, name: str, module) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module({name!r}): expected a Module, got {type(module).__name__}")
-        if not isinstance(name, str):
-            raise TypeError(f"add_module: a module's name must be a string, got {type(name).__name__} {name!r}")
-        if not name or "." in name:                                  # (a dot would split its state_dict keys)
-            raise KeyError(f"add_module: a module's name must be a non-empty string without '.', got {name!r}")
+        self._check_name("add_module", name, "_modules")
         self._modules[name] = module
 
     # ------------------------------------------------------------------ the forward pass

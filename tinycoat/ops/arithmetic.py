@@ -65,10 +65,14 @@ def floor_divmod(a, b):
     0.1 is a little more than 1/10.)"""
     xp = get_array_module(a)
     mod = xp.fmod(a, b)                                        # a − b·trunc(a/b), exactly
-    mod = xp.where((mod != 0) & ((mod < 0) != (b < 0)), mod + b, mod)
-    mod = xp.where(mod == 0, xp.copysign(0.0, b), mod)            # (a zero remainder has b's sign too)
-    quotient = xp.where(b == 0, a / b, xp.round((a - mod) / b))   # (a − mod is a whole multiple of b)
-    return quotient, mod
+    div = (a - mod) / b                                        # trunc(a/b), as a float near a whole number
+    step_down = (mod != 0) & ((mod < 0) != (b < 0))            # a remainder takes b's sign: one step down
+    mod = xp.where(step_down, mod + b, xp.where(mod == 0, xp.copysign(0.0, b), mod))
+    div = xp.where(step_down, div - 1, div)
+    quotient = xp.floor(div)
+    quotient = xp.where(div - quotient > 0.5, quotient + 1, quotient)           # (div was just below a whole one)
+    quotient = xp.where(div == 0, xp.copysign(0.0, a / b), quotient)
+    return xp.where(b == 0, a / b, quotient), mod
 
 
 class Remainder(Function):

@@ -103,7 +103,9 @@ class Softplus(Function):
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, g):
-        return g * 0.5 * (1 + get_array_module(g).tanh(0.5 * self.x))       # σ(x), as ops' Sigmoid
+        xp = get_array_module(g)
+        e = xp.exp(-xp.abs(self.x))                       # σ(x) = 1/(1 + e^−x), or e^x/(1 + e^x) for x < 0:
+        return g * xp.where(self.x >= 0, 1, e) / (1 + e)  # accurate for very negative x too
 
 
 def softplus(x):

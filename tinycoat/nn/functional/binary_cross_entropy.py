@@ -10,12 +10,39 @@ From the logit x, p = σ(x): log σ(x) = −softplus(−x) and log(1 − σ(x)) 
 
 which takes no log of 0 and no exp of a large number (softplus is written stably in
 activations.py). ``pos_weight`` w₊ weighs the "yes" term: ℓ = −[w₊·t·log p + (1 − t)·log(1 − p)].
-From probabilities, PyTorch clamps each log at −100, so a confident mistake costs 100, not inf.
+From probabilities, PyTorch clamps each log at −100, so a confident mistake costs 100, not inf,
+and divides by max(p(1 − p), 1e-12) in the gradient, dℓ/dp = (p − t) / (p(1 − p)): finite at p = 0
+and p = 1 (the clamped logs' own gradient would be 0 · ∞ there), so that form is a Function here.
 """
 from __future__ import annotations
 
+from tinycoat import backend
+from tinycoat.autograd import Function
+from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.activations import softplus
 from tinycoat.nn.functional.regression_loss import reduced, same_shape_target
+
+
+def _clamped_log(p):
+    """max(log p, −100), with no log of 0 taken (NumPy would warn)."""
+    xp = get_array_module(p)
+    return xp.maximum(xp.log(xp.where(p > 0, p, 1.0)), -100.0) * (p > 0) - 100.0 * (p <= 0)
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = −[t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)];
+    dℓ/dp = (p − t) / max(p(1 − p), 1e-12),  dℓ/dt = max(log(1 − p), −100) − max(log p, −100)."""
+
+    def forward(self, p, t):
+        self.p, self.t = p, t
+        self.log_p, self.log_not_p = _clamped_log(p), _clamped_log(1 - p)
+        return -(t * self.log_p + (1 - t) * self.log_not_p)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        gp = g * (self.p - self.t) / xp.maximum(self.p * (1 - self.p), 1e-12) if self.needs_input_grad[0] else None
+        gt = g * (self.log_not_p - self.log_p) if self.needs_input_grad[1] else None
+        return gp, gt
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):  # noqa: A002
@@ -29,5 +56,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):  # noqa: A002
     """ℓ from probabilities p in [0, 1] (e.g. a sigmoid's output; the logits' form is more accurate)."""
     t = same_shape_target("binary_cross_entropy", input, target)
-    terms = -(t * input.log().clamp(min=-100.0) + (1 - t) * (1 - input).log().clamp(min=-100.0))
+    if input.device == "cpu" and not bool(((input.data >= 0) & (input.data <= 1)).all()):   # (a GPU check would wait)
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (for logits, use "
+                         "binary_cross_entropy_with_logits)")
+    terms = BinaryCrossEntropy.apply(input, t)
     return reduced("binary_cross_entropy", terms if weight is None else terms * weight, reduction)

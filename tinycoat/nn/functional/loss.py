@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from tinycoat import backend
 from tinycoat.nn.functional.softmax import log_softmax
+from tinycoat.ops import where
 from tinycoat.tensor import Tensor
 
 
@@ -128,7 +129,8 @@ def _expected_loss(name, log_p, target, weight, ignore_index, reduction, label_s
         q = (1.0 - label_smoothing) * q + label_smoothing / k * (1.0 if kept is None else kept[:, None])
     if w is not None:
         q = q * w                                   # each class's terms scaled by its weight
-    terms = -(log_p * Tensor(q))
+    # only the classes the target gives weight to: 0 · log p is 0 even where log p is −inf
+    terms = -(where(Tensor(q != 0), log_p, 0.0) * Tensor(q))
     if reduction == "none":
         return terms.sum(axis=1)
     if reduction == "sum":
