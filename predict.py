@@ -19,7 +19,7 @@ import numpy as np
 import tinycoat as tc
 from tinycoat.checkpoint import CheckpointError, load_checkpoint
 from tinycoat.data import DatasetError, normalize, stats_for
-from tinycoat.data.datasets import NATIVE_SIZE, PUBLISHED_CLASSES, read_image_as
+from tinycoat.data.datasets import PUBLISHED_CLASSES, image_size_of, read_image_as
 from tinycoat.models import create_model
 from tinycoat.nn import functional as F
 from tinycoat.optim import ModelEMA
@@ -72,7 +72,7 @@ def load_model(path, device="cpu", use_ema=True):
 
 
 def image_size(config):
-    return NATIVE_SIZE.get(config["dataset"]) or config.get("image_size") or 64
+    return image_size_of(config["dataset"], config.get("image_size"))
 
 
 def read_batch(paths, config, invert=False):

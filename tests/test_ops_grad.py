@@ -656,19 +656,6 @@ def test_sign_and_the_slope_of_abs_are_0_at_nan_as_pytorchs():
     assert x.grad.tolist() == [0.0, -1.0, 0.0, 1.0]
 
 
-def test_inference_mode_decorates_with_or_without_parentheses():
-    @tc.inference_mode
-    def bare(w):
-        return w * 2
-
-    @tc.inference_mode()
-    def called(w):
-        return w * 2
-
-    w = tc.ones(2, requires_grad=True)
-    assert not bare(w).requires_grad and not called(w).requires_grad and (w * 2).requires_grad
-
-
 def test_small_pytorch_methods_on_tensors():
     x = tc.tensor([[-1.5, 0.0], [float("nan"), float("inf")]])
     assert abs(tc.tensor([-2.0, 3.0])).tolist() == [2.0, 3.0]
@@ -845,21 +832,22 @@ def test_pytorchs_method_spellings_and_index_helpers(device):
     assert tc.tensor(5.0).index_select(0, tc.tensor([0, 0])).tolist() == [5.0, 5.0]
 
 
-def test_no_grad_decorates_without_parentheses_too_and_generators_step_by_step():
-    @tc.no_grad
+@pytest.mark.parametrize("mode", [tc.no_grad, tc.inference_mode])
+def test_no_grad_and_inference_mode_decorate_with_or_without_parentheses_and_generators_step_by_step(mode):
+    @mode
     def doubled(w):
         return w * 2
 
-    @tc.no_grad()
+    @mode()
     def steps(w):
         yield w * 2
         yield tc.is_grad_enabled()
 
     w = tc.ones(2, requires_grad=True)
     assert not doubled(w).requires_grad
-    first, mode = steps(w)
-    assert not first.requires_grad and mode is False and tc.is_grad_enabled()
-    context = tc.no_grad()                                          # one object, entered twice
+    first, grad_mode = steps(w)
+    assert not first.requires_grad and grad_mode is False and tc.is_grad_enabled()
+    context = mode()                                                # one object, entered twice
     for _ in range(2):
         with context:
             assert not (w * 2).requires_grad

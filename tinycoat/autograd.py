@@ -54,16 +54,15 @@ class _set_grad_enabled:
         _grad_enabled = self.previous.pop()
 
     def __call__(self, function):
-        flag = self.flag
         if inspect.isgeneratorfunction(function):
             @functools.wraps(function)
             def each_step_in_mode(*args, **kwargs):
-                with _set_grad_enabled(flag):
+                with self:
                     steps = function(*args, **kwargs)
                 sent = None
                 while True:
                     try:
-                        with _set_grad_enabled(flag):
+                        with self:
                             value = steps.send(sent)
                     except StopIteration as end:
                         return end.value
@@ -72,7 +71,7 @@ class _set_grad_enabled:
 
         @functools.wraps(function)
         def in_mode(*args, **kwargs):
-            with _set_grad_enabled(flag):
+            with self:
                 return function(*args, **kwargs)
         return in_mode
 
@@ -86,9 +85,7 @@ def no_grad(function=None):
 def inference_mode(mode: bool = True):
     """PyTorch's faster no_grad; here the two are the same: no graph is recorded while ``mode``.
     ``@tc.inference_mode`` (no parentheses) decorates a function, as in PyTorch."""
-    if callable(mode):
-        return _set_grad_enabled(False)(mode)
-    return _set_grad_enabled(not mode)
+    return no_grad(mode) if callable(mode) else _set_grad_enabled(not mode)
 
 
 def enable_grad():

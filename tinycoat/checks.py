@@ -56,3 +56,9 @@ def check_float_input(owner: str, x) -> None:
         raise TypeError(f"{owner}: expected a floating-point input (float32), got {x.dtype}: convert it "
                         "first (x.float()); images of bytes also want scaling and normalizing, which "
                         "tinycoat.data.DataLoader does")
+
+
+def all_in_range(indices, n) -> bool:
+    """Whether every entry of the integer array ``indices`` lies in [0, n) (an empty one: yes).
+    (On a GPU, reading the answer back waits for the device.)"""
+    return not indices.size or bool(((indices >= 0) & (indices < n)).all())

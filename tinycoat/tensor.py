@@ -19,7 +19,7 @@ import collections
 import operator
 
 from tinycoat import backend
-from tinycoat.checks import is_int
+from tinycoat.checks import all_in_range, is_int
 
 
 class Tensor:
@@ -322,11 +322,11 @@ class Tensor:
     def amax(self, dim=(), keepdim=False):
         """The largest entries along ``dim`` (an axis, a tuple of them, or () for all), values only;
         ties share the gradient equally, as in PyTorch."""
-        return ops.max(self, _all_axes_if_none(dim, self.ndim), keepdim)
+        return ops.max(self, ops.reduction.all_if_none_named(dim), keepdim)
 
     def amin(self, dim=(), keepdim=False):
         """As ``amax``, for the smallest entries."""
-        return ops.min(self, _all_axes_if_none(dim, self.ndim), keepdim)
+        return ops.min(self, ops.reduction.all_if_none_named(dim), keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
         """√var, with var's arguments: the unbiased estimate by default, as torch.std."""
@@ -459,7 +459,7 @@ class Tensor:
             raise TypeError("index_select: index must be a 1-D (or 0-d) integer tensor")
         axis = ops.shape._axis("index_select", dim, self.ndim)
         n = self.shape[axis] if self.ndim else 1
-        if index.numel() and not bool(((index.data >= 0) & (index.data < n)).all()):
+        if not all_in_range(index.data, n):
             raise IndexError(f"index_select: indices must lie in [0, {n}) for axis {dim} of shape {self.shape}")
         if self.ndim == 0:
             return self.reshape(1)[index.reshape(-1)]
@@ -556,11 +556,6 @@ class VersionCounter:
 
 
 # ``x.max(dim)``, ``x.min(dim)``: (values, indices), also by name, as PyTorch's ``torch.return_types.max``.
-def _all_axes_if_none(dim, ndim):
-    """amax/amin's ``dim``: () or [] (PyTorch's "no dims given") and any dim of a 0-d tensor mean all axes."""
-    return None if ndim == 0 or (isinstance(dim, (tuple, list)) and len(dim) == 0) else dim
-
-
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 MinResult = collections.namedtuple("MinResult", ["values", "indices"])
 

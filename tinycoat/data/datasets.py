@@ -45,6 +45,11 @@ def load_dataset(name: str, root=None, train: bool = True, download: bool = True
     return loader(root, train=train, download=download)
 
 
+def image_size_of(name: str, image_size=None) -> int:
+    """The side of dataset ``name``'s images: fixed by its files, or a folder's ``image_size`` (default 64)."""
+    return NATIVE_SIZE.get(name.lower()) or image_size or DEFAULT_FOLDER_SIZE
+
+
 def read_image_as(name: str, path, image_size=None, invert=False) -> np.ndarray:
     """The image file ``path`` as dataset ``name`` holds its images, uint8 (C, S, S), so that a model
     trained on that dataset can classify it: the shorter side resized and the centre cut out
@@ -56,10 +61,9 @@ def read_image_as(name: str, path, image_size=None, invert=False) -> np.ndarray:
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
     if key == "fashion-mnist":
-        side = NATIVE_SIZE[key] - 2 * FASHION_MNIST_PAD
+        side = image_size_of(key) - 2 * FASHION_MNIST_PAD
         grey = decode_image(path, side, channels=1)
         grey = 255 - grey if invert else grey
         return np.pad(grey, ((0, 0), (FASHION_MNIST_PAD, FASHION_MNIST_PAD), (FASHION_MNIST_PAD, FASHION_MNIST_PAD)))
-    size = NATIVE_SIZE.get(key) or image_size or DEFAULT_FOLDER_SIZE
-    pixels = decode_image(path, size)
+    pixels = decode_image(path, image_size_of(key, image_size))
     return 255 - pixels if invert else pixels

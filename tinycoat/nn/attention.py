@@ -19,13 +19,11 @@ of the table, see functional/relative_position.py).
 """
 from __future__ import annotations
 
-from tinycoat import backend
 from tinycoat.checks import check_int, check_pair
 from tinycoat.nn.functional.attention import BIAS_MODES, relative_attention
 from tinycoat.nn.functional.relative_position import resize_bias_table
-from tinycoat.nn.init import normal_values
 from tinycoat.nn.linear import Linear
-from tinycoat.nn.module import Module, Parameter
+from tinycoat.nn.module import Module, Parameter, normal_parameter
 
 BIAS_INIT_STD = 0.02
 
@@ -38,12 +36,6 @@ def heads_for(channels: int, head_dim: int = 32) -> int:
                          f"(heads = max(1, {channels} // {head_dim})): choose a width that is a "
                          f"multiple of {heads} or another head_dim")
     return heads
-
-
-def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
-    """A Parameter ~ Normal(0, std²), drawn on the CPU generator in float64 (same values on every device)."""
-    values = normal_values(shape, 0.0, std)
-    return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
 
 
 class RelativeAttention2d(Module):

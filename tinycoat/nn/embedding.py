@@ -6,10 +6,8 @@ without building the one-hot matrix.
 """
 from __future__ import annotations
 
-from tinycoat import backend
-from tinycoat.checks import check_int
-from tinycoat.nn.init import normal_values
-from tinycoat.nn.module import Module, Parameter
+from tinycoat.checks import all_in_range, check_int
+from tinycoat.nn.module import Module, normal_parameter
 from tinycoat.tensor import Tensor
 
 
@@ -21,14 +19,13 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
-        values = normal_values((num_embeddings, embedding_dim), 0.0, 1.0)
-        self.weight = Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
+        self.weight = normal_parameter((num_embeddings, embedding_dim), 1.0, dtype, device)
 
     def forward(self, indices):
         if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
             raise TypeError(f"Embedding: expected a tensor of integer indices, got "
                             f"{indices.dtype if isinstance(indices, Tensor) else type(indices).__name__}")
-        if indices.numel() and not bool(((indices.data >= 0) & (indices.data < self.num_embeddings)).all()):
+        if not all_in_range(indices.data, self.num_embeddings):
             raise IndexError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must lie in "
                              f"[0, {self.num_embeddings}), got values in [{int(indices.data.min())}, "
                              f"{int(indices.data.max())}]")

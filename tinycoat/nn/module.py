@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from tinycoat import backend
-from tinycoat.nn.init import uniform_values
+from tinycoat.nn.init import normal_values, uniform_values
 from tinycoat.tensor import Tensor
 
 
@@ -52,6 +52,12 @@ def uniform_parameter(shape, bound, dtype=None, device="cpu") -> Parameter:
     gives the same initial weights on every device and in every dtype.
     """
     values = uniform_values(shape, -bound, bound)
+    return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
+
+
+def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
+    """A Parameter ~ Normal(0, std²), drawn on the CPU generator in float64 (same values on every device)."""
+    values = normal_values(shape, 0.0, std)
     return Parameter(backend.as_array(values, dtype=dtype or backend.default_float, device=device))
 
 

@@ -28,6 +28,12 @@ def _normalize_axes(axis, ndim):
     return tuple(sorted(out)) if ndim else ()        # (a 0-d tensor's axis 0 or −1, as PyTorch: nothing to reduce)
 
 
+def all_if_none_named(dim):
+    """amax's, amin's and norm's ``dim``: () or [] names no axis, which PyTorch reads as all of them
+    (where sum and mean, as NumPy, reduce over none)."""
+    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
+
+
 def _keep(g, shape, axes):
     """Reshape a reduced gradient so it broadcasts against the input (axes kept as 1)."""
     return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
@@ -177,9 +183,7 @@ def norm(x, p=2, dim=None, keepdim=False):
     Euclidean norm √Σx², p = 1 the sum of |x|, p = inf the largest |x|."""
     if x.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point tensor, got {x.dtype} (x.float().norm())")
-    if x.ndim == 0 or (isinstance(dim, (tuple, list)) and len(dim) == 0):      # () names no axis: all of them
-        dim = None
-    axes = _normalize_axes(dim, x.ndim)
+    axes = _normalize_axes(all_if_none_named(dim), x.ndim)
     if p in (2, "fro"):
         return Norm.apply(_float(x), axes=axes, keepdims=keepdim)
     if p == 1:

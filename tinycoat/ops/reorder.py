@@ -12,7 +12,7 @@ import collections
 from tinycoat import backend
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.checks import is_int
+from tinycoat.checks import all_in_range, is_int
 from tinycoat.ops.shape import _axis
 from tinycoat.tensor import Tensor
 
@@ -112,7 +112,7 @@ def gather(x, dim, index):
     if index.ndim != x.ndim or any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != axis):
         raise ValueError(f"gather: index of shape {index.shape} does not fit x of shape {x.shape} along dim {axis}: "
                          "it needs as many axes as x, and no more entries than x along every other axis")
-    if index.data.size and not bool(((index.data >= 0) & (index.data < x.shape[axis])).all()):
+    if not all_in_range(index.data, x.shape[axis]):
         raise IndexError(f"gather: index values must lie in [0, {x.shape[axis]}) for axis {axis} of shape {x.shape}")
     return Gather.apply(x, index=index.data, axis=axis)
 

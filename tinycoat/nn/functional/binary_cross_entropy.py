@@ -16,7 +16,6 @@ and p = 1 (the clamped logs' own gradient would be 0 · ∞ there), so that form
 """
 from __future__ import annotations
 
-from tinycoat import backend
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.activations import softplus
@@ -24,9 +23,9 @@ from tinycoat.nn.functional.regression_loss import reduced, same_shape_target
 
 
 def _clamped_log(p):
-    """max(log p, −100), with no log of 0 taken (NumPy would warn)."""
+    """max(log p, −100), with no log of 0 taken (NumPy would warn); a NaN stays NaN."""
     xp = get_array_module(p)
-    return xp.maximum(xp.log(xp.where(p > 0, p, 1.0)), -100.0) * (p > 0) - 100.0 * (p <= 0)
+    return xp.where(p == 0, -100.0, xp.maximum(xp.log(xp.where(p == 0, 1.0, p)), -100.0))
 
 
 class BinaryCrossEntropy(Function):

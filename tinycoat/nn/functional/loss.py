@@ -19,6 +19,7 @@ and the mean becomes a weighted mean, Σ_n ℓ_n / Σ_n w_{y_n}; a sample labell
 from __future__ import annotations
 
 from tinycoat import backend
+from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.softmax import log_softmax
 from tinycoat.ops import where
 from tinycoat.tensor import Tensor
@@ -43,7 +44,7 @@ def _target_distribution(logits, target, ignore_index, name="cross_entropy"):
         if bad is not None and bad.size:
             raise ValueError(f"{name}: class labels must lie in [0, {k}) (or be ignore_index="
                              f"{ignore_index}), got values in [{int(bad.min())}, {int(bad.max())}]")
-        q = (t[:, None] == xp.arange(k)).astype(logits.dtype)     # one-hot rows
+        q = _one_hot_rows(t, k, logits.dtype)
         if on_gpu:
             # Reading the labels back to check them would make the host wait for the GPU every
             # step. A label outside [0, K) has an all-zero row instead: make it NaN, so the
@@ -69,7 +70,13 @@ def one_hot(labels, num_classes=-1):
     k = top + 1 if num_classes == -1 else num_classes
     if t.size and (int(t.min()) < 0 or top >= k):
         raise ValueError(f"one_hot: labels must lie in [0, {k}), got values in [{int(t.min())}, {top}]")
-    return Tensor((t[..., None] == labels.xp.arange(k)).astype(backend.int64))
+    return Tensor(_one_hot_rows(t, k, backend.int64))
+
+
+def _one_hot_rows(labels, k, dtype):
+    """(…, k) rows of ``dtype`` with a 1 at each label of the integer array ``labels`` (a label outside
+    [0, k) gets a row of zeros)."""
+    return (labels[..., None] == get_array_module(labels).arange(k)).astype(dtype)
 
 
 def _class_weights(weight, logits, name="cross_entropy"):
