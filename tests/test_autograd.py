@@ -197,6 +197,32 @@ def test_in_place_operators_change_the_tensor_itself_as_in_pytorch():
     assert half.tolist() == [0.5, 0.5]
 
 
+def test_in_place_methods_change_the_tensor_or_refuse(device):
+    """p.add_(g, alpha=-lr) is SGD written PyTorch's way: it changes p itself. Where `+=` would bind
+    a new tensor in the graph, the methods refuse instead (their result is usually not kept)."""
+    layer = tc.nn.Linear(3, 2).to(device)
+    before = [p.numpy().copy() for p in layer.parameters()]
+    layer(tc.randn(4, 3, device=device)).sum().backward()
+    with tc.no_grad():
+        for p in layer.parameters():
+            assert p.add_(p.grad, alpha=-0.1) is p
+    for p, old in zip(layer.parameters(), before):
+        np.testing.assert_allclose(p.numpy(), old - 0.1 * p.grad.numpy(), rtol=1e-6)
+    t = tc.tensor([1.0, -2.0, 3.0], device=device)
+    t.mul_(2).sub_(1, alpha=2).div_(tc.tensor([1.0, 2.0, 4.0], device=device)).pow_(2).clamp_(max=3.0)
+    assert t.tolist() == [0.0, 3.0, 1.0]                              # ((2, −4, 6) − 2) / (1, 2, 4), squared
+    count = tc.tensor([1, 2], device=device)
+    assert count.add_(3).tolist() == [4, 5] and count.dtype == tc.int64
+    with pytest.raises(TypeError, match="clamp_: this int64 tensor cannot hold a float bound"):
+        count.clamp_(0.5)
+    hidden = layer(tc.randn(1, 3, device=device))
+    for change in (lambda: layer.weight.add_(1.0), lambda: hidden.mul_(2), lambda: t.add_(hidden[0, :1]),
+                   lambda: layer.bias.clamp_(0)):
+        with pytest.raises(RuntimeError, match=r"_: in place while the graph is recorded.*tc\.no_grad"):
+            change()
+    assert t.tolist() == [0.0, 3.0, 1.0]
+
+
 def test_equality_and_truth_are_element_wise_as_in_pytorch():
     x = tc.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     y = tc.tensor([0.0, 1.0, 1.0])

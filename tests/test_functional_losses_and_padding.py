@@ -1,5 +1,7 @@
 """mse_loss, l1_loss (regression_loss.py), one_hot (loss.py) and F.pad (padding.py): values against
 NumPy written from the definitions, float64 gradient checks, and the errors they give."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -161,5 +163,21 @@ def test_leaky_relu_softplus_normalize(x, device):
     far = tc.tensor([-40.0, 40.0], dtype="float64", requires_grad=True, device=device)
     F.softplus(far).sum().backward()                                          # σ(−40) = 4.2e-18, not 0
     np.testing.assert_allclose(far.grad.numpy(), 1 / (1 + np.exp([40.0, -40.0])), rtol=1e-12)
+    np.testing.assert_allclose(F.silu(far).detach().numpy(), [-40 / (1 + math.exp(40)), 40 / (1 + math.exp(-40))],
+                               rtol=1e-15)                                     # silu(−40) = −1.7e-16, not 0
     away = np.where(np.abs(x) < 0.1, 0.5, x)                                 # (kinks at 0, and ‖x‖ = 0)
     assert tc.gradcheck(lambda a: F.leaky_relu(a, 0.2) + F.normalize(a, dim=-1), leaf(away, device))
+
+
+@given(x=arrays(shapes(min_dims=1, max_dims=3), -8, 8), beta=st.floats(0.25, 4), threshold=st.floats(1, 20))
+def test_softplus_beta_and_threshold(x, beta, threshold, device):
+    """PyTorch's softplus(x, β, threshold): log(1 + e^βx)/β, and x itself where βx > threshold."""
+    t = tc.tensor(x, device=device)
+    want = np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+    np.testing.assert_allclose(F.softplus(t, beta, threshold).numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(tc.nn.Softplus(beta, threshold)(t).numpy(), want, rtol=1e-12)
+    # The derivative is σ(βx), and 1 on the linear side: off the seam, the numerical one agrees.
+    away = np.where(np.abs(beta * x - threshold) < 0.05, threshold / beta + 1, x)
+    assert tc.gradcheck(lambda a: F.softplus(a, beta, threshold), leaf(away, device))
+    with pytest.raises(ValueError, match="softplus: beta must be a positive number"):
+        F.softplus(t, beta=0)

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import tinycoat as tc
 from tinycoat import nn
@@ -246,10 +246,30 @@ def test_embedding_looks_up_rows_and_adds_the_gradients_of_repeated_indices(data
     assert tc.gradcheck(lambda w: w[tc.tensor(index)], tc.tensor(table.weight.numpy(), requires_grad=True))
 
 
+@given(n=st.integers(1, 5), padding_idx=st.integers(-5, 4), index=st.lists(st.integers(0, 4), min_size=1, max_size=6))
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient(n, padding_idx, index):
+    assume(-n <= padding_idx < n)
+    index = tc.tensor(np.array(index) % n)
+    table = nn.Embedding(n, 3, padding_idx=padding_idx, dtype="float64")
+    pad = padding_idx % n
+    assert table.padding_idx == pad and not table.weight.numpy()[pad].any()
+    with tc.no_grad():
+        table.weight[pad] = 2.5                                      # read as set, as PyTorch's
+    out = table(index)
+    np.testing.assert_array_equal(out.numpy(), table.weight.numpy()[index.numpy()])
+    (out * out).sum().backward()                                     # W̄[i] = Σ 2 W[i] over the reads of row i
+    reads = np.bincount(index.numpy(), minlength=n)[:, None] * 2 * table.weight.numpy()
+    reads[pad] = 0
+    np.testing.assert_allclose(table.weight.grad.numpy(), reads, rtol=1e-12)
+
+
 def test_embedding_refuses_floats_and_indices_out_of_range():
     table = nn.Embedding(4, 2)
     assert repr(table) == "Embedding(4, 2)" and table.weight.shape == (4, 2)
     with pytest.raises(TypeError, match="integer indices"):
         table(tc.tensor([0.0, 1.0]))
+    assert repr(nn.Embedding(4, 2, padding_idx=-1)) == "Embedding(4, 2, padding_idx=3)"
+    with pytest.raises(ValueError, match=r"padding_idx must be an index into the 4 rows .* got 4"):
+        nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(IndexError, match=r"\[0, 4\), got values in \[-1, 4\]"):
         table(tc.tensor([-1, 4]))

@@ -4,6 +4,8 @@ Each test draws shapes and values with Hypothesis, runs ``tc.gradcheck`` (centra
 differences against backward, contracted with a random upstream gradient) and,
 where it is cheap, compares the forward value with NumPy itself.
 """
+import math
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
@@ -165,6 +167,17 @@ def test_clip_away_from_the_bounds(data, device):
 def test_sigmoid_does_not_overflow():
     x = tc.tensor([-1000.0, 0.0, 1000.0])
     np.testing.assert_allclose(x.sigmoid().numpy(), [0.0, 0.5, 1.0])
+
+
+@given(x=st.floats(-700, 700), dtype=st.sampled_from(["float64", "float32"]))
+def test_sigmoid_keeps_its_relative_precision_far_below_zero(x, dtype, device):
+    """σ(−40) = 4.2e−18 is a number, not 0: the tiny side keeps its digits (½(1 + tanh(x/2)) lost
+    them below x ≈ −15). Python's 1/(1 + e^−x) is exact to a rounding here (e^700 is finite)."""
+    if dtype == "float32":
+        x = float(np.float32(min(max(x, -80.0), 80.0)))      # (σ(−80) = 1.8e−35, a normal float32)
+    want = 1 / (1 + math.exp(-x))
+    got = tc.tensor(x, dtype=dtype, device=device).sigmoid().item()
+    assert got == pytest.approx(want, rel=4e-16 if dtype == "float64" else 4e-7)
 
 
 # ------------------------------------------------------------------ reductions
@@ -687,7 +700,15 @@ def test_norms_over_axes_and_the_gradient_x_over_the_norm(data, keepdim, device)
     np.testing.assert_allclose(tc.norm(x, 1, axis, keepdim).numpy(), np.abs(a).sum(axis=axes, keepdims=keepdim),
                                rtol=1e-12)
     np.testing.assert_allclose(x.norm(float("inf"), axis, keepdim).numpy(), np.abs(a).max(axis=axes, keepdims=keepdim))
+    np.testing.assert_allclose(x.norm(-float("inf"), axis, keepdim).numpy(), np.abs(a).min(axis=axes, keepdims=keepdim))
     assert check(lambda t: t.norm(dim=axis, keepdim=keepdim), a, device=device)
+    p = data.draw(st.sampled_from([0.5, 1.5, 3, 4.25]))               # (Σ|x|^p)^(1/p), and its gradient
+    np.testing.assert_allclose(x.norm(p, axis, keepdim).numpy(),
+                               (np.abs(a) ** p).sum(axis=axes, keepdims=keepdim) ** (1 / p), rtol=1e-12)
+    assert check(lambda t: t.norm(p, axis, keepdim), a, device=device)
+    with_zeros = np.where(np.abs(a) < 0.5, 0.0, a)
+    np.testing.assert_array_equal(tc.tensor(with_zeros).norm(0, axis, keepdim).numpy(),
+                                  (with_zeros != 0).sum(axis=axes, keepdims=keepdim))
 
 
 def test_the_norm_of_zeros_has_gradient_0_and_of_nan_nan_as_in_pytorch():
@@ -699,8 +720,13 @@ def test_the_norm_of_zeros_has_gradient_0_and_of_nan_nan_as_in_pytorch():
     assert np.isnan(y.grad.numpy()).all()
     assert tc.tensor([[1.0, -2.0], [3.0, 0.0]]).norm(2, ()).item() == pytest.approx(14 ** 0.5)   # () : all axes
     assert tc.tensor(-2.5).norm(dim=0).item() == 2.5
-    with pytest.raises(ValueError, match="p must be 2"):
-        x.norm(3)
+    z = tc.tensor([0.0, 3.0, -4.0], dtype="float64", requires_grad=True)  # an entry at 0: slope 0 there
+    z.norm(0.5).backward()                                               # (for p < 1 it is infinite)
+    r = (3 ** 0.5 + 4 ** 0.5) ** 2
+    np.testing.assert_allclose(z.grad.numpy(), [0.0, (3 / r) ** -0.5, -(4 / r) ** -0.5], rtol=1e-12)
+    for p in (-1, "nuc", float("nan")):
+        with pytest.raises(ValueError, match="p must be a number ≥ 0, inf, -inf or 'fro'"):
+            x.norm(p)
     with pytest.raises(TypeError, match="floating-point tensor, got int64"):
         tc.tensor([3, 4]).norm()
 
@@ -753,6 +779,16 @@ def test_floor_division_and_remainder_follow_python_on_integers(data, device):
     np.testing.assert_array_equal((x // y).numpy(), a // b)
     np.testing.assert_array_equal((x % y).numpy(), a % b)
     assert (x % y).dtype == tc.int64 and (7 // y).numpy().tolist() == (7 // b).tolist()
+
+
+@pytest.mark.parametrize("divide", [lambda a, b: a // b, lambda a, b: a % b, lambda a, b: 7 // b])
+def test_integers_divided_by_zero_raise_as_in_python(divide, device):
+    """NumPy's integer 7 // 0 is a silent 0; Python and PyTorch raise, and so does tinycoat."""
+    with pytest.raises(ZeroDivisionError, match=r"integer division by zero \(1 of the 3 divisors are 0\)"):
+        divide(tc.tensor([5, 6, 7], device=device), tc.tensor([2, 0, -3], device=device))
+    with np.errstate(divide="ignore", invalid="ignore"):               # floats have inf and NaN to say it
+        by_zero = divide(tc.tensor([5.0], device=device), tc.tensor([0.0], device=device)).item()
+    assert math.isinf(by_zero) or math.isnan(by_zero)
 
 
 @given(a=hnp.arrays(np.float64, 6, elements=st.floats(-1e3, 1e3)),

@@ -253,6 +253,33 @@ class Tensor:
         self._bump_version()
         return self
 
+    # The method spellings, as an optimizer written PyTorch's way uses them (p.add_(g, alpha=-lr)).
+    # A method's result is easily ignored, so where `+=` would bind the name to a new tensor in the
+    # graph, these refuse: leaving the tensor as it was would be a silent wrong answer.
+    def add_(self, other, *, alpha=1): return self._method_in_place("add_", other, alpha, operator.iadd, "+=")
+    def sub_(self, other, *, alpha=1): return self._method_in_place("sub_", other, alpha, operator.isub, "-=")
+    def mul_(self, other): return self._method_in_place("mul_", other, 1, operator.imul, "*=")
+    def div_(self, other): return self._method_in_place("div_", other, 1, operator.itruediv, "/=")
+    def pow_(self, exponent): return self._method_in_place("pow_", exponent, 1, operator.ipow, "**=")
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        self._refuse_in_graph("clamp_", None)
+        if self.dtype.kind in "biu" and (isinstance(min, float) or isinstance(max, float)):
+            raise TypeError(f"clamp_: this {self.dtype} tensor cannot hold a float bound; write t = t.clip(min, max) "
+                            "for a new (float) tensor")
+        return self.copy_(ops.clip(self, min, max))
+
+    def _method_in_place(self, name, other, alpha, in_place, symbol):
+        self._refuse_in_graph(name, other)
+        if alpha != 1:
+            other = ops.mul(other, alpha)
+        return self._in_place(other, in_place, None, symbol)
+
+    def _refuse_in_graph(self, name, other):
+        if autograd.is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            raise RuntimeError(f"{name}: in place while the graph is recorded and a tensor in it requires grad; "
+                               f"change a parameter inside `with tc.no_grad():`, or build a new tensor (t = t.{name[:-1]}(x))")
+
     # Comparisons give boolean tensors without gradient (used by `where`, masks). `==` too, as in
     # PyTorch: a tensor stays hashable by identity (a dict key, as in optimizer.state).
     def __lt__(self, other): return ops.compare(self, other, "less")

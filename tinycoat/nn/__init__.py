@@ -6,7 +6,7 @@
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, LayerNorm
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
-    activation.py      GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, DropPath
+    activation.py      GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Dropout, DropPath
     loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss
     resize.py          Upsample
     squeeze_excite.py  SqueezeExcite
@@ -23,7 +23,7 @@ from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, LayerNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from tinycoat.nn.activation import (  # noqa: F401
-    GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, DropPath)
+    GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Dropout, DropPath)
 from tinycoat.nn.loss import (  # noqa: F401
     CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss)
 from tinycoat.nn.resize import Upsample  # noqa: F401

@@ -112,6 +112,20 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+class Softplus(Module):
+    """log(1 + e^βx)/β, a smooth ReLU (x itself where βx > threshold)."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
 class LogSoftmax(Softmax):
     """log_softmax along ``dim`` (PyTorch's nn.LogSoftmax)."""
 

@@ -3,11 +3,16 @@
 The lookup is indexing, so its backward is indexing's: each row of W receives the sum of the
 gradients of the positions that read it (rows nobody read get 0). Equal to one_hot(idx) @ W,
 without building the one-hot matrix.
+
+With ``padding_idx`` (PyTorch's), one row is the "nothing here" vector of padded positions: it
+starts at zeros and gets no gradient, so training never moves it (it is read as it is set).
 """
 from __future__ import annotations
 
+from tinycoat.autograd import no_grad
 from tinycoat.checks import all_in_range, check_int
 from tinycoat.nn.module import Module, normal_parameter
+from tinycoat.ops import where
 from tinycoat.tensor import Tensor
 
 
@@ -15,11 +20,19 @@ class Embedding(Module):
     """``num_embeddings`` vectors of ``embedding_dim``, W ~ Normal(0, 1) as PyTorch's; input: integer
     indices of any shape (…), output (…, embedding_dim)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, *, dtype=None, device="cpu"):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, *, dtype=None, device="cpu"):
         super().__init__()
         self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
         self.weight = normal_parameter((num_embeddings, embedding_dim), 1.0, dtype, device)
+        self.padding_idx = padding_idx
+        if padding_idx is not None:
+            if not isinstance(padding_idx, int) or not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx must be an index into the {num_embeddings} rows "
+                                 f"(in [-{num_embeddings}, {num_embeddings})), got {padding_idx!r}")
+            self.padding_idx = padding_idx % num_embeddings
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
 
     def forward(self, indices):
         if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
@@ -29,7 +42,11 @@ class Embedding(Module):
             raise IndexError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices must lie in "
                              f"[0, {self.num_embeddings}), got values in [{int(indices.data.min())}, "
                              f"{int(indices.data.max())}]")
-        return self.weight[indices]
+        rows = self.weight[indices]
+        if self.padding_idx is not None:       # the padding row's value, without its gradient
+            rows = where((indices != self.padding_idx).unsqueeze(-1), rows, rows.detach())
+        return rows
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

@@ -87,12 +87,18 @@ class Tanh(Function):
         return g * (1 - self.y * self.y)
 
 
+def logistic(x):
+    """σ(x) = 1/(1 + e^−x) of an array, accurate at both ends. 1/(1 + e^−x) overflows for
+    x = −1000, and ½(1 + tanh(x/2)) rounds σ(−40) = 4.2e−18 to 0 (1 + tanh is 1 − 1); with
+    e = e^−|x| ≤ 1, σ(x) = 1/(1 + e) for x ≥ 0 and e^x/(1 + e^x) = e/(1 + e) for x < 0 does neither."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
 class Sigmoid(Function):
     def forward(self, x):
-        # σ(x) = ½(1 + tanh(x/2)): the same function, but it never overflows,
-        # unlike 1/(1 + exp(−x)) at x = −1000.
-        xp = get_array_module(x)
-        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
+        self.y = logistic(x)
         return self.y
 
     def backward(self, g):

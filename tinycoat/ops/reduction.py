@@ -112,19 +112,22 @@ class Var(Function):
 
 
 class Norm(Function):
-    """‖x‖ = √Σx² over axes;  d‖x‖/dx = x / ‖x‖, taken as 0 where ‖x‖ = 0 (PyTorch's choice: the
-    norm has no derivative at 0, and 0/0 would make every gradient that meets it NaN)."""
+    """‖x‖_p = (Σ|x|^p)^(1/p) over axes (p = 2: √Σx²);  d‖x‖_p/dx = sign(x)·(|x|/‖x‖_p)^(p−1)
+    (p = 2: x/‖x‖), taken as 0 where ‖x‖_p = 0 and where x = 0 (PyTorch's choices: the norm has no
+    derivative at 0, and 0/0 would make every gradient that meets it NaN; for p < 1 the slope at
+    x = 0 is infinite). |x|/‖x‖_p ≤ 1, so the power never overflows."""
 
-    def forward(self, x, axes=(), keepdims=False):
+    def forward(self, x, p=2, axes=(), keepdims=False):
         xp = get_array_module(x)
-        self.x, self.shape, self.axes = x, x.shape, axes
-        self.r = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        self.x, self.p, self.shape, self.axes = x, p, x.shape, axes
+        self.r = (xp.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
         return self.r if keepdims else self.r.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
     def backward(self, g):
         xp = get_array_module(g)
-        r = self.r
-        slope = xp.where(r == 0, 0, self.x / xp.where(r == 0, 1, r))      # (a NaN norm stays NaN)
+        x, r = self.x, self.r
+        ratio = xp.where(x == 0, 1, xp.abs(x) / xp.where(r == 0, 1, r))   # (a NaN norm stays NaN)
+        slope = xp.where(x == 0, 0, xp.sign(x) * ratio ** (self.p - 1))
         return (_keep(g, self.shape, self.axes) * slope).astype(g.dtype, copy=False)
 
 
@@ -179,18 +182,25 @@ def var(x, axis=None, keepdims=False, ddof=1):
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The vector norm over ``dim`` (all axes by default), torch's ``x.norm``: p = 2 (or "fro") the
-    Euclidean norm √Σx², p = 1 the sum of |x|, p = inf the largest |x|."""
+    """The vector norm over ``dim`` (all axes by default), torch's ``x.norm``: (Σ|x|^p)^(1/p) for
+    p > 0 (2 or "fro" the Euclidean norm, 1 the sum of |x|), p = inf the largest |x| (−inf the
+    smallest), p = 0 the number of entries that are not 0 (a count: no gradient)."""
     if x.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point tensor, got {x.dtype} (x.float().norm())")
     axes = _normalize_axes(all_if_none_named(dim), x.ndim)
-    if p in (2, "fro"):
-        return Norm.apply(_float(x), axes=axes, keepdims=keepdim)
-    if p == 1:
-        return sum(x.abs(), axes, keepdim)
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not p >= 0 and p != -float("inf"):
+        raise ValueError(f"norm: p must be a number ≥ 0, inf, -inf or 'fro', got {p!r}")
     if p == float("inf"):
         return max(x.abs(), axes, keepdim)
-    raise ValueError(f"norm: p must be 2 ('fro'), 1 or inf here, got {p!r}")
+    if p == -float("inf"):
+        return min(x.abs(), axes, keepdim)
+    if p == 0:
+        return sum((x != 0).to(dtype=x.dtype), axes, keepdim)
+    if p == 1:
+        return sum(x.abs(), axes, keepdim)
+    return Norm.apply(_float(x), p=p, axes=axes, keepdims=keepdim)
 
 
 def cumsum(x, dim):

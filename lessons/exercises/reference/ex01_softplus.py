@@ -7,7 +7,7 @@ class Softplus(tc.Function):
         xp = tc.backend.get_array_module(x)
         # log(1 + eˣ) = max(x, 0) + log(1 + e^(−|x|)): the exponent is never positive.
         y = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-        self.sigmoid = 0.5 * (1 + xp.tanh(0.5 * x))     # d softplus / dx = σ(x), also stable
+        self.sigmoid = 0.5 * (1 + xp.tanh(0.5 * x))     # d softplus / dx = σ(x); never overflows
         return y
 
     def backward(self, g):

@@ -30,6 +30,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.erf import erfc
 from tinycoat.ops import clip, where
+from tinycoat.ops.elementwise import logistic
 
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -63,9 +64,8 @@ class GELUTanh(Function):
 
 class SiLU(Function):
     def forward(self, x):
-        xp = get_array_module(x)
         self.x = x
-        self.s = 0.5 * (1.0 + xp.tanh(0.5 * x))                    # σ(x), overflow-free
+        self.s = logistic(x)                                      # σ(x), the core op's
         return x * self.s
 
     def backward(self, g):
@@ -95,22 +95,26 @@ def leaky_relu(x, negative_slope=0.01):
 class Softplus(Function):
     """log(1 + eˣ), a smooth ReLU, computed as max(x, 0) + log(1 + e^−|x|) (no exp of a large
     number); its derivative is σ(x). (Built from relu and abs, autograd would take both kinks'
-    slopes at 0, where the sum is smooth, and give 0 there instead of ½.)"""
+    slopes at 0, where the sum is smooth, and give 0 there instead of ½.) PyTorch's β sharpens
+    the kink, log(1 + e^βx)/β with derivative σ(βx), and above βx = threshold it is x itself
+    (slope 1): there the two differ by less than e^−threshold/β."""
 
-    def forward(self, x):
+    def forward(self, x, beta=1.0, threshold=20.0):
         xp = get_array_module(x)
-        self.x = x
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        self.z, self.threshold = beta * x, threshold
+        smooth = (xp.maximum(self.z, 0) + xp.log1p(xp.exp(-xp.abs(self.z)))) / beta
+        return xp.where(self.z > threshold, x, smooth)
 
     def backward(self, g):
         xp = get_array_module(g)
-        e = xp.exp(-xp.abs(self.x))                       # σ(x) = 1/(1 + e^−x), or e^x/(1 + e^x) for x < 0:
-        return g * xp.where(self.x >= 0, 1, e) / (1 + e)  # accurate for very negative x too
+        return g * xp.where(self.z > self.threshold, 1, logistic(self.z))
 
 
-def softplus(x):
-    """log(1 + eˣ) (Softplus above)."""
-    return Softplus.apply(x)
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + e^βx)/β, and x where βx > threshold (Softplus above; PyTorch's F.softplus)."""
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be a positive number, got {beta!r}")
+    return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):
