@@ -1,11 +1,14 @@
-"""DataLoader: batching, determinism, exact resume (also through .npz without pickle), prefetch."""
+"""DataLoader: batching, determinism, exact resume (also through .npz without pickle), prefetch;
+TensorDataset's batches."""
 
 import threading
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, strategies as st
 
-from tinycoat.data import ArrayDataset, DataLoader, normalize
+import tinycoat as tc
+from tinycoat.data import ArrayDataset, DataLoader, TensorDataset, normalize
 
 MEAN, STD = (0.5, 0.25, 0.1), (0.5, 0.5, 0.5)
 
@@ -163,3 +166,41 @@ def test_state_dict_is_plain_arrays_and_mismatches_are_refused():
         DataLoader(make_dataset(24), 4, mean=MEAN, std=STD).load_state_dict(state)
     with pytest.raises(ValueError, match="missing"):
         DataLoader(data, 4, mean=MEAN, std=STD).load_state_dict({"epoch": 0})
+
+
+@given(n=st.integers(1, 30), batch_size=st.integers(1, 8), shuffle=st.booleans(), drop_last=st.booleans(),
+       features=st.integers(0, 3))
+def test_a_tensor_dataset_is_batched_as_it_is_and_resumes(n, batch_size, shuffle, drop_last, features):
+    """PyTorch's TensorDataset: any arrays sharing their first axis (a tensor too), each sample in
+    exactly one batch per epoch, its values and dtypes untouched; a state_dict resumes mid-epoch."""
+    assume(not drop_last or n >= batch_size)
+    x = tc.arange(n * features * 2, dtype="float64").reshape(n, features, 2)
+    y = np.arange(n) * 10
+    data = TensorDataset(x, y)
+    assert len(data) == n and data[n - 1][1] == 10 * (n - 1)
+    loader = DataLoader(data, batch_size, shuffle=shuffle, drop_last=drop_last, seed=3)
+    batches = [(a.copy(), b.copy()) for a, b in loader]
+    seen = np.concatenate([b for _, b in batches])
+    assert len(batches) == len(loader) and len(seen) == (n // batch_size * batch_size if drop_last else n)
+    assert len(set(seen.tolist())) == len(seen)                     # no sample twice
+    if not shuffle:
+        assert (seen == 10 * np.arange(len(seen))).all()               # in order
+    for a, b in batches:
+        assert a.dtype == np.float64 and b.dtype == y.dtype
+        np.testing.assert_array_equal(a, x.numpy()[b // 10])
+    if len(loader) > 1:
+        it = iter(loader)
+        next(it)
+        state = loader.state_dict()
+        restored = DataLoader(data, batch_size, shuffle=shuffle, drop_last=drop_last, seed=3)
+        restored.load_state_dict(state)
+        assert_same(list(it), list(restored))
+
+
+def test_a_tensor_dataset_refuses_unmatched_arrays_and_image_transforms():
+    with pytest.raises(ValueError, match=r"same first axis .* got shapes \(3, 2\), \(4,\)"):
+        TensorDataset(np.zeros((3, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match="at least one array"):
+        TensorDataset()
+    with pytest.raises(ValueError, match="TensorDataset's batches are handed out as they are"):
+        DataLoader(TensorDataset(np.zeros(4)), 2, train_transforms=True)

@@ -12,7 +12,7 @@ each batch to the device. Typical use:
 
 from .archive import safe_extract_tar
 from .cifar import load_cifar10, load_cifar100
-from .dataset import ArrayDataset
+from .dataset import ArrayDataset, TensorDataset
 from .datasets import DATASETS, load_dataset
 from .download import download, file_digest, verify_checksum
 from .errors import DatasetError
@@ -27,5 +27,5 @@ __all__ = [
     "ArrayDataset", "DATASETS", "DataLoader", "DatasetError", "STATS", "default_root",
     "download", "file_digest", "load_cifar10", "load_cifar100", "load_dataset",
     "load_fashion_mnist", "load_image_folder", "mixup", "normalize", "random_crop",
-    "random_hflip", "read_idx", "safe_extract_tar", "stats_for", "verify_checksum",
+    "random_hflip", "read_idx", "safe_extract_tar", "stats_for", "TensorDataset", "verify_checksum",
 ]

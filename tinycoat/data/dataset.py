@@ -1,4 +1,5 @@
-"""ArrayDataset: the one in-memory form every loader returns."""
+"""ArrayDataset: the one in-memory form every image loader returns; TensorDataset: any arrays
+that share their first axis (PyTorch's), for data that are not images."""
 
 from dataclasses import dataclass, field
 
@@ -92,3 +93,28 @@ class ArrayDataset:
             f"ArrayDataset(name={self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
             f"classes={self.num_classes})"
         )
+
+
+class TensorDataset:
+    """Arrays (NumPy arrays or tensors) that share their first axis: sample i is (a[i], b[i], ...),
+    as PyTorch's TensorDataset. A DataLoader hands its batches out as they are (no normalisation,
+    no augmentation: those are for images), as NumPy arrays in the arrays' own dtypes."""
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset: give at least one array")
+        # (a tensor, on any device, gives its values as a NumPy array: the data code runs on the host)
+        self.arrays = tuple(np.asarray(a.numpy() if hasattr(a, "numpy") else a) for a in arrays)
+        shapes = [a.shape for a in self.arrays]
+        if any(len(shape) == 0 for shape in shapes) or len({shape[0] for shape in shapes}) != 1:
+            raise ValueError(f"TensorDataset: every array needs the same first axis (one entry per sample), "
+                             f"got shapes {', '.join(map(str, shapes))}")
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+    def __repr__(self) -> str:
+        return f"TensorDataset(n={len(self)}, shapes={[a.shape[1:] for a in self.arrays]})"

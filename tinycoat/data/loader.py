@@ -24,13 +24,14 @@ import math
 
 import numpy as np
 
-from .dataset import ArrayDataset
+from .dataset import ArrayDataset, TensorDataset
 from .prefetch import prefetch as run_ahead
 from .transforms import normalize, random_crop, random_hflip, stats_for
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches of ``(images float32 (B,C,H,W), labels int64 (B,))``.
+    """Iterate over ``dataset`` in batches of ``(images float32 (B,C,H,W), labels int64 (B,))``;
+    of a ``TensorDataset``, in batches of its arrays as they are (a tuple, one entry per array).
 
     shuffle: a fresh random order every epoch (off by default, as in PyTorch: a test set is read
         in order; a training loader passes shuffle=True).
@@ -59,6 +60,10 @@ class DataLoader:
                              f"would give no batches at all")
         if (mean is None) != (std is None):
             raise ValueError("pass both mean and std, or neither")
+        self.of_images = not isinstance(dataset, TensorDataset)
+        if not self.of_images and (train_transforms or mean is not None):
+            raise ValueError("DataLoader: a TensorDataset's batches are handed out as they are; "
+                             "train_transforms, mean and std are for an ArrayDataset of images")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -67,7 +72,7 @@ class DataLoader:
         self.train_transforms = train_transforms
         self.padding = int(padding)
         self.flip = flip
-        self.mean, self.std = (mean, std) if mean is not None else stats_for(dataset.name)
+        self.mean, self.std = (mean, std) if mean is not None or not self.of_images else stats_for(dataset.name)
         self.prefetch = prefetch
 
         self._rng = np.random.default_rng(self.seed)
@@ -96,13 +101,13 @@ class DataLoader:
         if self.prefetch:
             batches = run_ahead(batches)
         try:
-            for images, labels in batches:
+            for batch in batches:
                 # Count the batch as consumed *before* handing it out: a state_dict() taken
                 # while the caller trains on it resumes at the next one.
                 self._batch += 1
                 if self._batch == len(self):
                     self._epoch, self._batch = self._epoch + 1, 0
-                yield images, labels
+                yield batch
         finally:
             batches.close()  # stops the prefetch thread if the caller breaks out early
 
@@ -114,6 +119,8 @@ class DataLoader:
 
     def _make_batch(self, order, epoch_seed, b):
         pick = order[b * self.batch_size:(b + 1) * self.batch_size]
+        if not self.of_images:
+            return self.dataset[pick]
         images = self.dataset.images[pick]  # uint8 gather: 4x less memory traffic than float
         if self.train_transforms:
             rng = np.random.default_rng((epoch_seed, b))
