@@ -223,6 +223,42 @@ def test_in_place_methods_change_the_tensor_or_refuse(device):
     assert t.tolist() == [0.0, 3.0, 1.0]
 
 
+@given(x=arrays(shapes(max_dims=2), -2, 2), scale=st.floats(-3, 3))
+def test_retain_grad_and_hooks_show_and_change_the_gradient_on_its_way(x, scale, device):
+    """y = Σ w·tanh(x): the gradient reaching h = tanh(x) is w, the one reaching x is w·(1 − h²).
+    A hook sees the first, and one that returns a tensor replaces it; retain_grad keeps what the
+    hooks leave."""
+    w = np.random.default_rng(0).standard_normal(x.shape)
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    h = xt.tanh()
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    h.register_hook(lambda g: g * scale)                            # runs after the first, in order
+    (h * tc.tensor(w, device=device)).sum().backward()
+    np.testing.assert_allclose(seen[0], w, rtol=1e-12)
+    np.testing.assert_allclose(h.grad.numpy(), scale * w, rtol=1e-12)   # kept after the hooks, as PyTorch's
+    np.testing.assert_allclose(xt.grad.numpy(), scale * w * (1 - np.tanh(x) ** 2), rtol=1e-12, atol=1e-300)
+    assert h.retains_grad and not xt.retains_grad
+
+
+def test_hooks_on_leaves_are_removable_and_checked(device):
+    w = tc.tensor([1.0, -2.0], requires_grad=True, device=device)
+    handle = w.register_hook(lambda g: g.clip(-1, 1))              # clip this parameter's gradient
+    (w * tc.tensor([3.0, -0.5], device=device)).sum().backward()
+    assert w.grad.tolist() == [1.0, -0.5]
+    handle.remove()
+    handle.remove()                                                 # (twice is harmless)
+    w.grad = None
+    (w * 3).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match="retain_grad: this tensor does not require grad"):
+        tc.ones(2).retain_grad()
+    w.register_hook(lambda g: tc.ones(3))
+    with pytest.raises(RuntimeError, match=r"hook of register_hook returned shape \(3,\).*shape \(2,\)"):
+        (w * 1).sum().backward()
+
+
 def test_equality_and_truth_are_element_wise_as_in_pytorch():
     x = tc.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     y = tc.tensor([0.0, 1.0, 1.0])

@@ -281,13 +281,16 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if node._hooks:
+            g = _run_hooks(node, g)
         fn = node._ctx
-        if fn is None:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
+        if fn is None or node.retains_grad:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
             g = g.astype(node.dtype, copy=False)
             if node.grad is None:
                 node.grad = Tensor(g.copy())  # its own copy: g may be shared with another input
             else:
                 node.grad = Tensor(add(node.grad.data, g))
+        if fn is None:
             continue
         input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
@@ -303,6 +306,21 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             grads[id(parent)] = pg if previous is None else add(previous, pg)
         if not retain_graph:
             fn.release()
+
+
+def _run_hooks(node, g):
+    """Each of ``node.register_hook``'s functions sees the gradient; one that returns a tensor (or
+    array) replaces it for the rest of backward()."""
+    for hook in list(node._hooks.values()):
+        out = hook(Tensor(g))
+        if out is not None:
+            out = out.data if isinstance(out, Tensor) else out
+            if getattr(out, "shape", None) != g.shape or backend.device_of(out) != node.device:
+                what = f"shape {out.shape} on '{backend.device_of(out)}'" if hasattr(out, "shape") else repr(out)
+                raise RuntimeError(f"a hook of register_hook returned {what}; it must return None or a gradient "
+                                   f"of the tensor's shape {g.shape} on '{node.device}'")
+            g = out
+    return g
 
 
 def _all_subclasses(cls):

@@ -26,7 +26,8 @@ class Tensor:
     """An n-dimensional array (NumPy on the CPU, CuPy on the GPU) that records the operations
     made with it, so that ``backward()`` can fill ``.grad`` (this module's docstring; lesson 01)."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_version_counter", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_version_counter", "_hooks", "retains_grad",
+                 "__weakref__")
     # Make NumPy defer to our operators in `ndarray + Tensor`.
     __array_priority__ = 1000
 
@@ -39,6 +40,8 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self._version_counter = VersionCounter()
+        self._hooks = None              # register_hook's functions, by handle id
+        self.retains_grad = False       # retain_grad(): a result that keeps its .grad too
         self.requires_grad_(requires_grad)
 
     # ----------------------------------------------------------------- properties
@@ -155,6 +158,29 @@ class Tensor:
         if gradient is not None and grad is not None:
             raise TypeError("backward: give grad or gradient (its PyTorch name), not both")
         autograd.backward(self, grad if gradient is None else gradient, retain_graph=retain_graph)
+
+    # Looking inside backward() (lesson 01): the gradient that reaches a result of the forward pass.
+    def retain_grad(self) -> None:
+        """Keep the gradient that reaches this tensor (after its hooks) in ``.grad`` after backward(),
+        as a leaf's is kept (and summed over backward() calls); a result's gradient is otherwise
+        passed on and dropped."""
+        self._need_grad("retain_grad")
+        self.retains_grad = self._ctx is not None      # (a leaf keeps its .grad anyway)
+
+    def register_hook(self, hook) -> "RemovableHandle":
+        """Call ``hook(grad)`` with the gradient that reaches this tensor in backward(), before it
+        is used; a tensor it returns takes the gradient's place. ``handle.remove()`` undoes it."""
+        self._need_grad("register_hook")
+        if self._hooks is None:
+            self._hooks = collections.OrderedDict()
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
+
+    def _need_grad(self, what):
+        if not self.requires_grad:
+            raise RuntimeError(f"{what}: this tensor does not require grad, so backward() never reaches it "
+                               "(make a leaf with requires_grad=True, or use a result computed from one)")
 
     def requires_grad_(self, flag: bool = True) -> "Tensor":
         if flag and self.data.dtype.kind != "f":
@@ -571,6 +597,19 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------------- constructors
+
+class RemovableHandle:
+    """What ``register_hook`` (here) and ``Module.register_forward_hook`` return: ``remove()``
+    unregisters the hook (twice is harmless)."""
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks, self.id = hooks, RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
 
 class VersionCounter:
     """How many times some memory was changed in place. Tensors that view the same memory (a

@@ -22,7 +22,7 @@ from collections import OrderedDict, namedtuple
 
 from tinycoat import backend
 from tinycoat.nn.init import normal_values, uniform_values
-from tinycoat.tensor import Tensor
+from tinycoat.tensor import RemovableHandle, Tensor
 
 
 class Parameter(Tensor):
@@ -64,18 +64,6 @@ def normal_parameter(shape, std, dtype=None, device="cpu") -> Parameter:
 def _replace_data(t: Tensor, array) -> None:
     """Swap the array behind ``t`` in place, so optimizers holding ``t`` see the move."""
     t.data = array
-
-
-class RemovableHandle:
-    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook (twice is harmless)."""
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self.hooks, self.id = hooks, RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self.hooks.pop(self.id, None)
 
 
 class Module:
