@@ -32,6 +32,15 @@ from tinycoat.ops import (  # noqa: F401
     reshape, clone, flatten, permute, transpose, split, chunk, concatenate, cat, stack, pad, where,
     flip, roll, gather, sort, topk, argsort)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
+from tinycoat.tensor import function_of as _function_of, randperm  # noqa: F401
+from tinycoat.autograd import set_grad_enabled  # noqa: F401
+
+# Methods that PyTorch also spells as functions: tc.floor(x) is x.floor(), tc.tril(m) is m.tril().
+floor, ceil, trunc, round, isinf, isnan, isfinite, isclose, prod, tril, triu, unsqueeze, squeeze, numel, \
+    logical_and, logical_or, logical_xor, logical_not, count_nonzero, outer, dot, mm, clamp = map(_function_of, (  # noqa: A001
+        "floor", "ceil", "trunc", "round", "isinf", "isnan", "isfinite", "isclose", "prod", "tril", "triu",
+        "unsqueeze", "squeeze", "numel", "logical_and", "logical_or", "logical_xor", "logical_not",
+        "count_nonzero", "outer", "dot", "mm", "clamp"))
 
 __version__ = "0.1.0"
 
@@ -40,3 +49,4 @@ __version__ = "0.1.0"
 from tinycoat import amp, nn, optim, fast, distributed, models, data, checkpoint  # noqa: E402,F401
 from tinycoat.checkpoint import save, load  # noqa: E402,F401
 from tinycoat.fast import get_num_threads, set_num_threads  # noqa: E402,F401
+from tinycoat.nn.functional import softmax, log_softmax  # noqa: E402,F401  (torch.softmax: tc.softmax(x, dim))

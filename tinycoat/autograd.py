@@ -76,6 +76,22 @@ class _set_grad_enabled:
         return in_mode
 
 
+class set_grad_enabled:
+    """Graph recording on (True) or off (False) from this call on, as PyTorch's: as a statement it
+    sets the mode; as ``with tc.set_grad_enabled(training):`` it puts the old one back at the end."""
+
+    def __init__(self, mode: bool):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
 def no_grad(function=None):
     """``with tc.no_grad():`` — run ops without recording a graph (evaluation, updates); also a
     decorator, ``@tc.no_grad()`` or ``@tc.no_grad``, as in PyTorch."""

@@ -449,12 +449,67 @@ class Tensor:
     def isfinite(self):
         return Tensor(self.xp.isfinite(self.data) if self.dtype.kind == "f" else self.xp.ones(self.shape, bool))
 
+    def isinf(self):
+        return Tensor(self.xp.isinf(self.data) if self.dtype.kind == "f" else self.xp.zeros(self.shape, bool))
+
+    # Rounding: steps, so outside the graph, as sign() (their derivative is 0 wherever they have one).
+    # round() goes to the even neighbour at .5 (2.5 → 2), as PyTorch's and NumPy's.
+    def floor(self): return self._step(self.xp.floor)
+    def ceil(self): return self._step(self.xp.ceil)
+    def trunc(self): return self._step(self.xp.trunc)
+    def round(self, decimals=0): return self._step(lambda a: self.xp.round(a, decimals))  # noqa: A003
+
+    def _step(self, function):
+        return Tensor(function(self.data) if self.dtype.kind == "f" else self.data.copy())
+
+    # Comparisons and logic by name (PyTorch's x.eq(y), x.logical_and(y)): boolean tensors.
+    def eq(self, other): return self == other
+    def ne(self, other): return self != other
+    def lt(self, other): return self < other
+    def le(self, other): return self <= other
+    def gt(self, other): return self > other
+    def ge(self, other): return self >= other
+    def logical_and(self, other): return ops.compare(self, other, "logical_and")
+    def logical_or(self, other): return ops.compare(self, other, "logical_or")
+    def logical_xor(self, other): return ops.compare(self, other, "logical_xor")
+    def logical_not(self): return Tensor(self.xp.logical_not(self.data))
+
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        """|self − other| <= atol + rtol·|other|, entry by entry (torch.isclose; allclose asks it of all)."""
+        other = autograd.as_tensor(other, like=self)
+        ops.arithmetic.broadcastable("isclose", self, other)
+        return Tensor(self.xp.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def count_nonzero(self, dim=None): return (self != 0).long().sum(dim)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+    def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
+    def tril(self, diagonal=0): return ops.tril(self, diagonal)
+    def triu(self, diagonal=0): return ops.triu(self, diagonal)
+    def outer(self, other): return ops.mul(self.reshape(-1, 1), autograd.as_tensor(other, like=self).reshape(1, -1))
+    def dot(self, other):
+        """The inner product Σ self_i·other_i of two 1-D tensors (torch.dot; matmul for more axes)."""
+        other = autograd.as_tensor(other, like=self)
+        if self.ndim != 1 or other.shape != self.shape:
+            raise ValueError(f"dot: expected two 1-D tensors of one length, got shapes {self.shape} and {other.shape}")
+        return ops.matmul(self, other)
+
+    def mm(self, other):
+        """The product of two matrices (torch.mm: both 2-D; matmul broadcasts and takes vectors)."""
+        other = autograd.as_tensor(other, like=self)
+        if self.ndim != 2 or other.ndim != 2:
+            raise ValueError(f"mm: expected two 2-D tensors, got shapes {self.shape} and {other.shape}")
+        return ops.matmul(self, other)
+
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip                                    # (PyTorch's name)
 
     def reshape(self, *shape): return ops.reshape(self, _spread(shape))
 
     view = reshape          # (PyTorch's view shares memory and refuses some layouts; here it is reshape)
+    def view_as(self, other): return self.reshape(other.shape)
+    reshape_as = view_as
+    def type_as(self, other): return self.to(dtype=other.dtype)
 
     def unsqueeze(self, dim):
         """A new axis of length 1 at ``dim`` (in [−ndim−1, ndim], as PyTorch)."""
@@ -680,6 +735,16 @@ def equal(input, other) -> bool:
     return a.shape == b.shape and a.device == b.device and bool((a.data == b.data).all())
 
 
+def function_of(method_name):
+    """``tc.floor(x)`` as ``x.floor()``, ``tc.prod(x, 1)`` as ``x.prod(1)``: a method as a function,
+    as PyTorch spells many of its ops both ways (tinycoat/__init__.py exports these)."""
+    def function(input, *args, **kwargs):
+        return getattr(autograd.as_tensor(input), method_name)(*args, **kwargs)
+    function.__name__ = function.__qualname__ = method_name
+    function.__doc__ = f"tc.{method_name}(x, ...) is x.{method_name}(...). " + (getattr(Tensor, method_name).__doc__ or "")
+    return function
+
+
 def from_numpy(array) -> Tensor:
     """A tensor over the NumPy array's own memory (no copy, as torch.from_numpy)."""
     if not backend.is_host_array(array):
@@ -821,6 +886,14 @@ def randint(low, high=None, size=None, dtype=None, device="cpu") -> Tensor:
         raise ValueError(f"randint: the range [low, high) is empty: low={low}, high={high}")
     dtype = backend.as_dtype(dtype or backend.int64)
     return Tensor(backend.generator(device).integers(low, high, _shape((size,)), dtype=dtype))
+
+
+def randperm(n, dtype=None, device="cpu") -> Tensor:
+    """0, 1, …, n − 1 in a random order (int64 unless ``dtype``), from the seeded generator:
+    the order that sorts n uniform draws (CuPy's generator has no permutation of its own)."""
+    (n,) = _shape((n,))
+    order = backend.generator(device).random(n).argsort()
+    return Tensor(order.astype(backend.as_dtype(dtype or backend.int64)))
 
 
 def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:

@@ -3,17 +3,17 @@
     arithmetic.py   + − × ÷ // % ** @ (and bmm) and negation, maximum and minimum, with broadcasting
     einsum.py       einsum: any sum of products over named indices, its gradient another einsum
     elementwise.py  exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu abs clip
-    reduction.py    sum mean max min var norm, and cumsum
+    reduction.py    sum mean max min var norm prod, and cumsum
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
-                    where, device copies
+                    where tril triu, device copies
     reorder.py      flip roll gather, and sort topk argsort (gather at the sorted places)
 """
 from tinycoat.ops.arithmetic import (  # noqa: F401
     add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, maximum, minimum)
 from tinycoat.ops.einsum import einsum  # noqa: F401
 from tinycoat.ops.elementwise import exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, abs, clip  # noqa: F401
-from tinycoat.ops.reduction import sum, mean, max, min, var, norm, cumsum  # noqa: F401
+from tinycoat.ops.reduction import sum, mean, max, min, var, norm, prod, cumsum  # noqa: F401
 from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
-    stack, pad, where, to, compare)
+    stack, pad, where, tril, triu, to, compare)
 from tinycoat.ops.reorder import flip, roll, gather, sort, topk, argsort  # noqa: F401

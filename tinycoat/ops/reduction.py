@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max, variance and the Euclidean norm over axes, with ``keepdims``; and
-the running sum along one axis (cumsum).
+"""Reductions: sum, mean, max, variance and the p-norms over axes, with ``keepdims``; the product
+along one axis (prod); and the running sum along one axis (cumsum).
 
 A reduction's backward *spreads* the gradient back over the axes it removed:
 put those axes back as size 1 (``_keep``) and broadcast to the input's shape.
@@ -131,6 +131,25 @@ class Norm(Function):
         return (_keep(g, self.shape, self.axes) * slope).astype(g.dtype, copy=False)
 
 
+class Prod(Function):
+    """y = Π x_i along an axis; ∂y/∂x_i = Π_{j≠i} x_j, the product of the entries before i times
+    that of the entries after it (two running products). Unlike y/x_i, this is right where some
+    x_j are 0 (y/x_i would be 0/0 there)."""
+
+    def forward(self, x, axis=0, keepdims=False):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        return get_array_module(x).prod(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        x = xp.moveaxis(self.x, self.axis, -1)                                     # the product's axis last
+        one = xp.ones_like(x[..., :1])
+        before = xp.cumprod(xp.concatenate([one, x[..., :-1]], axis=-1), axis=-1)            # Π_{j<i} x_j
+        after = xp.cumprod(xp.concatenate([one, x[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]  # Π_{j>i} x_j
+        g = g if self.keepdims else xp.expand_dims(g, self.axis)
+        return g * xp.moveaxis(before * after, -1, self.axis)
+
+
 class Cumsum(Function):
     """y_i = Σ_{j ≤ i} x_j along an axis; x_j reaches every y_i with i ≥ j, so x̄_j = Σ_{i ≥ j} ȳ_i:
     the running sum of ȳ taken from the other end."""
@@ -201,6 +220,22 @@ def norm(x, p=2, dim=None, keepdim=False):
     if p == 1:
         return sum(x.abs(), axes, keepdim)
     return Norm.apply(_float(x), p=p, axes=axes, keepdims=keepdim)
+
+
+def prod(x, dim=None, keepdim=False):
+    """The product of the entries along one axis ``dim`` (of all of them by default), torch.prod;
+    of integers (or bools) an int64."""
+    if x.dtype.kind in "biu":
+        x = Tensor(x.data.astype(int64))
+    if dim is None:
+        return Prod.apply(x.reshape(-1), axis=0)
+    n = x.ndim or 1
+    if not is_int(dim) or not -n <= dim < n:
+        raise (TypeError if not is_int(dim) else IndexError)(
+            f"prod: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
+    if x.ndim == 0:
+        return Prod.apply(x.reshape(1), axis=0, keepdims=False).reshape(())
+    return Prod.apply(x, axis=dim % x.ndim, keepdims=keepdim)
 
 
 def cumsum(x, dim):

@@ -429,6 +429,25 @@ def where(cond, a=None, b=None):
     return Where.apply(a, b, cond=cond)
 
 
+def tril(x, diagonal=0):
+    """x's entries on and below the ``diagonal``-th diagonal of its last two axes, 0 above (torch.tril;
+    e.g. a mask that lets position i see only positions j ≤ i); the gradient passes where x is kept."""
+    return where(_band("tril", x, diagonal), x, 0)
+
+
+def triu(x, diagonal=0):
+    """x's entries on and above the ``diagonal``-th diagonal of its last two axes, 0 below (torch.triu)."""
+    return where(~_band("triu", x, diagonal - 1), x, 0)
+
+
+def _band(name, x, diagonal):
+    """True on and below the ``diagonal``-th diagonal of the last two axes (an (H, W) mask)."""
+    if x.ndim < 2 or not is_int(diagonal):
+        raise ValueError(f"{name}: expected a tensor of at least 2 dimensions and an int diagonal, "
+                         f"got shape {x.shape} and diagonal={diagonal!r}")
+    return x.xp.tri(*x.shape[-2:], k=diagonal, dtype=bool)
+
+
 def to(x, device=None, dtype=None):
     device = backend.canonical_device(device) if device is not None else None
     dtype = backend.as_dtype(dtype) if dtype is not None else None

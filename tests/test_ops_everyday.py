@@ -1,0 +1,140 @@
+"""PyTorch's everyday spellings beyond the core ops: prod, tril/triu, rounding, comparisons and
+logic by name, isclose, outer/dot/mm, randperm, set_grad_enabled, and the function spellings of
+methods (tc.floor(x) is x.floor()). Values against NumPy, float64 gradient checks against
+finite differences."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinycoat as tc
+from strategies import arrays, shapes
+
+
+def leaf(array, device):
+    return tc.tensor(array, requires_grad=True, dtype="float64", device=device)
+
+
+def with_zeros(shape):
+    """float64 arrays where some entries are exactly 0 (where y/x_i would be 0/0)."""
+    return hnp.arrays(np.float64, shape, elements=st.one_of(st.just(0.0), st.floats(-2, 2)))
+
+
+@given(data=st.data(), keepdim=st.booleans())
+def test_prod_and_its_gradient_the_product_of_the_others_zeros_included(data, keepdim, device):
+    shape = data.draw(shapes(min_dims=0, max_dims=3))
+    a = data.draw(with_zeros(shape))
+    dim = data.draw(st.none() | st.integers(-max(len(shape), 1), max(len(shape), 1) - 1))
+    x = tc.tensor(a, device=device)
+    want = np.prod(a) if dim is None else np.prod(a, axis=dim % max(a.ndim, 1), keepdims=keepdim) if a.ndim else a
+    np.testing.assert_allclose(x.prod(dim, keepdim).numpy(), want, rtol=1e-12)
+    assert tc.gradcheck(lambda t: t.prod(dim, keepdim), leaf(a, device))
+    assert tc.prod(tc.tensor([[2, 3], [4, 5]], dtype="int32", device=device), 1).tolist() == [6, 20]
+    assert tc.prod(tc.tensor([[2, 3]], device=device), 1).dtype == tc.int64
+
+
+def test_prod_gradient_with_one_and_with_two_zeros():
+    """One zero: only it gets a gradient (the product of the others); two: none does."""
+    x = leaf(np.array([2.0, 0.0, 3.0]), "cpu")
+    x.prod().backward()
+    assert x.grad.tolist() == [0.0, 6.0, 0.0]
+    y = leaf(np.array([0.0, 5.0, 0.0]), "cpu")
+    y.prod().backward()
+    assert y.grad.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(IndexError, match=r"prod: dim must be one axis, an int in \[-1, 0\], got 1"):
+        x.prod(1)
+
+
+@given(data=st.data())
+def test_tril_and_triu_keep_one_side_of_a_diagonal(data, device):
+    shape = data.draw(shapes(min_dims=2, max_dims=4))
+    a = data.draw(arrays(shape))
+    k = data.draw(st.integers(-3, 3))
+    x = tc.tensor(a, device=device)
+    np.testing.assert_array_equal(x.tril(k).numpy(), np.tril(a, k))
+    np.testing.assert_array_equal(tc.triu(x, k).numpy(), np.triu(a, k))
+    np.testing.assert_array_equal((x.tril(k) + x.triu(k + 1)).numpy(), a)           # the two halves make x
+    assert tc.gradcheck(lambda t: t.tril(k) * 2 + t.triu(k), leaf(a, device))
+
+
+def test_tril_needs_a_matrix():
+    with pytest.raises(ValueError, match=r"tril: expected a tensor of at least 2 dimensions .* shape \(3,\)"):
+        tc.zeros(3).tril()
+
+
+@given(a=arrays(shapes(), -5, 5))
+def test_rounding_is_numpys_and_outside_the_graph(a, device):
+    a = np.concatenate([a.ravel(), [0.5, 1.5, 2.5, -0.5, -2.5]])               # halves go to the even one
+    x = tc.tensor(a, requires_grad=True, dtype="float64", device=device)
+    for name, want in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc), ("round", np.round)):
+        got = getattr(tc, name)(x)
+        np.testing.assert_array_equal(got.numpy(), want(a))
+        assert not got.requires_grad
+    np.testing.assert_array_equal(x.round(decimals=1).numpy(), np.round(a, 1))
+    assert tc.floor(tc.tensor([3, -4], device=device)).tolist() == [3, -4]
+
+
+@given(data=st.data())
+def test_comparisons_logic_and_closeness_by_name(data, device):
+    shape = data.draw(shapes())
+    a = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 1.0, 1.0 + 1e-9, np.nan, np.inf])))
+    b = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 1.0, np.inf])))
+    x, y = tc.tensor(a, device=device), tc.tensor(b, device=device)
+    for name, want in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                       ("gt", np.greater), ("ge", np.greater_equal), ("maximum", np.maximum), ("minimum", np.minimum),
+                       ("logical_and", np.logical_and), ("logical_or", np.logical_or),
+                       ("logical_xor", np.logical_xor)):
+        np.testing.assert_array_equal(getattr(x, name)(y).numpy(), want(a, b), err_msg=name)
+    np.testing.assert_array_equal(tc.logical_not(x).numpy(), np.logical_not(a))
+    np.testing.assert_array_equal(tc.isinf(x).numpy(), np.isinf(a))
+    np.testing.assert_array_equal(tc.isclose(x, y).numpy(), np.isclose(a, b))
+    np.testing.assert_array_equal(x.isclose(y, equal_nan=True).numpy(), np.isclose(a, b, equal_nan=True))
+    assert tc.count_nonzero(x).item() == np.count_nonzero(a)
+
+
+@given(a=arrays(st.integers(1, 4).map(lambda n: (n,))), b=arrays(st.integers(1, 4).map(lambda n: (n,))))
+def test_outer_dot_and_mm(a, b, device):
+    x, y = leaf(a, device), leaf(b, device)
+    np.testing.assert_allclose(tc.outer(x, y).detach().numpy(), np.outer(a, b), rtol=1e-12)
+    assert tc.gradcheck(tc.outer, x, y)
+    assert tc.gradcheck(lambda t: t.dot(t), x)
+    np.testing.assert_allclose(tc.mm(tc.outer(x, y), tc.outer(y, x)).detach().numpy(),
+                               np.outer(a, b) @ np.outer(b, a), rtol=1e-12)
+    if len(a) != len(b):
+        with pytest.raises(ValueError, match="dot: expected two 1-D tensors of one length"):
+            x.dot(y)
+    with pytest.raises(ValueError, match=r"mm: expected two 2-D tensors, got shapes"):
+        tc.mm(x, tc.outer(x, y))
+
+
+def test_randperm_is_a_seeded_permutation(device):
+    tc.manual_seed(7)
+    first = tc.randperm(50, device=device)
+    tc.manual_seed(7)
+    again = tc.randperm(50, device=device)
+    assert sorted(first.tolist()) == list(range(50)) and first.tolist() == again.tolist()
+    assert first.tolist() != list(range(50)) and first.dtype == tc.int64 and tc.randperm(0).shape == (0,)
+
+
+def test_set_grad_enabled_as_a_statement_and_in_a_with():
+    w = tc.ones(2, requires_grad=True)
+    with tc.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
+    try:
+        tc.set_grad_enabled(False)
+        assert not tc.is_grad_enabled() and not (w * 2).requires_grad
+    finally:
+        tc.set_grad_enabled(True)
+    assert tc.is_grad_enabled()
+
+
+def test_function_spellings_and_shape_helpers(device):
+    x = tc.arange(6.0, device=device).reshape(2, 3)
+    np.testing.assert_allclose(tc.softmax(x, dim=1).numpy(), tc.nn.functional.softmax(x, dim=1).numpy())
+    np.testing.assert_allclose(tc.log_softmax(x, 0).numpy(), tc.nn.functional.log_softmax(x, 0).numpy())
+    assert tc.unsqueeze(x, 0).shape == (1, 2, 3) and tc.squeeze(tc.zeros(1, 3)).shape == (3,) and tc.numel(x) == 6
+    assert tc.clamp(x, 1, 4).tolist() == [[1.0, 1.0, 2.0], [3.0, 4.0, 4.0]]
+    assert x.view_as(tc.zeros(3, 2)).shape == (3, 2) and x.reshape_as(tc.zeros(6)).shape == (6,)
+    assert tc.tensor([1, 2]).type_as(x).dtype == tc.float32
+    assert tc.floor.__name__ == "floor" and "is x.floor(...)" in tc.floor.__doc__
