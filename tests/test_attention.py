@@ -252,3 +252,49 @@ def test_table_and_tokens_must_agree():
         relative_attention(q, q, q, tc.randn(2, 4, 5))
     with pytest.raises(ValueError, match="bias_mode"):
         relative_attention(q, q, q, tc.randn(2, 3, 5), bias_mode="middle")
+
+
+# ------------------------------------------------------------------ PyTorch's name for it
+
+@given(case=attention_case(max_side=4, low=-3.0, high=3.0))
+def test_relative_attention_is_scaled_dot_product_attention_with_the_bias_as_mask(case, device):
+    """An additive attn_mask is a bias: F.scaled_dot_product_attention(q, k, v, attn_mask=w_{i−j})
+    is relative attention ("pre"), and both are the double loop's formula."""
+    q, k, v, table, (H, W) = case
+    qt, kt, vt, tt = tensors(q, k, v, table, device=device)
+    y = tc.nn.functional.scaled_dot_product_attention(qt, kt, vt, attn_mask=relative_bias(tt))
+    np.testing.assert_allclose(y.numpy(), attention_longhand(q, k, v, table, W), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), relative_attention(qt, kt, vt, tt).numpy(), rtol=1e-12, atol=1e-14)
+
+
+@given(data=st.data())
+def test_scaled_dot_product_attention_masks_and_gradients(data, device):
+    """Other lengths of keys than of queries (L ≠ S); a boolean mask gives the masked keys weight 0,
+    exactly as dropping them would; is_causal is the boolean mask of j ≤ i; backward agrees with
+    finite differences."""
+    L, S, d, dv = (data.draw(st.integers(1, 4)) for _ in range(4))
+    q, k, v = (data.draw(arrays(shape)) for shape in ((2, L, d), (2, S, d), (2, S, dv)))
+    keep = data.draw(arrays((L, S), -1, 1)) > -0.5
+    keep[:, 0] = True                                                  # (every query keeps a key)
+    sdpa = tc.nn.functional.scaled_dot_product_attention
+    qt, kt, vt = tensors(q, k, v, device=device, requires_grad=True)
+    mask = tc.tensor(keep, device=device)
+    y = sdpa(qt, kt, vt, attn_mask=mask, scale=0.7)
+    for i in range(L):                                                 # the kept keys alone, one query at a time
+        alone = sdpa(qt[:, i:i + 1], kt[:, keep[i]], vt[:, keep[i]], scale=0.7)
+        np.testing.assert_allclose(y.detach().numpy()[:, i:i + 1], alone.detach().numpy(), rtol=1e-12, atol=1e-14)
+    causal = tc.tensor(np.tri(L, S, dtype=bool), device=device)
+    np.testing.assert_allclose(sdpa(qt, kt, vt, is_causal=True).detach().numpy(),
+                               sdpa(qt, kt, vt, attn_mask=causal).detach().numpy(), rtol=1e-12)
+    assert tc.gradcheck(lambda *t: sdpa(*t, attn_mask=mask), qt, kt, vt)
+
+
+def test_scaled_dot_product_attention_refuses_what_does_not_fit():
+    sdpa = tc.nn.functional.scaled_dot_product_attention
+    q = tc.zeros(2, 3, 4)
+    with pytest.raises(ValueError, match="key must have query's d"):
+        sdpa(q, tc.zeros(2, 3, 5), tc.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match="attn_mask or is_causal, not both"):
+        sdpa(q, q, q, attn_mask=tc.ones(3, 3), is_causal=True)
+    out = sdpa(q, q, q, dropout_p=0.5)                                 # (dropout draws from the seeded generator)
+    assert out.shape == (2, 3, 4)

@@ -20,7 +20,8 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     binary_cross_entropy.py  binary_cross_entropy(_with_logits): independent yes/no labels
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
-    attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v
+    attention.py      relative_attention: softmax(q·kᵀ/√d + w_{i−j}) v; scaled_dot_product_attention
+    unfold.py         unfold / fold: im2col and its adjoint as ops (PyTorch's names)
 """
 from tinycoat.ops import relu, sigmoid, tanh  # noqa: F401  (core primitives, re-exported)
 from tinycoat.nn.functional.linear import linear  # noqa: F401
@@ -40,4 +41,5 @@ from tinycoat.nn.functional.binary_cross_entropy import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits)
 from tinycoat.nn.functional.dropout import dropout, drop_path  # noqa: F401
 from tinycoat.nn.functional.relative_position import relative_position_index, relative_bias  # noqa: F401
-from tinycoat.nn.functional.attention import relative_attention  # noqa: F401
+from tinycoat.nn.functional.attention import relative_attention, scaled_dot_product_attention  # noqa: F401
+from tinycoat.nn.functional.unfold import unfold, fold  # noqa: F401

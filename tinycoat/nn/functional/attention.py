@@ -18,13 +18,19 @@ a_ij = softmax_j(q_i · k_j / √d); the paper tried it and kept "pre".
 Shapes: q, k, v (B, heads, N, d), N = H·W tokens in row-major order;
 bias_table (heads, 2H−1, 2W−1). Everything is batched matrix products over
 (B, heads): no Python loop over batch, heads or tokens.
+
+PyTorch's ``scaled_dot_product_attention`` (below) is the same formula with the bias called a
+mask: an additive float ``attn_mask`` *is* a bias, so relative attention ("pre") is
+scaled_dot_product_attention(q, k, v, attn_mask=w_{i−j}); a boolean mask is the bias 0 or −∞.
 """
 from __future__ import annotations
 
 import math
 
+from tinycoat.nn.functional.dropout import dropout
 from tinycoat.nn.functional.relative_position import relative_bias, table_size
 from tinycoat.nn.functional.softmax import softmax
+from tinycoat.ops import where
 
 BIAS_MODES = ("pre", "post")
 
@@ -64,3 +70,30 @@ def relative_attention(q, k, v, bias_table, bias_mode="pre", return_weights=Fals
         weights = softmax(logits, axis=-1) + bias           # ... or added after it
     out = weights @ v                                       # (B, heads, N, d)
     return (out, weights) if return_weights else out
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(q kᵀ·scale + mask) v over the last two axes (PyTorch's F.scaled_dot_product_attention):
+    query (…, L, d), key (…, S, d), value (…, S, d_v) -> (…, L, d_v); scale 1/√d unless given.
+    attn_mask (broadcast to (…, L, S)): a float one is added to the logits (a bias), a boolean one
+    keeps the pairs where it is True (the others get weight 0). is_causal: query i sees keys j ≤ i.
+    dropout_p drops attention weights (always, when > 0, as PyTorch's: pass 0 in evaluation)."""
+    if query.ndim < 2 or key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ValueError(f"scaled_dot_product_attention: query, key, value must be (…, L, d), (…, S, d), (…, S, d_v) "
+                         f"with as many axes, got shapes {query.shape}, {key.shape}, {value.shape}")
+    if key.shape[-1] != query.shape[-1] or value.shape[-2] != key.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: key must have query's d and value key's S, got query "
+                         f"{query.shape}, key {key.shape}, value {value.shape}")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both (as PyTorch)")
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    logits = (query * scale) @ key.transpose(-1, -2)                         # (…, L, S)
+    if is_causal:
+        attn_mask = logits.xp.tri(*logits.shape[-2:], dtype=bool)           # True on and below the diagonal
+    if attn_mask is not None:
+        is_bool = attn_mask.dtype.kind == "b"
+        logits = where(attn_mask, logits, -math.inf) if is_bool else logits + attn_mask
+    weights = softmax(logits, axis=-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights @ value
