@@ -1,4 +1,5 @@
-"""batch_norm and layer_norm: forward against NumPy, running statistics, float64 gradient checks."""
+"""batch_norm, layer_norm and group_norm: forward against NumPy, running statistics, float64 gradient
+checks."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -122,3 +123,41 @@ def test_norms_keep_float32_and_check_shapes(device):
         F.batch_norm(x, None, None, training=False)           # (it quietly used the batch's statistics)
     with pytest.raises(ValueError, match=r"layer_norm: expected input \(\.\.\., 5\), got \(4, 3, 2, 2\)"):
         F.layer_norm(x, 5)
+
+
+@st.composite
+def group_case(draw):
+    """x (N, C, ...) with C = G·(channels per group), and the number of groups G."""
+    groups, per_group = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
+    return draw(arrays((draw(st.integers(1, 2)), groups * per_group) + spatial)), groups
+
+
+@given(case=group_case(), data=st.data())
+def test_group_norm_standardizes_each_group_of_each_sample(case, data, device):
+    x, groups = case
+    n, c = x.shape[:2]
+    w, b = data.draw(arrays((c,))), data.draw(arrays((c,)))
+    y = F.group_norm(t64(x, device), groups, t64(w, device), t64(b, device))
+    g = x.reshape(n, groups, -1)
+    hat = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + EPS)).reshape(x.shape)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    np.testing.assert_allclose(y.numpy(), hat * w.reshape(per_channel) + b.reshape(per_channel), rtol=1e-9, atol=1e-9)
+    assert tc.gradcheck(lambda a, k, s: F.group_norm(a, groups, k, s), t64(x, device, True), t64(w, device, True),
+                        t64(b, device, True))
+
+
+@given(x=arrays(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3))))
+def test_one_group_is_a_layer_norm_and_one_group_per_channel_an_instance_norm(x, device):
+    t = t64(x, device)
+    np.testing.assert_allclose(F.group_norm(t, 1).numpy(), F.layer_norm(t, x.shape[1:]).numpy(), rtol=1e-12, atol=1e-12)
+    each_map = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + EPS)
+    np.testing.assert_allclose(F.group_norm(t, x.shape[1]).numpy(), each_map, rtol=1e-9, atol=1e-9)
+
+
+def test_group_norm_refuses_groups_that_do_not_divide_the_channels():
+    with pytest.raises(ValueError, match=r"group_norm: expected input \(N, C, \.\.\.\) with C divisible by num_groups, "
+                                         r"got input \(2, 6, 3\) and num_groups=4"):
+        F.group_norm(tc.zeros(2, 6, 3), 4)
+    with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(6,\)"):
+        F.group_norm(tc.zeros(2, 6, 3), 3, tc.ones(3))

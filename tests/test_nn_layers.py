@@ -9,6 +9,7 @@ from hypothesis import assume, given, strategies as st
 
 import tinycoat as tc
 from tinycoat import nn
+import tinycoat.nn.functional as F
 from strategies import arrays
 
 
@@ -145,6 +146,9 @@ def test_simple_layers(device):
     (nn.BatchNorm2d(16), (2, 8, 4, 4), r"^BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(2, 8, 4, 4\)"),
     (nn.BatchNorm2d(4), (1, 4, 1, 1), r"^BatchNorm2d\(4\): normalizing by the batch needs more than one value per channel"),
     (nn.LayerNorm(8), (2, 4, 7), r"^LayerNorm\(8\): expected input \(\.\.\., 8\), got \(2, 4, 7\)"),
+    (nn.BatchNorm1d(3), (2, 3, 4, 4), r"^BatchNorm1d\(3\): expected input \(N, 3\) or \(N, 3, L\), got \(2, 3, 4, 4\)"),
+    (nn.BatchNorm1d(3), (1, 3), r"^BatchNorm1d\(3\): normalizing by the batch needs more than one value per channel"),
+    (nn.GroupNorm(2, 4), (2, 6, 3), r"^GroupNorm\(2, 4\): expected input \(N, 4, \.\.\.\), got \(2, 6, 3\)"),
     (nn.MaxPool2d(2), (2, 3, 1, 4), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with H, W >= 2, 2"),
     (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\), got \(2, 3\)"),
 ])
@@ -192,6 +196,7 @@ def test_integer_inputs_are_refused_naming_the_dtype(layer, shape, name, dtype):
     (lambda: nn.BatchNorm2d(2, momentum=2.0), ValueError,
      "BatchNorm2d: momentum must be a finite number in [0, 1], got 2.0"),
     (lambda: nn.BatchNorm2d(0), ValueError, "BatchNorm2d: num_features must be a positive int, got 0"),
+    (lambda: nn.GroupNorm(4, 6), ValueError, "GroupNorm: num_channels (6) must be divisible by num_groups (4)"),
     (lambda: nn.LayerNorm(8, eps=float("nan")), ValueError, "LayerNorm: eps must be a finite number > 0, got nan"),
     (lambda: nn.LayerNorm((4, 0)), ValueError, "LayerNorm: normalized_shape[1] must be a positive int, got 0"),
     (lambda: nn.MaxPool2d(0), ValueError, "MaxPool2d: kernel_size must be a positive int or a pair of them, got 0"),
@@ -273,3 +278,34 @@ def test_embedding_refuses_floats_and_indices_out_of_range():
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(IndexError, match=r"\[0, 4\), got values in \[-1, 4\]"):
         table(tc.tensor([-1, 4]))
+
+
+@given(shape=st.sampled_from([(4, 3), (2, 3, 5), (1, 3, 2)]))
+def test_batch_norm_1d_normalizes_features_and_sequences_per_channel(shape, device):
+    x = np.random.default_rng(1).standard_normal(shape)
+    bn = nn.BatchNorm1d(3, momentum=0.5).double().to(device)
+    y = bn(tc.tensor(x, device=device))
+    axes = (0,) if len(shape) == 2 else (0, 2)
+    want = (x - x.mean(axes, keepdims=True)) / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-9, atol=1e-9)
+    m = x.size // 3
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.5 + 0.5 * x.var(axes) * m / (m - 1), rtol=1e-12)
+    bn.eval()
+    np.testing.assert_allclose(bn(tc.tensor(x, device=device)).numpy(),
+                               (x - bn.running_mean.numpy().reshape((1, 3) + (1,) * (len(shape) - 2)))
+                               / np.sqrt(bn.running_var.numpy().reshape((1, 3) + (1,) * (len(shape) - 2)) + 1e-5),
+                               rtol=1e-9, atol=1e-12)
+    assert layer_gradcheck(nn.BatchNorm1d(3).double().to(device), x64(shape, device))
+
+
+def test_group_norm_layer_is_the_function_with_its_parameters(device):
+    gn = nn.GroupNorm(2, 4).double().to(device)
+    with tc.no_grad():
+        gn.weight.copy_(tc.tensor([1.0, 2.0, 3.0, 4.0]))
+    x = tc.randn(2, 4, 3, dtype="float64", device=device)
+    np.testing.assert_array_equal(gn(x).numpy(), F.group_norm(x, 2, gn.weight, gn.bias).numpy())
+    gn.eval()                                                          # (no batch statistics: the same in eval)
+    np.testing.assert_array_equal(gn(x).numpy(), F.group_norm(x, 2, gn.weight, gn.bias).numpy())
+    assert repr(nn.GroupNorm(2, 4, affine=False)) == "GroupNorm(2, 4, eps=1e-05, affine=False)"
+    assert [n for n, _ in gn.named_parameters()] == ["weight", "bias"]
+    assert layer_gradcheck(gn, x64((1, 4, 2, 2), device))

@@ -1,4 +1,5 @@
-"""BatchNorm2d and LayerNorm layers: γ = 1, β = 0 at the start, plus BatchNorm's running stats.
+"""BatchNorm2d (and 1d), LayerNorm and GroupNorm layers: γ = 1, β = 0 at the start, plus
+BatchNorm's running stats.
 
 The normalizations themselves (and their backward) are in functional/normalization.py.
 BatchNorm2d keeps buffers (saved in the state_dict, not trained): running_mean (0 at the
@@ -35,15 +36,17 @@ class BatchNorm2d(Module):
         for key, value in tracked.items():
             self.register_buffer(key, value if track_running_stats else None)
 
+    input_ndims, input_form = (4,), "(N, {c}, H, W)"
+
     def forward(self, x):
-        if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), "
-                             f"got {tuple(x.shape)}")
+        name = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: expected input {self.input_form.format(c=self.num_features)}, got {tuple(x.shape)}")
         batch_statistics = self.training or not self.track_running_stats
         if batch_statistics:
-            if x.shape[0] * x.shape[2] * x.shape[3] < 2:
-                raise ValueError(f"BatchNorm2d({self.num_features}): normalizing by the batch needs more than one "
-                                 f"value per channel (N·H·W >= 2), got input {tuple(x.shape)}")
+            if x.numel() // x.shape[1] < 2:
+                raise ValueError(f"{name}: normalizing by the batch needs more than one value per channel, "
+                                 f"got input {tuple(x.shape)}")
             if self.training and self.track_running_stats:
                 self.num_batches_tracked.data += 1
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
@@ -52,6 +55,38 @@ class BatchNorm2d(Module):
     def extra_repr(self):
         flags = "".join(f", {k}=False" for k in ("affine", "track_running_stats") if not getattr(self, k))
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}{flags}"
+
+
+class BatchNorm1d(BatchNorm2d):
+    """BatchNorm2d's normalization for features (N, C) or sequences (N, C, L): statistics per channel
+    over N (and L)."""
+
+    input_ndims, input_form = (2, 3), "(N, {c}) or (N, {c}, L)"
+
+
+class GroupNorm(Module):
+    """Each sample's channels normalized in ``num_groups`` groups (functional/normalization.py's
+    group_norm), then γ ⊙ x̂ + β per channel; the same in training and evaluation (no batch statistics)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, dtype=None, device="cpu"):
+        super().__init__()
+        self.num_groups = check_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = check_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.eps = check_number("GroupNorm", "eps", eps, low_open=True)
+        self.affine = bool(affine)
+        self.register_parameter("weight", Parameter(ones(num_channels, dtype=dtype, device=device)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_channels, dtype=dtype, device=device)) if affine else None)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected input "
+                             f"(N, {self.num_channels}, ...), got {tuple(x.shape)}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}" + ("" if self.affine else ", affine=False")
 
 
 class LayerNorm(Module):

@@ -10,7 +10,7 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     pooling.py        max_pool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d
     padding.py        pad: PyTorch's order of pads (last axis first) for the core op
     resize.py         interpolate: y = R_h x R_wᵀ (nearest, bilinear)
-    normalization.py  batch_norm, layer_norm: standardize, with the closed-form backward
+    normalization.py  batch_norm, layer_norm, group_norm: standardize, with the closed-form backward
     erf.py            erf / erfc for arrays (NumPy has none)
     activations.py    gelu (exact or tanh), silu, leaky_relu, softplus, normalize; relu, sigmoid, tanh are core ops
     softmax.py        softmax, log_softmax (numerically stable)
@@ -31,7 +31,7 @@ from tinycoat.nn.functional.pooling import (  # noqa: F401
     max_pool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d)
 from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.resize import interpolate  # noqa: F401
-from tinycoat.nn.functional.normalization import batch_norm, layer_norm  # noqa: F401
+from tinycoat.nn.functional.normalization import batch_norm, layer_norm, group_norm  # noqa: F401
 from tinycoat.nn.functional.activations import gelu, silu, leaky_relu, softplus, normalize  # noqa: F401
 from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
 from tinycoat.nn.functional.channel_scale import scale_channels  # noqa: F401

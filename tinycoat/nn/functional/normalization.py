@@ -1,4 +1,4 @@
-"""Batch normalization and layer normalization: standardize, then scale and shift.
+"""Batch, layer and group normalization: standardize, then scale and shift.
 
 Both standardize x over some axes (a group of m entries), then scale and shift:
 
@@ -8,6 +8,9 @@ BatchNorm  (N, C, H, W): statistics per channel, over the m = N·H·W entries of
            γ, β have shape (C,).
 LayerNorm  (..., *D):    statistics per sample, over the m entries of the trailing dims D;
            γ, β have shape D.
+GroupNorm  (N, C, ...):  statistics per sample and group of C/G channels, over the group's
+           channels and pixels: LayerNorm of x reshaped to (N, G, C/G·H·W); γ, β have shape (C,).
+           G = 1 is a LayerNorm over (C, H, W), G = C normalizes each map alone ("instance norm").
 
 Backward. γ and β are easy: dβ = Σ g and dγ = Σ g ⊙ x̂ over the axes they are shared
 along. For x, write ĝ = γ ⊙ g (the gradient reaching x̂). x̂ depends on x directly and
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.checks import is_int
 from tinycoat.tensor import Tensor
 
 
@@ -154,3 +158,21 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     weight, bias = _affine(x, weight, bias, shape)
     return LayerNorm.apply(x, weight, bias, ndim=len(shape), eps=eps)
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each sample's channels of x (N, C, ...) in ``num_groups`` groups, then γ, β per
+    channel (Wu & He; PyTorch's F.group_norm). Written as LayerNorm of the groups, so its backward
+    is LayerNorm's."""
+    if x.ndim < 2 or not is_int(num_groups) or num_groups < 1 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected input (N, C, ...) with C divisible by num_groups, got input "
+                         f"{tuple(x.shape)} and num_groups={num_groups!r}")
+    n, c = x.shape[:2]
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)}")
+    groups = x.reshape(n, num_groups, -1)                             # (N, G, C/G·H·W)
+    y = layer_norm(groups, groups.shape[-1], eps=eps).reshape(x.shape)
+    y = y if weight is None else y * weight.reshape(per_channel)
+    return y if bias is None else y + bias.reshape(per_channel)
