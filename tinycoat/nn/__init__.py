@@ -12,6 +12,7 @@
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
+    multihead_attention.py  MultiheadAttention (PyTorch's: plain attention, its names and masks)
     transformer.py     TransformerBlock (the attention block of CoAtNet's S3, S4)
     init.py            nn.init: uniform_, normal_, trunc_normal_, xavier_*, kaiming_* (and why those scales)
 """
@@ -30,5 +31,6 @@ from tinycoat.nn.resize import Upsample  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401
+from tinycoat.nn.multihead_attention import MultiheadAttention  # noqa: F401
 from tinycoat.nn.transformer import TransformerBlock  # noqa: F401
 from tinycoat.nn import functional, init  # noqa: F401

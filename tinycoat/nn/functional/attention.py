@@ -61,15 +61,26 @@ def relative_attention(q, k, v, bias_table, bias_mode="pre", return_weights=Fals
     if bias_mode not in BIAS_MODES:
         raise ValueError(f"relative_attention: bias_mode must be one of {BIAS_MODES}, got {bias_mode!r}")
     _check_shapes(q, k, v, bias_table)
-    scale = 1.0 / math.sqrt(q.shape[-1])
     bias = relative_bias(bias_table)                        # (heads, N, N), broadcast over B
-    logits = (q * scale) @ k.transpose(-1, -2)              # (B, heads, N, N); scaling q is cheaper
     if bias_mode == "pre":
-        weights = softmax(logits + bias, axis=-1)           # the static kernel *inside* the softmax
+        weights = attention_weights(q, k, attn_mask=bias)   # the static kernel *inside* the softmax
     else:
-        weights = softmax(logits, axis=-1) + bias           # ... or added after it
+        weights = attention_weights(q, k) + bias            # ... or added after it
     out = weights @ v                                       # (B, heads, N, d)
     return (out, weights) if return_weights else out
+
+
+def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
+    """softmax(q kᵀ·scale + mask) over the keys, (…, L, S): the attention weights that
+    scaled_dot_product_attention (below) applies to the values; its arguments are that function's."""
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    logits = (query * scale) @ key.transpose(-1, -2)                         # (…, L, S); scaling q is cheaper
+    if is_causal:
+        attn_mask = logits.xp.tri(*logits.shape[-2:], dtype=bool)           # True on and below the diagonal
+    if attn_mask is not None:
+        is_bool = attn_mask.dtype.kind == "b"
+        logits = where(attn_mask, logits, -math.inf) if is_bool else logits + attn_mask
+    return softmax(logits, axis=-1)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
@@ -86,14 +97,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                          f"{query.shape}, key {key.shape}, value {value.shape}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both (as PyTorch)")
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    logits = (query * scale) @ key.transpose(-1, -2)                         # (…, L, S)
-    if is_causal:
-        attn_mask = logits.xp.tri(*logits.shape[-2:], dtype=bool)           # True on and below the diagonal
-    if attn_mask is not None:
-        is_bool = attn_mask.dtype.kind == "b"
-        logits = where(attn_mask, logits, -math.inf) if is_bool else logits + attn_mask
-    weights = softmax(logits, axis=-1)
+    weights = attention_weights(query, key, attn_mask, is_causal, scale)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value

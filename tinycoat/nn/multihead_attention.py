@@ -1,0 +1,108 @@
+"""MultiheadAttention: PyTorch's nn.MultiheadAttention, plain (no relative bias) multi-head attention.
+
+    q, k, v = query W_qᵀ + b_q,  key W_kᵀ + b_k,  value W_vᵀ + b_v      (the rows of in_proj_weight)
+    split into heads: (N, L, E) -> (N, heads, L, d),  E = heads · d
+    y = softmax(q kᵀ/√d + mask) v,  merged back to (N, L, E),  then out_proj
+
+It is lesson 07's attention with PyTorch's parameter names and argument conventions, so that
+code (and a state_dict's names) written for ``torch.nn.MultiheadAttention`` carry over:
+sequence-first inputs (L, N, E) unless ``batch_first=True``, and masks that say what to *hide* —
+a boolean ``attn_mask`` (L, S) or ``key_padding_mask`` (N, S) is True where a query may not look
+(the opposite of scaled_dot_product_attention's boolean mask, which says what to keep); a float
+one is added to the logits. CoAtNet's own attention, with the relative bias, is attention.py.
+"""
+from __future__ import annotations
+
+import math
+
+from tinycoat.checks import check_int, check_number
+from tinycoat.nn import init
+from tinycoat.nn.functional.attention import attention_weights
+from tinycoat.nn.functional.dropout import dropout
+from tinycoat.nn.linear import Linear
+from tinycoat.nn.module import Module, Parameter
+from tinycoat.tensor import ones, zeros
+
+
+class MultiheadAttention(Module):
+    """Attention from ``num_heads`` heads of d = embed_dim / num_heads, their outputs concatenated
+    and mixed by ``out_proj``. forward(query, key, value) returns (output, weights): the weights
+    averaged over the heads (N, L, S), or per head (N, heads, L, S), or None without need_weights."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, kdim=None, vdim=None,
+                 *, dtype=None, device="cpu"):
+        super().__init__()
+        self.embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim)
+        self.num_heads = check_int("MultiheadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+        if kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
+            raise ValueError(f"MultiheadAttention: keys and values of another width than embed_dim ({embed_dim}) "
+                             f"are not supported here, got kdim={kdim}, vdim={vdim}")
+        self.head_dim = embed_dim // num_heads
+        self.dropout = check_number("MultiheadAttention", "dropout", dropout, high=1.0)
+        self.batch_first = bool(batch_first)
+        # One (3E, E) matrix for the three projections, as PyTorch's (so that its state_dict names fit).
+        self.in_proj_weight = Parameter(zeros(3 * embed_dim, embed_dim, dtype=dtype, device=device))
+        init.xavier_uniform_(self.in_proj_weight)
+        self.register_parameter("in_proj_bias", Parameter(zeros(3 * embed_dim, dtype=dtype, device=device))
+                                if bias else None)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, device=device)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+                average_attn_weights=True, is_causal=False):
+        if query.ndim != 3 or key.ndim != 3 or value.ndim != 3 or query.shape[-1] != self.embed_dim \
+                or key.shape != value.shape or key.shape[-1] != self.embed_dim:
+            form = "(N, L, E)" if self.batch_first else "(L, N, E)"
+            raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): expected query, key and value {form} "
+                             f"with E = {self.embed_dim} (key and value of one shape), got {query.shape}, "
+                             f"{key.shape}, {value.shape}")
+        if not self.batch_first:                                       # (L, N, E) -> (N, L, E)
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        n, length, source = query.shape[0], query.shape[1], key.shape[1]
+        w = self.in_proj_weight.chunk(3)
+        b = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
+        q, k, v = (self._heads(x @ wi.T + (bi if bi is not None else 0)) for x, wi, bi in zip((query, key, value), w, b))
+        if is_causal and attn_mask is None:                            # hide the keys after each query
+            attn_mask = ones(length, source, device=query.device).triu(1) > 0
+        mask = self._additive_mask(attn_mask, key_padding_mask, n, length, source, query)
+        weights = attention_weights(q, k, attn_mask=mask)                          # (N, heads, L, S)
+        if self.dropout > 0:
+            weights = dropout(weights, self.dropout, self.training)
+        y = (weights @ v).transpose(1, 2).reshape(n, length, self.embed_dim)         # heads merged: (N, L, E)
+        y = self.out_proj(y)
+        y = y if self.batch_first else y.transpose(0, 1)
+        if not need_weights:
+            return y, None
+        return y, (weights.mean(axis=1) if average_attn_weights else weights)      # (after dropout, as PyTorch's)
+
+    def _heads(self, t):
+        """(N, L, E) -> (N, heads, L, d): channel c = head · d + i."""
+        return t.reshape(t.shape[0], t.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
+
+    def _additive_mask(self, attn_mask, key_padding_mask, n, length, source, like):
+        """Both masks as one float bias (…, L, S) that broadcasts over (N, heads): 0 where a query may
+        look, −inf where it may not; a float mask is a bias already. None when there is no mask."""
+        total = None
+        for mask, shapes, name in (
+                (attn_mask, [(length, source), (n * self.num_heads, length, source)], "attn_mask"),
+                (key_padding_mask, [(n, source)], "key_padding_mask")):
+            if mask is None:
+                continue
+            if tuple(mask.shape) not in shapes:
+                raise ValueError(f"MultiheadAttention: {name} must have shape "
+                                 f"{' or '.join(map(str, shapes))}, got {tuple(mask.shape)}")
+            if mask.dtype.kind == "b":
+                mask = zeros(mask.shape, dtype=like.dtype, device=like.device).masked_fill(mask, -math.inf)
+            if name == "key_padding_mask":
+                mask = mask.reshape(n, 1, 1, source)                   # the same for every head and query
+            elif mask.ndim == 3:
+                mask = mask.reshape(n, self.num_heads, length, source)
+            total = mask if total is None else total + mask
+        return total
+
+    def extra_repr(self):
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+                + (", batch_first=True" if self.batch_first else ""))
