@@ -242,6 +242,40 @@ def test_retain_grad_and_hooks_show_and_change_the_gradient_on_its_way(x, scale,
     assert h.retains_grad and not xt.retains_grad
 
 
+@given(x=arrays(shapes(max_dims=2), -2, 2))
+def test_autograd_grad_returns_the_gradient_and_leaves_dot_grad_alone(x, device):
+    """tc.autograd.grad(y, [x, h]) of y = Σ w·h², h = tanh(x): ∂y/∂h = 2wh and ∂y/∂x = 2wh(1 − h²)
+    (by hand), compared with central differences too; no .grad is written. Two outputs add up,
+    each weighed by its grad_output."""
+    w = np.random.default_rng(1).standard_normal(x.shape)
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    h = xt.tanh()
+    y = (tc.tensor(w, device=device) * h * h).sum()
+    gx, gh = tc.autograd.grad(y, [xt, h], retain_graph=True)
+    t = np.tanh(x)
+    np.testing.assert_allclose(gh.numpy(), 2 * w * t, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(gx.numpy(), 2 * w * t * (1 - t * t), rtol=1e-12, atol=1e-300)
+    step, f = 1e-6, lambda a: (w * np.tanh(a) ** 2).sum()
+    numeric = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[i] = step
+        numeric[i] = (f(x + e) - f(x - e)) / (2 * step)
+    np.testing.assert_allclose(gx.numpy(), numeric, rtol=1e-5, atol=1e-8)
+    assert xt.grad is None
+    (both,) = tc.autograd.grad([y, h.sum()], xt, grad_outputs=[tc.tensor(2.0, dtype="float64", device=device), None])
+    np.testing.assert_allclose(both.numpy(), 2 * gx.numpy() + (1 - t * t), rtol=1e-12, atol=1e-300)
+
+
+def test_autograd_grad_names_inputs_it_cannot_reach():
+    x, unused = tc.ones(2, requires_grad=True), tc.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"do not depend on the input\(s\) of shape \(3,\); pass allow_unused=True"):
+        tc.autograd.grad((x * 2).sum(), [x, unused])
+    assert tc.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
+    with pytest.raises(RuntimeError, match="an input of shape \\(2,\\) does not require grad"):
+        tc.autograd.grad((x * 2).sum(), tc.ones(2))
+
+
 def test_hooks_on_leaves_are_removable_and_checked(device):
     w = tc.tensor([1.0, -2.0], requires_grad=True, device=device)
     handle = w.register_hook(lambda g: g.clip(-1, 1))              # clip this parameter's gradient

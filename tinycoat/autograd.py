@@ -265,8 +265,10 @@ def _topological_order(root: Tensor):
     return order
 
 
-def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf requiring grad."""
+def backward(root: Tensor, grad=None, retain_graph: bool = False, inputs=None):
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf requiring grad. With ``inputs``
+    (tensors of the graph, leaves or not), touch no ``.grad`` and return {id(t): d(root)/dt} for
+    those of them that the root depends on (``grad`` below)."""
     if not root.requires_grad:
         raise RuntimeError("backward(): this tensor does not require grad and has no graph "
                            "(did you create it under no_grad(), or forget requires_grad=True?)")
@@ -289,6 +291,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
 
     add = twins.pick(accumulate, root.device)
     grads = {id(root): grad}
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    found = {}
     order = _topological_order(root)
     for node in order:          # all checked before any gradient is summed: a refusal changes nothing
         if node._ctx is not None:
@@ -300,7 +304,10 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         if node._hooks:
             g = _run_hooks(node, g)
         fn = node._ctx
-        if fn is None or node.retains_grad:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
+        if wanted is not None:               # grad(): hand the gradient back instead of keeping it
+            if id(node) in wanted:
+                found[id(node)] = g.astype(node.dtype, copy=True)
+        elif fn is None or node.retains_grad:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
             g = g.astype(node.dtype, copy=False)
             if node.grad is None:
                 node.grad = Tensor(g.copy())  # its own copy: g may be shared with another input
@@ -322,6 +329,32 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             grads[id(parent)] = pg if previous is None else add(previous, pg)
         if not retain_graph:
             fn.release()
+    return found if wanted is not None else None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of tensors, one per input, leaving every ``.grad`` as it is
+    (torch.autograd.grad; no create_graph: the gradients are not themselves in a graph). Several
+    outputs add their gradients, each weighed by its grad_output (None: a scalar output's 1)."""
+    single_output = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_output else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    weights = [None] * len(outputs) if grad_outputs is None else (
+        [grad_outputs] if single_output else list(grad_outputs))
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: an input of shape {t.shape} does not require grad, so no gradient "
+                               "reaches it (make it with requires_grad=True)")
+    total = {}
+    for i, (out, weight) in enumerate(zip(outputs, weights)):
+        keep = retain_graph or i < len(outputs) - 1          # (the outputs may share a graph)
+        for key, g in backward(out, weight, retain_graph=keep, inputs=inputs).items():
+            total[key] = g if key not in total else total[key] + g
+    missing = [t.shape for t in inputs if id(t) not in total]
+    if missing and not allow_unused:
+        raise RuntimeError(f"autograd.grad: the outputs do not depend on the input(s) of shape "
+                           f"{', '.join(map(str, missing))}; pass allow_unused=True to get None for them")
+    return tuple(Tensor(total[id(t)]) if id(t) in total else None for t in inputs)
 
 
 def _run_hooks(node, g):
