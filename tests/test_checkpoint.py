@@ -195,7 +195,8 @@ def same(a, b):
         return (isinstance(b, tc.Tensor) and a.requires_grad == b.requires_grad and a.device == b.device
                 and same(a.numpy(), b.numpy()))
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))          # (a NaN saved is a NaN loaded)
     if isinstance(a, dict):
         return isinstance(b, dict) and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):

@@ -209,6 +209,21 @@ def test_a_forward_hook_sees_each_output_may_replace_it_and_can_be_removed():
     assert tc.allclose(net(x), y) and len(seen) == 2                      # both hooks off (2: the call above)
 
 
+def test_a_forward_pre_hook_sees_the_inputs_and_may_replace_them():
+    net = Net()
+    x = tc.randn(2, 2, 3, 3)
+    y = net(x)
+    seen = []
+    look = net.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].shape))
+    doubled = net.blocks[0].register_forward_pre_hook(lambda module, inputs: inputs[0] * 2)
+    hooked = net(x)
+    assert seen == [(2, 2, 3, 3)]
+    doubled.remove()
+    look.remove()
+    assert tc.allclose(hooked, net.head(net.blocks[0](x * 2) + net.blocks[1](x)))   # block 0 saw 2x
+    assert tc.allclose(net(x), y) and len(seen) == 1
+
+
 def test_module_dict_and_parameter_list_register_what_they_hold():
     class Heads(nn.Module):
         def __init__(self):

@@ -76,6 +76,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())      # buffers left out of the state_dict
 
     # ------------------------------------------------------------------ registration
@@ -157,6 +158,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            replaced = hook(self, args)
+            if replaced is not None:                                  # new inputs (one, or a tuple)
+                args = replaced if isinstance(replaced, tuple) else (replaced,)
         output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, args, output)
@@ -170,6 +175,13 @@ class Module:
         ``handle.remove()`` takes the hook off again."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook) -> "RemovableHandle":
+        """Call ``hook(module, inputs)`` before every forward of this module (PyTorch's): a hook that
+        returns something replaces the inputs with it (a tuple, or one value for a single input)."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
         return handle
 
     # ------------------------------------------------------------------ walking the tree
