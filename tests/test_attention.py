@@ -298,3 +298,19 @@ def test_scaled_dot_product_attention_refuses_what_does_not_fit():
         sdpa(q, q, q, attn_mask=tc.ones(3, 3), is_causal=True)
     out = sdpa(q, q, q, dropout_p=0.5)                                 # (dropout draws from the seeded generator)
     assert out.shape == (2, 3, 4)
+
+
+def test_a_query_that_may_see_no_key_attends_to_nothing(device):
+    """A boolean mask row of all False gives that query weight 0 on every key and output 0, with
+    finite gradients (PyTorch's answer), not softmax's 0/0; no keys at all (S = 0) gives zeros."""
+    sdpa = tc.nn.functional.scaled_dot_product_attention
+    rng = np.random.default_rng(0)
+    q, k, v = (tc.tensor(rng.standard_normal(s), requires_grad=True, device=device) for s in ((1, 3, 4), (1, 5, 4), (1, 5, 2)))
+    keep = np.ones((3, 5), bool)
+    keep[1] = False
+    y = sdpa(q, k, v, attn_mask=tc.tensor(keep, device=device))
+    y.sum().backward()
+    assert y.detach().numpy()[0, 1].tolist() == [0.0, 0.0] and not q.grad.numpy()[0, 1].any()
+    assert all(np.isfinite(t.grad.numpy()).all() for t in (q, k, v))
+    np.testing.assert_allclose(y.detach().numpy()[0, [0, 2]], sdpa(q, k, v).detach().numpy()[0, [0, 2]], rtol=1e-12)
+    assert sdpa(q, k[:, :0], v[:, :0]).tolist() == [[[0.0, 0.0]] * 3]

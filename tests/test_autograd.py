@@ -289,8 +289,12 @@ def test_hooks_on_leaves_are_removable_and_checked(device):
     with pytest.raises(RuntimeError, match="retain_grad: this tensor does not require grad"):
         tc.ones(2).retain_grad()
     w.register_hook(lambda g: tc.ones(3))
-    with pytest.raises(RuntimeError, match=r"hook of register_hook returned shape \(3,\).*shape \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"hook of register_hook returned float32 of shape \(3,\).*shape \(2,\)"):
         (w * 1).sum().backward()
+    v = tc.ones(2, requires_grad=True, device=device)
+    v.register_hook(lambda g: g.double())                              # another dtype: refused, as PyTorch does
+    with pytest.raises(RuntimeError, match=r"returned float64 of shape \(2,\).*must return None or a float32"):
+        (v * 1).sum().backward()
 
 
 def test_equality_and_truth_are_element_wise_as_in_pytorch():

@@ -75,6 +75,11 @@ def test_fold_is_the_adjoint_of_unfold(case, data, device):
                         tc.tensor(c, requires_grad=True, device=device))
 
 
+def test_unfold_of_an_empty_batch_is_empty():
+    assert F.unfold(tc.zeros(0, 2, 4, 4), 2).shape == (0, 8, 9)
+    assert F.fold(tc.zeros(0, 8, 9), (4, 4), 2).shape == (0, 2, 4, 4)
+
+
 def test_unfold_and_fold_refuse_what_does_not_fit():
     with pytest.raises(ValueError, match=r"unfold: the \(3, 3\) kernel does not fit the input \(1, 1, 2, 2\)"):
         F.unfold(tc.zeros(1, 1, 2, 2), 3)

@@ -87,6 +87,19 @@ def test_masks_hide_what_is_true_and_add_what_is_float(case, data, device):
     np.testing.assert_allclose(causal.detach().numpy(), longhand(layer, q, k, v, later)[0], rtol=1e-10, atol=1e-12)
 
 
+def test_a_sample_whose_keys_are_all_padding_attends_to_nothing(device):
+    """key_padding_mask True everywhere for one sample: its attention is 0, so its output is
+    out_proj's bias alone, and no NaN reaches any gradient."""
+    layer = make(4, 2, device, batch_first=True)
+    x = tc.randn(2, 3, 4, dtype="float64", device=device, requires_grad=True)
+    padding = tc.tensor([[False, False, True], [True, True, True]], device=device)
+    y, weights = layer(x, x, x, key_padding_mask=padding)
+    np.testing.assert_allclose(y.detach().numpy()[1], np.broadcast_to(layer.out_proj.bias.numpy(), (3, 4)), rtol=1e-12)
+    assert not weights.detach().numpy()[1].any() and not weights.detach().numpy()[0, :, 2].any()
+    y.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and all(np.isfinite(p.grad.numpy()).all() for p in layer.parameters())
+
+
 @given(case=mha_case())
 def test_gradients_agree_with_finite_differences(case, device):
     heads, q, k, v = case

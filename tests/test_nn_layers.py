@@ -274,6 +274,7 @@ def test_embedding_refuses_floats_and_indices_out_of_range():
     with pytest.raises(TypeError, match="integer indices"):
         table(tc.tensor([0.0, 1.0]))
     assert repr(nn.Embedding(4, 2, padding_idx=-1)) == "Embedding(4, 2, padding_idx=3)"
+    assert nn.Embedding(4, 2, padding_idx=np.int64(1)).padding_idx == 1
     with pytest.raises(ValueError, match=r"padding_idx must be an index into the 4 rows .* got 4"):
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(IndexError, match=r"\[0, 4\), got values in \[-1, 4\]"):

@@ -138,3 +138,39 @@ def test_function_spellings_and_shape_helpers(device):
     assert x.view_as(tc.zeros(3, 2)).shape == (3, 2) and x.reshape_as(tc.zeros(6)).shape == (6,)
     assert tc.tensor([1, 2]).type_as(x).dtype == tc.float32
     assert tc.floor.__name__ == "floor" and "is x.floor(...)" in tc.floor.__doc__
+
+
+def test_edges_a_differential_check_against_pytorch_found(device):
+    """Each line was once wrong: tril kept no integer dtype, tc.eq was missing, round ignored
+    decimals of integers, count_nonzero(dim=()) reduced nothing, an empty integer tensor // 0 raised,
+    outer flattened a matrix."""
+    ints = tc.tensor(np.ones((2, 2), np.int32), device=device)
+    assert ints.tril().dtype == tc.int32 and tc.tensor(np.ones((2, 2), bool), device=device).triu(1).dtype == tc.bool_
+    assert tc.triu(tc.tensor(np.ones((2, 2), bool), device=device), 1).tolist() == [[False, True], [False, False]]
+    x = tc.tensor([1.0, 2.0], device=device)
+    assert [getattr(tc, n)(x, 1.5).tolist() for n in ("eq", "ne", "lt", "le", "gt", "ge")] == [
+        [False, False], [True, True], [True, False], [True, False], [False, True], [False, True]]
+    assert tc.tensor([15, 26, -35], device=device).round(decimals=-1).tolist() == [20, 30, -40]   # (−35: to even)
+    assert tc.tensor([[0.0, 1.0], [2.0, 0.0]], device=device).count_nonzero(()).item() == 2
+    assert (tc.zeros(0, dtype="int64", device=device) // 0).shape == (0,)
+    with pytest.raises(ValueError, match=r"outer: expected two 1-D tensors, got shapes \(2, 1\) and \(2,\)"):
+        tc.outer(x.reshape(2, 1), x)
+
+
+def test_boolean_logic_operators(device):
+    a, b = tc.tensor([True, True, False], device=device), tc.tensor([True, False, False], device=device)
+    assert (a & b).tolist() == [True, False, False] and (a | b).tolist() == [True, True, False]
+    assert (a ^ b).tolist() == [False, True, False] and (~a).tolist() == [False, False, True]
+    assert (True & b).tolist() == [True, False, False] and (tc.tensor([6], device=device) & 3).tolist() == [2]
+    with pytest.raises(TypeError, match=r"&: expected boolean \(or integer\) tensors, got float32, bool"):
+        tc.ones(3) & b
+
+
+def test_set_grad_enabled_as_a_decorator_changes_nothing_until_called():
+    w = tc.ones(2, requires_grad=True)
+
+    @tc.set_grad_enabled(False)
+    def frozen():
+        return w * 2
+    assert tc.is_grad_enabled() and (w * 2).requires_grad
+    assert not frozen().requires_grad and tc.is_grad_enabled()

@@ -82,7 +82,8 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool):
         global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+        self.previous, self.flag = _grad_enabled, bool(mode)
+        _grad_enabled = self.flag
 
     def __enter__(self):
         return None
@@ -90,6 +91,12 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         global _grad_enabled
         _grad_enabled = self.previous
+
+    def __call__(self, function):
+        """As a decorator: the mode holds inside each call only (so building this changed nothing)."""
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return _set_grad_enabled(self.flag)(function)
 
 
 def no_grad(function=None):
@@ -364,10 +371,11 @@ def _run_hooks(node, g):
         out = hook(Tensor(g))
         if out is not None:
             out = out.data if isinstance(out, Tensor) else out
-            if getattr(out, "shape", None) != g.shape or backend.device_of(out) != node.device:
-                what = f"shape {out.shape} on '{backend.device_of(out)}'" if hasattr(out, "shape") else repr(out)
-                raise RuntimeError(f"a hook of register_hook returned {what}; it must return None or a gradient "
-                                   f"of the tensor's shape {g.shape} on '{node.device}'")
+            if getattr(out, "shape", None) != g.shape or out.dtype != g.dtype or backend.device_of(out) != node.device:
+                what = f"{out.dtype} of shape {out.shape} on '{backend.device_of(out)}'" if hasattr(out, "shape") \
+                    else repr(out)
+                raise RuntimeError(f"a hook of register_hook returned {what}; it must return None or a {g.dtype} "
+                                   f"gradient of the tensor's shape {g.shape} on '{node.device}'")
             g = out
     return g
 

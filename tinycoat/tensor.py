@@ -457,10 +457,34 @@ class Tensor:
     def floor(self): return self._step(self.xp.floor)
     def ceil(self): return self._step(self.xp.ceil)
     def trunc(self): return self._step(self.xp.trunc)
-    def round(self, decimals=0): return self._step(lambda a: self.xp.round(a, decimals))  # noqa: A003
+    def round(self, decimals=0):  # noqa: A003
+        """To ``decimals`` places (negative: to tens, hundreds, ...; integers too, as NumPy's)."""
+        return Tensor(self.data.copy() if self.dtype.kind == "b" else self.xp.round(self.data, decimals))
 
     def _step(self, function):
         return Tensor(function(self.data) if self.dtype.kind == "f" else self.data.copy())
+
+    # mask & other, mask | other, mask ^ other, ~mask: logic of boolean tensors (bitwise on integers).
+    def __and__(self, other): return self._bitwise(other, "bitwise_and", "&")
+    def __or__(self, other): return self._bitwise(other, "bitwise_or", "|")
+    def __xor__(self, other): return self._bitwise(other, "bitwise_xor", "^")
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        self._refuse_floats("~", self)
+        return Tensor(self.xp.invert(self.data))
+
+    def _bitwise(self, other, op, symbol):
+        other = autograd.as_tensor(other, like=self)
+        self._refuse_floats(symbol, self, other)
+        ops.arithmetic.broadcastable(symbol, self, other)
+        return ops.compare(self, other, op)
+
+    @staticmethod
+    def _refuse_floats(symbol, *tensors):
+        if any(t.dtype.kind not in "biu" for t in tensors):
+            raise TypeError(f"{symbol}: expected boolean (or integer) tensors, got {', '.join(str(t.dtype) for t in tensors)} "
+                            "(for a mask, compare first: (x > 0) & (x < 1))")
 
     # Comparisons and logic by name (PyTorch's x.eq(y), x.logical_and(y)): boolean tensors.
     def eq(self, other): return self == other
@@ -480,13 +504,19 @@ class Tensor:
         ops.arithmetic.broadcastable("isclose", self, other)
         return Tensor(self.xp.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
-    def count_nonzero(self, dim=None): return (self != 0).long().sum(dim)
+    def count_nonzero(self, dim=None):
+        return (self != 0).long().sum(None if dim in ((), []) else dim)      # (dim=(): all, as PyTorch's)
     def maximum(self, other): return ops.maximum(self, other)
     def minimum(self, other): return ops.minimum(self, other)
     def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
     def tril(self, diagonal=0): return ops.tril(self, diagonal)
     def triu(self, diagonal=0): return ops.triu(self, diagonal)
-    def outer(self, other): return ops.mul(self.reshape(-1, 1), autograd.as_tensor(other, like=self).reshape(1, -1))
+    def outer(self, other):
+        """The matrix of products self_i·other_j of two 1-D tensors (torch.outer)."""
+        other = autograd.as_tensor(other, like=self)
+        if self.ndim != 1 or other.ndim != 1:
+            raise ValueError(f"outer: expected two 1-D tensors, got shapes {self.shape} and {other.shape}")
+        return ops.mul(self.reshape(-1, 1), other.reshape(1, -1))
     def dot(self, other):
         """The inner product Σ self_i·other_i of two 1-D tensors (torch.dot; matmul for more axes)."""
         other = autograd.as_tensor(other, like=self)

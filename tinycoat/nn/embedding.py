@@ -10,7 +10,7 @@ starts at zeros and gets no gradient, so training never moves it (it is read as 
 from __future__ import annotations
 
 from tinycoat.autograd import no_grad
-from tinycoat.checks import all_in_range, check_int
+from tinycoat.checks import all_in_range, check_int, is_int
 from tinycoat.nn.module import Module, normal_parameter
 from tinycoat.ops import where
 from tinycoat.tensor import Tensor
@@ -27,10 +27,10 @@ class Embedding(Module):
         self.weight = normal_parameter((num_embeddings, embedding_dim), 1.0, dtype, device)
         self.padding_idx = padding_idx
         if padding_idx is not None:
-            if not isinstance(padding_idx, int) or not -num_embeddings <= padding_idx < num_embeddings:
+            if not is_int(padding_idx) or not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be an index into the {num_embeddings} rows "
                                  f"(in [-{num_embeddings}, {num_embeddings})), got {padding_idx!r}")
-            self.padding_idx = padding_idx % num_embeddings
+            self.padding_idx = int(padding_idx) % num_embeddings
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 

@@ -13,7 +13,9 @@ one is added to the logits. CoAtNet's own attention, with the relative bias, is 
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
 
 from tinycoat.checks import check_int, check_number
 from tinycoat.nn import init
@@ -67,7 +69,7 @@ class MultiheadAttention(Module):
         q, k, v = (self._heads(x @ wi.T + (bi if bi is not None else 0)) for x, wi, bi in zip((query, key, value), w, b))
         if is_causal and attn_mask is None:                            # hide the keys after each query
             attn_mask = ones(length, source, device=query.device).triu(1) > 0
-        mask = self._additive_mask(attn_mask, key_padding_mask, n, length, source, query)
+        mask = self._mask(attn_mask, key_padding_mask, n, length, source, query)
         weights = attention_weights(q, k, attn_mask=mask)                          # (N, heads, L, S)
         if self.dropout > 0:
             weights = dropout(weights, self.dropout, self.training)
@@ -82,10 +84,11 @@ class MultiheadAttention(Module):
         """(N, L, E) -> (N, heads, L, d): channel c = head · d + i."""
         return t.reshape(t.shape[0], t.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
 
-    def _additive_mask(self, attn_mask, key_padding_mask, n, length, source, like):
-        """Both masks as one float bias (…, L, S) that broadcasts over (N, heads): 0 where a query may
-        look, −inf where it may not; a float mask is a bias already. None when there is no mask."""
-        total = None
+    def _mask(self, attn_mask, key_padding_mask, n, length, source, like):
+        """Both masks as one (…, L, S) that broadcasts over (N, heads), as attention_weights takes
+        it: boolean, True where a query may look, when both are boolean (a query left no key then
+        gets weights 0); else a float bias, a boolean mask becoming −inf where it hides. None: no mask."""
+        masks = []
         for mask, shapes, name in (
                 (attn_mask, [(length, source), (n * self.num_heads, length, source)], "attn_mask"),
                 (key_padding_mask, [(n, source)], "key_padding_mask")):
@@ -94,14 +97,18 @@ class MultiheadAttention(Module):
             if tuple(mask.shape) not in shapes:
                 raise ValueError(f"MultiheadAttention: {name} must have shape "
                                  f"{' or '.join(map(str, shapes))}, got {tuple(mask.shape)}")
-            if mask.dtype.kind == "b":
-                mask = zeros(mask.shape, dtype=like.dtype, device=like.device).masked_fill(mask, -math.inf)
             if name == "key_padding_mask":
                 mask = mask.reshape(n, 1, 1, source)                   # the same for every head and query
             elif mask.ndim == 3:
                 mask = mask.reshape(n, self.num_heads, length, source)
-            total = mask if total is None else total + mask
-        return total
+            masks.append(mask)
+        if not masks:
+            return None
+        if all(m.dtype.kind == "b" for m in masks):
+            return ~functools.reduce(operator.or_, masks)               # hidden by either: hidden
+        biases = [zeros(m.shape, dtype=like.dtype, device=like.device).masked_fill(m, -math.inf)
+                  if m.dtype.kind == "b" else m for m in masks]
+        return functools.reduce(operator.add, biases)
 
     def extra_repr(self):
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"

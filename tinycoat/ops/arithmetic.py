@@ -246,10 +246,10 @@ def _operands(name, a, b):
     return a, as_tensor(b, like=a)
 
 
-def _refuse_integer_zero(name, b):
+def _refuse_integer_zero(name, a, b):
     # An integer has no inf or NaN to say "divided by 0", and NumPy's answer is a silent 0
-    # (CuPy's another number again): refuse, as Python and PyTorch do.
-    if not b.data.all():
+    # (CuPy's another number again): refuse, as Python and PyTorch do (unless nothing is divided).
+    if a.data.size and b.data.size and not b.data.all():
         raise ZeroDivisionError(f"{name}: integer division by zero ({int((b.data == 0).sum())} of the "
                                 f"{b.data.size} divisors are 0); divide floats to get inf or NaN there")
 
@@ -259,7 +259,7 @@ def floor_divide(a, b):
     (its derivative is 0 wherever it has one; PyTorch gives it none)."""
     a, b = _operands("floor_divide", a, b)
     if a.dtype.kind != "f":
-        _refuse_integer_zero("floor_divide", b)
+        _refuse_integer_zero("floor_divide", a, b)
         return Tensor(a.xp.floor_divide(a.data, b.data))      # (integers: exact on both devices)
     return Tensor(floor_divmod(a.data, b.data)[0])
 
@@ -269,7 +269,7 @@ def remainder(a, b):
     differentiable (Remainder)."""
     a, b = _operands("remainder", a, b)
     if a.dtype.kind != "f":
-        _refuse_integer_zero("remainder", b)
+        _refuse_integer_zero("remainder", a, b)
         return Tensor(a.xp.remainder(a.data, b.data))
     return Remainder.apply(a, b)
 

@@ -432,12 +432,12 @@ def where(cond, a=None, b=None):
 def tril(x, diagonal=0):
     """x's entries on and below the ``diagonal``-th diagonal of its last two axes, 0 above (torch.tril;
     e.g. a mask that lets position i see only positions j ≤ i); the gradient passes where x is kept."""
-    return where(_band("tril", x, diagonal), x, 0)
+    return where(_band("tril", x, diagonal), x, x.new_zeros(()))        # (a 0 of x's own dtype)
 
 
 def triu(x, diagonal=0):
     """x's entries on and above the ``diagonal``-th diagonal of its last two axes, 0 below (torch.triu)."""
-    return where(~_band("triu", x, diagonal - 1), x, 0)
+    return where(~_band("triu", x, diagonal - 1), x, x.new_zeros(()))
 
 
 def _band(name, x, diagonal):

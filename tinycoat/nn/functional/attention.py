@@ -31,6 +31,7 @@ from tinycoat.nn.functional.dropout import dropout
 from tinycoat.nn.functional.relative_position import relative_bias, table_size
 from tinycoat.nn.functional.softmax import softmax
 from tinycoat.ops import where
+from tinycoat.tensor import Tensor
 
 BIAS_MODES = ("pre", "post")
 
@@ -76,11 +77,16 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     logits = (query * scale) @ key.transpose(-1, -2)                         # (…, L, S); scaling q is cheaper
     if is_causal:
-        attn_mask = logits.xp.tri(*logits.shape[-2:], dtype=bool)           # True on and below the diagonal
-    if attn_mask is not None:
-        is_bool = attn_mask.dtype.kind == "b"
-        logits = where(attn_mask, logits, -math.inf) if is_bool else logits + attn_mask
-    return softmax(logits, axis=-1)
+        attn_mask = Tensor(logits.xp.tri(*logits.shape[-2:], dtype=bool))   # True on and below the diagonal
+    if logits.shape[-1] == 0:                                                # no keys: nothing to weigh
+        return logits
+    if attn_mask is None or attn_mask.dtype.kind != "b":
+        return softmax(logits if attn_mask is None else logits + attn_mask, axis=-1)
+    # A boolean mask: the keys where it is False get weight 0. A query that may see no key at all
+    # gets weight 0 everywhere (PyTorch's answer), not the 0/0 of a softmax over nothing.
+    sees_none = ~attn_mask.any(-1, keepdim=True)
+    weights = softmax(where(attn_mask | sees_none, logits, -math.inf), axis=-1)
+    return where(sees_none, 0.0, weights)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):

@@ -22,8 +22,9 @@ from tinycoat.nn.functional.im2col import output_size as window_positions   # (f
 
 def _columns(x, kernel, stride, padding):
     """im2col's (C·kh·kw, N·Ho·Wo) as (N, C·kh·kw, Ho·Wo)."""
+    ho, wo = window_positions(*x.shape[2:], kernel, stride, padding)
     cols = im2col(x, kernel, stride, padding)
-    return cols.reshape(cols.shape[0], x.shape[0], -1).transpose(1, 0, 2)
+    return cols.reshape(cols.shape[0], x.shape[0], ho * wo).transpose(1, 0, 2)
 
 
 def _summed_back(cols, image_shape, kernel, stride, padding):
