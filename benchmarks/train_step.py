@@ -41,7 +41,7 @@ from tinycoat.nn import functional as F
 
 # Function class name → op type. Unlisted classes count as "other".
 CATEGORIES = {
-    "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1"),
+    "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1", "Unfold", "Fold"),
     "depthwise": ("DepthwiseConv2d", "Depthwise"),
     "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
     "matmul": ("MatMul", "Linear", "Einsum"),
@@ -53,7 +53,7 @@ CATEGORIES = {
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To",
               "Flip", "Roll", "Gather"),
-    "reduction": ("Sum", "Mean", "Max", "Min", "Var", "Norm", "Cumsum"),
+    "reduction": ("Sum", "Mean", "Max", "Min", "Var", "Norm", "Cumsum", "Prod"),
 }
 
 
