@@ -63,6 +63,9 @@ def test_activations_keep_float32(device):
         y.sum().backward()
         assert y.dtype == x.grad.dtype == tc.float32
     assert F.gelu(tc.tensor([-1e4, 1e4])).tolist() == [0.0, 1e4]
+    ints = tc.tensor([1, 2], device=device)                    # integers give float32, as exp and sigmoid do
+    for f in (F.gelu, lambda a: F.gelu(a, "tanh"), F.silu, F.softplus, F.sigmoid, F.softmax, F.log_softmax):
+        assert f(ints).dtype == tc.float32
     with pytest.raises(ValueError, match="approximate"):
         F.gelu(x, approximate="fast")
 

@@ -30,6 +30,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.erf import erfc
 from tinycoat.ops import clip, where
+from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 from tinycoat.ops.elementwise import logistic
 
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -76,15 +77,15 @@ class SiLU(Function):
 def gelu(x, approximate="none"):
     """x · Φ(x); approximate="tanh" for the tanh form."""
     if approximate == "none":
-        return GELU.apply(x)
+        return GELU.apply(_float(x))
     if approximate == "tanh":
-        return GELUTanh.apply(x)
+        return GELUTanh.apply(_float(x))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 def silu(x):
     """x · sigmoid(x)."""
-    return SiLU.apply(x)
+    return SiLU.apply(_float(x))
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -114,7 +115,7 @@ def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^βx)/β, and x where βx > threshold (Softplus above; PyTorch's F.softplus)."""
     if not beta > 0:
         raise ValueError(f"softplus: beta must be a positive number, got {beta!r}")
-    return Softplus.apply(x, beta=beta, threshold=threshold)
+    return Softplus.apply(_float(x), beta=beta, threshold=threshold)
 
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
+from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
 def _check_axis(x, axis):
@@ -57,9 +58,9 @@ class LogSoftmax(Function):
 
 def softmax(x, axis=-1, *, dim=None):
     """exp(x) / Σ exp(x) along ``axis`` (default: the last; ``dim`` is PyTorch's name), computed stably."""
-    return Softmax.apply(x, axis=_check_axis(x, axis if dim is None else dim))
+    return Softmax.apply(_float(x), axis=_check_axis(x, axis if dim is None else dim))
 
 
 def log_softmax(x, axis=-1, *, dim=None):
     """log(softmax(x)) along ``axis`` (or ``dim``), computed without ever forming softmax's tiny values."""
-    return LogSoftmax.apply(x, axis=_check_axis(x, axis if dim is None else dim))
+    return LogSoftmax.apply(_float(x), axis=_check_axis(x, axis if dim is None else dim))
