@@ -215,6 +215,8 @@ def test_in_place_methods_change_the_tensor_or_refuse(device):
     assert count.add_(3).tolist() == [4, 5] and count.dtype == tc.int64
     with pytest.raises(TypeError, match="clamp_: this int64 tensor cannot hold a float bound"):
         count.clamp_(0.5)
+    with pytest.raises(TypeError, match="div_: this int64 tensor cannot hold the float result"):
+        count.div_(2)
     hidden = layer(tc.randn(1, 3, device=device))
     for change in (lambda: layer.weight.add_(1.0), lambda: hidden.mul_(2), lambda: t.add_(hidden[0, :1]),
                    lambda: layer.bias.clamp_(0)):
@@ -274,6 +276,9 @@ def test_autograd_grad_names_inputs_it_cannot_reach():
     assert tc.autograd.grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
     with pytest.raises(RuntimeError, match="an input of shape \\(2,\\) does not require grad"):
         tc.autograd.grad((x * 2).sum(), tc.ones(2))
+    with pytest.raises(ValueError, match=r"2 output\(s\) but 1 grad_outputs; give one per output"):
+        tc.autograd.grad([(x * 2).sum(), (x * 3).sum()], x, grad_outputs=[tc.tensor(1.0)])
+    assert tc.autograd.grad(x * 2, x, grad_outputs=tc.ones(2))[0].tolist() == [2.0, 2.0]   # (a lone tensor too)
 
 
 def test_hooks_on_leaves_are_removable_and_checked(device):

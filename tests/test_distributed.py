@@ -181,6 +181,9 @@ def test_convert_sync_batchnorm_keeps_parameters_and_buffers():
     with pytest.raises(ValueError, match=r"convert_sync_batchnorm: 1 is BatchNorm2d\(4, .*affine=False\); "
                                          r"SyncBatchNorm2d has γ, β and running statistics"):
         distributed.convert_sync_batchnorm(plain, distributed.SingleProcess())
+    features = tc.nn.Sequential(tc.nn.Linear(3, 4), tc.nn.BatchNorm1d(4))
+    with pytest.raises(ValueError, match=r"1 is BatchNorm1d\(4, .*only BatchNorm2d has a synchronized twin"):
+        distributed.convert_sync_batchnorm(features, distributed.SingleProcess())
 
 
 # ------------------------------------------------------------------------ real ranks (MPI)

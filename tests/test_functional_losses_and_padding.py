@@ -181,3 +181,5 @@ def test_softplus_beta_and_threshold(x, beta, threshold, device):
     assert tc.gradcheck(lambda a: F.softplus(a, beta, threshold), leaf(away, device))
     with pytest.raises(ValueError, match="softplus: beta must be a positive number"):
         F.softplus(t, beta=0)
+    with pytest.raises(ValueError, match=r"Softplus: beta must be a finite number > 0, got -1"):
+        tc.nn.Softplus(beta=-1)

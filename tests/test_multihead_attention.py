@@ -130,3 +130,7 @@ def test_pytorchs_names_dropout_and_clear_errors():
         layer(tc.randn(3, 2, 6), x, x)
     with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(2, 3\), got \(3, 2\)"):
         layer(x, x, x, key_padding_mask=tc.zeros(3, 2) > 0)
+    with pytest.raises(ValueError, match="query holds 2 sequences but key and value 1"):
+        layer(x, x[:, :1], x[:, :1])
+    with pytest.raises(TypeError):
+        nn.MultiheadAttention(8, 2, 0.0, True, True)                   # (PyTorch's 5th is add_bias_kv: by name here)

@@ -36,7 +36,7 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class _set_grad_enabled:
+class _GradMode:
     """Graph recording on or off inside a ``with`` (restored after, also on an error), or for every
     call of a decorated function; a generator function has each of its steps run in the mode. One
     object may be entered again and again, as PyTorch's."""
@@ -96,23 +96,23 @@ class set_grad_enabled:
         """As a decorator: the mode holds inside each call only (so building this changed nothing)."""
         global _grad_enabled
         _grad_enabled = self.previous
-        return _set_grad_enabled(self.flag)(function)
+        return _GradMode(self.flag)(function)
 
 
 def no_grad(function=None):
     """``with tc.no_grad():`` — run ops without recording a graph (evaluation, updates); also a
     decorator, ``@tc.no_grad()`` or ``@tc.no_grad``, as in PyTorch."""
-    return _set_grad_enabled(False)(function) if callable(function) else _set_grad_enabled(False)
+    return _GradMode(False)(function) if callable(function) else _GradMode(False)
 
 
 def inference_mode(mode: bool = True):
     """PyTorch's faster no_grad; here the two are the same: no graph is recorded while ``mode``.
     ``@tc.inference_mode`` (no parentheses) decorates a function, as in PyTorch."""
-    return no_grad(mode) if callable(mode) else _set_grad_enabled(not mode)
+    return no_grad(mode) if callable(mode) else _GradMode(not mode)
 
 
 def enable_grad():
-    return _set_grad_enabled(True)
+    return _GradMode(True)
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -272,10 +272,10 @@ def _topological_order(root: Tensor):
     return order
 
 
-def backward(root: Tensor, grad=None, retain_graph: bool = False, inputs=None):
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf requiring grad. With ``inputs``
-    (tensors of the graph, leaves or not), touch no ``.grad`` and return {id(t): d(root)/dt} for
-    those of them that the root depends on (``grad`` below)."""
+def backward(root: Tensor, grad=None, retain_graph: bool = False, *, _collect=None):
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf requiring grad. (``_collect``,
+    for ``grad`` below: tensors of the graph, leaves or not; then no ``.grad`` is touched, and the
+    result is {id(t): d(root)/dt} for those of them that the root depends on.)"""
     if not root.requires_grad:
         raise RuntimeError("backward(): this tensor does not require grad and has no graph "
                            "(did you create it under no_grad(), or forget requires_grad=True?)")
@@ -298,7 +298,7 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, inputs=None):
 
     add = twins.pick(accumulate, root.device)
     grads = {id(root): grad}
-    wanted = None if inputs is None else {id(t) for t in inputs}
+    wanted = None if _collect is None else {id(t) for t in _collect}
     found = {}
     order = _topological_order(root)
     for node in order:          # all checked before any gradient is summed: a refusal changes nothing
@@ -314,7 +314,8 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, inputs=None):
         if wanted is not None:               # grad(): hand the gradient back instead of keeping it
             if id(node) in wanted:
                 found[id(node)] = g.astype(node.dtype, copy=True)
-        elif fn is None or node.retains_grad:  # a leaf: accumulate, PyTorch-style, until the user zeroes it
+        elif fn is None or node.retains_grad:  # a leaf (or a retain_grad() result): accumulate, PyTorch-style,
+                                               # until the user zeroes it
             g = g.astype(node.dtype, copy=False)
             if node.grad is None:
                 node.grad = Tensor(g.copy())  # its own copy: g may be shared with another input
@@ -343,19 +344,22 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
     """d(outputs)/d(inputs) as a tuple of tensors, one per input, leaving every ``.grad`` as it is
     (torch.autograd.grad; no create_graph: the gradients are not themselves in a graph). Several
     outputs add their gradients, each weighed by its grad_output (None: a scalar output's 1)."""
-    single_output = isinstance(outputs, Tensor)
-    outputs = [outputs] if single_output else list(outputs)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    weights = [None] * len(outputs) if grad_outputs is None else (
-        [grad_outputs] if single_output else list(grad_outputs))
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"autograd.grad: {len(outputs)} output(s) but {len(grad_outputs)} grad_outputs; give one "
+                         "per output (None for a scalar output's 1)")
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError(f"autograd.grad: an input of shape {t.shape} does not require grad, so no gradient "
                                "reaches it (make it with requires_grad=True)")
     total = {}
-    for i, (out, weight) in enumerate(zip(outputs, weights)):
+    for i, (out, weight) in enumerate(zip(outputs, grad_outputs)):
         keep = retain_graph or i < len(outputs) - 1          # (the outputs may share a graph)
-        for key, g in backward(out, weight, retain_graph=keep, inputs=inputs).items():
+        for key, g in backward(out, weight, retain_graph=keep, _collect=inputs).items():
             total[key] = g if key not in total else total[key] + g
     missing = [t.shape for t in inputs if id(t) not in total]
     if missing and not allow_unused:

@@ -260,7 +260,8 @@ class Tensor:
     def __itruediv__(self, other): return self._in_place(other, operator.itruediv, operator.truediv, "/=")
     def __ipow__(self, other): return self._in_place(other, operator.ipow, operator.pow, "**=")
 
-    def _in_place(self, other, in_place, out_of_place, symbol):
+    def _in_place(self, other, in_place, out_of_place, symbol, label=None):
+        label = label or f"{symbol} in place"          # (a method names itself: "div_")
         if autograd.is_grad_enabled():
             if self.requires_grad and self.is_leaf:
                 raise RuntimeError(f"{symbol} in place on a leaf tensor that requires grad (a parameter), while the "
@@ -271,10 +272,10 @@ class Tensor:
         other = other.data if isinstance(other, Tensor) else other
         if self.dtype.kind in "biu" and (symbol == "/=" or isinstance(other, float)
                                          or getattr(getattr(other, "dtype", None), "kind", None) == "f"):
-            raise TypeError(f"{symbol} in place: this {self.dtype} tensor cannot hold the float result; write "
+            raise TypeError(f"{label}: this {self.dtype} tensor cannot hold the float result; write "
                             f"t = t {symbol[:-1]} x for a new (float) tensor")
-        other = backend.operand_for(other, self.device, f"{symbol} in place")
-        self._check_writable(f"{symbol} in place")
+        other = backend.operand_for(other, self.device, label)
+        self._check_writable(label)
         in_place(self.data, other)      # (the array's own in-place operator: its dtype stays)
         self._bump_version()
         return self
@@ -299,7 +300,7 @@ class Tensor:
         self._refuse_in_graph(name, other)
         if alpha != 1:
             other = ops.mul(other, alpha)
-        return self._in_place(other, in_place, None, symbol)
+        return self._in_place(other, in_place, None, symbol, label=name)
 
     def _refuse_in_graph(self, name, other):
         if autograd.is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
@@ -493,9 +494,9 @@ class Tensor:
     def le(self, other): return self <= other
     def gt(self, other): return self > other
     def ge(self, other): return self >= other
-    def logical_and(self, other): return ops.compare(self, other, "logical_and")
-    def logical_or(self, other): return ops.compare(self, other, "logical_or")
-    def logical_xor(self, other): return ops.compare(self, other, "logical_xor")
+    def logical_and(self, other): return ops.compare(*ops.arithmetic.broadcastable("logical_and", self, other), "logical_and")
+    def logical_or(self, other): return ops.compare(*ops.arithmetic.broadcastable("logical_or", self, other), "logical_or")
+    def logical_xor(self, other): return ops.compare(*ops.arithmetic.broadcastable("logical_xor", self, other), "logical_xor")
     def logical_not(self): return Tensor(self.xp.logical_not(self.data))
 
     def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
@@ -684,8 +685,8 @@ class Tensor:
 # ---------------------------------------------------------------------------- constructors
 
 class RemovableHandle:
-    """What ``register_hook`` (here) and ``Module.register_forward_hook`` return: ``remove()``
-    unregisters the hook (twice is harmless)."""
+    """What ``register_hook`` (here) and a Module's ``register_forward_hook`` and
+    ``register_forward_pre_hook`` return: ``remove()`` unregisters the hook (twice is harmless)."""
     _next_id = 0
 
     def __init__(self, hooks):

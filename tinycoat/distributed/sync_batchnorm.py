@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.nn import BatchNorm2d
+from tinycoat.nn import BatchNorm1d, BatchNorm2d
 from tinycoat.nn.functional.normalization import scale_shift_grads
 
 
@@ -94,6 +94,9 @@ def convert_sync_batchnorm(module, comm):
                 setattr(sync, key, getattr(child, key))
             sync.train(child.training)
             module._modules[name] = sync
+        elif isinstance(child, BatchNorm1d):
+            raise ValueError(f"convert_sync_batchnorm: {name} is {child!r}; only BatchNorm2d has a synchronized "
+                             "twin here (SyncBatchNorm2d), so it would silently stay per-rank")
         elif child is not None:
             convert_sync_batchnorm(child, comm)
     return module

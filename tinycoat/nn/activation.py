@@ -117,7 +117,8 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        self.beta, self.threshold = beta, threshold
+        self.beta = check_number("Softplus", "beta", beta, low_open=True)
+        self.threshold = threshold
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)

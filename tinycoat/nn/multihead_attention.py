@@ -10,6 +10,8 @@ sequence-first inputs (L, N, E) unless ``batch_first=True``, and masks that say 
 a boolean ``attn_mask`` (L, S) or ``key_padding_mask`` (N, S) is True where a query may not look
 (the opposite of scaled_dot_product_attention's boolean mask, which says what to keep); a float
 one is added to the logits. CoAtNet's own attention, with the relative bias, is attention.py.
+(Unlike PyTorch's, ``is_causal=True`` without an attn_mask builds the causal mask itself; PyTorch
+takes it as a hint about the attn_mask it then requires.)
 """
 from __future__ import annotations
 
@@ -19,11 +21,11 @@ import operator
 
 from tinycoat.checks import check_int, check_number
 from tinycoat.nn import init
-from tinycoat.nn.functional.attention import attention_weights
+from tinycoat.nn.functional.attention import attention_weights, causal_mask
 from tinycoat.nn.functional.dropout import dropout
 from tinycoat.nn.linear import Linear
 from tinycoat.nn.module import Module, Parameter
-from tinycoat.tensor import ones, zeros
+from tinycoat.tensor import zeros
 
 
 class MultiheadAttention(Module):
@@ -31,8 +33,8 @@ class MultiheadAttention(Module):
     and mixed by ``out_proj``. forward(query, key, value) returns (output, weights): the weights
     averaged over the heads (N, L, S), or per head (N, heads, L, S), or None without need_weights."""
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, kdim=None, vdim=None,
-                 *, dtype=None, device="cpu"):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, *, batch_first=False, kdim=None, vdim=None,
+                 dtype=None, device="cpu"):
         super().__init__()
         self.embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim)
         self.num_heads = check_int("MultiheadAttention", "num_heads", num_heads)
@@ -63,12 +65,15 @@ class MultiheadAttention(Module):
                              f"{key.shape}, {value.shape}")
         if not self.batch_first:                                       # (L, N, E) -> (N, L, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        if key.shape[0] != query.shape[0]:
+            raise ValueError(f"MultiheadAttention: query holds {query.shape[0]} sequences but key and value "
+                             f"{key.shape[0]}; they must be the same batch")
         n, length, source = query.shape[0], query.shape[1], key.shape[1]
         w = self.in_proj_weight.chunk(3)
         b = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
         q, k, v = (self._heads(x @ wi.T + (bi if bi is not None else 0)) for x, wi, bi in zip((query, key, value), w, b))
         if is_causal and attn_mask is None:                            # hide the keys after each query
-            attn_mask = ones(length, source, device=query.device).triu(1) > 0
+            attn_mask = ~causal_mask(length, source, query.device)
         mask = self._mask(attn_mask, key_padding_mask, n, length, source, query)
         weights = attention_weights(q, k, attn_mask=mask)                          # (N, heads, L, S)
         if self.dropout > 0:

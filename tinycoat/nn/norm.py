@@ -14,11 +14,14 @@ import tinycoat.nn.functional as F
 from tinycoat.nn.module import Module, Parameter
 
 
-class BatchNorm2d(Module):
-    """Each channel of (N, C, H, W) maps normalized by its batch mean and variance in training
-    (which also update the running estimates, with ``momentum`` as in PyTorch), by the running
-    estimates in eval mode; then γ ⊙ x̂ + β per channel. As PyTorch's: ``affine=False`` has no γ, β;
-    ``track_running_stats=False`` keeps no estimates and normalizes by the batch's own, in eval too."""
+class _BatchNorm(Module):
+    """Each channel normalized by its batch mean and variance in training (which also update the
+    running estimates, with ``momentum`` as in PyTorch), by the running estimates in eval mode; then
+    γ ⊙ x̂ + β per channel. As PyTorch's: ``affine=False`` has no γ, β; ``track_running_stats=False``
+    keeps no estimates and normalizes by the batch's own, in eval too. (The subclasses say which
+    inputs they take.)"""
+
+    input_ndims, input_form = (), ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
                  dtype=None, device="cpu"):
@@ -36,30 +39,30 @@ class BatchNorm2d(Module):
         for key, value in tracked.items():
             self.register_buffer(key, value if track_running_stats else None)
 
-    input_ndims, input_form = (4,), "(N, {c}, H, W)"
-
     def forward(self, x):
-        name = f"{type(self).__name__}({self.num_features})"
         if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected input {self.input_form.format(c=self.num_features)}, got {tuple(x.shape)}")
-        batch_statistics = self.training or not self.track_running_stats
-        if batch_statistics:
-            if x.numel() // x.shape[1] < 2:
-                raise ValueError(f"{name}: normalizing by the batch needs more than one value per channel, "
-                                 f"got input {tuple(x.shape)}")
-            if self.training and self.track_running_stats:
-                self.num_batches_tracked.data += 1
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=batch_statistics, momentum=self.momentum, eps=self.eps)
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input "
+                             f"{self.input_form.format(c=self.num_features)}, got {tuple(x.shape)}")
+        y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         training=self.training or not self.track_running_stats, momentum=self.momentum, eps=self.eps)
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+        return y
 
     def extra_repr(self):
         flags = "".join(f", {k}=False" for k in ("affine", "track_running_stats") if not getattr(self, k))
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}{flags}"
 
 
-class BatchNorm1d(BatchNorm2d):
-    """BatchNorm2d's normalization for features (N, C) or sequences (N, C, L): statistics per channel
-    over N (and L)."""
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) maps: each channel's statistics over (N, H, W)."""
+
+    input_ndims, input_form = (4,), "(N, {c}, H, W)"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of features (N, C) or sequences (N, C, L): each channel's statistics over
+    N (and L)."""
 
     input_ndims, input_form = (2, 3), "(N, {c}) or (N, {c}, L)"
 

@@ -115,7 +115,7 @@ class Norm(Function):
     """‖x‖_p = (Σ|x|^p)^(1/p) over axes (p = 2: √Σx²);  d‖x‖_p/dx = sign(x)·(|x|/‖x‖_p)^(p−1)
     (p = 2: x/‖x‖), taken as 0 where ‖x‖_p = 0 and where x = 0 (PyTorch's choices: the norm has no
     derivative at 0, and 0/0 would make every gradient that meets it NaN; for p < 1 the slope at
-    x = 0 is infinite). |x|/‖x‖_p ≤ 1, so the power never overflows."""
+    x = 0 is infinite). |x|/‖x‖_p ≤ 1, so for p ≥ 1 the power never overflows."""
 
     def forward(self, x, p=2, axes=(), keepdims=False):
         xp = get_array_module(x)

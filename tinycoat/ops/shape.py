@@ -432,20 +432,20 @@ def where(cond, a=None, b=None):
 def tril(x, diagonal=0):
     """x's entries on and below the ``diagonal``-th diagonal of its last two axes, 0 above (torch.tril;
     e.g. a mask that lets position i see only positions j ≤ i); the gradient passes where x is kept."""
-    return where(_band("tril", x, diagonal), x, x.new_zeros(()))        # (a 0 of x's own dtype)
+    return where(_on_or_below("tril", x, diagonal), x, x.new_zeros(()))   # (a 0 of x's own dtype)
 
 
 def triu(x, diagonal=0):
     """x's entries on and above the ``diagonal``-th diagonal of its last two axes, 0 below (torch.triu)."""
-    return where(~_band("triu", x, diagonal - 1), x, x.new_zeros(()))
+    return where(~_on_or_below("triu", x, diagonal, shift=-1), x, x.new_zeros(()))   # above: not on or below d − 1
 
 
-def _band(name, x, diagonal):
-    """True on and below the ``diagonal``-th diagonal of the last two axes (an (H, W) mask)."""
+def _on_or_below(name, x, diagonal, shift=0):
+    """An (H, W) mask of x's last two axes, True on and below the (diagonal + shift)-th diagonal."""
     if x.ndim < 2 or not is_int(diagonal):
         raise ValueError(f"{name}: expected a tensor of at least 2 dimensions and an int diagonal, "
                          f"got shape {x.shape} and diagonal={diagonal!r}")
-    return x.xp.tri(*x.shape[-2:], k=diagonal, dtype=bool)
+    return Tensor(x.xp.tri(*x.shape[-2:], k=diagonal + shift, dtype=bool))
 
 
 def to(x, device=None, dtype=None):
@@ -457,7 +457,8 @@ def to(x, device=None, dtype=None):
 
 
 def compare(a, b, op):
-    """Element-wise comparison (``numpy.less`` etc.) as a boolean tensor, no gradient."""
+    """The element-wise ``numpy`` function ``op`` of a and b, outside the graph: a comparison
+    (``less`` …) or logic (``logical_and`` …) gives booleans, bitwise logic of integers integers."""
     a = as_tensor(a)
     b = as_tensor(b, like=a)
     return Tensor(getattr(a.xp, op)(a.data, b.data))

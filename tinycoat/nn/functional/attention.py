@@ -30,8 +30,8 @@ import math
 from tinycoat.nn.functional.dropout import dropout
 from tinycoat.nn.functional.relative_position import relative_bias, table_size
 from tinycoat.nn.functional.softmax import softmax
-from tinycoat.ops import where
-from tinycoat.tensor import Tensor
+from tinycoat.ops import tril, where
+from tinycoat.tensor import ones
 
 BIAS_MODES = ("pre", "post")
 
@@ -77,7 +77,7 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     logits = (query * scale) @ key.transpose(-1, -2)                         # (…, L, S); scaling q is cheaper
     if is_causal:
-        attn_mask = Tensor(logits.xp.tri(*logits.shape[-2:], dtype=bool))   # True on and below the diagonal
+        attn_mask = causal_mask(*logits.shape[-2:], logits.device)
     if logits.shape[-1] == 0:                                                # no keys: nothing to weigh
         return logits
     if attn_mask is None or attn_mask.dtype.kind != "b":
@@ -87,6 +87,11 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
     sees_none = ~attn_mask.any(-1, keepdim=True)
     weights = softmax(where(attn_mask | sees_none, logits, -math.inf), axis=-1)
     return where(sees_none, 0.0, weights)
+
+
+def causal_mask(length, source, device="cpu"):
+    """(L, S) booleans, True where query i may see key j: j ≤ i (on and below the diagonal)."""
+    return tril(ones(length, source, dtype=bool, device=device))
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):

@@ -1,11 +1,11 @@
 """Batch, layer and group normalization: standardize, then scale and shift.
 
-Both standardize x over some axes (a group of m entries), then scale and shift:
+Each standardizes x over some axes (a set of m entries), then scales and shifts:
 
     μ = mean(x),   σ² = mean((x − μ)²),   x̂ = (x − μ) / √(σ² + ε),   y = γ ⊙ x̂ + β
 
-BatchNorm  (N, C, H, W): statistics per channel, over the m = N·H·W entries of (N, H, W);
-           γ, β have shape (C,).
+BatchNorm  (N, C, ...):  statistics per channel, over the m entries of every axis but C
+           (N·H·W of (N, C, H, W) maps); γ, β have shape (C,).
 LayerNorm  (..., *D):    statistics per sample, over the m entries of the trailing dims D;
            γ, β have shape D.
 GroupNorm  (N, C, ...):  statistics per sample and group of C/G channels, over the group's

@@ -59,8 +59,8 @@ def _arguments(name, kernel_size, dilation, padding, stride):
         raise ValueError(f"{name}: dilation must be 1 here (tinycoat's convolutions are not dilated), "
                          f"got {dilation!r}")
     if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{name}: kernel_size and stride must be >= 1 and padding >= 0, got "
-                         f"{kernel}, {stride}, {padding}")
+        raise ValueError(f"{name}: kernel_size and stride must be >= 1 and padding >= 0, got kernel_size "
+                         f"{kernel}, stride {stride}, padding {padding}")
     return kernel, stride, padding
 
 
