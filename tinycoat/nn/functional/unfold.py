@@ -16,6 +16,7 @@ each image keeps its own matrix, PyTorch's layout).
 from __future__ import annotations
 
 from tinycoat.autograd import Function
+from tinycoat.checks import check_pair
 from tinycoat.nn.functional.im2col import col2im, im2col, pair
 from tinycoat.nn.functional.im2col import output_size as window_positions   # (fold's argument has its name)
 
@@ -54,14 +55,11 @@ class Fold(Function):
 
 
 def _arguments(name, kernel_size, dilation, padding, stride):
-    kernel, stride, padding = pair(kernel_size), pair(stride), pair(padding)
     if pair(dilation) != (1, 1):
         raise ValueError(f"{name}: dilation must be 1 here (tinycoat's convolutions are not dilated), "
                          f"got {dilation!r}")
-    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{name}: kernel_size and stride must be >= 1 and padding >= 0, got kernel_size "
-                         f"{kernel}, stride {stride}, padding {padding}")
-    return kernel, stride, padding
+    return (check_pair(name, "kernel_size", kernel_size), check_pair(name, "stride", stride),
+            check_pair(name, "padding", padding, positive=False))
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002 - PyTorch's names
