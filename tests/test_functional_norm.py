@@ -123,6 +123,11 @@ def test_norms_keep_float32_and_check_shapes(device):
         F.batch_norm(x, None, None, training=False)           # (it quietly used the batch's statistics)
     with pytest.raises(ValueError, match=r"layer_norm: expected input \(\.\.\., 5\), got \(4, 3, 2, 2\)"):
         F.layer_norm(x, 5)
+    ints = tc.tensor(np.arange(8).reshape(2, 4), device=device)     # integers are refused, as PyTorch's norms do
+    for norm, name in ((lambda t: F.layer_norm(t, 4), "layer_norm"), (lambda t: F.group_norm(t, 2), "group_norm"),
+                       (lambda t: F.batch_norm(t, None, None, training=True), "batch_norm")):
+        with pytest.raises(TypeError, match=f"{name}: expected a floating-point input"):
+            norm(ints)
 
 
 @st.composite

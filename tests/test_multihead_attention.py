@@ -130,6 +130,8 @@ def test_pytorchs_names_dropout_and_clear_errors():
         layer(tc.randn(3, 2, 6), x, x)
     with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(2, 3\), got \(3, 2\)"):
         layer(x, x, x, key_padding_mask=tc.zeros(3, 2) > 0)
+    with pytest.raises(TypeError, match="MultiheadAttention: expected a floating-point input"):
+        layer(x.long(), x, x)
     with pytest.raises(ValueError, match="query holds 2 sequences but key and value 1"):
         layer(x, x[:, :1], x[:, :1])
     with pytest.raises(TypeError):

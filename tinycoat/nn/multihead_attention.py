@@ -19,7 +19,7 @@ import functools
 import math
 import operator
 
-from tinycoat.checks import check_int, check_number
+from tinycoat.checks import check_float_input, check_int, check_number
 from tinycoat.nn import init
 from tinycoat.nn.functional.attention import attention_weights, causal_mask
 from tinycoat.nn.functional.dropout import dropout
@@ -63,6 +63,8 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): expected query, key and value {form} "
                              f"with E = {self.embed_dim} (key and value of one shape), got {query.shape}, "
                              f"{key.shape}, {value.shape}")
+        for t in (query, key, value):
+            check_float_input("MultiheadAttention", t)
         if not self.batch_first:                                       # (L, N, E) -> (N, L, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if key.shape[0] != query.shape[0]:

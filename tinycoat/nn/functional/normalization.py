@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.checks import is_int
+from tinycoat.checks import check_float_input, is_int
 from tinycoat.tensor import Tensor
 
 
@@ -129,6 +129,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     """
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input (N, C, ...), got {tuple(x.shape)}")
+    check_float_input("batch_norm", x)
     c = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -150,6 +151,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing dims ``normalized_shape`` of x (e.g. (C,) for tokens (B, N, C))."""
+    check_float_input("layer_norm", x)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.shape[x.ndim - len(shape):]) != shape or x.ndim < len(shape):
         raise ValueError(f"layer_norm: expected input (..., {', '.join(map(str, shape))}), got {tuple(x.shape)}")
@@ -167,6 +169,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     if x.ndim < 2 or not is_int(num_groups) or num_groups < 1 or x.shape[1] % num_groups:
         raise ValueError(f"group_norm: expected input (N, C, ...) with C divisible by num_groups, got input "
                          f"{tuple(x.shape)} and num_groups={num_groups!r}")
+    check_float_input("group_norm", x)
     n, c = x.shape[:2]
     per_channel = (1, c) + (1,) * (x.ndim - 2)
     for name, t in (("weight", weight), ("bias", bias)):
