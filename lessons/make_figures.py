@@ -953,6 +953,50 @@ def fig10_mistakes():
          "10_mistakes.png")
 
 
+@figure
+def fig14_saliency():
+    """Where the trained model looks: |∂ logit / ∂ pixel| of its answer for the first test images,
+    by tc.autograd.grad through the whole network, beside each image."""
+    checkpoint = ROOT / "checkpoints" / "fashion_full.npz"
+    if not checkpoint.exists():
+        print("fig14_saliency: no checkpoints/fashion_full.npz (the full run's checkpoint)")
+        return
+    import predict
+    from tinycoat.checkpoint import load_checkpoint
+    from tinycoat.data import DataLoader, load_dataset
+    model, config, classes = predict.load_model(checkpoint)
+    epoch = load_checkpoint(checkpoint)["meta"]["epoch"]
+    test = load_dataset(config["dataset"], train=False, download=False).part(slice(0, 8))
+    images, labels = next(iter(DataLoader(test, batch_size=len(test))))
+    x = tc.tensor(images, requires_grad=True)
+    logits = model(x)                                   # eval mode: each image's logits depend on it alone,
+    said = logits.argmax(1)                             # so one sum gives every image its own gradient
+    (grad,) = tc.autograd.grad(logits.gather(1, said.reshape(-1, 1)).sum(), x)
+    saliency = grad.abs().amax(1).numpy()               # (N, H, W): the largest over the channels
+    probabilities = tc.softmax(logits.detach(), 1).numpy()
+    tiles = []
+    for i in range(len(test)):
+        pixels = test.images[i].transpose(1, 2, 0)
+        pixels = pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+        picture = Image.fromarray(pixels).resize((96, 96), Image.NEAREST).convert("RGB")
+        where = heatmap(saliency[i], cell=3, stops=SEQUENTIAL, vmin=0.0, vmax=saliency[i].max())
+        pair = stack([picture, where], gap=4)
+        tile = Image.new("RGB", (pair.width + 8, pair.height + 36), WHITE)
+        tile.paste(pair, (4, 2))
+        d = ImageDraw.Draw(tile)
+        k = int(said[i].item())
+        right = k == labels[i]
+        text(d, (tile.width / 2, pair.height + 6), f"said: {classes[k]} ({100 * probabilities[i, k]:.0f} %)", 11,
+             BLACK if right else ORANGE, anchor="ma")
+        text(d, (tile.width / 2, pair.height + 20), "right" if right else f"true: {classes[labels[i]]}", 11,
+             GREY if right else ORANGE, anchor="ma")
+        tiles.append(tile)
+    rows = [stack(tiles[k:k + 4], gap=8) for k in range(0, len(tiles), 4)]
+    note = (f"{checkpoint.relative_to(ROOT)} (epoch {epoch}) on the first {len(test)} test images; right of each: "
+            "|∂ logit / ∂ pixel| of its answer, dark = the answer changes most with that pixel")
+    save(captioned(stack(rows, horizontal=False, gap=8), "where the model looks", note=note), "14_saliency.png")
+
+
 def load_run():
     """(metrics rows, run.json, folder) of the run the training figures show: the full run once it
     is recorded, the demonstration before."""
