@@ -91,3 +91,13 @@ def test_unfold_and_fold_refuse_what_does_not_fit():
         F.fold(tc.zeros(1, 4, 9), (4, 4), 2, padding=-1)
     with pytest.raises(ValueError, match=r"fold: for a \(4, 4\) image and kernel \(2, 2\).*expected input \(N, C·4, 9\)"):
         F.fold(tc.zeros(1, 4, 8), (4, 4), 2)
+
+
+def test_the_layers_are_the_functions_and_check_their_sizes_when_built():
+    x = tc.randn(2, 3, 5, 4, dtype="float64")
+    unfold, fold = tc.nn.Unfold(3, padding=1, stride=2), tc.nn.Fold((5, 4), 3, padding=1, stride=2)
+    np.testing.assert_array_equal(unfold(x).numpy(), F.unfold(x, 3, padding=1, stride=2).numpy())
+    np.testing.assert_array_equal(fold(unfold(x)).numpy(), F.fold(unfold(x), (5, 4), 3, padding=1, stride=2).numpy())
+    assert repr(unfold) == "Unfold(kernel_size=3, dilation=1, padding=1, stride=2)"
+    with pytest.raises(ValueError, match="Unfold: stride must be a positive int or a pair of them, got 0"):
+        tc.nn.Unfold(3, stride=0)

@@ -9,6 +9,7 @@
     activation.py      GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Dropout, DropPath
     loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss
     resize.py          Upsample
+    unfold.py          Unfold, Fold (im2col and its adjoint as layers)
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
     attention.py       RelativeAttention2d (relative self-attention over an H×W map)
@@ -28,6 +29,7 @@ from tinycoat.nn.activation import (  # noqa: F401
 from tinycoat.nn.loss import (  # noqa: F401
     CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss)
 from tinycoat.nn.resize import Upsample  # noqa: F401
+from tinycoat.nn.unfold import Unfold, Fold  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401
 from tinycoat.nn.attention import RelativeAttention2d  # noqa: F401

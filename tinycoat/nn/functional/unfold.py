@@ -54,7 +54,8 @@ class Fold(Function):
         return _columns(g, *self.where)
 
 
-def _arguments(name, kernel_size, dilation, padding, stride):
+def window_arguments(name, kernel_size, dilation, padding, stride):
+    """(kernel, stride, padding) as pairs, checked (``name`` says who asks); no dilation here."""
     if pair(dilation) != (1, 1):
         raise ValueError(f"{name}: dilation must be 1 here (tinycoat's convolutions are not dilated), "
                          f"got {dilation!r}")
@@ -64,7 +65,7 @@ def _arguments(name, kernel_size, dilation, padding, stride):
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002 - PyTorch's names
     """(N, C, H, W) -> (N, C·kh·kw, L): each column one patch, L = Ho·Wo of them (torch's F.unfold)."""
-    kernel, stride, padding = _arguments("unfold", kernel_size, dilation, padding, stride)
+    kernel, stride, padding = window_arguments("unfold", kernel_size, dilation, padding, stride)
     if input.ndim != 4:
         raise ValueError(f"unfold: expected input (N, C, H, W), got shape {tuple(input.shape)}")
     ho, wo = window_positions(*input.shape[2:], kernel, stride, padding)
@@ -77,7 +78,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002 -
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
     """(N, C·kh·kw, L) -> (N, C, H, W) with H, W = ``output_size``: each column entry added back at
     its pixel, overlaps summed (torch's F.fold; unfold's adjoint)."""
-    kernel, stride, padding = _arguments("fold", kernel_size, dilation, padding, stride)
+    kernel, stride, padding = window_arguments("fold", kernel_size, dilation, padding, stride)
     (h, w), (kh, kw) = pair(output_size), kernel
     ho, wo = window_positions(h, w, kernel, stride, padding)
     if input.ndim != 3 or input.shape[1] % (kh * kw) or input.shape[2] != ho * wo or ho < 1 or wo < 1:
