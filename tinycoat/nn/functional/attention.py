@@ -83,7 +83,8 @@ def attention_weights(query, key, attn_mask=None, is_causal=False, scale=None):
     if attn_mask is None or attn_mask.dtype.kind != "b":
         return softmax(logits if attn_mask is None else logits + attn_mask, axis=-1)
     # A boolean mask: the keys where it is False get weight 0. A query that may see no key at all
-    # gets weight 0 everywhere (PyTorch's answer), not the 0/0 of a softmax over nothing.
+    # gets weight 0 everywhere (PyTorch 2.13's scaled_dot_product_attention's answer), not the 0/0
+    # of a softmax over nothing.
     sees_none = ~attn_mask.any(-1, keepdim=True)
     weights = softmax(where(attn_mask | sees_none, logits, -math.inf), axis=-1)
     return where(sees_none, 0.0, weights)
