@@ -22,6 +22,13 @@ FORMULAS = {
     "CosineAnnealingLR": (lambda o: sched.CosineAnnealingLR(o, T_max=8, eta_min=0.01),
                           lambda t, lr0: 0.01 + (lr0 - 0.01) * (1 + math.cos(math.pi * t / 8)) / 2),
     "LambdaLR": (lambda o: sched.LambdaLR(o, lambda t: 1 / (1 + t)), lambda t, lr0: lr0 / (1 + t)),
+    "LinearLR": (lambda o: sched.LinearLR(o, start_factor=0.25, total_iters=4),
+                 lambda t, lr0: lr0 * (0.25 + 0.75 * min(t, 4) / 4)),
+    "ConstantLR": (lambda o: sched.ConstantLR(o, factor=0.5, total_iters=3), lambda t, lr0: lr0 * (0.5 if t < 3 else 1)),
+    "SequentialLR": (lambda o: sched.SequentialLR(o, [sched.LinearLR(o, start_factor=0.25, total_iters=4),
+                                                      sched.CosineAnnealingLR(o, T_max=6, eta_min=0.001)], [4]),
+                     lambda t, lr0: lr0 * (0.25 + 0.75 * t / 4) if t < 4
+                     else 0.001 + (lr0 - 0.001) * (1 + math.cos(math.pi * (t - 4) / 6)) / 2),
 }
 
 
@@ -84,3 +91,47 @@ def test_schedulers_refuse_bad_settings():
         sched.ExponentialLR([tc.zeros(1)], gamma=0.9)
     with pytest.raises(ValueError, match="last_epoch must be an int >= −1"):
         sched.ExponentialLR(optimizer(0.1), gamma=0.9, last_epoch=-2)
+
+
+def test_reduce_on_plateau_waits_patience_steps_then_cools_down():
+    """The lrs PyTorch 2.13 gives for this sequence (patience 2, cooldown 1, factor ½): a value that
+    is not better for a 3rd time in a row halves the lr; the step after a cut does not count."""
+    opt = optimizer(1.0, 0.01)
+    plateau = sched.ReduceLROnPlateau(opt, patience=2, cooldown=1, factor=0.5, min_lr=[0.0, 0.008])
+    seen = []
+    for value in [5, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3]:
+        plateau.step(value)
+        seen.append(plateau.get_last_lr())
+    assert [lr for lr, _ in seen] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25]
+    assert [small for _, small in seen][-1] == 0.008                    # (its floor, min_lr)
+    resumed = sched.ReduceLROnPlateau(optimizer(0.25, 0.008), patience=2, cooldown=1, factor=0.5)
+    resumed.load_state_dict(plateau.state_dict())
+    for value in (3, 3, 3, 3):                                           # cooldown, then 3 bad steps: halved
+        resumed.step(value), plateau.step(value)
+        assert resumed.get_last_lr() == plateau.get_last_lr()
+    assert plateau.get_last_lr()[0] == 0.125
+
+
+def test_reduce_on_plateau_max_mode_and_absolute_threshold():
+    rising = sched.ReduceLROnPlateau(optimizer(1.0), mode="max", patience=0, threshold=0.5, threshold_mode="abs")
+    for value, lr in ((1.0, 1.0), (1.4, 0.1), (2.0, 0.1), (2.2, 0.01)):   # +0.4 and +0.2 are not gains of 0.5
+        rising.step(value)
+        assert rising.get_last_lr() == [pytest.approx(lr)]
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: mode must be 'min' or 'max'"):
+        sched.ReduceLROnPlateau(optimizer(1.0), mode="up")
+
+
+@given(total=st.integers(3, 60), data=st.data())
+def test_warmup_cosine_is_pytorchs_linear_warmup_then_cosine_in_sequence(total, data):
+    """Lesson 10's claim: WarmupCosine(T, W) equals SequentialLR([LinearLR(1/W, W − 1), CosineAnnealingLR(T − W)],
+    milestones=[W]) at every step up to T."""
+    warmup = data.draw(st.integers(2, total - 1))
+    floor = data.draw(st.sampled_from([0.0, 1e-5]))
+    ours, theirs = optimizer(0.1), optimizer(0.1)
+    schedule = optim.WarmupCosine(ours, total_steps=total, warmup_steps=warmup, min_lr=floor)
+    chained = sched.SequentialLR(theirs, [sched.LinearLR(theirs, start_factor=1 / warmup, total_iters=warmup - 1),
+                                          sched.CosineAnnealingLR(theirs, T_max=total - warmup, eta_min=floor)],
+                                 milestones=[warmup])
+    for _ in range(total + 1):
+        assert schedule.get_last_lr() == pytest.approx(chained.get_last_lr(), rel=1e-12, abs=1e-15)
+        schedule.step(), chained.step()

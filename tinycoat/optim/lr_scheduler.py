@@ -9,6 +9,12 @@ it was made (``last_epoch``: call ``step()`` once an epoch, or once a batch, as 
     MultiStepLR        lr = initial · γ^(how many milestones are ≤ t)
     ExponentialLR      lr = initial · γ^t
     CosineAnnealingLR  lr = η_min + (initial − η_min) · ½(1 + cos(π t / T_max))
+    LinearLR           lr = initial · (s + (e − s) · min(t, T)/T)       (a warm-up: s < e = 1)
+    ConstantLR         lr = initial · f while t < T, then initial
+    SequentialLR       one scheduler after another, each from its own t = 0 at its milestone
+
+ReduceLROnPlateau is another kind: it multiplies the lr by a factor when a measured quantity
+(``step(val_loss)``) has stopped improving for ``patience`` steps — a rule, not a formula of t.
 
 Each is written as its formula of t; PyTorch computes most of them from the previous step's
 lr, which gives the same values as long as nothing else changes ``group['lr']``.
@@ -128,3 +134,115 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, t, initial_lr):
         return self.eta_min + (initial_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * t / self.T_max))
+
+
+class LinearLR(LRScheduler):
+    """lr = initial · (s + (e − s)·min(t, T)/T): the factor goes in a straight line from
+    ``start_factor`` s to ``end_factor`` e over ``total_iters`` T steps, then stays (a warm-up)."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        self.start_factor = check_number("LinearLR", "start_factor", start_factor, high=1.0, low_open=True)
+        self.end_factor = check_number("LinearLR", "end_factor", end_factor, high=1.0)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t, initial_lr):
+        return initial_lr * (self.start_factor + (self.end_factor - self.start_factor)
+                             * min(t, self.total_iters) / self.total_iters)
+
+
+class ConstantLR(LRScheduler):
+    """lr = initial · ``factor`` for the first ``total_iters`` steps, then the initial lr."""
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        self.factor = check_number("ConstantLR", "factor", factor, high=1.0)
+        self.total_iters = check_int("ConstantLR", "total_iters", total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t, initial_lr):
+        return initial_lr * (self.factor if t < self.total_iters else 1.0)
+
+
+class SequentialLR(LRScheduler):
+    """``schedulers[i]`` from milestone i on (``milestones``: the steps where the next one takes over),
+    each counting its own t from 0 there: e.g. LinearLR for a warm-up, then CosineAnnealingLR."""
+
+    not_saved = ("optimizer", "schedulers")
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        schedulers, milestones = list(schedulers), list(milestones)
+        if len(milestones) != len(schedulers) - 1 or sorted(milestones) != milestones or \
+                not all(is_int(m) and m > 0 for m in milestones):
+            raise ValueError(f"SequentialLR: expected increasing positive milestones, one fewer than the "
+                             f"{len(schedulers)} schedulers, got {milestones}")
+        if any(s.optimizer is not optimizer for s in schedulers):
+            raise ValueError("SequentialLR: every scheduler must drive the optimizer given to SequentialLR")
+        self.schedulers, self.milestones = schedulers, milestones
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t, initial_lr):
+        i = sum(1 for m in self.milestones if m <= t)            # the scheduler in charge at t
+        start = self.milestones[i - 1] if i else 0
+        return self.schedulers[i].lr_at(t - start, initial_lr)
+
+
+class ReduceLROnPlateau:
+    """Multiply every group's lr by ``factor`` (down to ``min_lr``) once the quantity passed to
+    ``step(value)`` has not improved for more than ``patience`` calls; then wait ``cooldown``
+    calls before counting again. Improved: below best·(1 − threshold) in "min" mode (above
+    best·(1 + threshold) in "max" mode; threshold_mode="abs": best ∓ threshold). min_lr: a number,
+    or one per parameter group."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                             f"got {mode!r} and {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = check_number("ReduceLROnPlateau", "factor", factor, high=1.0, high_open=True)
+        self.patience = check_int("ReduceLROnPlateau", "patience", patience, positive=False)
+        self.cooldown = check_int("ReduceLROnPlateau", "cooldown", cooldown, positive=False)
+        self.threshold = check_number("ReduceLROnPlateau", "threshold", threshold)
+        groups = len(optimizer.param_groups)
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(self.min_lrs) != groups:
+            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number or a list of {groups} (one per parameter "
+                             f"group), got {min_lr!r}")
+        self.eps = eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.bad_steps = self.cooldown_left = self.last_epoch = 0
+
+    def improves(self, value) -> bool:
+        """PyTorch's test, as it is (for "rel" with a negative best the margin changes side)."""
+        if self.threshold_mode == "rel":
+            bound = self.best * (1 - self.threshold if self.mode == "min" else 1 + self.threshold)
+        else:
+            bound = self.best - self.threshold if self.mode == "min" else self.best + self.threshold
+        return value < bound if self.mode == "min" else value > bound
+
+    def step(self, value):
+        value = float(value)
+        self.last_epoch += 1
+        if self.improves(value):
+            self.best, self.bad_steps = value, 0
+        else:
+            self.bad_steps += 1
+        if self.cooldown_left > 0:                               # just reduced: these steps do not count
+            self.cooldown_left -= 1
+            self.bad_steps = 0
+        if self.bad_steps > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new > self.eps:                 # (changes smaller than eps are skipped)
+                    group["lr"] = new
+            self.cooldown_left, self.bad_steps = self.cooldown, 0
+
+    def get_last_lr(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
+
+    def load_state_dict(self, state: dict):
+        self.__dict__.update({key: value for key, value in state.items() if key != "optimizer"})
