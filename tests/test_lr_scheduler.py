@@ -135,3 +135,51 @@ def test_warmup_cosine_is_pytorchs_linear_warmup_then_cosine_in_sequence(total, 
     for _ in range(total + 1):
         assert schedule.get_last_lr() == pytest.approx(chained.get_last_lr(), rel=1e-12, abs=1e-15)
         schedule.step(), chained.step()
+
+
+@given(total=st.integers(4, 80), pct=st.floats(0.1, 0.9), top=st.floats(1e-3, 1.0))
+def test_one_cycle_rises_then_falls_along_half_cosines_with_the_momentum_opposite(total, pct, top):
+    """OneCycleLR: lr from top/25 up to top until step u = pct·T − 1, then down to top/25/10⁴ at T − 1,
+    each leg e + (s − e)·½(1 + cos(π·p)); SGD's momentum from 0.95 down to 0.85 and back."""
+    opt = optim.SGD([tc.nn.Parameter(tc.zeros(1).data)], lr=0.1, momentum=0.9)
+    cycle = sched.OneCycleLR(opt, max_lr=top, total_steps=total, pct_start=pct)
+    up, start, low = pct * total - 1, top / 25, top / 25 / 1e4
+
+    def leg(s, e, p):
+        return e + (s - e) / 2 * (1 + math.cos(math.pi * p))
+    for t in range(total):
+        rising = t <= up
+        p = (t / up if up > 0 else 1.0) if rising else (t - up) / (total - 1 - up)
+        want_lr = leg(start, top, p) if rising else leg(top, low, p)
+        want_m = leg(0.95, 0.85, p) if rising else leg(0.85, 0.95, p)
+        assert opt.param_groups[0]["lr"] == pytest.approx(want_lr, rel=1e-12)
+        assert opt.param_groups[0]["momentum"] == pytest.approx(want_m, rel=1e-12)
+        if t < total - 1:
+            cycle.step()
+    with pytest.raises(ValueError, match=f"OneCycleLR: stepped {total + 1} times, but the cycle has {total} steps"):
+        cycle.step()
+
+
+def test_one_cycle_with_a_rise_of_one_step():
+    """pct_start·T = 1: the rise is step 0 alone (PyTorch divides 0 by 0 there)."""
+    opt = optim.SGD([tc.nn.Parameter(tc.zeros(1).data)], lr=0.1, momentum=0.9)
+    cycle = sched.OneCycleLR(opt, max_lr=1.0, total_steps=10, pct_start=0.1)
+    assert cycle.get_last_lr() == [1.0]
+    cycle.step()
+    assert cycle.get_last_lr()[0] == pytest.approx(4e-6 + (1 - 4e-6) / 2 * (1 + math.cos(math.pi / 9)))
+
+
+def test_one_cycle_three_phases_linear_and_adams_beta():
+    opt = optim.AdamW([tc.nn.Parameter(tc.zeros(1).data)], lr=0.1)
+    cycle = sched.OneCycleLR(opt, max_lr=1.0, epochs=2, steps_per_epoch=5, three_phase=True, anneal_strategy="linear")
+    lrs, betas = [], []
+    for t in range(10):
+        lrs.append(opt.param_groups[0]["lr"]), betas.append(opt.param_groups[0]["betas"][0])
+        if t < 9:
+            cycle.step()
+    # up (steps 0–2), back down to the start (2–4), then on down to start/10⁴ (4–9), all in straight lines
+    assert lrs == pytest.approx([0.04, 0.52, 1.0, 0.52, 0.04, 0.04 - 0.04 * (1 - 1e-4) * 0.2, 0.04 - 0.04 * (1 - 1e-4) * 0.4,
+                                 0.04 - 0.04 * (1 - 1e-4) * 0.6, 0.04 - 0.04 * (1 - 1e-4) * 0.8, 4e-6], rel=1e-9)
+    assert betas == pytest.approx([0.95, 0.9, 0.85, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95], rel=1e-12)
+    with pytest.raises(ValueError, match="cycle_momentum needs an optimizer with momentum"):
+        sched.OneCycleLR(optimizer(0.1), max_lr=1.0, total_steps=10)

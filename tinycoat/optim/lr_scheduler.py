@@ -12,6 +12,8 @@ it was made (``last_epoch``: call ``step()`` once an epoch, or once a batch, as 
     LinearLR           lr = initial · (s + (e − s) · min(t, T)/T)       (a warm-up: s < e = 1)
     ConstantLR         lr = initial · f while t < T, then initial
     SequentialLR       one scheduler after another, each from its own t = 0 at its milestone
+    OneCycleLR         up from max_lr/div_factor to max_lr, then down far below it, along half
+                       cosines (or lines), with the momentum going the other way
 
 ReduceLROnPlateau is another kind: it multiplies the lr by a factor when a measured quantity
 (``step(val_loss)``) has stopped improving for ``patience`` steps — a rule, not a formula of t.
@@ -184,6 +186,74 @@ class SequentialLR(LRScheduler):
         i = sum(1 for m in self.milestones if m <= t)            # the scheduler in charge at t
         start = self.milestones[i - 1] if i else 0
         return self.schedulers[i].lr_at(t - start, initial_lr)
+
+
+class OneCycleLR(LRScheduler):
+    """Smith's one-cycle policy, as PyTorch's: over ``total_steps`` (or epochs · steps_per_epoch)
+    the lr rises from max_lr/div_factor to ``max_lr`` during the first ``pct_start`` of the steps,
+    then falls to max_lr/(div_factor · final_div_factor); ``three_phase`` comes back down to the
+    start first. Between two phase ends s → e the lr is e + (s − e)·½(1 + cos(π·p)), p the fraction
+    of the phase done ("linear": s + (e − s)·p). The momentum (SGD's, or Adam's β₁) moves the other
+    way, between ``max_momentum`` and ``base_momentum``. Step it once per batch."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = check_int("OneCycleLR", "epochs", epochs) * check_int("OneCycleLR", "steps_per_epoch",
+                                                                               steps_per_epoch)
+        self.total_steps = check_int("OneCycleLR", "total_steps", total_steps)
+        check_number("OneCycleLR", "pct_start", pct_start, high=1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy, self.cycle_momentum = anneal_strategy, bool(cycle_momentum)
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        if len(max_lrs) != len(groups):
+            raise ValueError(f"OneCycleLR: max_lr must be a number or a list of {len(groups)} (one per group)")
+        up = float(pct_start * self.total_steps) - 1                  # the phases' last steps, as PyTorch's
+        # (phase ends, and each phase's start and end as names of the group's values)
+        self.phases = ([(up, "initial_lr", "max_lr"), (2 * up, "max_lr", "initial_lr"), (self.total_steps - 1, "initial_lr", "min_lr")]
+                       if three_phase else [(up, "initial_lr", "max_lr"), (self.total_steps - 1, "max_lr", "min_lr")])
+        self.momentum_key = "betas" if "betas" in groups[0] else "momentum"
+        if self.cycle_momentum and self.momentum_key == "momentum" and not groups[0].get("momentum"):
+            raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum (SGD(momentum > 0), "
+                             "Adam's betas), or pass cycle_momentum=False")
+        if last_epoch == -1:
+            for group, top in zip(groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"], group["min_lr"] = top, top / div_factor / final_div_factor
+                group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, p):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2 * (1 + math.cos(math.pi * p))
+        return start + (end - start) * p
+
+    def _apply(self):
+        t = self.last_epoch
+        if t >= self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {t + 1} times, but the cycle has {self.total_steps} steps "
+                             "(total_steps, or epochs · steps_per_epoch)")
+        begin = 0
+        for i, (end, start_key, end_key) in enumerate(self.phases):
+            if t <= end or i == len(self.phases) - 1:
+                p = (t - begin) / (end - begin) if end > begin else 1.0      # (a phase of one step: done)
+                break
+            begin = end
+        # momentum runs opposite to the lr: from max while the lr rises to base at its peak, and back
+        momentum_keys = {"initial_lr": "max_momentum", "max_lr": "base_momentum", "min_lr": "max_momentum"}
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._anneal(group[start_key], group[end_key], p)
+            if self.cycle_momentum:
+                m = self._anneal(group[momentum_keys[start_key]], group[momentum_keys[end_key]], p)
+                if self.momentum_key == "betas":
+                    group["betas"] = (m, group["betas"][1])
+                else:
+                    group["momentum"] = m
 
 
 class ReduceLROnPlateau:
