@@ -197,6 +197,11 @@ def test_a_tensor_dataset_is_batched_as_it_is_and_resumes(n, batch_size, shuffle
         assert_same(list(it), list(restored))
 
 
+def test_a_tensor_dataset_takes_lists_and_strided_arrays():
+    data = TensorDataset(np.arange(6)[::2], [10, 20, 30], tc.ones(3, 2))
+    assert [a.tolist() for a in data[np.array([2, 0])]] == [[4, 0], [30, 10], [[1.0, 1.0], [1.0, 1.0]]]
+
+
 def test_a_tensor_dataset_refuses_unmatched_arrays_and_image_transforms():
     with pytest.raises(ValueError, match=r"same first axis .* got shapes \(3, 2\), \(4,\)"):
         TensorDataset(np.zeros((3, 2)), np.zeros(4))

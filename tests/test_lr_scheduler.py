@@ -100,7 +100,7 @@ def test_reduce_on_plateau_waits_patience_steps_then_cools_down():
     plateau = sched.ReduceLROnPlateau(opt, patience=2, cooldown=1, factor=0.5, min_lr=[0.0, 0.008])
     seen = []
     for value in [5, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3]:
-        plateau.step(value)
+        plateau.step(tc.tensor(float(value)))                             # (a loss tensor, as PyTorch's idiom)
         seen.append(plateau.get_last_lr())
     assert [lr for lr, _ in seen] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25]
     assert [small for _, small in seen][-1] == 0.008                    # (its floor, min_lr)

@@ -71,6 +71,10 @@ def test_rounding_is_numpys_and_outside_the_graph(a, device):
         np.testing.assert_array_equal(got.numpy(), want(a))
         assert not got.requires_grad
     np.testing.assert_array_equal(x.round(decimals=1).numpy(), np.round(a, 1))
+    for decimals in (-1, 2, 3):                                  # in the tensor's own dtype, as NumPy's
+        single = a.astype(np.float32)
+        np.testing.assert_array_equal(tc.tensor(single, device=device).round(decimals).numpy(), np.round(single, decimals))
+    assert tc.tensor([2.675], device=device).round(2).item() == np.round(np.float32(2.675), 2)
     assert tc.floor(tc.tensor([3, -4], device=device)).tolist() == [3, -4]
 
 
@@ -155,6 +159,17 @@ def test_edges_a_differential_check_against_pytorch_found(device):
     assert (tc.zeros(0, dtype="int64", device=device) // 0).shape == (0,)
     with pytest.raises(ValueError, match=r"outer: expected two 1-D tensors, got shapes \(2, 1\) and \(2,\)"):
         tc.outer(x.reshape(2, 1), x)
+
+
+def test_python_numbers_from_tensors_and_numpy_scalars_as_arguments(device):
+    """float(loss) and int(count) as PyTorch's; a NumPy scalar as softplus's beta or norm's p leaves a
+    float32 tensor float32 (NumPy 2 would promote it to float64)."""
+    assert float(tc.tensor([2.5], device=device)) == 2.5 and int(tc.tensor(7, device=device)) == 7
+    with pytest.raises(ValueError, match=r"item\(\) needs a tensor with one element, got shape \(2,\)"):
+        float(tc.ones(2, device=device))
+    x = tc.ones(3, device=device)
+    assert tc.nn.functional.softplus(x, beta=np.float64(2.0)).dtype == tc.float32
+    assert x.norm(np.int64(3)).dtype == tc.float32 and x.norm(np.int64(3)).item() == pytest.approx(3 ** (1 / 3))
 
 
 def test_boolean_logic_operators(device):

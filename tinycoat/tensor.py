@@ -101,6 +101,9 @@ class Tensor:
         """The values as a host NumPy array (copied from the GPU if needed)."""
         return backend.to_numpy(self.data)
 
+    def __float__(self): return float(self.item())     # float(loss), as PyTorch: one element only
+    def __int__(self): return int(self.item())
+
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
@@ -459,8 +462,16 @@ class Tensor:
     def ceil(self): return self._step(self.xp.ceil)
     def trunc(self): return self._step(self.xp.trunc)
     def round(self, decimals=0):  # noqa: A003
-        """To ``decimals`` places (negative: to tens, hundreds, ...; integers too, as NumPy's)."""
-        return Tensor(self.data.copy() if self.dtype.kind == "b" else self.xp.round(self.data, decimals))
+        """To ``decimals`` places (negative: to tens, hundreds, ...; integers too, as NumPy's). Floats
+        are scaled by 10^decimals in their own dtype, rounded to the even neighbour and scaled back,
+        as NumPy and PyTorch do (CuPy's own round scales in float64: 2.675 would round another way)."""
+        if self.dtype.kind == "b" or (self.dtype.kind in "iu" and decimals >= 0):
+            return Tensor(self.data.copy())
+        if self.dtype.kind in "iu":
+            return Tensor(self.xp.round(self.data, decimals))
+        factor = self.xp.asarray(10.0 ** abs(decimals), dtype=self.dtype)
+        x, xp = self.data, self.xp
+        return Tensor(xp.rint(x * factor) / factor if decimals >= 0 else xp.rint(x / factor) * factor)
 
     def _step(self, function):
         return Tensor(function(self.data) if self.dtype.kind == "f" else self.data.copy())

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinycoat.backend import to_numpy
+
 
 @dataclass
 class ArrayDataset:
@@ -103,8 +105,8 @@ class TensorDataset:
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset: give at least one array")
-        # (a tensor, on any device, gives its values as a NumPy array: the data code runs on the host)
-        self.arrays = tuple(np.asarray(a.numpy() if hasattr(a, "numpy") else a) for a in arrays)
+        # (a tensor or a CuPy array gives its values as a NumPy array: the data code runs on the host)
+        self.arrays = tuple(np.asarray(a.numpy() if hasattr(a, "numpy") else to_numpy(a)) for a in arrays)
         shapes = [a.shape for a in self.arrays]
         if any(len(shape) == 0 for shape in shapes) or len({shape[0] for shape in shapes}) != 1:
             raise ValueError(f"TensorDataset: every array needs the same first axis (one entry per sample), "

@@ -219,7 +219,7 @@ def norm(x, p=2, dim=None, keepdim=False):
         return sum((x != 0).to(dtype=x.dtype), axes, keepdim)
     if p == 1:
         return sum(x.abs(), axes, keepdim)
-    return Norm.apply(_float(x), p=p, axes=axes, keepdims=keepdim)
+    return Norm.apply(_float(x), p=float(p), axes=axes, keepdims=keepdim)   # (a Python p keeps x's dtype)
 
 
 def prod(x, dim=None, keepdim=False):

@@ -292,7 +292,7 @@ class ReduceLROnPlateau:
         return value < bound if self.mode == "min" else value > bound
 
     def step(self, value):
-        value = float(value)
+        value = float(value)                                     # (a one-element tensor too: val_loss)
         self.last_epoch += 1
         if self.improves(value):
             self.best, self.bad_steps = value, 0

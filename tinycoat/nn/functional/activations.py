@@ -115,7 +115,8 @@ def softplus(x, beta=1.0, threshold=20.0):
     """log(1 + e^βx)/β, and x where βx > threshold (Softplus above; PyTorch's F.softplus)."""
     if not beta > 0:
         raise ValueError(f"softplus: beta must be a positive number, got {beta!r}")
-    return Softplus.apply(_float(x), beta=beta, threshold=threshold)
+    # (Python floats: a NumPy scalar would make NumPy 2 compute a float32 x in float64)
+    return Softplus.apply(_float(x), beta=float(beta), threshold=float(threshold))
 
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):
