@@ -94,6 +94,8 @@ def test_comparisons_logic_and_closeness_by_name(data, device):
     np.testing.assert_array_equal(tc.isclose(x, y).numpy(), np.isclose(a, b))
     np.testing.assert_array_equal(x.isclose(y, equal_nan=True).numpy(), np.isclose(a, b, equal_nan=True))
     assert tc.count_nonzero(x).item() == np.count_nonzero(a)
+    with pytest.raises(ValueError, match="isclose: rtol and atol must be >= 0, got rtol=-1"):
+        x.isclose(y, rtol=-1)
 
 
 @given(a=arrays(st.integers(1, 4).map(lambda n: (n,))), b=arrays(st.integers(1, 4).map(lambda n: (n,))))

@@ -514,6 +514,8 @@ class Tensor:
         """|self − other| <= atol + rtol·|other|, entry by entry (torch.isclose; allclose asks it of all)."""
         other = autograd.as_tensor(other, like=self)
         ops.arithmetic.broadcastable("isclose", self, other)
+        if not (rtol >= 0 and atol >= 0):
+            raise ValueError(f"isclose: rtol and atol must be >= 0, got rtol={rtol!r}, atol={atol!r}")
         return Tensor(self.xp.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def count_nonzero(self, dim=None):
