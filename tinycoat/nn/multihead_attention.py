@@ -23,6 +23,7 @@ from tinycoat.checks import check_float_input, check_int, check_number
 from tinycoat.nn import init
 from tinycoat.nn.functional.attention import attention_weights, causal_mask
 from tinycoat.nn.functional.dropout import dropout
+from tinycoat.nn.functional.linear import linear
 from tinycoat.nn.linear import Linear
 from tinycoat.nn.module import Module, Parameter
 from tinycoat.tensor import zeros
@@ -73,7 +74,7 @@ class MultiheadAttention(Module):
         n, length, source = query.shape[0], query.shape[1], key.shape[1]
         w = self.in_proj_weight.chunk(3)
         b = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
-        q, k, v = (self._heads(x @ wi.T + (bi if bi is not None else 0)) for x, wi, bi in zip((query, key, value), w, b))
+        q, k, v = (self._heads(linear(x, wi, bi)) for x, wi, bi in zip((query, key, value), w, b))
         if is_causal and attn_mask is None:                            # hide the keys after each query
             attn_mask = ~causal_mask(length, source, query.device)
         mask = self._mask(attn_mask, key_padding_mask, n, length, source, query)

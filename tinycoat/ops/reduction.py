@@ -225,27 +225,25 @@ def norm(x, p=2, dim=None, keepdim=False):
 def prod(x, dim=None, keepdim=False):
     """The product of the entries along one axis ``dim`` (of all of them by default), torch.prod;
     of integers (or bools) an int64."""
-    if x.dtype.kind in "biu":
-        x = Tensor(x.data.astype(int64))
     if dim is None:
-        return Prod.apply(x.reshape(-1), axis=0)
-    n = x.ndim or 1
-    if not is_int(dim) or not -n <= dim < n:
-        raise (TypeError if not is_int(dim) else IndexError)(
-            f"prod: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
-    if x.ndim == 0:
-        return Prod.apply(x.reshape(1), axis=0, keepdims=False).reshape(())
-    return Prod.apply(x, axis=dim % x.ndim, keepdims=keepdim)
+        return _along_one_axis("prod", Prod, x.reshape(-1), 0)
+    return _along_one_axis("prod", Prod, x, dim, keepdims=keepdim)
 
 
 def cumsum(x, dim):
     """Running sums along ``dim`` (torch.cumsum): y_i = x_0 + … + x_i."""
-    n = x.ndim or 1                                # (a 0-d tensor takes dim 0 or −1, as PyTorch)
+    return _along_one_axis("cumsum", Cumsum, x, dim)
+
+
+def _along_one_axis(name, function, x, dim, **params):
+    """``function`` along the one axis ``dim`` of x, as PyTorch's prod and cumsum take it: of
+    integers (or bools) in int64, and a 0-d tensor with dim 0 or −1."""
+    n = x.ndim or 1
     if not is_int(dim) or not -n <= dim < n:
         raise (TypeError if not is_int(dim) else IndexError)(
-            f"cumsum: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
-    if x.dtype.kind in "biu":                      # running sums of integers (or bools) are int64, as PyTorch's
+            f"{name}: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
+    if x.dtype.kind in "biu":
         x = Tensor(x.data.astype(int64))
     if x.ndim == 0:
-        return Cumsum.apply(x.reshape(1), axis=0).reshape(())
-    return Cumsum.apply(x, axis=dim % x.ndim)
+        return function.apply(x.reshape(1), axis=0).reshape(())
+    return function.apply(x, axis=dim % x.ndim, **params)

@@ -21,7 +21,8 @@ bias_table (heads, 2H−1, 2W−1). Everything is batched matrix products over
 
 PyTorch's ``scaled_dot_product_attention`` (below) is the same formula with the bias called a
 mask: an additive float ``attn_mask`` *is* a bias, so relative attention ("pre") is
-scaled_dot_product_attention(q, k, v, attn_mask=w_{i−j}); a boolean mask is the bias 0 or −∞.
+scaled_dot_product_attention(q, k, v, attn_mask=w_{i−j}); a boolean mask is the bias 0 or −∞
+(but a query it leaves no key gets weight 0, where an all −∞ float row would give NaN).
 """
 from __future__ import annotations
 
