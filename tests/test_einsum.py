@@ -1,6 +1,7 @@
 """einsum (tinycoat/ops/einsum.py) on equations Hypothesis writes: random indices and sizes, one to
-three operands, indices summed away or kept, some only in one operand. Values against numpy.einsum,
-gradients by tc.gradcheck (float64 central differences)."""
+three operands, indices summed away or kept, some only in one operand, '...' and size-1 axes that
+broadcast. Values against numpy.einsum (on the equation with every axis named and the arrays
+broadcast beforehand), gradients by tc.gradcheck (float64 central differences)."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -43,13 +44,74 @@ def test_einsum_spellings_and_the_batched_matrix_product(device):
     assert tc.einsum("i,i->", tc.tensor([1, 2], device=device), tc.tensor([0.5, 0.5], device=device)).dtype == tc.float32
 
 
+@st.composite
+def equations_with_dots(draw):
+    """(equation with '...', the same equation with every axis named, arrays, the arrays broadcast).
+    The letters "XY" play the axes '...' stands for: an operand with '...' has the last 0-2 of them
+    (broadcasting aligns shapes from the right), where its '...' stands; any axis may be drawn as 1."""
+    named, _ = draw(equations())
+    inputs = named.split("->")[0].split(",")
+    dots = "XY"[:draw(st.integers(0, 2))]
+    sizes = {c: draw(st.integers(1, 3)) for c in "ijkabXY"}
+    short, full = [], []
+    for part in inputs:
+        if draw(st.booleans()):
+            at = draw(st.integers(0, len(part)))
+            mine = dots[draw(st.integers(0, len(dots))):]
+            short.append(part[:at] + "..." + part[at:])
+            part = part[:at] + mine + part[at:]
+        else:
+            short.append(part)
+        full.append(part)
+    letters = "".join(full)
+    singles = "".join(sorted(c for c in set(letters) - set(dots) if letters.count(c) == 1))
+    dotted = any("..." in part for part in short)
+    used = [c for c in sorted(set(letters)) if c not in dots]
+    kept = "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
+    present = "".join(c for c in dots if c in letters)        # what '...' stands for: the widest operand's
+    form = draw(st.sampled_from(["implicit", "keep", "sum"] if dotted else ["implicit", "sum"]))
+    if form == "implicit":           # no arrow: the '...' axes in front, then the letters met once, sorted
+        out_short, out_full = None, present + singles
+    elif form == "keep":
+        at = draw(st.integers(0, len(kept)))
+        out_short, out_full = kept[:at] + "..." + kept[at:], kept[:at] + present + kept[at:]
+    else:                            # an arrow without '...': PyTorch sums those axes away
+        out_short, out_full = kept, kept
+    shapes = [tuple(draw(st.sampled_from([1, sizes[c]])) for c in part) for part in full]
+    arrays = [draw(hnp.arrays(FLOAT, shape, elements=values(-2, 2))) for shape in shapes]
+    widest = {c: max(n for part, shape in zip(full, shapes) for d, n in zip(part, shape) if d == c) for c in letters}
+    broadcast = [np.broadcast_to(a, tuple(widest[c] for c in part)) for a, part in zip(arrays, full)]
+    equation = ",".join(short) + ("" if out_short is None else "->" + out_short)
+    return equation, ",".join(full) + "->" + out_full, arrays, broadcast
+
+
+@given(case=equations_with_dots())
+def test_einsum_dots_and_size_one_axes_broadcast_as_in_pytorch(case, device):
+    equation, named, arrays, broadcast = case
+    out = tc.einsum(equation, *[tc.tensor(a, device=device) for a in arrays])
+    np.testing.assert_allclose(out.numpy(), np.einsum(named, *broadcast), rtol=1e-12, atol=1e-12)
+    leaves = [tc.tensor(a, dtype="float64", requires_grad=True, device=device) for a in arrays]
+    assert tc.gradcheck(lambda *xs: tc.einsum(equation, *xs), *leaves)
+
+
+def test_einsum_with_dots_examples():
+    x, w = tc.ones(2, 5, 3), tc.arange(12.0).reshape(3, 4)
+    assert tc.einsum("...i,ij->...j", x, w).shape == (2, 5, 4)            # a linear layer on any leading axes
+    assert tc.einsum("...i->i", x).tolist() == [10.0] * 3                  # no '...' after the arrow: summed
+    assert tc.einsum("i...j,j...->i...", tc.ones(2, 3, 4), tc.ones(4, 5, 1)).shape == (2, 5, 3)
+    assert tc.einsum("ij,jk->ik", tc.ones(2, 1), w).tolist() == [[12.0, 15.0, 18.0, 21.0]] * 2  # j: 1 meets 3
+
+
 @pytest.mark.parametrize("equation, shapes, message", [
-    ("...ij,jk->...ik", [(2, 3), (3, 4)], "'...' is not supported"),
+    ("ij->...", [(2, 3)], "has '...' but no operand does"),
+    ("......i->i", [(2, 3)], "at most one '...'"),
+    ("...ijk->i", [(2, 3)], "operand 0 has 2 axes, but '...ijk' names 3 .* fewer than 0"),
     ("ii->i", [(2, 2)], "none twice"),
-    ("ij,jk->ik", [(2, 3), (4, 5)], "index 'j' has size 3 in one operand and 4"),
+    ("ij,jk->ik", [(2, 3), (4, 5)], "index 'j' has size 3 in one operand and 4 in operand 1, and neither is 1"),
     ("ij,jk->ik", [(2, 3)], "subscripts for 2 operands, got 1"),
     ("ij->iz", [(2, 3)], "names z, which no operand has"),
-    ("ijk->i", [(2, 3)], "operand 0 has shape \\(2, 3\\), but 'ijk' names 3 axes"),
+    ("ijk->i", [(2, 3)], "operand 0 has 2 axes, but 'ijk' names 3"),
+    ("i->i", [(2, 3)], "operand 0 has 2 axes, but 'i' names 1"),
 ])
 def test_einsum_says_what_is_wrong_with_an_equation(equation, shapes, message):
     with pytest.raises(ValueError, match=message):

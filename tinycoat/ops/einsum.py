@@ -46,23 +46,39 @@ class Einsum(Function):
         return tuple(grads)
 
 
-def _parse(equation, count):
-    """(input subscripts, output subscripts) of an equation such as "ij,jk->ik" or "ij,jk" (without an
-    arrow the output is every index that appears once, in alphabetical order, as in NumPy and PyTorch)."""
+def _parse(equation, ndims):
+    """(input subscripts, output subscripts) of an equation such as "ij,jk->ik" or "ij,jk", for operands
+    of ``ndims`` axes. Without an arrow the output is every index that appears once, in alphabetical
+    order, as in NumPy and PyTorch. '...' stands for the axes no letter names: it becomes letters of
+    its own, the same for every operand, counted from the right (as broadcasting aligns shapes); an
+    output without '...' sums those axes away (PyTorch's rule), one without an arrow keeps them in front."""
     equation = equation.replace(" ", "")
-    if "." in equation:
-        raise ValueError(f"einsum: '...' is not supported here; name every axis ({equation!r})")
     left, arrow, output = equation.partition("->")
     inputs = left.split(",")
+    if len(inputs) != len(ndims):
+        raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operands, got {len(ndims)} operands")
+    for part in inputs + [output]:
+        named = part.replace("...", "", 1)
+        if not all(c in string.ascii_letters for c in named) or len(set(named)) != len(named):
+            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z, none twice (a diagonal "
+                             "is not supported here), and at most one '...'")
+    spare = [c for c in string.ascii_letters if c not in equation]
+    for i, (part, ndim) in enumerate(zip(inputs, ndims)):
+        named = len(part) - 3 * ("..." in part)
+        if ndim < named or (ndim > named and "..." not in part):
+            raise ValueError(f"einsum: operand {i} has {ndim} axes, but {part!r} names {named}"
+                             + (" (and '...' cannot stand for fewer than 0)" if "..." in part else ""))
+    widest = max([ndim - len(part) + 3 for part, ndim in zip(inputs, ndims) if "..." in part], default=0)
+    if widest > len(spare):
+        raise ValueError(f"einsum: '...' stands for {widest} axes, more than the {len(spare)} letters left unused")
+    broadcast = "".join(spare[:widest])
+    inputs = [part.replace("...", broadcast[widest - (ndim - len(part) + 3):]) for part, ndim in zip(inputs, ndims)]
     letters = "".join(inputs)
     if not arrow:
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    if len(inputs) != count:
-        raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operands, got {count} operands")
-    for part in inputs + [output]:
-        if not all(c in string.ascii_letters for c in part) or len(set(part)) != len(part):
-            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z, none twice (a diagonal "
-                             "is not supported here)")
+        output = broadcast + "".join(sorted(c for c in set(letters) - set(broadcast) if letters.count(c) == 1))
+    if "..." in output and not any("..." in part for part in left.split(",")):
+        raise ValueError(f"einsum: the output of {equation!r} has '...' but no operand does")
+    output = output.replace("...", broadcast)
     if set(output) - set(letters):
         raise ValueError(f"einsum: the output of {equation!r} names {''.join(sorted(set(output) - set(letters)))}, "
                          "which no operand has")
@@ -71,23 +87,26 @@ def _parse(equation, count):
 
 def einsum(equation, *operands):
     """Sum of products over named indices (torch.einsum / numpy.einsum): ``einsum("ij,jk->ik", a, b)``
-    (or the operands as one list). Differentiable in every operand; no '...' and no repeated index
-    within one operand."""
+    (or the operands as one list), with '...' for unnamed leading or trailing axes. Differentiable in
+    every operand. An index of size 1 in one operand and n in another is broadcast (as in PyTorch); no
+    repeated index within one operand (no diagonal)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
         raise ValueError("einsum: needs at least one operand")
     operands = _joined(operands)                # (integers meeting floats take the floats' dtype, as in cat)
-    inputs, output = _parse(equation, len(operands))
-    sizes = {}
-    for i, (x, subscripts) in enumerate(zip(operands, inputs)):
-        if x.ndim != len(subscripts):
-            raise ValueError(f"einsum: operand {i} has shape {x.shape}, but {subscripts!r} names {len(subscripts)} axes")
-        for c, n in zip(subscripts, x.shape):
-            if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i} "
-                                 f"(shapes {[tuple(o.shape) for o in operands]})")
     devices = {x.device for x in operands}
     if len(devices) > 1:
         raise DeviceError(f"einsum: the operands are on different devices {sorted(devices)}")
+    inputs, output = _parse(equation, [x.ndim for x in operands])
+    sizes = {}
+    for i, (x, subscripts) in enumerate(zip(operands, inputs)):
+        for c, n in zip(subscripts, x.shape):
+            if n != sizes.setdefault(c, n) and 1 not in (n, sizes[c]):
+                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i}, "
+                                 f"and neither is 1 (shapes {[tuple(o.shape) for o in operands]})")
+            sizes[c] = max(n, sizes[c])
+    # A size-1 axis meeting a longer one is repeated to its length first: expand's backward sums it back.
+    operands = [x if x.shape == tuple(sizes[c] for c in s) else x.expand(*(sizes[c] for c in s))
+                for x, s in zip(operands, inputs)]
     return Einsum.apply(*operands, subscripts=inputs, output=output)
