@@ -100,6 +100,22 @@ def test_a_sample_whose_keys_are_all_padding_attends_to_nothing(device):
     assert np.isfinite(x.grad.numpy()).all() and all(np.isfinite(p.grad.numpy()).all() for p in layer.parameters())
 
 
+@given(case=mha_case(), batch_first=st.booleans(), data=st.data())
+def test_one_sequence_without_a_batch_axis_is_a_batch_of_one(case, batch_first, data, device):
+    """(L, E) in, (L, E) out, as PyTorch: the longhand's first sample, with masks (S,) and (L, S)."""
+    heads, q, k, v = case
+    layer = make(q.shape[-1], heads, device, batch_first=batch_first)
+    hide_keys = data.draw(arrays(k.shape[1:2], -1, 1)) > 0.3
+    hide_pairs = data.draw(arrays((q.shape[1], k.shape[1]), -1, 1)) > 0.3
+    hide_keys[0] = hide_pairs[:, 0] = False                            # (every query keeps a key)
+    y, weights = layer(*[tc.tensor(a[0], device=device) for a in (q, k, v)], average_attn_weights=False,
+                       key_padding_mask=tc.tensor(hide_keys, device=device), attn_mask=tc.tensor(hide_pairs, device=device))
+    want_y, want_w = longhand(layer, q[:1], k[:1], v[:1], (hide_pairs | hide_keys)[None])
+    assert y.shape == q.shape[1:] and weights.shape == (heads,) + hide_pairs.shape
+    np.testing.assert_allclose(y.detach().numpy(), want_y[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weights.detach().numpy(), want_w[0], rtol=1e-10, atol=1e-12)
+
+
 @given(case=mha_case())
 def test_gradients_agree_with_finite_differences(case, device):
     heads, q, k, v = case
@@ -126,8 +142,13 @@ def test_pytorchs_names_dropout_and_clear_errors():
         nn.MultiheadAttention(8, 3)
     with pytest.raises(ValueError, match=r"kdim=4, vdim=None"):
         nn.MultiheadAttention(8, 2, kdim=4)
-    with pytest.raises(ValueError, match=r"expected query, key and value \(L, N, E\) with E = 8"):
+    with pytest.raises(ValueError, match=r"expected query, key and value \(L, N, E\), or \(L, E\) for one sequence, "
+                                         r"with E = 8"):
         layer(tc.randn(3, 2, 6), x, x)
+    with pytest.raises(ValueError, match=r"or \(L, E\) for one sequence"):
+        layer(x[:, 0], x, x)                                           # (one sequence and a batch together)
+    with pytest.raises(ValueError, match=r"for one sequence, key_padding_mask must have shape \(S,\) = \(3,\), got \(1, 3\)"):
+        layer(x[:, 0], x[:, 0], x[:, 0], key_padding_mask=tc.zeros(1, 3) > 0)
     with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(2, 3\), got \(3, 2\)"):
         layer(x, x, x, key_padding_mask=tc.zeros(3, 2) > 0)
     with pytest.raises(TypeError, match="MultiheadAttention: expected a floating-point input"):

@@ -32,7 +32,8 @@ from tinycoat.tensor import zeros
 class MultiheadAttention(Module):
     """Attention from ``num_heads`` heads of d = embed_dim / num_heads, their outputs concatenated
     and mixed by ``out_proj``. forward(query, key, value) returns (output, weights): the weights
-    averaged over the heads (N, L, S), or per head (N, heads, L, S), or None without need_weights."""
+    averaged over the heads (N, L, S), or per head (N, heads, L, S), or None without need_weights.
+    One sequence (L, E) without a batch axis gives (L, E) and weights (L, S) or (heads, L, S)."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, *, batch_first=False, kdim=None, vdim=None,
                  dtype=None, device="cpu"):
@@ -58,14 +59,23 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
-        if query.ndim != 3 or key.ndim != 3 or value.ndim != 3 or query.shape[-1] != self.embed_dim \
+        form = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        if not (query.ndim == key.ndim == value.ndim and query.ndim in (2, 3)) or query.shape[-1] != self.embed_dim \
                 or key.shape != value.shape or key.shape[-1] != self.embed_dim:
-            form = "(N, L, E)" if self.batch_first else "(L, N, E)"
-            raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): expected query, key and value {form} "
-                             f"with E = {self.embed_dim} (key and value of one shape), got {query.shape}, "
-                             f"{key.shape}, {value.shape}")
+            raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}): expected query, key and value {form}, "
+                             f"or (L, E) for one sequence, with E = {self.embed_dim} (key and value of one shape), "
+                             f"got {query.shape}, {key.shape}, {value.shape}")
         for t in (query, key, value):
             check_float_input("MultiheadAttention", t)
+        if query.ndim == 2:                   # one sequence (L, E), as PyTorch takes it: a batch of one
+            if key_padding_mask is not None and key_padding_mask.ndim != 1:
+                raise ValueError(f"MultiheadAttention: for one sequence, key_padding_mask must have shape (S,) = "
+                                 f"({key.shape[0]},), got {tuple(key_padding_mask.shape)}")
+            axis = 0 if self.batch_first else 1
+            y, weights = self.forward(query.unsqueeze(axis), key.unsqueeze(axis), value.unsqueeze(axis),
+                                      None if key_padding_mask is None else key_padding_mask.unsqueeze(0),
+                                      need_weights, attn_mask, average_attn_weights, is_causal)
+            return y.squeeze(axis), (None if weights is None else weights.squeeze(0))
         if not self.batch_first:                                       # (L, N, E) -> (N, L, E)
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         if key.shape[0] != query.shape[0]:
