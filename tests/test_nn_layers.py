@@ -125,6 +125,20 @@ def test_batchnorm_layer_running_stats_and_modes(device):
     assert int(bn.num_batches_tracked.item()) == 1
 
 
+@given(batches=st.integers(1, 4), rows=st.integers(2, 5))
+def test_batchnorm_momentum_none_keeps_the_plain_average_of_every_batch(batches, rows, device):
+    """momentum=None (as PyTorch's): after n batches the running mean is the mean of the n batch
+    means, the running variance the mean of their unbiased variances, not an exponential average."""
+    data = np.random.default_rng(batches * 10 + rows).standard_normal((batches, rows, 3))
+    bn = nn.BatchNorm1d(3, momentum=None).double().to(device)
+    assert "momentum=None" in repr(bn)
+    for x in data:
+        bn(tc.tensor(x, device=device))
+    np.testing.assert_allclose(bn.running_mean.numpy(), data.mean(axis=1).mean(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(bn.running_var.numpy(), data.var(axis=1, ddof=1).mean(axis=0), rtol=1e-12)
+    assert int(bn.num_batches_tracked.item()) == batches
+
+
 def test_simple_layers(device):
     x = tc.randn(2, 3, 4, 4, device=device)
     assert nn.MaxPool2d(2)(x).shape == (2, 3, 2, 2) and nn.AvgPool2d(3, 1, 1)(x).shape == (2, 3, 4, 4)

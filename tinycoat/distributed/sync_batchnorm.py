@@ -73,10 +73,9 @@ class SyncBatchNorm2d(BatchNorm2d):
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(f"SyncBatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), "
                              f"got {tuple(x.shape)}")
-        self.num_batches_tracked.data += 1
         return SyncBatchNorm.apply(x, self.weight, self.bias, comm=self.comm, eps=self.eps,
                                    running_mean=self.running_mean, running_var=self.running_var,
-                                   momentum=self.momentum)
+                                   momentum=self._count_batch())
 
 
 def convert_sync_batchnorm(module, comm):

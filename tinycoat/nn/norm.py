@@ -29,7 +29,8 @@ class _BatchNorm(Module):
         name = type(self).__name__
         self.num_features = check_int(name, "num_features", num_features)
         self.eps = check_number(name, "eps", eps, low_open=True)      # eps <= 0 can divide by 0: NaN
-        self.momentum = check_number(name, "momentum", momentum, high=1.0)
+        # momentum=None (PyTorch's too): the running statistics are the plain average of every batch's.
+        self.momentum = None if momentum is None else check_number(name, "momentum", momentum, high=1.0)
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype, device=device)) if affine else None)
         self.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype, device=device)) if affine else None)
@@ -43,11 +44,16 @@ class _BatchNorm(Module):
         if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input "
                              f"{self.input_form.format(c=self.num_features)}, got {tuple(x.shape)}")
-        y = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                         training=self.training or not self.track_running_stats, momentum=self.momentum, eps=self.eps)
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-        return y
+        momentum = self._count_batch() if self.training and self.track_running_stats else 0.0   # (0: unused)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training or not self.track_running_stats, momentum=momentum, eps=self.eps)
+
+    def _count_batch(self):
+        """Count one more training batch and give the weight of its statistics in the running ones:
+        ``momentum``, or 1/(batches so far) with momentum=None, which keeps them the plain average
+        (after n batches: r_n = r_{n−1} + (b_n − r_{n−1})/n = (b_1 + … + b_n)/n)."""
+        self.num_batches_tracked.data += 1
+        return self.momentum if self.momentum is not None else 1.0 / int(self.num_batches_tracked.item())
 
     def extra_repr(self):
         flags = "".join(f", {k}=False" for k in ("affine", "track_running_stats") if not getattr(self, k))
