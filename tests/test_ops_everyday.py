@@ -144,6 +144,21 @@ def test_function_spellings_and_shape_helpers(device):
     assert x.view_as(tc.zeros(3, 2)).shape == (3, 2) and x.reshape_as(tc.zeros(6)).shape == (6,)
     assert tc.tensor([1, 2]).type_as(x).dtype == tc.float32
     assert tc.floor.__name__ == "floor" and "is x.floor(...)" in tc.floor.__doc__
+    assert tc.all(x >= 0).item() and not tc.any(x > 5).item() and tc.amax(x, 1).tolist() == [2.0, 5.0]
+    assert tc.t(x).shape == (3, 2) and [r.tolist() for r in tc.unbind(x)] == x.tolist() and tc.is_floating_point(x)
+    np.testing.assert_allclose(tc.logsumexp(x, 1).numpy(), np.log(np.exp(x.numpy()).sum(1)), rtol=1e-6)
+    assert tc.sign(x - 1).tolist() == [[-1.0, 0.0, 1.0], [1.0, 1.0, 1.0]] and tc.square(x).tolist()[1] == [9.0, 16.0, 25.0]
+
+
+@given(value=st.floats(-50, 50))
+def test_softmax_of_a_0d_tensor_is_a_row_of_one(value, device):
+    """PyTorch takes axis 0 or −1 of a 0-d tensor: softmax 1, log_softmax 0, gradient 0."""
+    x = tc.tensor(value, dtype="float64", requires_grad=True, device=device)
+    y, log_y = tc.softmax(x, 0), tc.log_softmax(x, dim=-1)
+    assert y.shape == log_y.shape == () and y.item() == 1.0 and log_y.item() == 0.0
+    assert tc.gradcheck(lambda t: tc.softmax(t, -1) * 3 + tc.log_softmax(t, 0), x)
+    with pytest.raises(ValueError, match=r"softmax: axis 1 is out of range for a tensor of shape \(\)"):
+        tc.softmax(x, 1)
 
 
 def test_edges_a_differential_check_against_pytorch_found(device):

@@ -38,10 +38,13 @@ from tinycoat.autograd import set_grad_enabled  # noqa: F401
 # Methods that PyTorch also spells as functions: tc.floor(x) is x.floor(), tc.tril(m) is m.tril().
 floor, ceil, trunc, round, isinf, isnan, isfinite, isclose, prod, tril, triu, unsqueeze, squeeze, numel, \
     logical_and, logical_or, logical_xor, logical_not, count_nonzero, outer, dot, mm, clamp, \
-    eq, ne, lt, le, gt, ge = map(_function_of, (  # noqa: A001
+    eq, ne, lt, le, gt, ge, all, any, amax, amin, clamp_min, clamp_max, index_select, is_floating_point, \
+    logsumexp, masked_fill, narrow, nonzero, reciprocal, sign, square, t, unbind = map(_function_of, (  # noqa: A001
         "floor", "ceil", "trunc", "round", "isinf", "isnan", "isfinite", "isclose", "prod", "tril", "triu",
         "unsqueeze", "squeeze", "numel", "logical_and", "logical_or", "logical_xor", "logical_not",
-        "count_nonzero", "outer", "dot", "mm", "clamp", "eq", "ne", "lt", "le", "gt", "ge"))
+        "count_nonzero", "outer", "dot", "mm", "clamp", "eq", "ne", "lt", "le", "gt", "ge", "all", "any",
+        "amax", "amin", "clamp_min", "clamp_max", "index_select", "is_floating_point", "logsumexp",
+        "masked_fill", "narrow", "nonzero", "reciprocal", "sign", "square", "t", "unbind"))
 
 __version__ = "0.1.0"
 
