@@ -17,7 +17,8 @@ Shapes, for x (N, C_in, H, W) and stride s: y (N, C_out, H/s, W/s).
 * Downsampling (s = 2) puts the stride in the depthwise conv (default, better for small
   models in the paper) or in the first 1×1 conv (stride_at="expand", the paper's Eq. 5).
   Both halves must land on the same H/2 × W/2 grid, so H and W must be even.
-* Bias: a conv directly followed by a BatchNorm has none (BN's β would cancel it):
+* Bias: a conv directly followed by a BatchNorm has none (BN subtracts the mean, which removes
+  any constant; its β is the shift):
   the expansion and depthwise convs. The projection, SE convs and shortcut Proj have one.
 * Squeeze-excitation bottleneck: max(1, round(se_ratio · C_out)) channels — 0.25 of the
   block's *output* channels, as in the spec (tinycoat choice: rounded, at least 1).
