@@ -100,10 +100,11 @@ def test_einsum_with_dots_examples():
     assert tc.einsum("...i->i", x).tolist() == [10.0] * 3                  # no '...' after the arrow: summed
     assert tc.einsum("i...j,j...->i...", tc.ones(2, 3, 4), tc.ones(4, 5, 1)).shape == (2, 5, 3)
     assert tc.einsum("ij,jk->ik", tc.ones(2, 1), w).tolist() == [[12.0, 15.0, 18.0, 21.0]] * 2  # j: 1 meets 3
+    assert tc.einsum("ij,jk->ik", tc.ones(2, 0), tc.ones(1, 3)).tolist() == [[0.0] * 3] * 2     # j: 1 meets 0
+    assert tc.einsum("ij->...", w).item() == 66.0                      # '...' standing for no axes at all
 
 
 @pytest.mark.parametrize("equation, shapes, message", [
-    ("ij->...", [(2, 3)], "has '...' but no operand does"),
     ("......i->i", [(2, 3)], "at most one '...'"),
     ("...ijk->i", [(2, 3)], "operand 0 has 2 axes, but '...ijk' names 3 .* fewer than 0"),
     ("ii->i", [(2, 2)], "none twice"),

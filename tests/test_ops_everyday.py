@@ -178,6 +178,32 @@ def test_edges_a_differential_check_against_pytorch_found(device):
         tc.outer(x.reshape(2, 1), x)
 
 
+def test_edges_a_second_differential_check_found(device):
+    """Each line was once wrong: masked_fill wrapped 300 into uint8 as 44 (and inf into int64 as its
+    minimum); index_select of a 0-d tensor gave shape (1,); unbind and narrow of a 0-d tensor failed
+    with a bare IndexError; all/any refused dim as a list; narrow refused a 0-d tensor as start."""
+    small = tc.tensor(np.array([1, 2], np.uint8), device=device)
+    on = tc.tensor([True, False], device=device)
+    with pytest.raises(ValueError, match=r"masked_fill: the value 300 does not fit uint8 \(integers in \[0, 255\]\)"):
+        small.masked_fill(on, 300)
+    for bad in (float("inf"), float("nan"), -1):
+        with pytest.raises(ValueError, match="does not fit"):
+            small.masked_fill(on, bad)
+    assert small.masked_fill(on, 255).tolist() == [255, 2] and small.masked_fill(on, 2.7).tolist() == [2, 2]
+    scalar = tc.tensor(5.0, device=device)
+    assert tc.index_select(scalar, 0, tc.tensor([0], device=device)).shape == ()
+    with pytest.raises(IndexError, match="a 0-d tensor takes exactly one index"):
+        tc.index_select(scalar, 0, tc.tensor([0, 0], device=device))
+    with pytest.raises(ValueError, match="unbind: a 0-d tensor has no axis"):
+        tc.unbind(scalar)
+    with pytest.raises(ValueError, match="narrow: a 0-d tensor has no axis"):
+        tc.narrow(scalar, 0, 0, 1)
+    m = tc.tensor([[True, False], [True, True]], device=device)
+    assert tc.all(m, dim=[0, 1]).item() is False and tc.any(m, dim=[1]).tolist() == [True, True]
+    assert tc.narrow(tc.arange(4, device=device), 0, tc.tensor(1), 2).tolist() == [1, 2]
+    assert [t.tolist() for t in tc.unbind(m, -1)] == [[True, True], [False, True]]
+
+
 def test_python_numbers_from_tensors_and_numpy_scalars_as_arguments(device):
     """float(loss) and int(count) as PyTorch's; a NumPy scalar as softplus's beta or norm's p leaves a
     float32 tensor float32 (NumPy 2 would promote it to float64)."""

@@ -332,11 +332,11 @@ class Tensor:
 
     def any(self, dim=None, keepdim=False):
         """Whether any entry (along ``dim``, an axis or a tuple of them) is true; a bool tensor."""
-        return Tensor(self.xp.any(self.data, axis=dim, keepdims=keepdim))
+        return Tensor(self.xp.any(self.data, axis=tuple(dim) if isinstance(dim, list) else dim, keepdims=keepdim))
 
     def all(self, dim=None, keepdim=False):
         """Whether every entry (along ``dim``) is true; a bool tensor."""
-        return Tensor(self.xp.all(self.data, axis=dim, keepdims=keepdim))
+        return Tensor(self.xp.all(self.data, axis=tuple(dim) if isinstance(dim, list) else dim, keepdims=keepdim))
 
     # ----------------------------------------------------------------- methods
     # Reductions take NumPy's names (axis, keepdims) or PyTorch's (dim, keepdim).
@@ -595,11 +595,17 @@ class Tensor:
 
     def unbind(self, dim=0):
         """The slices along ``dim``, each without that axis (a tuple, as torch.unbind)."""
-        return tuple(piece.squeeze(dim) for piece in ops.split(self, 1, dim)) if self.shape[dim] else ()
+        if self.ndim == 0:
+            raise ValueError("unbind: a 0-d tensor has no axis to unbind along")
+        axis = ops.shape._axis("unbind", dim, self.ndim)
+        return tuple(piece.squeeze(axis) for piece in ops.split(self, 1, axis)) if self.shape[axis] else ()
 
     def narrow(self, dim, start, length):
         """Entries start … start + length − 1 along ``dim`` (a view's worth of slicing)."""
+        if self.ndim == 0:
+            raise ValueError("narrow: a 0-d tensor has no axis to narrow")
         axis = ops.shape._axis("narrow", dim, self.ndim)
+        start, length = (int(v.item()) if isinstance(v, Tensor) else v for v in (start, length))  # (0-d tensors too)
         begin = start + self.shape[axis] if start < 0 else start          # (a negative start counts from the end)
         if not (0 <= begin and 0 <= length and begin + length <= self.shape[axis]):
             raise IndexError(f"narrow: start {start} and length {length} do not fit axis {dim} of shape {self.shape}")
@@ -613,8 +619,10 @@ class Tensor:
         n = self.shape[axis] if self.ndim else 1
         if not all_in_range(index.data, n):
             raise IndexError(f"index_select: indices must lie in [0, {n}) for axis {dim} of shape {self.shape}")
-        if self.ndim == 0:
-            return self.reshape(1)[index.reshape(-1)]
+        if self.ndim == 0:                      # (as PyTorch: one index, and the 0-d tensor itself back)
+            if index.numel() != 1:
+                raise IndexError(f"index_select: a 0-d tensor takes exactly one index (0), got {index.numel()}")
+            return self.reshape(1)[index.reshape(-1)].reshape(())
         return self[(slice(None),) * axis + (index.reshape(-1),)]
 
     def nonzero(self, as_tuple=False):
@@ -691,7 +699,7 @@ class Tensor:
             raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
         # the value takes this tensor's dtype (2.5 into an int tensor is 2), so the result keeps it
         value = value.to(dtype=self.dtype) if isinstance(value, Tensor) else \
-            Tensor(self.xp.asarray(value).astype(self.dtype))
+            Tensor(self.xp.asarray(_held_by("masked_fill", value, self.dtype, self.xp)).astype(self.dtype))
         return ops.where(mask, value, self)
 
 
@@ -812,6 +820,16 @@ def _correction(unbiased, correction, ddof):
         raise TypeError("var/std: give correction= (PyTorch's name) or ddof= (NumPy's), not both")
     given = correction if correction is not None else ddof
     return (1 if unbiased else 0) if given is None else given
+
+
+def _held_by(name, value, dtype, xp):
+    """``value`` (a number), refused if an integer ``dtype`` cannot hold it, as PyTorch refuses it:
+    NumPy's cast would silently wrap 300 into uint8 as 44, and make −9223372036854775808 of inf."""
+    if dtype.kind in "iu" and not isinstance(value, bool):
+        low, high = xp.iinfo(dtype).min, xp.iinfo(dtype).max
+        if value != value or not low <= value <= high:                 # (NaN is no number at all)
+            raise ValueError(f"{name}: the value {value!r} does not fit {dtype} (integers in [{low}, {high}])")
+    return value
 
 
 def _axis_and_keep(axis, keepdims, dim, keepdim):

@@ -76,8 +76,6 @@ def _parse(equation, ndims):
     letters = "".join(inputs)
     if not arrow:
         output = broadcast + "".join(sorted(c for c in set(letters) - set(broadcast) if letters.count(c) == 1))
-    if "..." in output and not any("..." in part for part in left.split(",")):
-        raise ValueError(f"einsum: the output of {equation!r} has '...' but no operand does")
     output = output.replace("...", broadcast)
     if set(output) - set(letters):
         raise ValueError(f"einsum: the output of {equation!r} names {''.join(sorted(set(output) - set(letters)))}, "
@@ -105,7 +103,7 @@ def einsum(equation, *operands):
             if n != sizes.setdefault(c, n) and 1 not in (n, sizes[c]):
                 raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i}, "
                                  f"and neither is 1 (shapes {[tuple(o.shape) for o in operands]})")
-            sizes[c] = max(n, sizes[c])
+            sizes[c] = n if sizes[c] == 1 else sizes[c]                # (1 meets n: n, also n = 0)
     # A size-1 axis meeting a longer one is repeated to its length first: expand's backward sums it back.
     operands = [x if x.shape == tuple(sizes[c] for c in s) else x.expand(*(sizes[c] for c in s))
                 for x, s in zip(operands, inputs)]
