@@ -159,6 +159,8 @@ def test_softmax_of_a_0d_tensor_is_a_row_of_one(value, device):
     assert tc.gradcheck(lambda t: tc.softmax(t, -1) * 3 + tc.log_softmax(t, 0), x)
     with pytest.raises(ValueError, match=r"softmax: axis 1 is out of range for a tensor of shape \(\)"):
         tc.softmax(x, 1)
+    with pytest.raises(ValueError, match=r"log_softmax: axis -2 is out of range for a tensor of shape \(\)"):
+        tc.log_softmax(x, -2)
 
 
 def test_edges_a_differential_check_against_pytorch_found(device):

@@ -22,12 +22,12 @@ from tinycoat.backend import get_array_module
 from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
-def _along(op, x, axis):
+def _along(name, op, x, axis):
     """op applied along ``axis`` of x, which it checks. A 0-d tensor takes axis 0 or −1, as in PyTorch:
     it is a row of one value (softmax 1, log_softmax 0)."""
     width = max(x.ndim, 1)
     if not -width <= axis < width:
-        raise ValueError(f"softmax: axis {axis} is out of range for a tensor of shape {x.shape}")
+        raise ValueError(f"{name}: axis {axis} is out of range for a tensor of shape {x.shape}")
     if x.ndim == 0:
         return op.apply(_float(x).reshape(1), axis=0).reshape(())
     return op.apply(_float(x), axis=axis % x.ndim)
@@ -63,9 +63,9 @@ class LogSoftmax(Function):
 
 def softmax(x, axis=-1, *, dim=None):
     """exp(x) / Σ exp(x) along ``axis`` (default: the last; ``dim`` is PyTorch's name), computed stably."""
-    return _along(Softmax, x, axis if dim is None else dim)
+    return _along("softmax", Softmax, x, axis if dim is None else dim)
 
 
 def log_softmax(x, axis=-1, *, dim=None):
     """log(softmax(x)) along ``axis`` (or ``dim``), computed without ever forming softmax's tiny values."""
-    return _along(LogSoftmax, x, axis if dim is None else dim)
+    return _along("log_softmax", LogSoftmax, x, axis if dim is None else dim)
