@@ -57,11 +57,12 @@ ELEMENTWISE = {
     "gelu_forward_no_slope": ("T x", "T y", _GELU_CDF + """
         y = x * cdf;
     """),
-    # SiLU (squeeze-excitation's activation): y = x σ(x), σ(x) = ½(1 + tanh(x/2)); and its gradient.
-    # (This form loses σ's digits below x ≈ −15 and gives 0 below x ≈ −18 in float32, where the
-    # reference's logistic keeps them: y differs there by less than |x|·1e-7, within the twin test.)
+    # SiLU (squeeze-excitation's activation): y = x σ(x), and its gradient. σ as the reference's
+    # logistic (ops/elementwise.py): with e = e^−|x| ≤ 1, σ = 1/(1 + e) for x ≥ 0 and e/(1 + e)
+    # below, which keeps σ's digits far below 0 (½(1 + tanh(x/2)) rounds σ(−40) to 0).
     "silu_forward": ("T x", "T y, T s", """
-        s = (T)0.5 * ((T)1 + tanh((T)0.5 * x));
+        T e = exp(-fabs(x));
+        s = (x >= (T)0 ? (T)1 : e) / ((T)1 + e);
         y = x * s;
     """),
     "silu_backward": ("T g, T x, T s", "T gx", """
