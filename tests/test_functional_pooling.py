@@ -113,3 +113,26 @@ def test_adaptive_avg_pool_keeps_float32_and_checks_its_arguments():
     with pytest.raises(ValueError, match="output_size must be a positive int"):
         F.adaptive_avg_pool2d(x, 0)
     assert F.adaptive_avg_pool2d(x, np.int64(2)).shape == (2, 3, 2, 2)
+
+
+def test_window_arguments_are_checked_in_the_functional_ops_too():
+    """Once, F.conv2d(stride=1.9) ran with stride 1, F.max_pool2d(x, 2.9) with kernel 2, a stride of
+    three numbers used two, [2] failed with a bare IndexError, and pooling integers failed deep
+    inside NumPy. Now each names the argument and the form it expects (one int in a list is both
+    sides, as in PyTorch)."""
+    x, w = tc.ones(1, 1, 5, 5), tc.ones(1, 1, 3, 3)
+    calls = [(lambda: F.conv2d(x, w, stride=1.9), TypeError, r"conv2d: stride must be a positive int or a pair"),
+             (lambda: F.conv2d(x, w, stride=(2, 1, 5)), ValueError, r"conv2d: stride .* got \(2, 1, 5\)"),
+             (lambda: F.conv2d(x, w, padding=1.5), TypeError, r"conv2d: padding must be a non-negative int"),
+             (lambda: F.depthwise_conv2d(x, w, stride=0), ValueError, r"depthwise_conv2d: stride must be a positive"),
+             (lambda: F.max_pool2d(x, 2.9), TypeError, r"max_pool2d\(k=2.9\): kernel_size must be a positive int"),
+             (lambda: F.avg_pool2d(x, 2, stride=0), ValueError, r"avg_pool2d\(k=2\): stride must be a positive int"),
+             (lambda: F.avg_pool2d(tc.tensor(np.arange(16).reshape(1, 1, 4, 4)), 2), TypeError,
+              r"avg_pool2d\(k=2\): expected a floating-point input"),
+             (lambda: F.max_pool2d(tc.zeros(1, 1, 4, 4, dtype="int32"), 3, 1, 1), TypeError,
+              r"max_pool2d\(k=3\): expected a floating-point input")]
+    for call, error, message in calls:
+        with pytest.raises(error, match=message):
+            call()
+    assert F.conv2d(x, w, stride=[2]).shape == F.conv2d(x, w, stride=2).shape == (1, 1, 2, 2)
+    assert F.max_pool2d(x, [2]).shape == (1, 1, 2, 2)

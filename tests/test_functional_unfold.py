@@ -85,8 +85,9 @@ def test_unfold_and_fold_refuse_what_does_not_fit():
         F.unfold(tc.zeros(1, 1, 2, 2), 3)
     with pytest.raises(ValueError, match="dilation must be 1"):
         F.unfold(tc.zeros(1, 1, 4, 4), 2, dilation=2)
-    with pytest.raises(ValueError, match=r"unfold: kernel_size must be a positive int or a pair of them, got \(2,\)"):
-        F.unfold(tc.zeros(1, 1, 4, 4), (2,))
+    with pytest.raises(ValueError, match=r"unfold: kernel_size must be a positive int or a pair of them, got \(2, 2, 2\)"):
+        F.unfold(tc.zeros(1, 1, 4, 4), (2, 2, 2))
+    assert F.unfold(tc.zeros(1, 1, 4, 4), [2]).shape == (1, 4, 9)          # one int in a list: both sides
     with pytest.raises(ValueError, match="fold: padding must be a non-negative int or a pair of them, got -1"):
         F.fold(tc.zeros(1, 4, 9), (4, 4), 2, padding=-1)
     with pytest.raises(ValueError, match=r"fold: for a \(4, 4\) image and kernel \(2, 2\).*expected input \(N, C·4, 9\)"):

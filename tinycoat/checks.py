@@ -26,8 +26,10 @@ def check_int(owner: str, name: str, value, positive: bool = True) -> int:
 
 
 def check_pair(owner: str, name: str, value, positive: bool = True) -> tuple:
-    """(a, b) from an int or a pair of ints, each checked as by ``check_int`` (kernel, stride, padding)."""
+    """(a, b) from an int or a pair of ints (or one int in a list, as PyTorch takes it), each checked
+    as by ``check_int`` (kernel, stride, padding)."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    pair = pair * 2 if len(pair) == 1 else pair
     if not (len(pair) == 2 and all(is_int(v) and v >= (1 if positive else 0) for v in pair)):
         kind = "a positive int" if positive else "a non-negative int"
         raise (ValueError if all(map(is_int, pair)) else TypeError)(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
-from tinycoat.checks import check_float_input
+from tinycoat.checks import check_float_input, check_pair
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair
 
 
@@ -104,8 +104,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
     o, c, kh, kw = weight.shape
-    stride = pair(stride)
-    padding = pair(padding_for("conv2d", padding, (kh, kw), stride))
+    stride = check_pair("conv2d", "stride", stride)
+    padding = check_pair("conv2d", "padding", padding_for("conv2d", padding, (kh, kw), stride), positive=False)
     check_conv_arguments("conv2d", stride, padding, bias, o)
     check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)

@@ -32,9 +32,10 @@ block-diagonal dense weight (a test checks this), at 1/C of the work. The fast w
 from __future__ import annotations
 
 from tinycoat.autograd import Function
+from tinycoat.checks import check_pair
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input, padding_for
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted
+from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted
 
 
 class DepthwiseConv2d(Function):
@@ -76,8 +77,9 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
     if weight.ndim != 4 or weight.shape[1] != 1:
         raise ValueError(f"depthwise_conv2d: weight must be (channels, 1, kh, kw), got {tuple(weight.shape)}")
     c, _, kh, kw = weight.shape
-    stride = pair(stride)
-    padding = pair(padding_for("depthwise_conv2d", padding, (kh, kw), stride))
+    stride = check_pair("depthwise_conv2d", "stride", stride)
+    padding = check_pair("depthwise_conv2d", "padding", padding_for("depthwise_conv2d", padding, (kh, kw), stride),
+                         positive=False)
     check_conv_arguments("depthwise_conv2d", stride, padding, bias, c)
     check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)

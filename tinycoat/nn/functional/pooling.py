@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.checks import check_float_input, is_int
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, pair, shifted, windows
+from tinycoat.checks import check_float_input, check_pair, is_int
+from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted, windows
 from tinycoat.tensor import Tensor
 
 
@@ -62,17 +62,15 @@ class AvgPool2d(Function):
 
 
 def _pool_args(name, x, kernel_size, stride, padding):
-    kernel = pair(kernel_size)
-    stride = kernel if stride is None else pair(stride)
-    padding = pair(padding)
-    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{name}: kernel and stride must be >= 1, padding >= 0; got kernel {kernel}, "
-                         f"stride {stride}, padding {padding}")
+    kernel = check_pair(name, "kernel_size", kernel_size)
+    stride = kernel if stride is None else check_pair(name, "stride", stride)
+    padding = check_pair(name, "padding", padding, positive=False)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{name}: padding {padding} must be at most half the kernel {kernel} "
                          "(else a window could hold nothing but padding)")
     if x.ndim != 4:
         raise ValueError(f"{name}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    check_float_input(name, x)          # (a mean of integers is no integer; max pads with −inf)
     ho, wo = output_size(x.shape[2], x.shape[3], kernel, stride, padding)
     if ho < 1 or wo < 1:
         raise ValueError(f"{name}: input {tuple(x.shape)} is smaller than the kernel {kernel} "
