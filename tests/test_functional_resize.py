@@ -44,11 +44,12 @@ def test_interpolate_follows_its_formulas_and_gradchecks(x, mode, corners, data,
         size = (data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7)))
         kwargs, scales = dict(size=size), (h / size[0], w / size[1])
     else:
-        factor = data.draw(st.sampled_from([2, 3, 0.5, 1.5]))
+        factor = data.draw(st.sampled_from([2, 3, 0.5, 1.5, 1.2, 1.4]))
         size = (math.floor(h * factor), math.floor(w * factor))
         if min(size) < 1:
             return
-        kwargs, scales = dict(scale_factor=factor), (1 / factor, 1 / factor)
+        # (an axis the factor leaves as long as it was is copied, as PyTorch does: scale 1 there)
+        kwargs, scales = dict(scale_factor=factor), tuple(1.0 if m == n else 1 / factor for m, n in zip(size, (h, w)))
     align = corners if mode == "bilinear" else None
     out = F.interpolate(tc.tensor(x, device=device), mode=mode, align_corners=align, **kwargs)
     np.testing.assert_allclose(out.numpy(), resize_by_loop(x, *size, mode, corners, scales), rtol=1e-12, atol=1e-12)
@@ -65,6 +66,9 @@ def test_interpolate_doubles_a_picture_as_one_expects():
     corners = F.interpolate(x, size=3, mode="bilinear", align_corners=True).numpy()[0, 0]
     assert corners.tolist() == [[1.0, 1.5, 2.0], [2.0, 2.5, 3.0], [3.0, 3.5, 4.0]]
     assert F.interpolate(x, size=(2, 2), mode="bilinear").dtype == tc.float32
+    row = tc.arange(3.0).reshape(1, 1, 1, 3)                       # ⌊3·1.2⌋ = 3: the row stays as it was
+    for mode in ("nearest", "bilinear"):
+        assert F.interpolate(row, scale_factor=1.2, mode=mode).numpy().ravel().tolist() == [0.0, 1.0, 2.0]
 
 
 def test_interpolate_says_what_it_needs():

@@ -7,7 +7,8 @@ row i holds the weights output position i gives the input positions, so
     y = R_h · x · R_wᵀ      (for every image and channel)
 
 two matrix products, whose backward is theirs: x̄ = R_hᵀ · ȳ · R_w. Where output position i
-reads the input, in input coordinates (s = in/out, or 1/scale_factor when that is given):
+reads the input, in input coordinates (s = in/out, or 1/scale_factor when that is given and
+changes the axis's size):
 
     nearest           src = ⌊i·s⌋
     nearest-exact     src = ⌊(i + ½)·s⌋               (pixel centres)
@@ -70,7 +71,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         sizes = (math.floor(h * factors[0]), math.floor(w * factors[1]))
         if min(sizes) < 1:
             raise ValueError(f"interpolate: scale_factor {scale_factor!r} makes a {h}×{w} input {sizes[0]}×{sizes[1]}")
-        scales = (1 / factors[0], 1 / factors[1])          # (PyTorch reads positions by the factor given)
+        # PyTorch reads positions by the factor given, except on an axis the factor leaves as long
+        # as it was (⌊n·f⌋ = n): that one it copies.
+        scales = tuple(1.0 if m == n else 1 / f for m, n, f in zip(sizes, (h, w), factors))
     corners = bool(align_corners)
     r_h = resampling_matrix(h, sizes[0], mode, corners, scales[0], input)
     r_w = resampling_matrix(w, sizes[1], mode, corners, scales[1], input)
