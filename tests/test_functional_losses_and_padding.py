@@ -183,3 +183,23 @@ def test_softplus_beta_and_threshold(x, beta, threshold, device):
         F.softplus(t, beta=0)
     with pytest.raises(ValueError, match=r"Softplus: beta must be a finite number > 0, got -1"):
         tc.nn.Softplus(beta=-1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_cross_entropy_with_soft_targets_is_differentiable_in_both(reduction, data, device):
+    """−Σ_k w_k q'_k log softmax(z)_k, q' = (1 − ε) q + ε/K: against NumPy, and gradchecked in the
+    logits z and in the target q (a teacher's probabilities in distillation; its gradient was
+    once silently None)."""
+    n, k = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 4))
+    z, q = data.draw(arrays((n, k))), data.draw(arrays((n, k), 0, 1))
+    smoothing, weight = data.draw(st.sampled_from([0.0, 0.2])), np.linspace(0.5, 2.0, k)
+    log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    want = -(weight * ((1 - smoothing) * q + smoothing / k) * log_p).sum(1)
+    want = {"mean": want.mean(), "sum": want.sum(), "none": want}[reduction]
+
+    def loss(logits, target):
+        return F.cross_entropy(logits, target, tc.tensor(weight, device=device), reduction=reduction,
+                               label_smoothing=smoothing)
+    np.testing.assert_allclose(loss(leaf(z, device), leaf(q, device)).detach().numpy(), want, rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(loss, leaf(z, device), leaf(q, device))

@@ -18,6 +18,8 @@ and the mean becomes a weighted mean, Σ_n ℓ_n / Σ_n w_{y_n}; a sample labell
 """
 from __future__ import annotations
 
+import math
+
 from tinycoat import backend
 from tinycoat.backend import get_array_module
 from tinycoat.nn.functional.softmax import log_softmax
@@ -26,9 +28,10 @@ from tinycoat.tensor import Tensor
 
 
 def _target_distribution(logits, target, ignore_index, name="cross_entropy"):
-    """q as an (N, K) array — one-hot rows for integer labels, the given rows for soft targets —
-    and, for integer labels, ``kept``: 1.0 per sample, 0.0 where the label is ``ignore_index`` (its
-    row of q is zero: it adds nothing). Soft targets: ``kept`` is None."""
+    """q as an (N, K) Tensor — one-hot rows for integer labels, the given rows for soft targets (a
+    tensor keeps its place in the graph: a loss can be differentiated in its target too, as in
+    distillation) — and, for integer labels, ``kept``: 1.0 per sample, 0.0 where the label is
+    ``ignore_index`` (its row of q is zero: it adds nothing). Soft targets: ``kept`` is None."""
     n, k = logits.shape
     t = target.data if isinstance(target, Tensor) else backend.as_array(target, device=logits.device)
     if backend.device_of(t) != logits.device:
@@ -51,11 +54,12 @@ def _target_distribution(logits, target, ignore_index, name="cross_entropy"):
             # loss is NaN (loud: train_cifar stops and says so), never silently wrong.
             q /= q.sum(axis=1, keepdims=True) + ignored[:, None]
         kept = (~ignored).astype(logits.dtype)
-        return q * kept[:, None], kept
+        return Tensor(q * kept[:, None]), kept
     if t.dtype.kind == "f":
         if t.shape != (n, k):
             raise ValueError(f"{name}: soft targets must have the logits' shape {(n, k)}, got {t.shape}")
-        return t.astype(logits.dtype, copy=False), None
+        return (target.to(dtype=logits.dtype) if isinstance(target, Tensor)
+                else Tensor(t.astype(logits.dtype, copy=False))), None
     raise TypeError(f"{name}: target must hold integer labels or float probabilities, got {t.dtype}")
 
 
@@ -131,13 +135,14 @@ def _expected_loss(name, log_p, target, weight, ignore_index, reduction, label_s
     q, kept = _target_distribution(log_p, target, ignore_index, name)
     w = None if weight is None else _class_weights(weight, log_p, name)
     # What the mean divides by: N; the counted samples; or their weights Σ_n w_{y_n} (q is one-hot here)
-    counted = None if kept is None else (kept.sum() if w is None else (q * w).sum())
+    counted = None if kept is None else (kept.sum() if w is None else (q.data * w).sum())
     if label_smoothing:
         q = (1.0 - label_smoothing) * q + label_smoothing / k * (1.0 if kept is None else kept[:, None])
     if w is not None:
         q = q * w                                   # each class's terms scaled by its weight
-    # only the classes the target gives weight to: 0 · log p is 0 even where log p is −inf
-    terms = -(where(Tensor(q != 0), log_p, 0.0) * Tensor(q))
+    # 0 · log p is 0 even where log p is −inf: such a term is left out (elsewhere it stays, 0 or
+    # not, so that a soft target's gradient, −log p, reaches every class)
+    terms = -(where(Tensor((q.data != 0) | (log_p.data > -math.inf)), log_p, 0.0) * q)
     if reduction == "none":
         return terms.sum(axis=1)
     if reduction == "sum":
