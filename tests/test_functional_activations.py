@@ -56,6 +56,30 @@ def test_silu(x, device):
     assert tc.gradcheck(F.silu, xt)
 
 
+@given(x=arrays(shapes(), -8.0, 8.0), alpha=st.sampled_from([0.5, 1.0, 2.0]))
+def test_elu_hardsigmoid_hardswish(x, alpha, device):
+    """Against NumPy from their definitions; gradchecked away from their kinks (0 for elu with
+    α ≠ 1, ±3 for the hard ones); elu's left-out branch never overflows into a NaN gradient."""
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    hard = np.clip(x / 6 + 0.5, 0, 1)
+    np.testing.assert_allclose(F.elu(xt, alpha).numpy(), np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
+                               rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(F.hardsigmoid(xt).numpy(), hard, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(F.hardswish(xt).numpy(), x * hard, rtol=1e-12, atol=1e-15)
+    assume(np.all(np.abs(x) > 1e-3) and np.all(np.abs(np.abs(x) - 3) > 1e-3))
+    for f in (lambda a: F.elu(a, alpha), F.hardsigmoid, F.hardswish):
+        assert tc.gradcheck(f, xt)
+
+
+def test_elu_far_out_and_the_layers(device):
+    x = tc.tensor([-1e4, 1e4], requires_grad=True, device=device)
+    tc.nn.ELU(alpha=2.0)(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]                                 # not NaN from e^(1e4) = inf
+    assert repr(tc.nn.ELU(0.5)) == "ELU(alpha=0.5)"
+    assert tc.nn.Hardswish()(tc.tensor([-4.0, 0.0, 4.0])).tolist() == [0.0, 0.0, 4.0]
+    assert tc.nn.Hardsigmoid()(tc.tensor([-4.0, 0.0, 4.0])).tolist() == [0.0, 0.5, 1.0]
+
+
 def test_activations_keep_float32(device):
     x = tc.randn(3, 4, device=device, requires_grad=True)
     for f in (F.gelu, lambda a: F.gelu(a, "tanh"), F.silu, F.relu, F.sigmoid):

@@ -203,3 +203,50 @@ def test_cross_entropy_with_soft_targets_is_differentiable_in_both(reduction, da
                                label_smoothing=smoothing)
     np.testing.assert_allclose(loss(leaf(z, device), leaf(q, device)).detach().numpy(), want, rtol=1e-12, atol=1e-15)
     assert tc.gradcheck(loss, leaf(z, device), leaf(q, device))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data(), delta=st.sampled_from([0.5, 1.0, 2.0]))
+def test_huber_and_smooth_l1_losses(reduction, data, delta, device):
+    """½d² where |d| < δ, else δ(|d| − ½δ); smooth_l1 is that divided by δ (= β), and l1 at β = 0.
+    Both once differentiable everywhere: gradchecked in input and target."""
+    shape = data.draw(shapes(min_dims=1, max_dims=3))
+    x, t = data.draw(arrays(shape, -4, 4)), data.draw(arrays(shape, -4, 4))
+    d = x - t
+    huber = np.where(np.abs(d) < delta, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
+    got = F.huber_loss(leaf(x, device), leaf(t, device), reduction, delta)
+    np.testing.assert_allclose(got.detach().numpy(), REDUCE[reduction](huber), rtol=1e-12, atol=1e-15)
+    smooth = F.smooth_l1_loss(leaf(x, device), leaf(t, device), reduction, beta=delta)
+    np.testing.assert_allclose(smooth.detach().numpy(), REDUCE[reduction](huber / delta), rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(lambda a, b: F.huber_loss(a, b, reduction, delta), leaf(x, device), leaf(t, device))
+    assert tc.gradcheck(lambda a, b: F.smooth_l1_loss(a, b, reduction, delta), leaf(x, device), leaf(t, device))
+    np.testing.assert_allclose(F.smooth_l1_loss(leaf(x, device), leaf(t, device), beta=0.0).detach().numpy(),
+                               np.abs(d).mean(), rtol=1e-12)
+    assert tc.nn.HuberLoss(reduction, delta)(leaf(x, device), leaf(t, device)).shape == got.shape
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "mean", "sum", "none"])
+@given(data=st.data())
+def test_kl_div_of_log_probabilities(reduction, data, device):
+    """Σ t (log t − x), 0 where t = 0; 'batchmean' per sample. log_target=True takes log t. The
+    gradient in x is −t, also where t = 0 (no NaN from log 0)."""
+    n, k = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 4))
+    z, u = data.draw(arrays((n, k))), data.draw(arrays((n, k)))
+    t = np.exp(u) / np.exp(u).sum(1, keepdims=True)
+    t[:, 0] *= data.draw(st.sampled_from([0.0, 1.0]))                  # sometimes a class of probability 0
+    x = z - np.log(np.exp(z).sum(1, keepdims=True))                     # log-probabilities
+    terms = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1)) - x), 0.0)
+    want = {"batchmean": terms.sum() / n, "mean": terms.mean(), "sum": terms.sum(), "none": terms}[reduction]
+    xt = leaf(x, device)
+    got = F.kl_div(xt, tc.tensor(t, device=device), reduction)
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-15)
+    got.sum().backward()
+    assert np.isfinite(xt.grad.numpy()).all()
+    assert tc.gradcheck(lambda a: F.kl_div(a, tc.tensor(t, device=device), reduction), leaf(x, device))
+    positive = np.maximum(t, 0.05)
+    assert tc.gradcheck(lambda a, b: F.kl_div(a, b, reduction), leaf(x, device), leaf(positive, device))
+    with_logs = F.kl_div(leaf(x, device), leaf(np.log(positive), device), reduction, log_target=True)
+    np.testing.assert_allclose(with_logs.detach().numpy(),
+                               F.kl_div(leaf(x, device), leaf(positive, device), reduction).detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="kl_div: reduction must be 'batchmean', 'mean', 'sum' or 'none'"):
+        tc.nn.KLDivLoss(reduction="batch")(xt, tc.tensor(t, device=device))

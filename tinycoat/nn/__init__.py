@@ -6,8 +6,10 @@
     conv.py            Conv2d, DepthwiseConv2d
     norm.py            BatchNorm2d, BatchNorm1d, LayerNorm, GroupNorm
     pooling.py         MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
-    activation.py      GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Dropout, DropPath
-    loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss
+    activation.py      GELU, SiLU, ReLU, LeakyReLU, ELU, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softplus, Softmax,
+                       LogSoftmax, Dropout, DropPath
+    loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss,
+                       BCEWithLogitsLoss, BCELoss
     resize.py          Upsample
     unfold.py          Unfold, Fold (im2col and its adjoint as layers)
     squeeze_excite.py  SqueezeExcite
@@ -25,9 +27,10 @@ from tinycoat.nn.conv import Conv2d, DepthwiseConv2d  # noqa: F401
 from tinycoat.nn.norm import BatchNorm2d, BatchNorm1d, LayerNorm, GroupNorm  # noqa: F401
 from tinycoat.nn.pooling import MaxPool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from tinycoat.nn.activation import (  # noqa: F401
-    GELU, SiLU, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax, Dropout, DropPath)
+    GELU, SiLU, ReLU, LeakyReLU, ELU, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax,
+    Dropout, DropPath)
 from tinycoat.nn.loss import (  # noqa: F401
-    CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss, BCELoss)
+    CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss, BCEWithLogitsLoss, BCELoss)
 from tinycoat.nn.resize import Upsample  # noqa: F401
 from tinycoat.nn.unfold import Unfold, Fold  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401

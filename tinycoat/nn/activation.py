@@ -98,6 +98,37 @@ class Tanh(Module):
         return F.tanh(x)
 
 
+class ELU(Module):
+    """x for x > 0, else alpha·(eˣ − 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):               # (inplace: no effect, as LeakyReLU's)
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Hardsigmoid(Module):
+    """clamp(x/6 + ½, 0, 1)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.hardsigmoid(x)
+
+
+class Hardswish(Hardsigmoid):
+    """x · clamp(x/6 + ½, 0, 1)."""
+
+    def forward(self, x):
+        return F.hardswish(x)
+
+
 class LeakyReLU(Module):
     """x for x > 0, else negative_slope·x."""
 

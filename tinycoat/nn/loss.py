@@ -48,6 +48,39 @@ class L1Loss(MSELoss):
         return F.l1_loss(input, target, self.reduction)
 
 
+class HuberLoss(Module):
+    """``F.huber_loss(input, target, reduction=..., delta=...)`` as a layer."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__()
+        self.reduction, self.delta = reduction, delta
+
+    def forward(self, input, target):  # noqa: A002
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(Module):
+    """``F.smooth_l1_loss(input, target, reduction=..., beta=...)`` as a layer."""
+
+    def __init__(self, *, reduction="mean", beta=1.0):   # (PyTorch's first two positionals are deprecated)
+        super().__init__()
+        self.reduction, self.beta = reduction, beta
+
+    def forward(self, input, target):  # noqa: A002
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class KLDivLoss(Module):
+    """``F.kl_div(log_probabilities, target, reduction=..., log_target=...)`` as a layer."""
+
+    def __init__(self, *, reduction="mean", log_target=False):
+        super().__init__()
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input, target):  # noqa: A002
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+
 class NLLLoss(CrossEntropyLoss):
     """``F.nll_loss(log_probabilities, target, weight, ...)`` as a layer (after a LogSoftmax)."""
 

@@ -12,11 +12,12 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     resize.py         interpolate: y = R_h x R_wᵀ (nearest, bilinear)
     normalization.py  batch_norm, layer_norm, group_norm: standardize, with the closed-form backward
     erf.py            erf / erfc for arrays (NumPy has none)
-    activations.py    gelu (exact or tanh), silu, leaky_relu, softplus, normalize; relu, sigmoid, tanh are core ops
+    activations.py    gelu (exact or tanh), silu, leaky_relu, elu, hardsigmoid, hardswish, softplus, normalize;
+                      relu, sigmoid, tanh are core ops
     softmax.py        softmax, log_softmax (numerically stable)
     channel_scale.py  scale_channels: x ⊙ s per channel (squeeze-excitation's gate)
     loss.py           cross_entropy (integer or soft targets, label smoothing), nll_loss, one_hot
-    regression_loss.py  mse_loss, l1_loss
+    regression_loss.py  mse_loss, l1_loss, huber_loss, smooth_l1_loss, kl_div
     binary_cross_entropy.py  binary_cross_entropy(_with_logits): independent yes/no labels
     dropout.py        dropout, drop_path (stochastic depth)
     relative_position.py  relative_position_index, the bias gather, bias-table resizing
@@ -32,11 +33,12 @@ from tinycoat.nn.functional.pooling import (  # noqa: F401
 from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.resize import interpolate  # noqa: F401
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm, group_norm  # noqa: F401
-from tinycoat.nn.functional.activations import gelu, silu, leaky_relu, softplus, normalize  # noqa: F401
+from tinycoat.nn.functional.activations import (  # noqa: F401
+    gelu, silu, leaky_relu, elu, hardsigmoid, hardswish, softplus, normalize)
 from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
 from tinycoat.nn.functional.channel_scale import scale_channels  # noqa: F401
 from tinycoat.nn.functional.loss import cross_entropy, nll_loss, one_hot  # noqa: F401
-from tinycoat.nn.functional.regression_loss import mse_loss, l1_loss  # noqa: F401
+from tinycoat.nn.functional.regression_loss import mse_loss, l1_loss, huber_loss, smooth_l1_loss, kl_div  # noqa: F401
 from tinycoat.nn.functional.binary_cross_entropy import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits)
 from tinycoat.nn.functional.dropout import dropout, drop_path  # noqa: F401

@@ -19,6 +19,8 @@ own file (softmax.py). They are re-exported from ``tinycoat.nn.functional``. Wri
 primitives (so their backward is autograd's):
 
     leaky_relu(x) = x for x > 0, else a·x        normalize(x) = x / max(‖x‖, ε)
+    elu(x) = x for x > 0, else α(eˣ − 1)          hardsigmoid(x) = clamp(x/6 + ½, 0, 1)
+    hardswish(x) = x · hardsigmoid(x)             (MobileNetV3's cheap σ and SiLU: no exp)
 
 and softplus(x) = log(1 + eˣ), whose derivative is σ(x), as a Function of its own.
 """
@@ -91,6 +93,24 @@ def silu(x):
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, else negative_slope·x (its slope at 0 is negative_slope, as PyTorch's)."""
     return where(x > 0, x, x * negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else α(eˣ − 1). (eˣ of min(x, 0): the branch where() leaves out must not
+    overflow, or its gradient, 0 · ∞, would be NaN.)"""
+    x = _float(x)
+    return where(x > 0, x, alpha * clip(x, None, 0.0).expm1())
+
+
+def hardsigmoid(x):
+    """clamp(x/6 + ½, 0, 1): σ's shape from three straight pieces (slope 1/6 on (−3, 3))."""
+    return clip(_float(x) * (1 / 6) + 0.5, 0.0, 1.0)
+
+
+def hardswish(x):
+    """x · hardsigmoid(x): 0 below −3, x above 3, x(x + 3)/6 between."""
+    x = _float(x)
+    return x * hardsigmoid(x)
 
 
 class Softplus(Function):
