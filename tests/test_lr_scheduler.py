@@ -2,6 +2,7 @@
 against the formulas written out here, the groups' ratios, resuming from a state_dict, errors."""
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
@@ -29,7 +30,23 @@ FORMULAS = {
                                                       sched.CosineAnnealingLR(o, T_max=6, eta_min=0.001)], [4]),
                      lambda t, lr0: lr0 * (0.25 + 0.75 * t / 4) if t < 4
                      else 0.001 + (lr0 - 0.001) * (1 + math.cos(math.pi * (t - 4) / 6)) / 2),
+    "SequentialLR(LambdaLR, StepLR)": (lambda o: sched.SequentialLR(o, [sched.LambdaLR(o, lambda t: (t + 1) / 5),
+                                                                        sched.StepLR(o, 3, 0.5)], [5]),
+                                       lambda t, lr0: lr0 * ((t + 1) / 5 if t < 5 else 0.5 ** ((t - 5) // 3))),
 }
+
+
+def test_sequential_lr_takes_lambda_lr_with_a_function_per_group():
+    """LambdaLR's lr is a function per group, not of t and the initial lr alone: SequentialLR asks
+    each stage for group i's lr (once it failed with a bare NotImplementedError)."""
+    opt = optimizer(0.1, 0.4)
+    chained = sched.SequentialLR(opt, [sched.LambdaLR(opt, [lambda t: t + 1, lambda t: 0.5]),
+                                       sched.ExponentialLR(opt, 0.5)], [2])
+    seen = [chained.get_last_lr()] + [chained.step() or chained.get_last_lr() for _ in range(3)]
+    np.testing.assert_allclose(seen, [[0.1, 0.2], [0.2, 0.2], [0.1, 0.4], [0.05, 0.2]], rtol=1e-12)
+    with pytest.raises(TypeError, match="OneCycleLR sets its groups' lrs itself.*cannot be a stage of SequentialLR"):
+        sgd = optim.SGD([tc.nn.Parameter(tc.zeros(1).data)], lr=0.1, momentum=0.9)
+        sched.SequentialLR(sgd, [sched.OneCycleLR(sgd, max_lr=1.0, total_steps=10), sched.StepLR(sgd, 2)], [3])
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))
@@ -156,6 +173,7 @@ def test_one_cycle_rises_then_falls_along_half_cosines_with_the_momentum_opposit
         assert opt.param_groups[0]["momentum"] == pytest.approx(want_m, rel=1e-12)
         if t < total - 1:
             cycle.step()
+    cycle.step()                 # the step() after the last batch of a PyTorch loop is allowed, as there
     with pytest.raises(ValueError, match=f"OneCycleLR: stepped {total + 1} times, but the cycle has {total} steps"):
         cycle.step()
 

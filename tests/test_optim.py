@@ -46,6 +46,24 @@ def test_sgd_momentum_two_steps(nesterov, device):
     np.testing.assert_allclose(p.numpy(), [expected], rtol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(), (2,)])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_with_weight_decay_on_a_0d_parameter_too(shape, nesterov, device):
+    """Three steps of b ← μb + (g + λθ), θ ← θ − η(b or g + λθ + μb). A 0-d parameter (a learned
+    scale) once lost its momentum: NumPy's g + λθ of 0-d arrays is a scalar, not an array."""
+    p = Parameter(tc.tensor(np.full(shape, 1.0), device=device).data)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=nesterov)
+    theta, b = 1.0, None
+    for g in (1.0, -0.5, 2.0):
+        p.grad = tc.tensor(np.full(shape, g), device=device)
+        opt.step()
+        d = g + 0.1 * theta
+        b = d if b is None else 0.9 * b + d
+        theta -= 0.1 * (d + 0.9 * b if nesterov else b)
+    np.testing.assert_allclose(p.numpy(), np.full(shape, theta), rtol=1e-12)
+    assert p.shape == shape
+
+
 @pytest.mark.parametrize("name", ["AdamW", "Adam"])
 def test_adam_and_adamw_two_steps_by_hand(name, device):
     """AdamW shrinks θ itself, θ ← θ(1 − ηλ); Adam (PyTorch's) adds the decay to the gradient,
@@ -150,6 +168,11 @@ def test_clip_grad_norm_takes_pytorchs_arguments(device):
     set_grad(a, [3.0, 4.0])
     assert optim.clip_grad_norm_([a], float("inf")).item() == pytest.approx(5.0)    # measured, not clipped
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+    for number in (np.float32(2.5), np.int64(5)):                  # NumPy's numbers are numbers (once refused)
+        set_grad(a, [3.0, 4.0])
+        assert optim.clip_grad_norm_([a], number).item() == pytest.approx(5.0)
+        np.testing.assert_allclose(a.grad.numpy(), np.array([3.0, 4.0]) * min(1.0, float(number) / (5 + 1e-6)))
+        assert a.grad.dtype == tc.float64
 
 
 @pytest.mark.parametrize("norm_type, norm", [(1, 12.0), (float("inf"), 5.0), ("inf", 5.0)])
@@ -167,6 +190,8 @@ def test_clip_grad_value_clamps_each_entry(device):
     set_grad(a, [3.0, -0.5, -4.0])
     optim.clip_grad_value_([a, param([1.0], device)], 1.0)        # (a parameter without a gradient is skipped)
     np.testing.assert_array_equal(a.grad.numpy(), [1.0, -0.5, -1.0])
+    optim.clip_grad_value_(a, np.float32(0.75))
+    np.testing.assert_array_equal(a.grad.numpy(), [0.75, -0.5, -0.75])
     with pytest.raises(ValueError, match="clip_value must be a number > 0"):
         optim.clip_grad_value_(a, 0)
 

@@ -9,6 +9,8 @@ the step's direction.)
 """
 from __future__ import annotations
 
+import numbers
+
 from tinycoat import twins
 from tinycoat.checks import check_number
 from tinycoat.backend import device_of, get_array_module
@@ -24,8 +26,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, *, eps:
     make them NaN): the returned norm says so, and ``GradScaler.step`` skips such a step.
     ``norm_type``: 2 (the default), 1 (Σ|g|) or inf (max |g|), PyTorch's third argument.
     """
-    if not (isinstance(max_norm, (int, float)) and max_norm > 0):   # (inf allowed: measure, never clip)
+    if not (isinstance(max_norm, numbers.Real) and max_norm > 0):   # (inf allowed: measure, never clip)
         raise ValueError(f"clip_grad_norm_: max_norm must be a number > 0 (inf: no clipping), got {max_norm!r}")
+    max_norm = float(max_norm)                  # (a NumPy float32 would change the arithmetic's dtype)
     check_number("clip_grad_norm_", "eps", eps, low_open=True)
     norm_type = float("inf") if norm_type == "inf" else norm_type      # (PyTorch takes the string too)
     if norm_type not in (1, 2, float("inf")):
@@ -42,8 +45,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, *, eps:
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient entry to [−clip_value, clip_value] in place (PyTorch's clip_grad_value_)."""
-    if not (isinstance(clip_value, (int, float)) and clip_value > 0):
+    if not (isinstance(clip_value, numbers.Real) and clip_value > 0):
         raise ValueError(f"clip_grad_value_: clip_value must be a number > 0, got {clip_value!r}")
+    clip_value = float(clip_value)
     for p in [parameters] if isinstance(parameters, Tensor) else parameters:
         if p.grad is not None:
             p.grad.xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)

@@ -46,16 +46,22 @@ class LRScheduler:
         self.last_epoch = int(last_epoch)
         self.step()                          # t = last_epoch + 1: 0 for a new schedule, its initial lr
 
-    def lr_at(self, t, initial_lr):          # pragma: no cover - each scheduler's formula
-        raise NotImplementedError
+    def lr_at(self, t, initial_lr):          # each scheduler's formula
+        raise TypeError(f"{type(self).__name__} sets its groups' lrs itself; it has no formula of t alone "
+                        "(so it cannot be a stage of SequentialLR)")
+
+    def group_lr(self, t, index, group):
+        """The lr of parameter group number ``index`` at step t: for most schedules a formula of t
+        and the group's initial lr (LambdaLR has a function per group)."""
+        return self.lr_at(t, group["initial_lr"])
 
     def step(self):
         self.last_epoch += 1
         self._apply()
 
     def _apply(self):
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr_at(self.last_epoch, group["initial_lr"])
+        for index, group in enumerate(self.optimizer.param_groups):
+            group["lr"] = self.group_lr(self.last_epoch, index, group)
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -82,9 +88,8 @@ class LambdaLR(LRScheduler):
                              f"got {lr_lambda!r}")
         super().__init__(optimizer, last_epoch)
 
-    def _apply(self):
-        for group, f in zip(self.optimizer.param_groups, self.lr_lambdas):
-            group["lr"] = group["initial_lr"] * f(self.last_epoch)
+    def group_lr(self, t, index, group):
+        return group["initial_lr"] * self.lr_lambdas[index](t)
 
 
 class StepLR(LRScheduler):
@@ -182,10 +187,10 @@ class SequentialLR(LRScheduler):
         self.schedulers, self.milestones = schedulers, milestones
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, t, initial_lr):
+    def group_lr(self, t, index, group):
         i = sum(1 for m in self.milestones if m <= t)            # the scheduler in charge at t
         start = self.milestones[i - 1] if i else 0
-        return self.schedulers[i].lr_at(t - start, initial_lr)
+        return self.schedulers[i].group_lr(t - start, index, group)
 
 
 class OneCycleLR(LRScheduler):
@@ -235,8 +240,8 @@ class OneCycleLR(LRScheduler):
 
     def _apply(self):
         t = self.last_epoch
-        if t >= self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {t + 1} times, but the cycle has {self.total_steps} steps "
+        if t > self.total_steps:            # (the step() after the last batch is allowed, as in PyTorch)
+            raise ValueError(f"OneCycleLR: stepped {t} times, but the cycle has {self.total_steps} steps "
                              "(total_steps, or epochs · steps_per_epoch)")
         begin = 0
         for i, (end, start_key, end_key) in enumerate(self.phases):

@@ -35,8 +35,9 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 g = p.grad.data
-                if wd:
-                    g = g + wd * p.data
+                if wd:      # g + λθ, into a copy: NumPy's g + λθ of 0-d arrays is a scalar, which the
+                    g = g.copy()    # momentum buffer below, updated in place, must not be
+                    g += wd * p.data
                 if mu:
                     state = self.state.setdefault(p, {})
                     if "momentum_buffer" not in state:
