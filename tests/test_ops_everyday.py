@@ -234,3 +234,27 @@ def test_set_grad_enabled_as_a_decorator_changes_nothing_until_called():
         return w * 2
     assert tc.is_grad_enabled() and (w * 2).requires_grad
     assert not frozen().requires_grad and tc.is_grad_enabled()
+
+
+def test_edges_a_differential_check_of_the_tensor_core_found(device):
+    """Each line was once wrong: std's gradient was NaN where all entries are equal (PyTorch: 0);
+    sum(dim=()) reduced nothing (PyTorch reduces all, as amax did here); uint8 summed to uint64;
+    full put NaN into int64 as its minimum; arange(0, 5, 1.5, dtype=int32) gave [0, 1, 3, 4]
+    (NumPy and PyTorch: [0, 1, 2, 3]); a float axis and a zero step failed with bare errors."""
+    w = tc.tensor([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]], dtype="float64", requires_grad=True, device=device)
+    s = w.std(1)
+    s.sum().backward()
+    assert s.tolist() == [0.0, 1.0] and w.grad.tolist() == [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]]
+    assert tc.gradcheck(lambda t: t.std(1), tc.tensor([[1.0, 2.0, 4.0]], dtype="float64", requires_grad=True, device=device))
+    m = tc.arange(6.0, device=device).reshape(2, 3)
+    assert m.sum(dim=()).item() == 15.0 and m.mean(dim=[]).item() == 2.5 and m.var(dim=()).item() == 3.5
+    assert tc.tensor(np.array([200, 100], np.uint8), device=device).sum().tolist() == 300
+    assert tc.tensor(np.array([200, 100], np.uint8), device=device).sum().dtype == tc.int64
+    with pytest.raises(ValueError, match=r"full: the value nan does not fit int64"):
+        tc.full((2,), float("nan"), dtype=tc.int64, device=device)
+    assert tc.arange(0, 5, 1.5, dtype=tc.int32, device=device).tolist() == [0, 1, 2, 3]
+    assert tc.arange(tc.tensor(3), device=device).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="arange: step must not be 0"):
+        tc.arange(0, 3, 0)
+    with pytest.raises(TypeError, match=r"sum: expected an axis \(an int\) or a tuple of them, got 1.5"):
+        m.sum(1.5)

@@ -371,6 +371,12 @@ def test_integers_pick_before_arrays_as_pytorch_reads_an_index(device):
     expected = np.zeros((2, 3, 4))
     expected[1][:, [0, 2]] = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(y.numpy(), expected)
+    # A 0-d integer tensor (t.argmax()) is an integer here too (it once took NumPy's reading: (2, 3)).
+    one = tc.tensor(1, device=device)
+    np.testing.assert_array_equal(x[one, :, [0, 1]].numpy(), a[1][:, [0, 1]])
+    z = tc.zeros(2, 3, 4, device=device)
+    z[one, :, [0, 2]] = tc.tensor(np.arange(6.0).reshape(3, 2), device=device)
+    np.testing.assert_array_equal(z.numpy(), expected)
 
 
 def test_index_tensor_on_another_device_is_refused(device):

@@ -379,15 +379,18 @@ class Tensor:
     def amax(self, dim=(), keepdim=False):
         """The largest entries along ``dim`` (an axis, a tuple of them, or () for all), values only;
         ties share the gradient equally, as in PyTorch."""
-        return ops.max(self, ops.reduction.all_if_none_named(dim), keepdim)
+        return ops.max(self, dim, keepdim)
 
     def amin(self, dim=(), keepdim=False):
         """As ``amax``, for the smallest entries."""
-        return ops.min(self, ops.reduction.all_if_none_named(dim), keepdim)
+        return ops.min(self, dim, keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, ddof=None, axis=None, keepdims=None):
-        """√var, with var's arguments: the unbiased estimate by default, as torch.std."""
-        return self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims).sqrt()
+        """√var, with var's arguments: the unbiased estimate by default, as torch.std. Where var is 0
+        (all entries equal) √'s slope 1/(2√v) is infinite; the gradient there is 0, as PyTorch's."""
+        v = self.var(dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis, keepdims=keepdims)
+        spread = v > 0
+        return ops.where(spread, ops.where(spread, v, 1.0).sqrt(), 0.0)
 
     def argmin(self, dim=None, keepdim=False):
         """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
@@ -519,7 +522,7 @@ class Tensor:
         return Tensor(self.xp.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def count_nonzero(self, dim=None):
-        return (self != 0).long().sum(None if dim in ((), []) else dim)      # (dim=(): all, as PyTorch's)
+        return (self != 0).long().sum(dim)                                  # (dim=(): all, as PyTorch's)
     def maximum(self, other): return ops.maximum(self, other)
     def minimum(self, other): return ops.minimum(self, other)
     def prod(self, dim=None, keepdim=False): return ops.prod(self, dim, keepdim)
@@ -899,7 +902,10 @@ def full(shape, value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = (backend.bool_ if isinstance(value, bool) else backend.int64 if isinstance(value, int)
                  else backend.default_float)
-    return Tensor(xp.full(_shape((shape,)), value, dtype=backend.as_dtype(dtype)), requires_grad=requires_grad)
+    dtype = backend.as_dtype(dtype)
+    if not isinstance(value, Tensor):
+        value = _held_by("full", value, dtype, xp)
+    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
@@ -981,13 +987,18 @@ def rand(*shape, dtype=None, device="cpu", requires_grad=False) -> Tensor:
 
 
 def arange(start, stop=None, step=1, dtype=None, device="cpu") -> Tensor:
+    """start, start + step, ... up to stop (left out), as torch.arange: int64 for integers, the default
+    float for floats, or ``dtype`` (the range made in it, as NumPy and PyTorch make it)."""
     if stop is None:
         start, stop = 0, start
+    start, stop, step = (v.item() if isinstance(v, Tensor) else v for v in (start, stop, step))
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
     xp = backend.array_module(device)
-    values = xp.arange(start, stop, step)
+    values = xp.arange(start, stop, step, dtype=None if dtype is None else backend.as_dtype(dtype))
     if dtype is None and values.dtype.kind == "f":
-        dtype = backend.default_float
-    return Tensor(values, dtype=dtype)
+        values = values.astype(backend.default_float)
+    return Tensor(values)
 
 
 # Imported last: autograd and ops build on Tensor, and Tensor's methods call them.

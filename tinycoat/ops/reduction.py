@@ -13,25 +13,22 @@ from tinycoat.tensor import Tensor
 from tinycoat.ops.arithmetic import _integers_as_default_float as _float
 
 
-def _normalize_axes(axis, ndim):
-    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
-    if axis is None:
+def _normalize_axes(axis, ndim, name="reduction"):
+    """axis (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints. None, and
+    an empty tuple or list, name every axis: PyTorch reads ``sum(dim=())`` so (NumPy: no axis)."""
+    if axis is None or (isinstance(axis, (tuple, list)) and len(axis) == 0):
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if is_int(axis) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or not all(is_int(a) for a in axes):
+        raise TypeError(f"{name}: expected an axis (an int) or a tuple of them, got {axis!r}")
     out = []
     for a in axes:
         if not -(ndim or 1) <= a < (ndim or 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis}")
+        raise ValueError(f"{name}: repeated axis in {axis}")
     return tuple(sorted(out)) if ndim else ()        # (a 0-d tensor's axis 0 or −1, as PyTorch: nothing to reduce)
-
-
-def all_if_none_named(dim):
-    """amax's, amin's and norm's ``dim``: () or [] names no axis, which PyTorch reads as all of them
-    (where sum and mean, as NumPy, reduce over none)."""
-    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
 
 
 def _keep(g, shape, axes):
@@ -164,11 +161,17 @@ class Cumsum(Function):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return Sum.apply(x, axes=_normalize_axes(axis, x.ndim), keepdims=keepdims)
+    return Sum.apply(_as_int64(x), axes=_normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+
+
+def _as_int64(x):
+    """Integers and bools summed (or multiplied) in int64, as PyTorch's are: NumPy sums uint8 in
+    uint64. (Integer tensors carry no gradient: a new constant is fine.)"""
+    return Tensor(x.data.astype(int64)) if x.dtype.kind in "biu" and x.dtype != int64 else x
 
 
 def mean(x, axis=None, keepdims=False):
-    axes = _normalize_axes(axis, x.ndim)
+    axes = _normalize_axes(axis, x.ndim, "mean")
     if _count(x.shape, axes) == 0:
         raise ValueError(f"mean over axes {axes} of a tensor of shape {x.shape}: no elements to average")
     return Mean.apply(_float(x), axes=axes, keepdims=keepdims)     # (of integers: float32, not NumPy's float64)
@@ -183,8 +186,8 @@ def min(x, axis=None, keepdims=False, one_winner=False):  # noqa: A001
 
 
 def _extreme(op, x, axis, keepdims, one_winner):
-    axes = _normalize_axes(axis, x.ndim)
     name = op.reduce
+    axes = _normalize_axes(axis, x.ndim, name)
     if _count(x.shape, axes) == 0:
         raise ValueError(f"{name} over axes {axes} of a tensor of shape {x.shape}: the {name}imum of nothing is "
                          "undefined")
@@ -193,7 +196,7 @@ def _extreme(op, x, axis, keepdims, one_winner):
 
 def var(x, axis=None, keepdims=False, ddof=1):
     """Σ(x − μ)² / (n − ddof): unbiased by default (ddof=1), as torch.var; ddof=0 is NumPy's default."""
-    axes = _normalize_axes(axis, x.ndim)
+    axes = _normalize_axes(axis, x.ndim, "var")
     if _count(x.shape, axes) - ddof <= 0:
         raise ValueError(f"var over axes {axes} of shape {x.shape} with ddof={ddof}: needs more than "
                          f"{ddof} element(s)")
@@ -206,7 +209,7 @@ def norm(x, p=2, dim=None, keepdim=False):
     smallest), p = 0 the number of entries that are not 0 (a count: no gradient)."""
     if x.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point tensor, got {x.dtype} (x.float().norm())")
-    axes = _normalize_axes(all_if_none_named(dim), x.ndim)
+    axes = _normalize_axes(dim, x.ndim, "norm")
     if p == "fro":
         p = 2
     if isinstance(p, str) or not p >= 0 and p != -float("inf"):
@@ -242,8 +245,7 @@ def _along_one_axis(name, function, x, dim, **params):
     if not is_int(dim) or not -n <= dim < n:
         raise (TypeError if not is_int(dim) else IndexError)(
             f"{name}: dim must be one axis, an int in [{-n}, {n - 1}], got {dim!r}")
-    if x.dtype.kind in "biu":
-        x = Tensor(x.data.astype(int64))
+    x = _as_int64(x)
     if x.ndim == 0:
         return function.apply(x.reshape(1), axis=0).reshape(())
     return function.apply(x, axis=dim % x.ndim, **params)

@@ -204,14 +204,16 @@ def _integers_first(index):
     """PyTorch reads ``x[0, :, [0, 1]]`` as ``x[0][:, [0, 1]]``: the integers pick first, then the
     arrays. NumPy counts an integer among the arrays, and where a slice stands between them it
     moves their axes to the front: (2, 3) for an x of shape (2, 3, 4), where PyTorch gives (3, 2).
-    So an index with both is split in two, (the integers, the rest); None where there is nothing to do."""
+    So an index with both is split in two, (the integers, the rest); None where there is nothing to do.
+    A 0-d integer tensor (``t.argmax()``) counts as an integer, as in PyTorch."""
     parts = index if isinstance(index, tuple) else (index,)
-    if not (any(is_int(p) for p in parts) and _has_array(index)):
+    integer = [is_int(p) or (hasattr(p, "ndim") and p.ndim == 0 and p.dtype.kind in "iu") for p in parts]
+    if not (any(integer) and any(hasattr(p, "shape") and not i for p, i in zip(parts, integer))):
         return None
     first, rest = [], []
-    for p in parts:
-        if is_int(p):
-            first.append(p)
+    for p, i in zip(parts, integer):
+        if i:
+            first.append(int(p))                          # (a 0-d array read as an int: the pick stays a view)
         elif p is None:                                   # the new axis is made first, then kept whole
             first.append(None), rest.append(slice(None))
         elif hasattr(p, "dtype") and p.dtype.kind == "b":  # a mask spans as many axes as it has
