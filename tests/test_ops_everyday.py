@@ -2,6 +2,8 @@
 logic by name, isclose, outer/dot/mm, randperm, set_grad_enabled, and the function spellings of
 methods (tc.floor(x) is x.floor()). Values against NumPy, float64 gradient checks against
 finite differences."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -258,3 +260,23 @@ def test_edges_a_differential_check_of_the_tensor_core_found(device):
         tc.arange(0, 3, 0)
     with pytest.raises(TypeError, match=r"sum: expected an axis \(an int\) or a tuple of them, got 1.5"):
         m.sum(1.5)
+
+
+def test_arg_and_logical_reductions_check_their_axes(device):
+    """argmax/argmin/any/all/logsumexp/unsqueeze name themselves for a bad axis (they failed with
+    NumPy's AxisError, 'tuple index out of range' or a slice error); argmax of a 0-d tensor is 0-d,
+    also with keepdim (as PyTorch); any/all with dim=() reduce nothing (PyTorch's rule for them)."""
+    m = tc.tensor([[1.0, 5.0], [3.0, 2.0]], device=device)
+    assert tc.tensor(2.0).argmax(0, keepdim=True).shape == () and m.argmax(keepdim=True).shape == (1, 1)
+    assert m.argmax(1).tolist() == [1, 0] and m.argmin(0, keepdim=True).tolist() == [[0, 1]]
+    assert (m > 2).any(()).shape == (2, 2) and (m > 2).all(dim=[0, 1]).item() is False
+    assert m.logsumexp(()).shape == () and tc.zeros(2, 0).logsumexp(1).tolist() == [-math.inf, -math.inf]
+    for call, error, message in [(lambda: m.argmax(2), ValueError, "argmax: axis 2 is out of range"),
+                                 (lambda: tc.zeros(0).argmax(), ValueError, "argmax: there is no entry to pick"),
+                                 (lambda: tc.zeros(2, 0).argmin(1), ValueError, "argmin: there is no entry .* axis 1"),
+                                 (lambda: (m > 2).any(3), ValueError, "any: axis 3 is out of range"),
+                                 (lambda: (m > 2).all((0, 0)), ValueError, r"all: repeated axis in \(0, 0\)"),
+                                 (lambda: m.logsumexp(2), ValueError, "logsumexp: axis 2 is out of range"),
+                                 (lambda: m.unsqueeze(1.0), TypeError, "unsqueeze: dim must be an int, got 1.0")]:
+        with pytest.raises(error, match=message):
+            call()

@@ -332,11 +332,18 @@ class Tensor:
 
     def any(self, dim=None, keepdim=False):
         """Whether any entry (along ``dim``, an axis or a tuple of them) is true; a bool tensor."""
-        return Tensor(self.xp.any(self.data, axis=tuple(dim) if isinstance(dim, list) else dim, keepdims=keepdim))
+        return Tensor(self.xp.any(self.data, axis=self._logical_axes("any", dim), keepdims=keepdim))
 
     def all(self, dim=None, keepdim=False):
         """Whether every entry (along ``dim``) is true; a bool tensor."""
-        return Tensor(self.xp.all(self.data, axis=tuple(dim) if isinstance(dim, list) else dim, keepdims=keepdim))
+        return Tensor(self.xp.all(self.data, axis=self._logical_axes("all", dim), keepdims=keepdim))
+
+    def _logical_axes(self, name, dim):
+        """any's and all's ``dim`` checked, as NumPy axes: None all, () none (PyTorch's any and all,
+        unlike its sum, reduce nothing for dim=())."""
+        if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+            return None if dim is None else ()
+        return ops.reduction._normalize_axes(dim, self.ndim, name)
 
     # ----------------------------------------------------------------- methods
     # Reductions take NumPy's names (axis, keepdims) or PyTorch's (dim, keepdim).
@@ -394,17 +401,23 @@ class Tensor:
 
     def argmin(self, dim=None, keepdim=False):
         """The index of the smallest entry (of the flattened tensor, or along ``dim``); no gradient."""
-        return self._arg(self.xp.argmin, dim, keepdim)
+        return self._arg("argmin", dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest entry (of the flattened tensor, or along ``dim``); no gradient."""
-        return self._arg(self.xp.argmax, dim, keepdim)
+        return self._arg("argmax", dim, keepdim)
 
-    def _arg(self, find, dim, keepdim):
-        index = find(self.data, axis=dim)
-        if keepdim:                 # (of the whole tensor: one index, in a tensor of 1s as PyTorch's)
-            index = self.xp.expand_dims(index, dim) if dim is not None else index.reshape((1,) * self.ndim)
-        return Tensor(index)
+    def _arg(self, name, dim, keepdim):
+        find = getattr(self.xp, name)
+        axis = None if dim is None else ops.shape._axis(name, dim, self.ndim)
+        if (self.numel() if axis is None or self.ndim == 0 else self.shape[axis]) == 0:
+            raise ValueError(f"{name}: there is no entry to pick {'in an empty tensor' if axis is None else f'along axis {dim}'}"
+                             f" (shape {self.shape})")
+        if axis is None or self.ndim == 0:      # (of the whole tensor: one index, in a tensor of 1s as PyTorch's)
+            index = find(self.data)
+            return Tensor(index.reshape((1,) * self.ndim) if keepdim else index)
+        index = find(self.data, axis=axis)
+        return Tensor(self.xp.expand_dims(index, axis) if keepdim else index)
 
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
@@ -427,14 +440,15 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False):
         """log Σ exp(x) along ``dim``, computed as m + log Σ exp(x − m) with m the (constant) maximum,
         so that no exp overflows; its gradient is the softmax."""
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = ops.reduction._normalize_axes(dim, self.ndim, "logsumexp")
+        kept = tuple(n for i, n in enumerate(self.shape) if i not in dims)
         if self.ndim and any(self.shape[d] == 0 for d in dims):          # (the log of an empty sum: −inf)
-            out = self.sum(dim, keepdim=True) - float("inf")
-            return out if keepdim else out.squeeze(dim)
-        m = self.detach().amax(dim, keepdim=True)
+            out = self.sum(dims, keepdim=True) - float("inf")
+            return out if keepdim else out.reshape(kept)
+        m = self.detach().amax(dims, keepdim=True)
         m = ops.where(m.isfinite(), m, 0.0)                      # (all −inf: log Σ = −inf, not NaN)
-        out = (self - m).exp().sum(dim, keepdim=True).log() + m
-        return out if keepdim else out.squeeze(dim)
+        out = (self - m).exp().sum(dims, keepdim=True).log() + m
+        return out if keepdim else out.reshape(kept)
     def log1p(self): return ops.log1p(self)
     def expm1(self): return ops.expm1(self)
     def norm(self, p=2, dim=None, keepdim=False): return ops.norm(self, p, dim, keepdim)
@@ -560,6 +574,8 @@ class Tensor:
 
     def unsqueeze(self, dim):
         """A new axis of length 1 at ``dim`` (in [−ndim−1, ndim], as PyTorch)."""
+        if not is_int(dim):
+            raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
         if not -self.ndim - 1 <= dim <= self.ndim:
             raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {self.ndim} axes "
                              f"(expected [{-self.ndim - 1}, {self.ndim}])")
