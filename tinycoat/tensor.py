@@ -565,7 +565,7 @@ class Tensor:
     def clip(self, min=None, max=None): return ops.clip(self, min, max)
     clamp = clip                                    # (PyTorch's name)
 
-    def reshape(self, *shape): return ops.reshape(self, _spread(shape))
+    def reshape(self, *sizes, shape=None): return ops.reshape(self, _spread(sizes, shape))
 
     view = reshape          # (PyTorch's view shares memory and refuses some layouts; here it is reshape)
     def view_as(self, other): return self.reshape(other.shape)
@@ -596,7 +596,7 @@ class Tensor:
         """The same values laid out row-major in memory (PyTorch's ``contiguous``; a copy if needed)."""
         return ops.contiguous(self)
 
-    def permute(self, *dims): return ops.permute(self, _spread(dims))
+    def permute(self, *axes, dims=None): return ops.permute(self, _spread(axes, dims))
 
     def transpose(self, dim0=-2, dim1=-1):
         """Swap two axes (PyTorch's ``transpose``); see ``permute`` for any order."""
@@ -675,9 +675,9 @@ class Tensor:
         """The last two axes swapped (a batch of transposed matrices), PyTorch's ``mT``."""
         return ops.transpose(self, -2, -1)
 
-    def expand(self, *sizes):
+    def expand(self, *sizes, size=None):
         """This tensor repeated along its size-1 axes, without a copy (−1 keeps a size)."""
-        return ops.expand(self, _spread(sizes))
+        return ops.expand(self, _spread(sizes, size))
 
     def expand_as(self, other): return ops.expand(self, other.shape)
 
@@ -699,7 +699,8 @@ class Tensor:
     def matmul(self, other): return ops.matmul(self, other)
 
     # entries picked or moved (ops/reorder.py)
-    def flip(self, *dims): return ops.flip(self, _spread(dims))
+    def flip(self, *axes, dims=None): return ops.flip(self, _spread(axes, dims))
+    def where(self, condition, other): return ops.where(condition, self, other)   # (torch's x.where(c, y))
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def gather(self, dim, index): return ops.gather(self, dim, index)
     def sort(self, dim=-1, descending=False, stable=True): return ops.sort(self, dim, descending)
@@ -882,8 +883,12 @@ def _numbers(data):
     return data.tolist() if isinstance(data, Tensor) else data
 
 
-def _spread(args):
-    """f(2, 3) and f((2, 3)) alike, as PyTorch takes sizes and axes: the arguments as one tuple."""
+def _spread(args, named=None):
+    """f(2, 3), f((2, 3)) and f(name=(2, 3)) alike, as PyTorch takes sizes and axes: one tuple."""
+    if named is not None:
+        if args:
+            raise TypeError(f"give the sizes or axes one way, as arguments or by name, got {args} and {named}")
+        return tuple(named) if isinstance(named, (tuple, list)) else (named,)
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
 
 

@@ -416,9 +416,11 @@ def pad(x, pad_width, value=0.0):
     return Pad.apply(x, pad_width=pad_width, value=value)
 
 
-def where(cond, a=None, b=None):
-    """Entries of ``a`` where ``cond`` is true, else of ``b`` (cond is not differentiated). With the
-    condition alone, the indices where it holds, one tensor per axis (``cond.nonzero(as_tuple=True)``)."""
+def where(condition, input=None, other=None):  # noqa: A002 - PyTorch's argument names
+    """Entries of ``input`` where ``condition`` is true, else of ``other`` (the condition is not
+    differentiated). With the condition alone, the indices where it holds, one tensor per axis
+    (``condition.nonzero(as_tuple=True)``)."""
+    cond, a, b = condition, input, other
     if a is None and b is None:
         return as_tensor(cond).nonzero(as_tuple=True)
     a, b = promoted(a, b)              # (PyTorch's dtype rules: where(c, x_float32, 0.5) stays float32)
