@@ -286,7 +286,7 @@ def test_pytorchs_keyword_names_for_sizes_axes_and_where(device):
     """x.reshape(shape=...), x.flip(dims=...), x.permute(dims=...), x.expand(size=...), x.where(c, y)
     and tc.where(condition=, input=, other=), as code written for PyTorch spells them."""
     x = tc.arange(6.0, device=device).reshape(2, 3)
-    assert x.reshape(shape=(3, 2)).shape == x.view(shape=[6]).shape[:0] + (3, 2)
+    assert x.reshape(shape=(3, 2)).shape == (3, 2) and x.view(shape=[6]).shape == (6,)
     assert x.flip(dims=[0]).tolist() == [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]] and x.permute(dims=(1, 0)).shape == (3, 2)
     assert x[:1].expand(size=(4, 3)).shape == (4, 3)
     assert x.where(x > 2, -1.0).tolist() == tc.where(condition=x > 2, input=x, other=-1.0).tolist() == \
