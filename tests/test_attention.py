@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import find, given, settings, strategies as st
+from hypothesis import assume, find, given, settings, strategies as st
 
 import tinycoat as tc
 from tinycoat.nn.functional.attention import relative_attention
@@ -146,13 +146,16 @@ def test_bias_depends_only_on_the_offset(data, device):
     """Shifting a query and its key by the same offset (both staying inside the map) leaves
     their bias unchanged: the bias is a function of i − j alone, like a convolution kernel."""
     heads, H, W = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    assume(H * W > 1)                                      # (one token: no shift to make)
     table = data.draw(arrays((heads, 2 * H - 1, 2 * W - 1)))
     bias = relative_bias(tc.tensor(table, device=device)).numpy()           # (heads, N, N)
     assert bias.shape == (heads, H * W, H * W)
     shift_r, shift_c = data.draw(st.integers(-(H - 1), H - 1)), data.draw(st.integers(-(W - 1), W - 1))
+    assume((shift_r, shift_c) != (0, 0))                   # (no shift compares each entry with itself)
     for i in range(H * W):
         for j in range(H * W):
             (r_i, c_i), (r_j, c_j) = divmod(i, W), divmod(j, W)
+            np.testing.assert_array_equal(bias[:, i, j], table[:, r_i - r_j + H - 1, c_i - c_j + W - 1])
             moved = [(r + shift_r, c + shift_c) for r, c in ((r_i, c_i), (r_j, c_j))]
             if all(0 <= r < H and 0 <= c < W for r, c in moved):
                 i2, j2 = (r * W + c for r, c in moved)
@@ -164,9 +167,11 @@ def test_zero_query_attention_commutes_with_shifts_in_the_interior(data, device)
     """With zero queries and a bias that is −∞ (here −1e4) beyond a radius r, relative attention is a
     local, normalised convolution: circularly shifting the input map shifts the output by the same
     amount wherever neither window reaches a border or the wrapped-around values."""
-    H, W, r = data.draw(st.integers(3, 7)), data.draw(st.integers(3, 7)), data.draw(st.integers(0, 1))
+    r = data.draw(st.integers(0, 1))
+    H, W = data.draw(st.integers(2 * r + 2, 7)), data.draw(st.integers(2 * r + 2, 7))
     heads, d = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3))
     shift_r, shift_c = data.draw(st.integers(0, H - 2 * r - 1)), data.draw(st.integers(0, W - 2 * r - 1))
+    assume((shift_r, shift_c) != (0, 0))                   # (no shift would compare a map with itself)
     table = data.draw(arrays((heads, 2 * H - 1, 2 * W - 1)))
     far = np.ones((2 * H - 1, 2 * W - 1), dtype=bool)
     far[H - 1 - r:H + r, W - 1 - r:W + r] = False
@@ -296,8 +301,21 @@ def test_scaled_dot_product_attention_refuses_what_does_not_fit():
         sdpa(q, tc.zeros(2, 3, 5), tc.zeros(2, 3, 4))
     with pytest.raises(ValueError, match="attn_mask or is_causal, not both"):
         sdpa(q, q, q, attn_mask=tc.ones(3, 3), is_causal=True)
-    out = sdpa(q, q, q, dropout_p=0.5)                                 # (dropout draws from the seeded generator)
-    assert out.shape == (2, 3, 4)
+
+
+
+def test_scaled_dot_product_attention_dropout_drops_weights_and_rescales_the_rest():
+    """q = k = 0: every weight is 1/S; with v the identity, output row i is query i's weights. After
+    dropout each is 0 or 1/(S(1 − p)), about a fraction p of them 0; dropout_p=0 is no dropout."""
+    sdpa = tc.nn.functional.scaled_dot_product_attention
+    s, p = 64, 0.25
+    zeros, identity = tc.zeros(1, s, 8, dtype="float64"), tc.eye(s, dtype="float64").reshape(1, s, s)
+    tc.manual_seed(0)
+    weights = sdpa(zeros, zeros, identity, dropout_p=p).numpy()
+    kept = 1 / (s * (1 - p))
+    assert np.all(np.isclose(weights, 0) | np.isclose(weights, kept))
+    assert abs(np.isclose(weights, 0).mean() - p) < 0.03                # 4,096 coins
+    np.testing.assert_allclose(sdpa(zeros, zeros, identity, dropout_p=0.0).numpy(), np.full((1, s, s), 1 / s))
 
 
 def test_a_query_that_may_see_no_key_attends_to_nothing(device):

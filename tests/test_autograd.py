@@ -487,6 +487,9 @@ KEPT_OR_NOT = {
 }
 
 
+ONE_OPERAND = {"exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "silu", "softmax", "max_pool", "avg_pool"}
+
+
 # (op, the one operand that requires grad) where that operand's own gradient needs only the other
 # operand: changing it must not be refused (PyTorch keeps an operand only for the other's gradient)
 ACCEPTED_WHEN_ALONE = {(name, which) for name in ("mul", "matmul", "linear", "conv2d", "depthwise", "view_times",
@@ -505,6 +508,8 @@ def test_after_an_in_place_change_backward_refuses_or_is_exact(fast, requires, c
     graph (the op had not kept what changed). Never a silently different gradient; and no refusal
     where nothing the gradients need was changed."""
     op = KEPT_OR_NOT[name]
+    if requires == "b" and name in ONE_OPERAND:
+        pytest.skip(f"{name} reads a alone: with only b requiring grad there is no graph to check")
 
     def leaves():
         return (tc.tensor(a, requires_grad="a" in requires, device=device),
@@ -512,8 +517,7 @@ def test_after_an_in_place_change_backward_refuses_or_is_exact(fast, requires, c
     with tc.fast.enabled(fast):
         expected_a, expected_b = leaves()
         out = op(expected_a, expected_b)
-        if not out.requires_grad:                   # (a one-operand op of b alone: no graph)
-            return
+        assert out.requires_grad
         upstream = tc.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape), device=device)
         out.backward(upstream)
         leaf_a, leaf_b = leaves()

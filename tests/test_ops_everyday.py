@@ -106,6 +106,7 @@ def test_outer_dot_and_mm(a, b, device):
     np.testing.assert_allclose(tc.outer(x, y).detach().numpy(), np.outer(a, b), rtol=1e-12)
     assert tc.gradcheck(tc.outer, x, y)
     assert tc.gradcheck(lambda t: t.dot(t), x)
+    np.testing.assert_allclose(x.dot(x).item(), np.dot(a, a), rtol=1e-12)
     np.testing.assert_allclose(tc.mm(tc.outer(x, y), tc.outer(y, x)).detach().numpy(),
                                np.outer(a, b) @ np.outer(b, a), rtol=1e-12)
     if len(a) != len(b):

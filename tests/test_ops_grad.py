@@ -50,6 +50,8 @@ def test_binary_ops_broadcast(name, data, device):
 def test_binary_ops_with_python_scalars(data, device):
     a = data.draw(away_from_zero(shapes()))
     s = data.draw(st.floats(0.5, 2.0))
+    np.testing.assert_allclose(((2.5 - tc.tensor(a, device=device)) * s + s / tc.tensor(a, device=device)
+                                - tc.tensor(a, device=device) / s).numpy(), (2.5 - a) * s + s / a - a / s, rtol=1e-12)
     assert check(lambda x: (2.5 - x) * s + s / x - x / s, a, device=device)
 
 
@@ -72,6 +74,7 @@ def test_pow_tensor_exponent_broadcast(data, device):
     shape_a, shape_b = data.draw(broadcastable_pair())
     a = data.draw(positive(shape_a, 0.5, 2.0))
     b = data.draw(arrays(shape_b, -2.0, 2.0))
+    np.testing.assert_allclose((tc.tensor(a, device=device) ** tc.tensor(b, device=device)).numpy(), a ** b, rtol=1e-12)
     assert check(lambda x, y: x ** y, a, b, device=device)
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 import tinycoat as tc
 from tinycoat.nn.attention import RelativeAttention2d
+from tinycoat.nn.functional.relative_position import resize_bias_table
 from tinycoat.nn.mbconv import MBConv
 from tinycoat.nn.transformer import TransformerBlock
 
@@ -169,6 +170,11 @@ def test_bad_arguments_are_refused_at_construction(make, message):
 
 
 def test_resize_bias_runs_the_block_at_another_resolution():
+    """The block's table becomes resize_bias_table of the old one (checked against its formulas in
+    test_attention_layer.py), and the block runs at the new grid, which it records."""
     block = TransformerBlock(32, 32, size=(4, 4))
+    old = block.attention.relative_bias_table.numpy().copy()
     block.resize_bias((2, 3))
+    np.testing.assert_array_equal(block.attention.relative_bias_table.numpy(), resize_bias_table(old, (2, 3)))
+    assert block.size == block.attention.size == (2, 3)
     assert block(tc.randn(1, 32, 2, 3)).shape == (1, 32, 2, 3)
