@@ -296,3 +296,74 @@ def test_zero_grad_get_submodule_and_buffers_left_out_of_the_state_dict():
     with pytest.raises(KeyError, match="without '.'"):
         block.register_buffer("a.b", tc.zeros(1))
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)" and repr(nn.LogSoftmax(1)) == "LogSoftmax(dim=1)"
+
+
+def test_a_registered_name_keeps_its_kind():
+    """PyTorch's rule, once missing: m.weight = m.weight * 2 (a plain tensor) silently unregistered
+    the weight (the optimizer and the checkpoint lost it); now each wrong kind is refused."""
+    m = nn.Linear(2, 2)
+    for name, value, kind in [("weight", tc.zeros(2, 2), "parameter"), ("weight", nn.Identity(), "parameter")]:
+        with pytest.raises(TypeError, match=f"cannot assign .* to {kind} {name!r}"):
+            setattr(m, name, value)
+    assert [n for n, _ in m.named_parameters()] == ["weight", "bias"]
+    m.bias = None                                        # absent, as bias=False
+    assert list(m.state_dict()) == ["weight"]
+    outer = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="cannot assign int to submodule '0'"):
+        setattr(outer, "0", 3)
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(TypeError, match="cannot assign int to buffer 'running_mean'"):
+        bn.running_mean = 3
+    bn.running_mean = tc.ones(3)                         # a new tensor for a buffer is fine
+    assert bn.state_dict()["running_mean"].tolist() == [1.0, 1.0, 1.0]
+    del m.weight                                         # ... and after del, anything goes
+    m.weight = 5
+    assert m.weight == 5 and "weight" not in dict(m.named_parameters())
+
+
+def test_train_calls_each_childs_own_train():
+    """A child that overrides train() (a BatchNorm kept frozen) is obeyed by its parent's train();
+    once the parent set every module's flag directly."""
+    class FrozenNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(3)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.bn.eval()
+            return self
+    model = nn.Sequential(nn.Linear(3, 3), FrozenNorm())
+    model.eval()
+    model.train()
+    assert model.training and model[0].training and model[1].training and not model[1].bn.training
+    with pytest.raises(ValueError, match="train: mode must be True or False, got 'no'"):
+        model.train("no")
+
+
+def test_shared_and_tied_entries_in_the_state_dict_and_the_tree():
+    """As PyTorch: a tied weight is saved under each of its names (and loads back); parameters()
+    lists it once (one optimizer step); a buffer persistent in one module and not in another is
+    saved; a child under two names is one child (apply visits it once)."""
+    enc, dec = nn.Linear(3, 3), nn.Linear(3, 3)
+    dec.weight = enc.weight
+    tied = nn.Sequential(enc, dec)
+    assert list(tied.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert len(list(tied.parameters())) == 3
+    copy = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    copy[1].weight = copy[0].weight
+    copy.load_state_dict(tied.state_dict())
+    assert np.array_equal(copy[1].weight.numpy(), enc.weight.numpy())
+    t = tc.arange(4)
+    a, b, holder = nn.Module(), nn.Module(), nn.Module()
+    a.register_buffer("idx", t, persistent=False)
+    b.register_buffer("idx", t)
+    holder.a, holder.b = a, b
+    assert list(holder.state_dict()) == ["b.idx"]
+    child, parent, visits = nn.Linear(2, 2), nn.Module(), []
+    parent.x = parent.y = child
+    parent.apply(lambda m: visits.append(type(m).__name__))
+    assert visits == ["Linear", "Module"] and len(list(parent.named_children())) == 1
+    own = nn.Module()
+    own.p = own.q = nn.Parameter(tc.zeros(2).data)
+    assert [n for n, _ in own.named_parameters(recurse=False)] == ["p"]

@@ -86,12 +86,17 @@ class Module:
                                  f"attributes (assigning {name!r})")
         if isinstance(value, Parameter):
             table = self._parameters
+        elif name in self._parameters:     # a parameter is replaced by a Parameter, or None (absent, as bias=False)
+            self._refuse_unless(value is None, value, "parameter", name, "a Parameter or None")
+            table = self._parameters
         elif isinstance(value, Module):
             table = self._modules
-        elif value is None and (name in self._parameters or name in self._modules):
-            table = self._parameters if name in self._parameters else self._modules  # absent, as bias=False
-        elif name in self._buffers and _is_buffer_value(value):
-            table = self._buffers          # a new tensor (or None) for a registered buffer
+        elif name in self._modules:
+            self._refuse_unless(value is None, value, "submodule", name, "a Module or None")
+            table = self._modules
+        elif name in self._buffers:        # (a silent plain attribute would drop it from the checkpoint)
+            self._refuse_unless(_is_buffer_value(value), value, "buffer", name, "a Tensor or None")
+            table = self._buffers
         else:
             table = None                   # a plain attribute (a number, a string, a list...)
         for other in (self._parameters, self._buffers, self._modules):
@@ -102,6 +107,13 @@ class Module:
         else:
             self.__dict__.pop(name, None)
             table[name] = value            # an existing key keeps its place (and state_dict order)
+
+    def _refuse_unless(self, fits, value, kind, name, expected):
+        """PyTorch's rule: a registered name keeps its kind. Assigning ``m.weight = m.weight * 2`` (a
+        plain tensor) would otherwise unregister the weight: the optimizer and state_dict lose it."""
+        if not fits:
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} to {kind} {name!r} "
+                            f"({expected} expected; del it first to make it something else)")
 
     def __getattr__(self, name):  # only called when normal lookup fails
         for table in ("_parameters", "_buffers", "_modules"):
@@ -185,12 +197,13 @@ class Module:
         return handle
 
     # ------------------------------------------------------------------ walking the tree
-    def named_modules(self, prefix: str = ""):
-        """(dotted name, module) for this module and every descendant, each once, parents first."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, module) for this module and every descendant, each once (a shared module
+        under its first name; every name with ``remove_duplicate=False``), parents first."""
         seen, stack = set(), [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
@@ -202,8 +215,10 @@ class Module:
             yield m
 
     def named_children(self):
+        seen = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:     # (a child under two names: once, as PyTorch)
+                seen.add(id(m))
                 yield name, m
 
     def children(self):
@@ -221,8 +236,12 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), value
 
     def named_parameters(self, recurse: bool = True):
-        if not recurse:                 # this module's own only
-            return ((name, p) for name, p in self._parameters.items() if p is not None)
+        if not recurse:                 # this module's own only (one Parameter under two names: once)
+            own = {}
+            for name, p in self._parameters.items():
+                if p is not None:
+                    own.setdefault(id(p), (name, p))
+            return iter(own.values())
         return self._named_entries("_parameters")
 
     def parameters(self, recurse: bool = True):
@@ -251,9 +270,13 @@ class Module:
 
     # ------------------------------------------------------------------ modes and gradients
     def train(self, mode: bool = True) -> "Module":
-        """Training mode (batch statistics in BatchNorm, dropout on) for the whole tree."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Training mode (batch statistics in BatchNorm, dropout on) for the whole tree: each child's
+        own train(mode) is called, so a child that overrides it (a BatchNorm kept frozen) is obeyed."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> "Module":
@@ -315,10 +338,14 @@ class Module:
         return OrderedDict((name, backend.to_numpy(t.data).copy()) for name, t in self._saved_entries())
 
     def _saved_entries(self):
-        """(dotted name, tensor) of what a state_dict holds: the parameters and the persistent buffers."""
-        left_out = {id(b) for _, m in self.named_modules() for name, b in m._buffers.items()
-                    if name in m._non_persistent}
-        return ((name, t) for name, t in self._named_entries("_parameters", "_buffers") if id(t) not in left_out)
+        """(dotted name, tensor) of what a state_dict holds: the parameters and the persistent buffers,
+        under every name they have (tied weights and a shared module under each, as PyTorch's)."""
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            entries = list(module._parameters.items()) + [(name, b) for name, b in module._buffers.items()
+                                                          if name not in module._non_persistent]
+            for name, value in entries:
+                if value is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), value
 
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy arrays into this module's parameters and buffers, in place.
