@@ -367,3 +367,13 @@ def test_shared_and_tied_entries_in_the_state_dict_and_the_tree():
     own = nn.Module()
     own.p = own.q = nn.Parameter(tc.zeros(2).data)
     assert [n for n, _ in own.named_parameters(recurse=False)] == ["p"]
+
+
+def test_a_slice_of_a_sequential_keeps_the_childrens_names():
+    """model[1:] of Sequential(a, b, c) holds b and c as '1' and '2', as PyTorch's, so its state_dict
+    keys match the full model's (they were renumbered from 0)."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tail = model[1:]
+    assert [name for name, _ in tail.named_children()] == ["1", "2"] and tail[1] is model[2]
+    assert list(tail.state_dict()) == ["2.weight", "2.bias"]
+    assert set(tail.state_dict()) <= set(model.state_dict())

@@ -433,8 +433,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        items = list(self._modules.values())
-        return Sequential(*items[i]) if isinstance(i, slice) else items[i]
+        if isinstance(i, slice):       # the children keep their names (and so their state_dict keys)
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
 
     def __len__(self):
         return len(self._modules)
