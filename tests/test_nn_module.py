@@ -377,3 +377,44 @@ def test_a_slice_of_a_sequential_keeps_the_childrens_names():
     assert [name for name, _ in tail.named_children()] == ["1", "2"] and tail[1] is model[2]
     assert list(tail.state_dict()) == ["2.weight", "2.bias"]
     assert set(tail.state_dict()) <= set(model.state_dict())
+
+
+def test_sequential_and_module_list_have_a_lists_methods():
+    """insert, pop, del, item assignment, + and += as PyTorch's: an insert or a deletion renumbers
+    the children 0, 1, ... (so state_dict keys follow the positions); a bad index is an IndexError."""
+    a, b, c = nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)
+    seq = nn.Sequential(a, c)
+    seq.insert(1, b)
+    assert list(seq) == [a, b, c] and [n for n, _ in seq.named_children()] == ["0", "1", "2"]
+    assert seq.pop(0) is a and list(seq.state_dict()) == ["1.weight", "1.bias"]
+    seq[0] = nn.Tanh()
+    assert isinstance(seq[0], nn.Tanh) and seq[-1] is c
+    del seq[0]
+    assert list(seq.state_dict()) == ["0.weight", "0.bias"]
+    both = seq + nn.Sequential(a)
+    assert isinstance(both, nn.Sequential) and list(both) == [c, a]
+    layers = nn.ModuleList([a])
+    layers += [b]
+    layers.insert(0, c)
+    assert list(layers) == [c, a, b] and len(list(layers.parameters())) == 4
+    assert list(layers[1:]) == [a, b] and [n for n, _ in layers[1:].named_children()] == ["0", "1"]
+    with pytest.raises(IndexError, match="ModuleList: index 3 is out of range for 3 modules"):
+        layers[3]
+
+
+def test_pytorchs_arguments_of_the_tree_walks():
+    """named_parameters(prefix, recurse, remove_duplicate), named_buffers(...), buffers(recurse),
+    register_module; a prefix that is not a string (PyTorch's first positional) is refused, not
+    taken for recurse."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    assert [n for n, _ in model.named_parameters(prefix="net")][:2] == ["net.0.weight", "net.0.bias"]
+    assert list(dict(model.named_buffers(recurse=False))) == [] and len(list(model.buffers())) == 3
+    assert [n for n, _ in model[1].named_buffers(prefix="bn")] == ["bn.running_mean", "bn.running_var",
+                                                                  "bn.num_batches_tracked"]
+    tied = nn.Module()
+    tied.p = tied.q = nn.Parameter(tc.zeros(1).data)
+    assert [n for n, _ in tied.named_parameters(remove_duplicate=False)] == ["p", "q"]
+    model.register_module("head", nn.Linear(2, 1))
+    assert model.head is model[2]
+    with pytest.raises(TypeError, match="named_parameters: prefix must be a string, got False"):
+        list(model.named_parameters(False))

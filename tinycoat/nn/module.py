@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 
 from tinycoat import backend
+from tinycoat.checks import is_int
 from tinycoat.nn.init import normal_values, uniform_values
 from tinycoat.tensor import RemovableHandle, Tensor
 
@@ -165,6 +166,8 @@ class Module:
         self._check_name("add_module", name, "_modules")
         self._modules[name] = module
 
+    register_module = add_module        # (PyTorch's other name for it)
+
     # ------------------------------------------------------------------ the forward pass
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -225,27 +228,28 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_entries(self, *tables: str):
-        """(dotted name, tensor) from the given tables of every module, each tensor once."""
+    def _named_entries(self, table: str, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, tensor) from ``table`` of this module (and, with ``recurse``, of every module
+        below), each tensor once (a shared weight under its first name) unless ``remove_duplicate``
+        is False; names start with ``prefix``."""
         seen = set()
-        for module_name, module in self.named_modules():
-            for name, value in (kv for table in tables for kv in getattr(module, table).items()):
-                if value is None or id(value) in seen:  # shared weights are listed once
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or (remove_duplicate and id(value) in seen):
                     continue
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
 
-    def named_parameters(self, recurse: bool = True):
-        if not recurse:                 # this module's own only (one Parameter under two names: once)
-            own = {}
-            for name, p in self._parameters.items():
-                if p is not None:
-                    own.setdefault(id(p), (name, p))
-            return iter(own.values())
-        return self._named_entries("_parameters")
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """(dotted name, Parameter) for every parameter, each once (as an optimizer wants them),
+        PyTorch's arguments: ``recurse=False`` this module's own only."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"named_parameters: prefix must be a string, got {prefix!r} (recurse= by name)")
+        return self._named_entries("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True):
-        for _, p in self.named_parameters(recurse):
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def requires_grad_(self, flag: bool = True) -> "Module":
@@ -261,11 +265,11 @@ class Module:
         fn(self)
         return self
 
-    def named_buffers(self):
-        return self._named_entries("_buffers")
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        return self._named_entries("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ------------------------------------------------------------------ modes and gradients
@@ -415,7 +419,62 @@ def _is_buffer_value(value):
 
 # ---------------------------------------------------------------------------- containers
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules named 0, 1, ... in order, with a list's
+    methods (an insert or a deletion renumbers them, as PyTorch's do)."""
+
+    def _position(self, i):
+        n = len(self._modules)
+        if not is_int(i) or not -n <= i < n:
+            raise IndexError(f"{type(self).__name__}: index {i!r} is out of range for {n} modules")
+        return i % n
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def pop(self, index=-1):
+        modules = list(self._modules.values())
+        module = modules.pop(self._position(index))
+        self._renumber(modules)
+        return module
+
+    def __setitem__(self, i, module):
+        self.add_module(list(self._modules)[self._position(i)], module)     # (in place: keeps its name)
+
+    def __delitem__(self, i):
+        modules = list(self._modules.values())
+        del modules[i if isinstance(i, slice) else self._position(i)]
+        self._renumber(modules)
+
+    def __add__(self, other):
+        return type(self)().extend(list(self) + list(other))
+
+    def __iadd__(self, other):
+        return self.extend(other)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another: Sequential(a, b, c)(x) = c(b(a(x)))."""
 
     def __init__(self, *modules):
@@ -435,45 +494,20 @@ class Sequential(Module):
     def __getitem__(self, i):
         if isinstance(i, slice):       # the children keep their names (and so their state_dict keys)
             return Sequential(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module) -> "Sequential":
-        self.add_module(str(len(self._modules)), module)
-        return self
+        return list(self._modules.values())[self._position(i)]
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (a plain list would hide them)."""
 
     def __init__(self, modules=()):
         super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module) -> "ModuleList":
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
+        self.extend(modules)
 
     def __getitem__(self, i):
-        items = list(self._modules.values())
-        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        if isinstance(i, slice):       # (a new list, numbered from 0, as PyTorch's)
+            return ModuleList(list(self._modules.values())[i])
+        return list(self._modules.values())[self._position(i)]
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleList is a container, not a layer: iterate over it in your forward()")
