@@ -316,6 +316,12 @@ def test_a_registered_name_keeps_its_kind():
         bn.running_mean = 3
     bn.running_mean = tc.ones(3)                         # a new tensor for a buffer is fine
     assert bn.state_dict()["running_mean"].tolist() == [1.0, 1.0, 1.0]
+    holder = nn.Module()
+    holder.plain = 5
+    for register in (lambda: holder.add_module("plain", nn.Identity()), lambda: holder.register_buffer("train", None),
+                     lambda: nn.ModuleDict({"keys": nn.Identity()})):
+        with pytest.raises(KeyError, match="is already an attribute of"):   # m.plain would not find it
+            register()
     del m.weight                                         # ... and after del, anything goes
     m.weight = 5
     assert m.weight == 5 and "weight" not in dict(m.named_parameters())

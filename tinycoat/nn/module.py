@@ -140,6 +140,8 @@ class Module:
         for table in ("_parameters", "_buffers", "_modules"):
             if table != own_table and name in getattr(self, table):
                 raise KeyError(f"{kind}: {name!r} is already a {table[1:-1]} of {type(self).__name__}")
+        if hasattr(type(self), name) or name in self.__dict__:     # (m.name would find that, not the entry)
+            raise KeyError(f"{kind}: {name!r} is already an attribute of {type(self).__name__}")
 
     def register_parameter(self, name: str, param) -> None:
         """Register ``param`` (a Parameter, or None for an absent one such as bias=False)."""
@@ -147,7 +149,6 @@ class Module:
             raise TypeError(f"register_parameter({name!r}): expected a Parameter or None, "
                             f"got {type(param).__name__}")
         self._check_name("register_parameter", name, "_parameters")
-        self.__dict__.pop(name, None)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
@@ -156,7 +157,6 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer({name!r}): expected a Tensor or None, got {type(tensor).__name__}")
         self._check_name("register_buffer", name, "_buffers")
-        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
 
