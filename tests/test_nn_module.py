@@ -424,3 +424,24 @@ def test_pytorchs_arguments_of_the_tree_walks():
     assert model.head is model[2]
     with pytest.raises(TypeError, match="named_parameters: prefix must be a string, got False"):
         list(model.named_parameters(False))
+
+
+def test_hooks_with_pytorchs_prepend_and_with_kwargs():
+    """prepend runs a hook before those already registered; with_kwargs hands the keyword inputs
+    over (a pre-hook may replace both, returning (args, kwargs))."""
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+    layer, order = Scale(), []
+    layer.register_forward_hook(lambda m, args, out: order.append("first"))
+    layer.register_forward_hook(lambda m, args, out: order.append("prepended"), prepend=True)
+    seen = []
+    layer.register_forward_hook(lambda m, args, kwargs, out: seen.append(dict(kwargs)), with_kwargs=True)
+    handle = layer.register_forward_pre_hook(lambda m, args, kwargs: (args, {"factor": 3.0}), with_kwargs=True)
+    assert layer(tc.tensor([2.0]), factor=10.0).tolist() == [6.0]
+    assert order == ["prepended", "first"] and seen == [{"factor": 3.0}]
+    handle.remove()
+    assert layer(tc.tensor([2.0]), factor=10.0).tolist() == [20.0]
+    layer.register_forward_pre_hook(lambda m, args, kwargs: args, with_kwargs=True)
+    with pytest.raises(TypeError, match=r"with_kwargs must return None or \(args, kwargs\)"):
+        layer(tc.tensor([2.0]))

@@ -173,31 +173,34 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            replaced = hook(self, args)
-            if replaced is not None:                                  # new inputs (one, or a tuple)
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            replaced = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if replaced is not None and with_kwargs:                 # new (inputs, keyword inputs)
+                if not (isinstance(replaced, tuple) and len(replaced) == 2):
+                    raise TypeError(f"a forward pre-hook with_kwargs must return None or (args, kwargs), "
+                                    f"got {type(replaced).__name__}")
+                args, kwargs = replaced
+            elif replaced is not None:                                # new inputs (one, or a tuple)
                 args = replaced if isinstance(replaced, tuple) else (replaced,)
         output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            replaced = hook(self, args, output)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            replaced = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             output = output if replaced is None else replaced
         return output
 
-    def register_forward_hook(self, hook) -> "RemovableHandle":
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False) -> "RemovableHandle":
         """Call ``hook(module, inputs, output)`` after every forward of this module, as PyTorch does:
         the way to look at what a layer inside a model computes (keep ``output`` somewhere) without
         changing the model's code. A hook that returns something replaces the output with it.
-        ``handle.remove()`` takes the hook off again."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        ``handle.remove()`` takes the hook off again. PyTorch's options: ``prepend`` runs it before
+        the hooks already there, ``with_kwargs`` calls ``hook(module, inputs, kwargs, output)``."""
+        return _added_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_pre_hook(self, hook) -> "RemovableHandle":
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False) -> "RemovableHandle":
         """Call ``hook(module, inputs)`` before every forward of this module (PyTorch's): a hook that
-        returns something replaces the inputs with it (a tuple, or one value for a single input)."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        returns something replaces the inputs with it (a tuple, or one value for a single input).
+        ``with_kwargs``: ``hook(module, inputs, kwargs)``, returning None or (inputs, kwargs)."""
+        return _added_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ walking the tree
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
@@ -411,6 +414,15 @@ class Module:
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _added_hook(hooks, hook, prepend, with_kwargs):
+    """``hook`` put in the table ``hooks`` (last, or first with ``prepend``); its handle removes it."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = (hook, bool(with_kwargs))
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def _is_buffer_value(value):
