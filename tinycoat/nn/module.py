@@ -465,6 +465,11 @@ class _ModuleSequence(Module):
         self._renumber(modules)
         return module
 
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._sliced(list(self._modules.items())[i])
+        return list(self._modules.values())[self._position(i)]
+
     def __setitem__(self, i, module):
         self.add_module(list(self._modules)[self._position(i)], module)     # (in place: keeps its name)
 
@@ -503,10 +508,9 @@ class Sequential(_ModuleSequence):
             x = m(x)
         return x
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):       # the children keep their names (and so their state_dict keys)
-            return Sequential(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[self._position(i)]
+    @staticmethod
+    def _sliced(named):
+        return Sequential(OrderedDict(named))   # the children keep their names (and so their state_dict keys)
 
 
 class ModuleList(_ModuleSequence):
@@ -516,10 +520,9 @@ class ModuleList(_ModuleSequence):
         super().__init__()
         self.extend(modules)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):       # (a new list, numbered from 0, as PyTorch's)
-            return ModuleList(list(self._modules.values())[i])
-        return list(self._modules.values())[self._position(i)]
+    @staticmethod
+    def _sliced(named):
+        return ModuleList(m for _, m in named)  # (a new list, numbered from 0, as PyTorch's)
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleList is a container, not a layer: iterate over it in your forward()")

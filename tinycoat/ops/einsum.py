@@ -62,17 +62,19 @@ def _parse(equation, ndims):
         if not all(c in string.ascii_letters for c in named) or len(set(named)) != len(named):
             raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z, none twice (a diagonal "
                              "is not supported here), and at most one '...'")
-    spare = [c for c in string.ascii_letters if c not in equation]
+    dots = []                                  # how many axes each operand's '...' stands for
     for i, (part, ndim) in enumerate(zip(inputs, ndims)):
         named = len(part) - 3 * ("..." in part)
         if ndim < named or (ndim > named and "..." not in part):
             raise ValueError(f"einsum: operand {i} has {ndim} axes, but {part!r} names {named}"
                              + (" (and '...' cannot stand for fewer than 0)" if "..." in part else ""))
-    widest = max([ndim - len(part) + 3 for part, ndim in zip(inputs, ndims) if "..." in part], default=0)
+        dots.append(ndim - named)
+    spare = [c for c in string.ascii_letters if c not in equation]
+    widest = max(dots, default=0)
     if widest > len(spare):
         raise ValueError(f"einsum: '...' stands for {widest} axes, more than the {len(spare)} letters left unused")
     broadcast = "".join(spare[:widest])
-    inputs = [part.replace("...", broadcast[widest - (ndim - len(part) + 3):]) for part, ndim in zip(inputs, ndims)]
+    inputs = [part.replace("...", broadcast[widest - n:]) for part, n in zip(inputs, dots)]
     letters = "".join(inputs)
     if not arrow:
         output = broadcast + "".join(sorted(c for c in set(letters) - set(broadcast) if letters.count(c) == 1))

@@ -35,8 +35,10 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 g = p.grad.data
-                if wd:      # g + λθ, into a copy: NumPy's g + λθ of 0-d arrays is a scalar, which the
-                    g = g.copy()    # momentum buffer below, updated in place, must not be
+                if wd:
+                    # g + λθ, added into a copy: for 0-d arrays NumPy's g + λθ is a scalar, not an
+                    # array, and the momentum buffer made from it below is updated in place.
+                    g = g.copy()
                     g += wd * p.data
                 if mu:
                     state = self.state.setdefault(p, {})
