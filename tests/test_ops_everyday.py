@@ -195,6 +195,14 @@ def test_edges_a_second_differential_check_found(device):
         with pytest.raises(ValueError, match="does not fit"):
             small.masked_fill(on, bad)
     assert small.masked_fill(on, 255).tolist() == [255, 2] and small.masked_fill(on, 2.7).tolist() == [2, 2]
+    for bad in (300, -1.0, float("nan"), np.int64(256), tc.tensor(300.0)):   # x[i] = v and fill_ wrapped too
+        with pytest.raises(ValueError, match=r"x\[index\] = value: the value .* does not fit uint8"):
+            small[0] = bad
+        with pytest.raises(ValueError, match="does not fit uint8"):
+            small.fill_(bad)
+    assert small.tolist() == [1, 2]
+    small[1] = 2.7
+    assert small.tolist() == [1, 2]
     scalar = tc.tensor(5.0, device=device)
     assert tc.index_select(scalar, 0, tc.tensor([0], device=device)).shape == ()
     with pytest.raises(IndexError, match="a 0-d tensor takes exactly one index"):

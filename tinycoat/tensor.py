@@ -242,6 +242,8 @@ class Tensor:
                                "not carry gradients here. Change it inside `with tc.no_grad():`, or build the "
                                "result as a new tensor (tc.where(mask, value, x), tc.cat, tc.stack)")
         self._check_writable("x[index] = value")
+        if isinstance(value, (int, float)) or getattr(value, "ndim", None) == 0:      # a number, not wrapped
+            _held_by("x[index] = value", value.item() if hasattr(value, "item") else value, self.dtype, self.xp)
         ops.setitem(self, index, value)
         self._bump_version()
 
@@ -844,7 +846,8 @@ def _correction(unbiased, correction, ddof):
 
 def _held_by(name, value, dtype, xp):
     """``value`` (a number), refused if an integer ``dtype`` cannot hold it, as PyTorch refuses it:
-    NumPy's cast would silently wrap 300 into uint8 as 44, and make −9223372036854775808 of inf."""
+    NumPy's cast would silently wrap 300 into uint8 as 44 (CuPy's too), and make −9223372036854775808
+    of inf. (A tensor written into another is cast, as PyTorch casts it.)"""
     if dtype.kind in "iu" and not isinstance(value, bool):
         low, high = xp.iinfo(dtype).min, xp.iinfo(dtype).max
         if value != value or not low <= value <= high:                 # (NaN is no number at all)
