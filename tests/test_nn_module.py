@@ -132,6 +132,128 @@ def test_load_state_dict_errors_name_the_keys():
     assert result.missing_keys == ["head.1.weight"] and result.unexpected_keys == ["extra.weight"]
 
 
+def test_state_dict_takes_pytorchs_destination_prefix_and_keep_vars():
+    """state_dict(*, destination, prefix, keep_vars) as PyTorch's: the prefix goes before each key as
+    given (no dot added), a destination is filled and returned, keep_vars=True gives the Parameter and
+    buffer objects themselves (each tied or shared one under every name) and keep_vars=False the
+    default's detached copies, still host arrays."""
+    net = Net()
+    net(tc.randn(2, 2, 4, 4)).sum().backward()                  # grads and a graph the copies must not carry
+    plain = net.state_dict()
+    assert list(net.state_dict(prefix="model.")) == [f"model.{k}" for k in plain]
+    assert list(nn.Linear(2, 2).state_dict(prefix="net")) == ["netweight", "netbias"]     # (PyTorch's too)
+    detached = net.state_dict(keep_vars=False)
+    assert list(detached) == list(plain) and all(isinstance(v, np.ndarray) for v in detached.values())
+    net.head[1].bias.data[...] = 5                              # the copies stay as they were
+    assert not (detached["head.1.bias"] == 5).any()
+    objects = net.state_dict(keep_vars=True)
+    assert list(objects) == list(plain)
+    assert objects["blocks.1.conv.weight"] is net.blocks[1].conv.weight and objects["blocks.1.scale"].grad is not None
+    assert type(objects["blocks.0.norm.running_mean"]) is tc.Tensor
+    assert objects["blocks.0.norm.num_batches_tracked"] is net.blocks[0].norm.num_batches_tracked
+    destination = {"step": 7}
+    filled = net.blocks[0].state_dict(destination=destination, prefix="blocks.0.", keep_vars=True)
+    assert filled is destination and list(filled)[0] == "step"
+    assert list(filled)[1:] == [k for k in objects if k.startswith("blocks.0.")]
+    assert all(filled[k] is objects[k] for k in list(filled)[1:])
+    block = Block()
+    block.register_buffer("table", tc.arange(3.0), persistent=False)
+    assert "table" not in block.state_dict(keep_vars=True)                        # not saved, in any form
+    enc, dec = nn.Linear(3, 3), nn.Linear(3, 3)
+    dec.weight = enc.weight
+    lin = nn.Linear(2, 2)
+    tied = nn.Sequential(enc, dec).state_dict(keep_vars=True)
+    shared = nn.Sequential(lin, lin).state_dict(keep_vars=True)
+    assert list(tied) == ["0.weight", "0.bias", "1.weight", "1.bias"] and tied["0.weight"] is tied["1.weight"]
+    assert list(shared) == ["0.weight", "0.bias", "1.weight", "1.bias"] and shared["1.bias"] is lin.bias
+    with pytest.raises(TypeError, match="state_dict: destination must be a dict to fill .* got list"):
+        net.state_dict(destination=[])
+    with pytest.raises(TypeError, match="state_dict: prefix must be a string, got int 1"):
+        net.state_dict(prefix=1)
+
+
+def test_load_state_dict_with_assign_makes_the_given_tensors_the_modules_own():
+    """PyTorch's assign=True: no copy into the old tensors; a parameter becomes a Parameter over the
+    given memory (a given Parameter is itself used), in the given dtype, with the module's
+    requires_grad; a buffer becomes the given tensor. The default still copies in place."""
+    tc.manual_seed(4)
+    source = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    source(tc.randn(4, 2))                                                # running statistics that differ
+    wide = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in source.state_dict().items()}
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    model[0].bias.requires_grad_(False)                                   # frozen: it stays frozen
+    old = list(model.parameters())
+    result = model.load_state_dict(wide, assign=True)
+    assert result == ([], []) and result.missing_keys == [] and result.unexpected_keys == []
+    weight, bias, mean = model[0].weight, model[0].bias, model[1].running_mean
+    assert isinstance(weight, nn.Parameter) and weight.dtype == tc.float64 and weight.data is wide["0.weight"]
+    assert weight.requires_grad and not bias.requires_grad and not any(p is q for p, q in zip(old, model.parameters()))
+    assert type(mean) is tc.Tensor and mean.data is wide["1.running_mean"]
+    assert "1.running_mean" in dict(model.named_buffers())
+    assert model[1].num_batches_tracked.item() == 1
+    model(tc.randn(4, 2, dtype="float64")).sum().backward()                # the new Parameters train
+    assert weight.grad is not None and bias.grad is None
+    given, kept, buffer = tc.ones(3, 2), nn.Parameter(tc.zeros(3)), tc.full((3,), 2.0)
+    layer, norm = nn.Linear(2, 3), nn.BatchNorm1d(3)
+    layer.bias.requires_grad_(False)
+    layer.load_state_dict({"weight": given, "bias": kept}, assign=True)
+    assert layer.bias is kept and not kept.requires_grad                   # the module's flag, as PyTorch's
+    assert isinstance(layer.weight, nn.Parameter) and layer.weight is not given and layer.weight.data is given.data
+    loaded = {**norm.state_dict(), "running_mean": buffer, "running_var": nn.Parameter(tc.ones(3))}
+    norm.load_state_dict(loaded, assign=True)
+    assert norm.running_mean is buffer
+    assert type(norm.running_var) is tc.Tensor and "running_var" in dict(norm.named_buffers())   # still a buffer
+    # (PyTorch's setattr would turn a Parameter given for a buffer into a parameter of the module)
+    in_place = nn.Linear(2, 3)
+    weight = in_place.weight
+    in_place.load_state_dict({"weight": given, "bias": kept})                  # assign=False: copied in
+    assert in_place.weight is weight and in_place.weight.data is not given.data
+
+
+def test_assign_with_tied_and_shared_entries_partial_loads_and_errors():
+    """Tied weights stay tied when both names get one Parameter (keep_vars=True) and come apart when
+    given two arrays (as PyTorch's); a module under two names takes the last; strict=False reports
+    missing and unexpected keys (a non-persistent buffer's key is unexpected); a mis-shaped or
+    unusable value is a ValueError naming the key, and nothing is assigned."""
+    enc, dec = nn.Linear(3, 3), nn.Linear(3, 3)
+    dec.weight = enc.weight
+
+    def tied_model():
+        model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+        model[1].weight = model[0].weight
+        return model
+    kept = tied_model()
+    kept.load_state_dict(nn.Sequential(enc, dec).state_dict(keep_vars=True), assign=True)
+    assert kept[0].weight is kept[1].weight is enc.weight and len(list(kept.parameters())) == 3
+    untied = tied_model()
+    untied.load_state_dict(nn.Sequential(enc, dec).state_dict(), assign=True)
+    assert untied[0].weight is not untied[1].weight and len(list(untied.parameters())) == 4
+    lin = nn.Linear(2, 2)
+    shared = nn.Sequential(lin, lin)
+    shared.load_state_dict({"0.weight": np.zeros((2, 2), np.float32), "0.bias": np.zeros(2, np.float32),
+                            "1.weight": np.ones((2, 2), np.float32), "1.bias": np.ones(2, np.float32)}, assign=True)
+    assert shared[0] is shared[1] and lin.weight.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    block = Block()
+    block.register_buffer("table", tc.arange(3.0), persistent=False)
+    table, conv_weight = block.table, block.conv.weight
+    partial = {k: v for k, v in Block().state_dict().items() if k != "conv.weight"}
+    result = block.load_state_dict({**partial, "table": np.zeros(3), "extra.bias": np.zeros(1)}, strict=False,
+                                   assign=True)
+    assert result.missing_keys == ["conv.weight"] and result.unexpected_keys == ["table", "extra.bias"]
+    assert block.table is table and block.conv.weight is conv_weight and block.norm.bias.data is partial["norm.bias"]
+    with pytest.raises(ValueError, match=r"missing keys: conv\.weight \| unexpected keys: table"):
+        block.load_state_dict({**partial, "table": np.zeros(3)}, assign=True)
+    layer = nn.Linear(2, 3)
+    before = dict(layer.state_dict(keep_vars=True))
+    with pytest.raises(ValueError, match=r"mis-shaped keys: weight: checkpoint \(5, 2\), model \(3, 2\)"):
+        layer.load_state_dict({"weight": tc.zeros(5, 2), "bias": tc.ones(3)}, assign=True)
+    with pytest.raises(ValueError, match=r"not floating-point for parameters that require grad .*: weight: int64"):
+        layer.load_state_dict({"weight": np.zeros((3, 2), np.int64), "bias": tc.ones(3)}, assign=True)
+    with pytest.raises(ValueError, match=r"not arrays of numbers: bias: .*dtype <U1"):
+        layer.load_state_dict({"weight": tc.zeros(3, 2), "bias": np.full(3, "x")}, assign=True)
+    assert all(t is before[k] for k, t in layer.state_dict(keep_vars=True).items())   # not even the bias, which fit
+
+
 def test_to_dtype_keeps_parameter_objects_and_integer_buffers():
     net = Net()
     params = list(net.parameters())

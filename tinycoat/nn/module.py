@@ -19,6 +19,7 @@ is all ``parameters()`` (for the optimizer), ``state_dict()`` (for checkpoints),
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import MutableMapping
 
 from tinycoat import backend
 from tinycoat.checks import is_int
@@ -340,59 +341,102 @@ class Module:
     def cuda(self, device=None) -> "Module": return self.to(backend.cuda_device(device))
 
     # ------------------------------------------------------------------ checkpoints
-    def state_dict(self) -> "OrderedDict[str, object]":
-        """Dotted name -> host NumPy array (a copy) for every parameter and buffer."""
-        return OrderedDict((name, backend.to_numpy(t.data).copy()) for name, t in self._saved_entries())
+    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False) -> "dict[str, object]":
+        """Dotted name -> value for every parameter and persistent buffer, with PyTorch's arguments.
+
+        ``keep_vars=False`` (default): a host NumPy array, a copy; so cut from the graph, as PyTorch's
+        detached tensors are, and from the model too (training on leaves a checkpoint taken before
+        as it was, and ``np.savez`` writes it as it is). ``keep_vars=True``: the Parameter and buffer
+        objects themselves. ``prefix`` goes before every key as given (PyTorch's: "model." for
+        "model.weight"). ``destination``, a dict, is filled and returned instead of a new OrderedDict.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"state_dict: prefix must be a string, got {type(prefix).__name__} {prefix!r}")
+        if destination is None:
+            destination = OrderedDict()
+        elif not isinstance(destination, MutableMapping):
+            raise TypeError(f"state_dict: destination must be a dict to fill (or None for a new OrderedDict), "
+                            f"got {type(destination).__name__}")
+        for key, _, _, t in self._saved_entries():
+            destination[prefix + key] = t if keep_vars else backend.to_numpy(t.data).copy()
+        return destination
 
     def _saved_entries(self):
-        """(dotted name, tensor) of what a state_dict holds: the parameters and the persistent buffers,
-        under every name they have (tied weights and a shared module under each, as PyTorch's)."""
+        """(dotted name, module, its name there, tensor) for what a state_dict holds: the parameters and
+        the persistent buffers, under every name they have (tied weights and a shared module under
+        each, as PyTorch's). The module and name say where ``load_state_dict(assign=True)`` puts one."""
         for module_name, module in self.named_modules(remove_duplicate=False):
             entries = list(module._parameters.items()) + [(name, b) for name, b in module._buffers.items()
                                                           if name not in module._non_persistent]
             for name, value in entries:
                 if value is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), value
+                    yield (f"{module_name}.{name}" if module_name else name), module, name, value
 
-    def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy arrays into this module's parameters and buffers, in place.
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Load parameters and buffers by name; returns (missing_keys, unexpected_keys), a named tuple.
 
         ``strict`` (default): every key must match, both ways, or nothing is loaded and
         a ValueError lists the missing, unexpected and mis-shaped keys. With
         ``strict=False`` missing/unexpected keys are returned instead (mis-shaped
         keys are always an error: there is no sensible partial load of a weight).
+
+        ``assign=False`` (default) copies the values into the module's own tensors, in place: they
+        keep their dtype and device, and an optimizer holding them sees the new values.
+        ``assign=True`` (PyTorch's) makes the given tensors the module's instead, with their dtype,
+        device and memory (no copy; an array is wrapped): a parameter's becomes a Parameter (a given
+        Parameter is used itself) with the module's requires_grad, a buffer's is the tensor itself.
+        The old objects leave the module, so create the optimizer afterwards; and a weight tied
+        under two names stays tied only if both are given one Parameter (``state_dict(keep_vars=True)``
+        of a tied model gives that; the arrays of a plain state_dict untie it, as in PyTorch).
         """
-        own = OrderedDict(self._saved_entries())
+        own = OrderedDict((key, (module, name, t)) for key, module, name, t in self._saved_entries())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         shape = lambda v: tuple(getattr(v, "shape", ()))  # noqa: E731 - a plain number has shape ()
-        mis_shaped = [f"{k}: checkpoint {shape(state_dict[k])}, model {shape(own[k])}"
-                      for k in own if k in state_dict and shape(state_dict[k]) != shape(own[k])]
+        mis_shaped = [f"{k}: checkpoint {shape(state_dict[k])}, model {shape(t)}"
+                      for k, (_, _, t) in own.items() if k in state_dict and shape(state_dict[k]) != shape(t)]
         # Convert every value before writing any: a bad one late in the dict must not leave the
         # earlier ones loaded ("nothing is loaded" on failure).
-        converted, not_numbers = {}, []
-        for name, t in own.items():
-            if name in state_dict and shape(state_dict[name]) == shape(t):
-                value = state_dict[name]
+        converted, not_numbers, not_float = {}, [], []
+        for key, (_, _, t) in own.items():
+            if key in state_dict and shape(state_dict[key]) == shape(t):
+                value = state_dict[key]
                 try:
-                    converted[name] = backend.as_array(value.data if isinstance(value, Tensor) else value,
-                                                       dtype=t.dtype, device=t.device)
+                    if assign:                     # (Tensor(array) is over the array's memory, on its device)
+                        value = value if isinstance(value, Tensor) else Tensor(value)
+                    else:
+                        value = backend.as_array(value.data if isinstance(value, Tensor) else value,
+                                                 dtype=t.dtype, device=t.device)
                 except (TypeError, ValueError) as exc:
-                    not_numbers.append(f"{name}: {exc}")
+                    not_numbers.append(f"{key}: {exc}")
+                    continue
+                if assign and isinstance(t, Parameter) and t.requires_grad and value.dtype.kind != "f":
+                    not_float.append(f"{key}: {value.dtype}")
+                converted[key] = value
         problems = []
         if mis_shaped:
             problems.append("mis-shaped keys: " + "; ".join(mis_shaped))
         if not_numbers:
             problems.append("keys that are not arrays of numbers: " + "; ".join(not_numbers))
+        if not_float:
+            problems.append("keys with values that are not floating-point for parameters that require grad "
+                            "(assign=True keeps the module's requires_grad): " + "; ".join(not_float))
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems))
-        for name, array in converted.items():
-            own[name].data[...] = array
-            own[name]._bump_version()
+        for key, value in converted.items():
+            module, name, t = own[key]
+            if not assign:
+                t.data[...] = value
+                t._bump_version()
+            elif isinstance(t, Parameter):                  # (a Parameter of a tensor is over its memory)
+                module._parameters[name] = (value.requires_grad_(t.requires_grad) if isinstance(value, Parameter)
+                                            else Parameter(value, requires_grad=t.requires_grad))
+            else:                  # a buffer stays one (PyTorch's setattr makes a given Parameter a parameter)
+                module._buffers[name] = value.detach() if isinstance(value, Parameter) else value
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
