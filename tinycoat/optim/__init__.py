@@ -5,7 +5,8 @@
     adamw.py      AdamW (decoupled weight decay), Adam (coupled)
     clip.py       clip_grad_norm_, clip_grad_value_
     schedule.py   linear warm-up + cosine learning-rate schedule
-    lr_scheduler.py  PyTorch's schedulers (LambdaLR, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR)
+    lr_scheduler.py  PyTorch's schedulers (StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR,
+                     OneCycleLR, ChainedScheduler, ReduceLROnPlateau, ...: the list atop the file)
     ema.py        exponential moving average of the weights
     grad_scaler.py  GradScaler: loss scaling for float16 products (tinycoat.amp)
 """

@@ -9,9 +9,16 @@ it was made (``last_epoch``: call ``step()`` once an epoch, or once a batch, as 
     MultiStepLR        lr = initial · γ^(how many milestones are ≤ t)
     ExponentialLR      lr = initial · γ^t
     CosineAnnealingLR  lr = η_min + (initial − η_min) · ½(1 + cos(π t / T_max))
+    CosineAnnealingWarmRestarts
+                       the same half cosine, started again from the top after T_0 steps, then
+                       after T_0·T_mult more, ... (t may be fractional: step(epoch))
     LinearLR           lr = initial · (s + (e − s) · min(t, T)/T)       (a warm-up: s < e = 1)
     ConstantLR         lr = initial · f while t < T, then initial
+    PolynomialLR       lr = initial · (1 − min(t, T)/T)^power
     SequentialLR       one scheduler after another, each from its own t = 0 at its milestone
+    ChainedScheduler   several at once, each on its own t: their factors of the initial lr multiply
+    CyclicLR           up and down in straight lines between base_lr and max_lr, the height
+                       scaled per cycle or per step, with the momentum going the other way
     OneCycleLR         up from max_lr/div_factor to max_lr, then down far below it, along half
                        cosines (or lines), with the momentum going the other way
 
@@ -143,6 +150,43 @@ class CosineAnnealingLR(LRScheduler):
         return self.eta_min + (initial_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * t / self.T_max))
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter), as PyTorch's: CosineAnnealingLR's half cosine from the initial lr
+    down to ``eta_min``, begun again from the top at every restart. Cycle i lasts T_i = T_0·T_mult^i
+    steps and begins at s_i = T_0 + T_0·T_mult + … (i terms); at t in cycle i, T_cur = t − s_i and
+        lr = η_min + (initial − η_min)·½(1 + cos(π·T_cur/T_i)).
+    ``step(epoch)`` goes to that epoch, which may be fractional (``step(epoch + i / batches)`` once a
+    batch), and a plain ``step()`` goes on from there by 1, as in PyTorch; ``last_epoch`` is ⌊epoch⌋."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):  # noqa: N803 - PyTorch's names
+        self.T_0 = check_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+        self.T_mult = check_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)      # (>= 1: cycles never shrink)
+        self.eta_min = check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min)
+        self.epoch = last_epoch              # t itself; last_epoch, an int, is its floor
+        super().__init__(optimizer, last_epoch)
+
+    def step(self, epoch=None):
+        self.epoch = self.epoch + 1 if epoch is None else check_number("CosineAnnealingWarmRestarts", "epoch", epoch)
+        self.last_epoch = math.floor(self.epoch)
+        self._apply()
+
+    def _apply(self):                        # the base's, at the fractional t
+        for index, group in enumerate(self.optimizer.param_groups):
+            group["lr"] = self.group_lr(self.epoch, index, group)
+
+    def lr_at(self, t, initial_lr):
+        if self.T_mult == 1:                 # equal cycles: t mod T_0 (t may be a float)
+            start, length = t - t % self.T_0, self.T_0
+        else:
+            # walk the restarts (about log_{T_mult} t of them): exact at each, where PyTorch's step(epoch)
+            # takes a logarithm that can round down (T_0 = 1, T_mult = 3: its step(121) ends the cycle of
+            # 81 steps instead of starting the next)
+            start, length = 0, self.T_0
+            while t >= start + length:
+                start, length = start + length, length * self.T_mult
+        return self.eta_min + (initial_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * (t - start) / length))
+
+
 class LinearLR(LRScheduler):
     """lr = initial · (s + (e − s)·min(t, T)/T): the factor goes in a straight line from
     ``start_factor`` s to ``end_factor`` e over ``total_iters`` T steps, then stays (a warm-up)."""
@@ -170,6 +214,22 @@ class ConstantLR(LRScheduler):
         return initial_lr * (self.factor if t < self.total_iters else 1.0)
 
 
+class PolynomialLR(LRScheduler):
+    """lr = initial · (1 − min(t, T)/T)^power: down to 0 at t = T = ``total_iters`` along a polynomial
+    (power 1: a straight line; power < 1 falls late, > 1 early), then 0. T = 0 leaves the initial lr
+    throughout, as PyTorch's steps give (there is no decay to spread over no steps)."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = check_int("PolynomialLR", "total_iters", total_iters, positive=False)
+        self.power = check_number("PolynomialLR", "power", power)    # (< 0 would divide by 0 at t = T)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, t, initial_lr):
+        if self.total_iters == 0:
+            return initial_lr
+        return initial_lr * (1 - min(t, self.total_iters) / self.total_iters) ** self.power
+
+
 class SequentialLR(LRScheduler):
     """``schedulers[i]`` from milestone i on (``milestones``: the steps where the next one takes over),
     each counting its own t from 0 there: e.g. LinearLR for a warm-up, then CosineAnnealingLR."""
@@ -191,6 +251,159 @@ class SequentialLR(LRScheduler):
         i = sum(1 for m in self.milestones if m <= t)            # the scheduler in charge at t
         start = self.milestones[i - 1] if i else 0
         return self.schedulers[i].group_lr(t - start, index, group)
+
+
+class ChainedScheduler(LRScheduler):
+    """All of ``schedulers`` at once: ``step()`` steps each, on its own t, and their lrs multiply as
+    factors of the group's initial lr:  lr = lr₁ · (lr₂ / initial) · … · (lr_n / initial).
+    PyTorch's chain has each scheduler in turn multiply the current lr by its own step-to-step ratio;
+    the two agree for schedulers that scale the initial lr by a factor of t (StepLR, MultiStepLR,
+    ExponentialLR, ConstantLR, LinearLR, PolynomialLR; CosineAnnealingLR with eta_min = 0), e.g. a
+    LinearLR warm-up chained with an ExponentialLR decay, so only those are taken. (In PyTorch's, one
+    that sets the lr outright — LambdaLR, CyclicLR, ... — overwrites what came before it in the chain:
+    a result that depends on the order, which a factor cannot give.)"""
+
+    not_saved = ("optimizer", "schedulers")
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: expected a list of at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):     # (its step() needs the measured value)
+                raise ValueError(f"ChainedScheduler: schedulers[{i}] is a ReduceLROnPlateau, which cannot be "
+                                 "chained: step it on its own, with the measured value")
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"ChainedScheduler: schedulers[{i}] must be a scheduler, "
+                                f"got {type(scheduler).__name__}")
+            if not isinstance(scheduler, CHAINABLE) or getattr(scheduler, "eta_min", 0) != 0:
+                raise ValueError(f"ChainedScheduler: schedulers[{i}], a {type(scheduler).__name__}"
+                                 f"{' with eta_min != 0' if isinstance(scheduler, CHAINABLE) else ''}, does not "
+                                 "scale the lr by a factor, so chaining it would not give PyTorch's lrs: chain "
+                                 + ", ".join(c.__name__ for c in CHAINABLE) + " (CosineAnnealingLR with eta_min=0)")
+        self.optimizer = schedulers[0].optimizer if optimizer is None else optimizer
+        if any(s.optimizer is not self.optimizer for s in schedulers):
+            raise ValueError("ChainedScheduler: every scheduler must drive the same optimizer (the one given to "
+                             "ChainedScheduler, if one is)")
+        self.schedulers = schedulers
+        self._apply()                        # (each made set the lrs alone: combine them now)
+
+    def step(self):
+        self._combine(lambda scheduler: scheduler.step())
+
+    def _apply(self):
+        self._combine(lambda scheduler: scheduler._apply())
+
+    def _combine(self, run):
+        groups = self.optimizer.param_groups
+        lrs = None
+        for scheduler in self.schedulers:
+            run(scheduler)                   # sets every group's lr by its own formula: read as a factor
+            own = [group["lr"] for group in groups]
+            # (a group whose initial lr is 0 has no factor to give: 1)
+            lrs = own if lrs is None else [lr * (o / g["initial_lr"] if g["initial_lr"] else 1.0)
+                                           for lr, o, g in zip(lrs, own, groups)]
+        for group, lr in zip(groups, lrs):
+            group["lr"] = lr
+
+    def state_dict(self) -> dict:
+        """Each scheduler's own state (its t too), in order."""
+        return {"schedulers": [scheduler.state_dict() for scheduler in self.schedulers]}
+
+    def load_state_dict(self, state: dict):
+        if len(state["schedulers"]) != len(self.schedulers):
+            raise ValueError(f"ChainedScheduler.load_state_dict: the state holds {len(state['schedulers'])} "
+                             f"schedulers, this chain {len(self.schedulers)}")
+        for scheduler, saved in zip(self.schedulers, state["schedulers"]):
+            scheduler.load_state_dict(saved)
+        self._apply()
+
+
+# Shared by CyclicLR and OneCycleLR.
+def _per_group(owner, name, value, optimizer) -> list:
+    """``value`` for every parameter group: one number for all, or a list of one per group."""
+    groups = len(optimizer.param_groups)
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * groups
+    if len(values) != groups:
+        raise ValueError(f"{owner}: {name} must be a number or a list of {groups} (one per parameter group), "
+                         f"got {value!r}")
+    return [check_number(owner, name, v) for v in values]
+
+
+def _momentum_key(owner, optimizer, cycle_momentum) -> str:
+    """The group entry a cycle moves against the lr: Adam's ``betas`` (β₁) or SGD's ``momentum``. An SGD
+    made without momentum is refused, not given one unasked (PyTorch's sets momentum = max_momentum)."""
+    groups = optimizer.param_groups
+    key = "betas" if "betas" in groups[0] else "momentum"
+    if cycle_momentum and key == "momentum" and not groups[0].get("momentum"):
+        raise ValueError(f"{owner}: cycle_momentum needs an optimizer with momentum (SGD(momentum > 0), "
+                         "Adam's betas), or pass cycle_momentum=False")
+    return key
+
+
+def _set_momentum(group, key, momentum):
+    if key == "betas":
+        group["betas"] = (momentum, group["betas"][1])
+    else:
+        group["momentum"] = momentum
+
+
+class CyclicLR(LRScheduler):
+    """Smith's cyclical learning rates, as PyTorch's: the lr goes in a straight line from ``base_lr`` up
+    to ``max_lr`` in ``step_size_up`` steps, back down in ``step_size_down`` (default: as many), and
+    again. With c = 1 + ⌊t/(up + down)⌋ the cycle and p = t mod (up + down) the step in it,
+        lr = base + (max − base)·h·f,   h = p/up while p ≤ up, then (up + down − p)/down,
+    f = 1 (mode "triangular"), ½^(c−1) ("triangular2": halved each cycle), γ^t ("exp_range"), or
+    ``scale_fn`` of c (scale_mode "cycle") or of t ("iterations"), which replaces mode. The momentum
+    (SGD's, or Adam's β₁) goes the other way: max_momentum − (max_momentum − base_momentum)·h·f.
+    base_lr, max_lr and the momenta: a number, or one per group (max_lr < base_lr cycles downward, as
+    in PyTorch). The optimizer's lr is replaced by base_lr. Step it once per batch."""
+
+    not_saved = ("optimizer", "custom_scale_fn")      # (a function cannot be saved)
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        self.base_lrs = _per_group("CyclicLR", "base_lr", base_lr, optimizer)
+        self.max_lrs = _per_group("CyclicLR", "max_lr", max_lr, optimizer)
+        self.step_size_up = check_int("CyclicLR", "step_size_up", step_size_up)
+        self.step_size_down = self.step_size_up if step_size_down is None else \
+            check_int("CyclicLR", "step_size_down", step_size_down)
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or pass "
+                             f"scale_fn), got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode, self.gamma, self.custom_scale_fn = mode, check_number("CyclicLR", "gamma", gamma), scale_fn
+        # the built-in modes say themselves what f is a function of (PyTorch ignores scale_mode for them)
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = bool(cycle_momentum)
+        self.momentum_key = _momentum_key("CyclicLR", optimizer, self.cycle_momentum)
+        self.base_momentums = _per_group("CyclicLR", "base_momentum", base_momentum, optimizer)
+        self.max_momentums = _per_group("CyclicLR", "max_momentum", max_momentum, optimizer)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, self.base_lrs):
+                group["lr"] = lr
+        super().__init__(optimizer, last_epoch)
+
+    def scale_fn(self, x):
+        """f at x: the cycle c, or t (scale_mode)."""
+        if self.custom_scale_fn is not None:
+            return self.custom_scale_fn(x)
+        if self.mode == "triangular2":
+            return 0.5 ** (x - 1)            # (not 1/2^(x − 1), which overflows after 1025 cycles)
+        return self.gamma ** x if self.mode == "exp_range" else 1.0
+
+    def _apply(self):
+        t, up, down = self.last_epoch, self.step_size_up, self.step_size_down
+        cycle, p = 1 + t // (up + down), t % (up + down)
+        h = p / up if p <= up else (up + down - p) / down
+        f = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+        for index, group in enumerate(self.optimizer.param_groups):
+            group["lr"] = self.base_lrs[index] + (self.max_lrs[index] - self.base_lrs[index]) * h * f
+            if self.cycle_momentum:
+                top = self.max_momentums[index]
+                _set_momentum(group, self.momentum_key, top - (top - self.base_momentums[index]) * h * f)
 
 
 class OneCycleLR(LRScheduler):
@@ -215,17 +428,12 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.anneal_strategy, self.cycle_momentum = anneal_strategy, bool(cycle_momentum)
         groups = optimizer.param_groups
-        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
-        if len(max_lrs) != len(groups):
-            raise ValueError(f"OneCycleLR: max_lr must be a number or a list of {len(groups)} (one per group)")
+        max_lrs = _per_group("OneCycleLR", "max_lr", max_lr, optimizer)
         up = float(pct_start * self.total_steps) - 1                  # the phases' last steps, as PyTorch's
         # (phase ends, and each phase's start and end as names of the group's values)
         self.phases = ([(up, "initial_lr", "max_lr"), (2 * up, "max_lr", "initial_lr"), (self.total_steps - 1, "initial_lr", "min_lr")]
                        if three_phase else [(up, "initial_lr", "max_lr"), (self.total_steps - 1, "max_lr", "min_lr")])
-        self.momentum_key = "betas" if "betas" in groups[0] else "momentum"
-        if self.cycle_momentum and self.momentum_key == "momentum" and not groups[0].get("momentum"):
-            raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum (SGD(momentum > 0), "
-                             "Adam's betas), or pass cycle_momentum=False")
+        self.momentum_key = _momentum_key("OneCycleLR", optimizer, self.cycle_momentum)
         if last_epoch == -1:
             for group, top in zip(groups, max_lrs):
                 group["initial_lr"] = top / div_factor
@@ -255,10 +463,7 @@ class OneCycleLR(LRScheduler):
             group["lr"] = self._anneal(group[start_key], group[end_key], p)
             if self.cycle_momentum:
                 m = self._anneal(group[momentum_keys[start_key]], group[momentum_keys[end_key]], p)
-                if self.momentum_key == "betas":
-                    group["betas"] = (m, group["betas"][1])
-                else:
-                    group["momentum"] = m
+                _set_momentum(group, self.momentum_key, m)
 
 
 class ReduceLROnPlateau:
@@ -321,3 +526,7 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state: dict):
         self.__dict__.update({key: value for key, value in state.items() if key != "optimizer"})
+
+
+# The schedulers whose lr is the initial lr times a factor of t: what ChainedScheduler can multiply.
+CHAINABLE = (StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR, PolynomialLR, CosineAnnealingLR)
