@@ -252,3 +252,44 @@ def test_load_and_load_checkpoint_say_which_one_a_file_needs(tmp_path):
     with pytest.raises(CheckpointError, match="saved file .* does not exist"):
         tc.load(tmp_path / "missing.npz")
     assert tc.load(tmp_path / "state.npz", map_location="cpu")["weight"].shape == (3, 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: optim.AdamW(params, lr=0.01, amsgrad=True, maximize=True),
+    lambda params: optim.Adam([{"params": params[:1], "amsgrad": True}, {"params": params[1:]}], lr=0.01,
+                              weight_decay=0.01, maximize=True),
+    lambda params: optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True, maximize=True),
+], ids=["AdamW-amsgrad", "Adam-one-group-amsgrad", "SGD-nesterov"])
+@pytest.mark.parametrize("through", ["save_checkpoint", "tc.save"])
+def test_amsgrad_and_maximize_resume_from_a_file_mid_training(make, through, tmp_path):
+    """The running maximum (max_exp_avg_sq) and the switches travel in the file: an optimizer built
+    with the defaults takes them back, and three more steps give the same weights, bit for bit."""
+    net = Net()
+    opt = make([net.weight, net.bias])
+    x = tc.randn(4, 3)
+    for _ in range(3):
+        net(x).tanh().mean().backward()
+        opt.step()
+        opt.zero_grad()
+    if through == "save_checkpoint":
+        saved = load_checkpoint(save_checkpoint(tmp_path / "ck.npz", net, opt))
+    else:
+        tc.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "state.npz")
+        saved = tc.load(tmp_path / "state.npz")
+    twin = Net()
+    twin.load_state_dict(saved["model"])
+    twin_opt = type(opt)([{"params": [twin.weight]}, {"params": [twin.bias]}] if len(opt.param_groups) == 2
+                         else [twin.weight, twin.bias])
+    twin_opt.load_state_dict(saved["optimizer"])
+    assert [(g.get("amsgrad"), g["maximize"]) for g in twin_opt.param_groups] == \
+        [(g.get("amsgrad"), g["maximize"]) for g in opt.param_groups]
+    for model, optimizer in ((net, opt), (twin, twin_opt)):
+        for _ in range(3):
+            model(x).tanh().mean().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for (name, a), (_, b) in zip(net.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    if isinstance(opt, optim.AdamW):                       # (Adam too: a subclass)
+        np.testing.assert_array_equal(twin_opt.state[twin.weight]["max_exp_avg_sq"],
+                                      opt.state[net.weight]["max_exp_avg_sq"])

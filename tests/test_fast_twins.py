@@ -162,14 +162,17 @@ def softmax_case(draw):
 
 @st.composite
 def max_pool_case(draw):
+    """Also ceil_mode, whose last windows reach past the padding (on maps smaller than the kernel too).
+    (One (C, H, W) image reaches the op as a batch of one: F.max_pool2d reshapes it.)"""
     kernel = (draw(side(1, 3)), draw(side(1, 3)))
     stride = (draw(side(1, 3)), draw(side(1, 3)))
     padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    shape = (draw(side(1, 3)), draw(side(1, 3)),
-             draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 6)), draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 6)))
+    ceil_mode = draw(st.booleans())
+    least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(kernel, stride, padding)]
+    shape = (draw(side(1, 3)), draw(side(1, 3)), draw(st.integers(least[0], 6)), draw(st.integers(least[1], 6)))
     ties = st.integers(-8, 8).map(lambda v: v / 4)                  # many equal values: ties go to the first
     x = draw(hnp.arrays(np.float64, shape, elements=ties))
-    return Case(lambda t: F.max_pool2d(t, kernel, stride, padding), [x])
+    return Case(lambda t: F.max_pool2d(t, kernel, stride, padding, ceil_mode=ceil_mode), [x])
 
 
 @st.composite
@@ -356,20 +359,25 @@ def parameter_lists(data, dtype, device, lists):
 @pytest.mark.parametrize("device", sorted({d for r, d in PAIRS if r is adamw_update_each}))
 @given(data=st.data())
 def test_adamw_update_twin_equals_the_reference(device, data):
+    """With amsgrad (v_maxes: the running maximum of v, which the kernel lacks) the twin declines
+    and the reference runs: the switch gives the reference's numbers either way."""
     _skip_without_gpu(device)
     dtype = data.draw(st.sampled_from(["float64", "float32"]))
     ps, gs, ms, vs = parameter_lists(data, dtype, device, 4)
+    amsgrad = data.draw(st.booleans(), label="amsgrad")
+    v_maxes = [place(data.draw(positive(v.shape)), dtype, device, False) for v in vs]
     settings_ = dict(lr=data.draw(st.sampled_from([1e-3, 0.1])), beta1=0.9, beta2=0.99, eps=1e-8,
                      weight_decay=data.draw(st.sampled_from([0.0, 0.05])),
                      steps=data.draw(st.lists(st.integers(1, 5), min_size=len(ps), max_size=len(ps))))
-    ref = [[a.copy() for a in group] for group in (ps, gs, ms, vs)]
-    adamw_update_each(*ref, **settings_)
-    fast = [[a.copy() for a in group] for group in (ps, gs, ms, vs)]
+    lists = (ps, gs, ms, vs) + ((v_maxes,) if amsgrad else ())
+    ref = [[a.copy() for a in group] for group in lists]
+    adamw_update_each(*ref[:4], **settings_, v_maxes=ref[4] if amsgrad else None)
+    fast = [[a.copy() for a in group] for group in lists]
     with wing(True):
-        update = twins.pick(adamw_update_each, device, *fast)
-        assert update is twins.registered()[(adamw_update_each, device)]
-        update(*fast, **settings_)
-    for got_group, want_group, name in zip(fast, ref, ("p", "g", "m", "v")):
+        update = twins.pick(adamw_update_each, device, *fast[:4], v_maxes=fast[4] if amsgrad else None)
+        assert update is (adamw_update_each if amsgrad else twins.registered()[(adamw_update_each, device)])
+        update(*fast[:4], **settings_, v_maxes=fast[4] if amsgrad else None)
+    for got_group, want_group, name in zip(fast, ref, ("p", "g", "m", "v", "v_max")):
         for got, want in zip(got_group, want_group):
             assert_close(backend.to_numpy(got), backend.to_numpy(want), dtype, name)
 

@@ -127,11 +127,16 @@ def test_im2col_and_col2im_are_adjoint(data, device):
 
 
 @pytest.mark.parametrize("shape,message", [
-    ((2, 4, 8, 8), r"conv2d\(3→16, k=3×3\): expected input \(N, 3, H, W\), got \(2, 4, 8, 8\)"),
-    ((3, 8, 8), r"expected input \(N, 3, H, W\), got \(3, 8, 8\)"),
+    ((2, 4, 8, 8), r"conv2d\(3→16, k=3×3\): expected input \(N, 3, H, W\) or \(3, H, W\), got \(2, 4, 8, 8\)"),
+    ((4, 8, 8), r"expected input \(N, 3, H, W\) or \(3, H, W\), got \(4, 8, 8\)"),
+    ((8, 8), r"expected input \(N, 3, H, W\) or \(3, H, W\), got \(8, 8\)"),
+    ((1, 1, 3, 8, 8), r"expected input \(N, 3, H, W\) or \(3, H, W\), got \(1, 1, 3, 8, 8\)"),
     ((1, 3, 2, 8), r"too small for kernel \(3, 3\)"),
+    ((3, 8, 2), r"input \(3, 8, 2\) is too small for kernel \(3, 3\)"),
 ])
 def test_conv2d_shape_errors(shape, message):
+    """A batch or one image (C, H, W), as PyTorch takes them; the error names both forms. (One
+    image is a batch of one: tests/test_functional_pooling.py::test_one_image_is_a_batch_of_one.)"""
     with pytest.raises(ValueError, match=message):
         F.conv2d(tc.zeros(*shape), tc.zeros(16, 3, 3, 3))
 
@@ -182,8 +187,10 @@ def test_depthwise_keeps_float32_and_checks_shapes(device):
     y = F.depthwise_conv2d(x, w, stride=2, padding=1)
     y.sum().backward()
     assert y.shape == (2, 3, 3, 3) and y.dtype == tc.float32 and w.grad.dtype == tc.float32
-    with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\), got \(2, 4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\) or \(3, H, W\), got \(2, 4, 5, 5\)"):
         F.depthwise_conv2d(tc.zeros(2, 4, 5, 5), tc.zeros(3, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"expected input \(N, 3, H, W\) or \(3, H, W\), got \(5, 5\)"):
+        F.depthwise_conv2d(tc.zeros(5, 5), tc.zeros(3, 1, 3, 3))
     with pytest.raises(ValueError, match=r"weight must be \(channels, 1, kh, kw\)"):
         F.depthwise_conv2d(tc.zeros(2, 3, 5, 5), tc.zeros(3, 3, 3, 3))
 

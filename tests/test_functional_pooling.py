@@ -2,54 +2,200 @@
 
 Max pooling has a kink where two entries of a window tie, so its inputs are ``distinct``
 (pairwise at least 1/8 apart): the finite differences never cross a change of winner.
+
+The naive reference builds PyTorch's windows by hand: it enumerates the windows one by one by
+the rule PyTorch's documentation states (ceil_mode: windows may go off-bounds if they start
+within the left padding or the input; none that would start in the right padding), pads the
+input far enough for all of them, and reads every window's pixels and divisor off masks.
+
+One (C, H, W) image, which PyTorch's layers take unbatched, is checked against the batch of one
+for pooling and the convolutions alike (``test_one_image_is_a_batch_of_one``).
 """
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import tinycoat as tc
 import tinycoat.nn.functional as F
+from tinycoat import nn
 from strategies import arrays, distinct
 
 
 @st.composite
 def pool_case(draw, values=arrays, max_side=5):
+    """(x, kernel, stride or None, padding, ceil_mode): strides past the kernel, 1-pixel maps and,
+    in ceil mode, maps smaller than the kernel where one window still starts in the input."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))        # k = 4 allows padding 2
-    stride = draw(st.none() | st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    stride = draw(st.none() | st.tuples(st.integers(1, 4), st.integers(1, 4)))
     padding = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
-    h = draw(st.integers(max(1, k[0] - 2 * padding[0]), max_side))
-    w = draw(st.integers(max(1, k[1] - 2 * padding[1]), max_side))
-    return draw(values((n, c, h, w))), k, stride, padding
+    ceil = draw(st.booleans())
+    s = stride or k
+    # the least side with a window: H + 2p >= k, or in ceil mode H + 2p − k > −s
+    h = draw(st.integers(max(1, k[0] - 2 * padding[0] - (s[0] - 1 if ceil else 0)), max_side))
+    w = draw(st.integers(max(1, k[1] - 2 * padding[1] - (s[1] - 1 if ceil else 0)), max_side))
+    return draw(values((n, c, h, w))), k, stride, padding, ceil
 
 
-def naive_pool(x, k, stride, padding, reduce, pad_value):
-    (kh, kw), (sh, sw), (ph, pw) = k, stride or k, padding
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
-    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    y = np.zeros(x.shape[:2] + (ho, wo))
-    for r in range(ho):
-        for q in range(wo):
-            y[:, :, r, q] = reduce(xp[:, :, r * sh:r * sh + kh, q * sw:q * sw + kw], axis=(2, 3))
+def window_starts(n, k, s, p, ceil_mode):
+    """Where the windows start along an axis of n pixels, in padded coordinates, one by one.
+    Floor mode: every window that fits in the padded input (r·s + k <= n + 2p). Ceil mode: one
+    more while the windows so far leave the end of the padded input uncovered ((r − 1)·s + k <
+    n + 2p, also for r = 0), but only one that starts in the left padding or the input (r·s < n + p)."""
+    starts, r = [], 0
+    while (((r - 1) * s + k < n + 2 * p and r * s < n + p) if ceil_mode else r * s + k <= n + 2 * p):
+        starts.append(r * s)
+        r += 1
+    return starts
+
+
+def naive_pool(x, k, stride, padding, reduce, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """max (reduce=np.max) or mean (np.mean) of every window, one output entry at a time."""
+    (kh, kw), (sh, sw), (ph, pw), (h, w) = k, stride or k, padding, x.shape[2:]
+    rows, cols = window_starts(h, kh, sh, ph, ceil_mode), window_starts(w, kw, sw, pw, ceil_mode)
+    hp, wp = max(h + 2 * ph, rows[-1] + kh), max(w + 2 * pw, cols[-1] + kw)   # room for the last windows
+    big = np.zeros(x.shape[:2] + (hp, wp))
+    big[:, :, ph:ph + h, pw:pw + w] = x
+    own = np.zeros((hp, wp), dtype=bool)                   # the input's pixels
+    own[ph:ph + h, pw:pw + w] = True
+    padded = np.zeros((hp, wp), dtype=bool)                # the input and its padding (not the overhang)
+    padded[:h + 2 * ph, :w + 2 * pw] = True
+    y = np.zeros(x.shape[:2] + (len(rows), len(cols)))
+    for i, r in enumerate(rows):
+        for j, q in enumerate(cols):
+            window = (Ellipsis, slice(r, r + kh), slice(q, q + kw))
+            if reduce is np.max:                            # padding is −∞: it never wins
+                y[:, :, i, j] = np.where(own[window], big[window], -np.inf).max(axis=(2, 3))
+            else:
+                divisor = divisor_override or (padded if count_include_pad else own)[window].sum()
+                y[:, :, i, j] = big[window].sum(axis=(2, 3)) / divisor
     return y
 
 
 @given(case=pool_case(values=distinct))
 def test_max_pool_matches_naive_and_gradcheck(case, device):
-    x, k, stride, padding = case
-    y = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding)
-    np.testing.assert_array_equal(y.numpy(), naive_pool(x, k, stride, padding, np.max, -np.inf))
+    x, k, stride, padding, ceil = case
+    y = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding, ceil_mode=ceil)
+    np.testing.assert_array_equal(y.numpy(), naive_pool(x, k, stride, padding, np.max, ceil))
     xt = tc.tensor(x, requires_grad=True, device=device)
-    assert tc.gradcheck(lambda a: F.max_pool2d(a, k, stride, padding), xt)
+    assert tc.gradcheck(lambda a: F.max_pool2d(a, k, stride, padding, ceil_mode=ceil), xt)
 
 
-@given(case=pool_case())
-def test_avg_pool_matches_naive_and_gradcheck(case, device):
-    x, k, stride, padding = case
-    y = F.avg_pool2d(tc.tensor(x, device=device), k, stride, padding)
-    np.testing.assert_allclose(y.numpy(), naive_pool(x, k, stride, padding, np.mean, 0.0), rtol=1e-12, atol=1e-15)
+@given(case=pool_case(), count_include_pad=st.booleans(), divisor_override=st.none() | st.sampled_from([-3, 1, 2, 7]))
+def test_avg_pool_matches_naive_and_gradcheck(case, count_include_pad, divisor_override, device):
+    x, k, stride, padding, ceil = case
+    settings = dict(ceil_mode=ceil, count_include_pad=count_include_pad, divisor_override=divisor_override)
+    y = F.avg_pool2d(tc.tensor(x, device=device), k, stride, padding, **settings)
+    np.testing.assert_allclose(y.numpy(), naive_pool(x, k, stride, padding, np.mean, **settings),
+                               rtol=1e-12, atol=1e-15)
     xt = tc.tensor(x, requires_grad=True, device=device)
-    assert tc.gradcheck(lambda a: F.avg_pool2d(a, k, stride, padding), xt)
+    assert tc.gradcheck(lambda a: F.avg_pool2d(a, k, stride, padding, **settings), xt)
+
+
+# (H, W), kernel, stride, padding, (Ho, Wo) in ceil mode: each with the arithmetic that gives it
+CEIL_EDGES = [
+    ((5, 5), 2, 2, 1, (3, 3)),       # ⌈5/2⌉ + 1 = 4, but the 4th window would start at 6 = H + p: dropped
+    ((7, 6), 2, 3, 0, (3, 2)),       # stride > kernel: rows 0, 3, 6 (overhangs by 1); columns 0, 3 (6 = W)
+    ((1, 1), 2, 2, 0, (1, 1)),       # a 1-pixel image, smaller than the kernel: one window, overhanging
+    ((1, 1), 3, 3, 1, (1, 1)),       # ... with padding: ⌈(1 + 2 − 3)/3⌉ + 1 = 1
+    ((4, 6), (3, 1), (2, 4), (1, 0), (3, 2)),   # odd, non-square kernel on a non-square map
+    ((3, 4), 3, 2, 1, (2, 3)),       # the last column's window starts on the last pixel: 1 pixel, 1 pad, 1 past
+]
+
+
+@pytest.mark.parametrize("hw,kernel,stride,padding,out_hw", CEIL_EDGES)
+def test_ceil_mode_edges_match_the_windows_built_by_hand(hw, kernel, stride, padding, out_hw):
+    """The sizes where ceil_mode differs from a plain ⌈·⌉ or reaches past the padding; the values
+    and gradients through every setting of the mean."""
+    rng = np.random.default_rng(0)
+    x = rng.permutation(2 * 3 * hw[0] * hw[1]).reshape((2, 3) + hw) / 8.0      # distinct: one winner
+    pair = [tuple(v) if isinstance(v, tuple) else (v, v) for v in (kernel, stride, padding)]
+    xt = tc.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, kernel, stride, padding, ceil_mode=True)
+    assert y.shape[2:] == out_hw
+    np.testing.assert_array_equal(y.numpy(), naive_pool(x, *pair, np.max, ceil_mode=True))
+    assert tc.gradcheck(lambda a: F.max_pool2d(a, kernel, stride, padding, ceil_mode=True), xt)
+    for count_include_pad, divisor_override in [(True, None), (False, None), (True, 5)]:
+        settings = dict(ceil_mode=True, count_include_pad=count_include_pad, divisor_override=divisor_override)
+        y = F.avg_pool2d(xt, kernel, stride, padding, **settings)
+        assert y.shape[2:] == out_hw
+        np.testing.assert_allclose(y.numpy(), naive_pool(x, *pair, np.mean, **settings), rtol=1e-12)
+        assert tc.gradcheck(lambda a: F.avg_pool2d(a, kernel, stride, padding, **settings), xt)
+
+
+def test_ceil_mode_and_the_divisors_as_pytorch_prints_them(device):
+    """PyTorch 2.13's numbers for a 5×5 map, kernel 2, stride 2, padding 1, ceil_mode (3×3, not
+    4×4): the corner window holds one pixel and three pads, an edge window two pixels."""
+    x = tc.tensor(np.arange(25.0).reshape(1, 1, 5, 5), device=device)
+    np.testing.assert_array_equal(F.max_pool2d(x, 2, 2, 1, ceil_mode=True).numpy()[0, 0],
+                                  [[0, 2, 4], [10, 12, 14], [20, 22, 24]])
+    ones = tc.ones(1, 1, 5, 5, dtype="float64", device=device)
+    np.testing.assert_array_equal(F.avg_pool2d(ones, 2, 2, 1, ceil_mode=True).numpy()[0, 0],
+                                  [[0.25, 0.5, 0.5], [0.5, 1, 1], [0.5, 1, 1]])
+    np.testing.assert_array_equal(F.avg_pool2d(ones, 2, 2, 1, ceil_mode=True, count_include_pad=False).numpy(),
+                                  np.ones((1, 1, 3, 3)))
+    np.testing.assert_array_equal(F.avg_pool2d(ones, 2, divisor_override=-2).numpy(), -2 * np.ones((1, 1, 2, 2)))
+    # the default is PyTorch's count_include_pad=True: a 3×3 window at the corner divides by 9
+    assert F.avg_pool2d(ones, 3, 1, 1).numpy()[0, 0, 0, 0] == pytest.approx(4 / 9)
+
+
+def test_pool_layers_take_pytorchs_arguments(device):
+    x = tc.tensor(np.random.default_rng(1).standard_normal((2, 3, 5, 7)), device=device)
+    max_layer, avg_layer = nn.MaxPool2d(3, 2, 1, 1, False, True), nn.AvgPool2d(3, 2, 1, True, False, 4)
+    assert (max_layer.ceil_mode, avg_layer.ceil_mode, avg_layer.count_include_pad, avg_layer.divisor_override) == \
+        (True, True, False, 4)
+    np.testing.assert_array_equal(max_layer(x).numpy(), F.max_pool2d(x, 3, 2, 1, 1, True).numpy())
+    np.testing.assert_array_equal(avg_layer(x).numpy(), F.avg_pool2d(x, 3, 2, 1, True, False, 4).numpy())
+    assert max_layer(x).shape == (2, 3, 3, 4)
+    assert repr(max_layer) == "MaxPool2d(k=3, s=2, p=1, ceil_mode=True)"
+    assert repr(avg_layer) == "AvgPool2d(k=3, s=2, p=1, ceil_mode=True, count_include_pad=False, divisor_override=4)"
+
+
+UNBATCHED = {   # name: (op on one (C, H, W) image or a batch, the parameters it learns)
+    "max_pool2d": lambda: (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), []),
+    "avg_pool2d": lambda: (lambda x: F.avg_pool2d(x, (2, 3), 2, 1, True, False), []),
+    "MaxPool2d": lambda: (nn.MaxPool2d(2, ceil_mode=True).double(), []),
+    "AvgPool2d": lambda: (nn.AvgPool2d(3, 1, 1, count_include_pad=False).double(), []),
+    "Conv2d": lambda: (lambda m: (m, [m.weight, m.bias]))(nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=1,
+                                                                      dtype="float64")),
+    "DepthwiseConv2d": lambda: (lambda m: (m, [m.weight, m.bias]))(nn.DepthwiseConv2d(3, 3, padding="same",
+                                                                                      dtype="float64")),
+    "conv2d": lambda: (lambda w: (lambda x: F.conv2d(x, w, stride=2, padding=1), [w]))(
+        tc.randn(2, 3, 3, 3, dtype="float64", requires_grad=True)),
+    "depthwise_conv2d": lambda: (lambda w: (lambda x: F.depthwise_conv2d(x, w, padding=1), [w]))(
+        tc.randn(3, 1, 3, 3, dtype="float64", requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(UNBATCHED))
+@given(h=st.integers(1, 6), w=st.integers(1, 6))
+def test_one_image_is_a_batch_of_one(name, h, w):
+    """PyTorch's unbatched input: (C, H, W) gives (C', H', W'), the batch-of-one result without its
+    batch axis, and the same gradients for the image and the parameters (the reshapes are in the
+    graph). 1-pixel maps too: every op here has room for one window there."""
+    op, params = UNBATCHED[name]()
+    image = np.random.default_rng(h * 7 + w).permutation(3 * h * w).reshape(3, h, w) / 8.0
+    upstream = None
+
+    def run(x):
+        nonlocal upstream
+        for p in params:
+            p.grad = None
+        y = op(x)
+        upstream = np.random.default_rng(0).standard_normal(y.shape[-3:]) if upstream is None else upstream
+        y.backward(tc.tensor(upstream.reshape(y.shape)))
+        return y.numpy(), x.grad.numpy(), [p.grad.numpy() for p in params]
+    one = tc.tensor(image, requires_grad=True)
+    y_one, gx_one, gp_one = run(one)
+    y_batch, gx_batch, gp_batch = run(tc.tensor(image[None], requires_grad=True))
+    assert y_one.shape == y_batch.shape[1:]
+    np.testing.assert_array_equal(y_one, y_batch[0])
+    np.testing.assert_array_equal(gx_one, gx_batch[0])
+    for a, b in zip(gp_one, gp_batch):
+        np.testing.assert_array_equal(a, b)
+    assert tc.gradcheck(op, tc.tensor(image, requires_grad=True))
 
 
 @given(x=arrays(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4))),
@@ -69,16 +215,58 @@ def test_max_pool_gradient_goes_to_the_first_maximum_on_ties(device):
 
 def test_pooling_keeps_float32_and_checks_shapes(device):
     x = tc.randn(2, 3, 6, 5, device=device, requires_grad=True)
-    for y in (F.max_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1), F.global_avg_pool2d(x)):
+    for y in (F.max_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1), F.global_avg_pool2d(x),
+              F.max_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(x, 2, ceil_mode=True, count_include_pad=False)):
         y.sum().backward()
         assert y.dtype == tc.float32 and x.grad.dtype == tc.float32
-    assert F.max_pool2d(x, 2).shape == (2, 3, 3, 2)
+    assert F.max_pool2d(x, 2).shape == (2, 3, 3, 2) and F.max_pool2d(x, 2, ceil_mode=True).shape == (2, 3, 3, 3)
     with pytest.raises(ValueError, match=r"max_pool2d\(k=3\): input \(1, 1, 2, 2\) is smaller than the kernel"):
         F.max_pool2d(tc.zeros(1, 1, 2, 2), 3)
-    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\), got \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\) or \(C, H, W\), got \(4, 4\)"):
         F.avg_pool2d(tc.zeros(4, 4), 2)
     with pytest.raises(ValueError, match="at most half the kernel"):
         F.max_pool2d(tc.zeros(1, 1, 4, 4), 2, padding=2)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: F.max_pool2d(tc.zeros(4, 4), 2), ValueError,
+     "max_pool2d(k=2): expected input (N, C, H, W) or (C, H, W), got (4, 4)"),
+    (lambda: F.avg_pool2d(tc.zeros(1, 1, 1, 4, 4), 2), ValueError,
+     "avg_pool2d(k=2): expected input (N, C, H, W) or (C, H, W), got (1, 1, 1, 4, 4)"),
+    (lambda: nn.MaxPool2d(2)(tc.zeros(4)), ValueError,
+     "MaxPool2d(k=2, s=2): expected input (N, C, H, W) or (C, H, W), got (4,)"),
+    (lambda: nn.AvgPool2d(2)(tc.zeros(1, 1, 1, 2, 2)), ValueError,
+     "AvgPool2d(k=2, s=2): expected input (N, C, H, W) or (C, H, W), got (1, 1, 1, 2, 2)"),
+    (lambda: F.max_pool2d(tc.zeros(3, 1, 1), 3, 2, ceil_mode=True), ValueError,
+     "max_pool2d(k=3): input (3, 1, 1) is smaller than the kernel (3, 3) (with padding (0, 0), stride (2, 2) and "
+     "ceil_mode): expected (N, C, H, W) or (C, H, W) with H, W >= 2, 2"),
+    (lambda: nn.AvgPool2d(3)(tc.zeros(3, 1, 4)), ValueError,
+     "AvgPool2d(k=3, s=3): input (3, 1, 4) is smaller than the kernel (3, 3) (with padding (0, 0)): "
+     "expected (N, C, H, W) or (C, H, W) with H, W >= 3, 3"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, ceil_mode=1), TypeError,
+     "max_pool2d(k=2): ceil_mode must be True or False, got 1"),
+    (lambda: F.avg_pool2d(tc.zeros(1, 4, 4), 2, count_include_pad="no"), TypeError,
+     "avg_pool2d(k=2): count_include_pad must be True or False, got 'no'"),
+    (lambda: F.avg_pool2d(tc.zeros(1, 4, 4), 2, divisor_override=0), ValueError,
+     "avg_pool2d(k=2): divisor_override must be None or a nonzero int, got 0"),
+    (lambda: F.avg_pool2d(tc.zeros(1, 4, 4), 2, divisor_override=1.5), TypeError,
+     "avg_pool2d(k=2): divisor_override must be None or a nonzero int, got 1.5"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, dilation=2), ValueError,
+     "max_pool2d(k=2): dilation 2 is not implemented (only 1)"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, return_indices=True), ValueError,
+     "max_pool2d(k=2): return_indices=True is not implemented (only False)"),
+    (lambda: nn.MaxPool2d(2, ceil_mode="yes"), TypeError, "MaxPool2d: ceil_mode must be True or False, got 'yes'"),
+    (lambda: nn.MaxPool2d(2, 2, 0, (1, 2)), ValueError, "MaxPool2d: dilation (1, 2) is not implemented (only 1)"),
+    (lambda: nn.AvgPool2d(2, count_include_pad=None), TypeError,
+     "AvgPool2d: count_include_pad must be True or False, got None"),
+    (lambda: nn.AvgPool2d(2, divisor_override=0), ValueError,
+     "AvgPool2d: divisor_override must be None or a nonzero int, got 0"),
+])
+def test_pooling_errors_name_the_argument_and_the_expected_form(call, error, message):
+    """Wrong ranks, inputs without room for a window (the least size said for the mode), and the
+    new settings given in the wrong form; the settings are checked when a layer is built."""
+    with pytest.raises(error, match="^" + re.escape(message) + "$"):
+        call()
 
 
 @given(x=arrays(st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 7), st.integers(1, 7))),

@@ -152,10 +152,15 @@ def test_simple_layers(device):
 
 
 @pytest.mark.parametrize("layer,shape,message", [
-    (nn.Conv2d(3, 16, 3), (2, 4, 8, 8), r"^Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\), got \(2, 4, 8, 8\)$"),
-    (nn.Conv2d(3, 16, 3, stride=2), (3, 8, 8), r"^Conv2d\(3→16, k=3, s=2\): expected input \(N, 3, H, W\), got \(3, 8, 8\)"),
+    (nn.Conv2d(3, 16, 3), (2, 4, 8, 8),
+     r"^Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\) or \(3, H, W\), got \(2, 4, 8, 8\)$"),
+    (nn.Conv2d(3, 16, 3, stride=2), (4, 8, 8),
+     r"^Conv2d\(3→16, k=3, s=2\): expected input \(N, 3, H, W\) or \(3, H, W\), got \(4, 8, 8\)"),
+    (nn.Conv2d(3, 16, 3), (8, 8),
+     r"^Conv2d\(3→16, k=3\): expected input \(N, 3, H, W\) or \(3, H, W\), got \(8, 8\)$"),
     (nn.Conv2d(3, 16, 3), (1, 3, 2, 5), r"^Conv2d\(3→16, k=3\): input \(1, 3, 2, 5\) is too small"),
-    (nn.DepthwiseConv2d(8, 3, padding=1), (2, 4, 8, 8), r"^DepthwiseConv2d\(8, k=3, p=1\): expected input \(N, 8, H, W\)"),
+    (nn.DepthwiseConv2d(8, 3, padding=1), (2, 4, 8, 8),
+     r"^DepthwiseConv2d\(8, k=3, p=1\): expected input \(N, 8, H, W\) or \(8, H, W\)"),
     (nn.Linear(16, 10), (2, 15), r"^Linear\(16→10\): expected input \(\.\.\., 16\), got \(2, 15\)"),
     (nn.BatchNorm2d(16), (2, 8, 4, 4), r"^BatchNorm2d\(16\): expected input \(N, 16, H, W\), got \(2, 8, 4, 4\)"),
     (nn.BatchNorm2d(4), (1, 4, 1, 1), r"^batch_norm: expected more than 1 value per channel when training, got input \(1, 4, 1, 1\)"),
@@ -163,7 +168,10 @@ def test_simple_layers(device):
     (nn.BatchNorm1d(3), (2, 3, 4, 4), r"^BatchNorm1d\(3\): expected input \(N, 3\) or \(N, 3, L\), got \(2, 3, 4, 4\)"),
     (nn.BatchNorm1d(3), (1, 3), r"^batch_norm: expected more than 1 value per channel when training, got input \(1, 3\)"),
     (nn.GroupNorm(2, 4), (2, 6, 3), r"^GroupNorm\(2, 4\): expected input \(N, 4, \.\.\.\), got \(2, 6, 3\)"),
-    (nn.MaxPool2d(2), (2, 3, 1, 4), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with H, W >= 2, 2"),
+    (nn.MaxPool2d(2), (2, 3, 1, 4), r"^MaxPool2d\(k=2, s=2\): input \(2, 3, 1, 4\) is smaller than the kernel "
+                                     r"\(2, 2\) \(with padding \(0, 0\)\): expected \(N, C, H, W\) or \(C, H, W\) "
+                                     r"with H, W >= 2, 2"),
+    (nn.MaxPool2d(2), (2, 3, 4, 4, 1), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) or \(C, H, W\)"),
     (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\), got \(2, 3\)"),
 ])
 def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, message):

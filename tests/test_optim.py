@@ -5,10 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import tinycoat as tc
-from tinycoat import optim
+from tinycoat import backend, optim
 from tinycoat.nn.module import Module, Parameter
+from strategies import arrays, shapes
 
 
 def param(values, device="cpu"):
@@ -299,10 +301,18 @@ def test_bad_hyperparameters_are_clear_errors():
     assert math.isfinite(optim.warmup_cosine(0, 1, 1.0))
 
 
-def test_adamw_takes_pytorchs_amsgrad_and_refuses_it_on():
-    assert optim.AdamW([param([1.0])], 1e-3, (0.9, 0.999), 1e-8, 0.01, False).param_groups[0]["lr"] == 1e-3
-    with pytest.raises(ValueError, match="amsgrad=True is not implemented"):
-        optim.AdamW([param([1.0])], amsgrad=True)
+@pytest.mark.parametrize("name", ["AdamW", "Adam"])
+def test_adam_and_adamw_take_pytorchs_arguments_amsgrad_sixth_and_maximize_by_name(name):
+    """(params, lr, betas, eps, weight_decay, amsgrad, *, maximize): PyTorch's order, maximize only
+    by name (a seventh positional argument is refused there too); every group holds both switches."""
+    make = getattr(optim, name)
+    group = make([param([1.0])], 1e-3, (0.9, 0.999), 1e-8, 0.01, True).param_groups[0]
+    assert (group["lr"], group["amsgrad"], group["maximize"]) == (1e-3, True, False)
+    assert make([param([1.0])], maximize=True).param_groups[0]["maximize"] is True
+    with pytest.raises(TypeError):
+        make([param([1.0])], 1e-3, (0.9, 0.999), 1e-8, 0.01, False, True)
+    with pytest.raises(TypeError):
+        optim.SGD([param([1.0])], 0.1, 0.9, 0.0, 0.0, False, True)
 
 
 def test_sgd_default_lr_is_pytorchs():
@@ -346,11 +356,17 @@ NAN, INF = float("nan"), float("inf")
     (lambda ps: optim.SGD(ps, weight_decay=-INF), ValueError,
      "SGD: weight_decay must be a finite number >= 0, got -inf"),
     (lambda ps: optim.SGD(ps, lr=None), TypeError, "SGD: lr must be a finite number >= 0, got None"),
+    # a switch given as a string or a number would be on or off by its truth, silently
+    (lambda ps: optim.SGD(ps, maximize="False"), TypeError, "SGD: maximize must be True or False, got 'False'"),
+    (lambda ps: optim.AdamW(ps, amsgrad=1), TypeError, "AdamW: amsgrad must be True or False, got 1"),
+    (lambda ps: optim.Adam(ps, maximize=None), TypeError, "Adam: maximize must be True or False, got None"),
     # a group's own hyper-parameters are checked too (weight_decay_groups sets weight_decay per group)
     (lambda ps: optim.AdamW([{"params": ps, "weight_decay": NAN}]), ValueError,
      "AdamW: weight_decay must be a finite number >= 0, got nan"),
     (lambda ps: optim.SGD([{"params": ps, "lr": NAN}], lr=0.1), ValueError,
      "SGD: lr must be a finite number >= 0, got nan"),
+    (lambda ps: optim.AdamW([{"params": ps, "amsgrad": "yes"}]), TypeError,
+     "AdamW: amsgrad must be True or False, got 'yes'"),
 ])
 def test_optimizers_refuse_bad_hyperparameters_at_construction(make, error, message):
     with pytest.raises(error, match="^" + re.escape(message) + "$"):
@@ -461,3 +477,245 @@ def test_a_frozen_parameter_is_accepted_and_left_alone(make):
         opt.step()
     assert layer.bias.grad is None and np.array_equal(layer.bias.numpy(), bias)
     assert layer.bias not in opt.state
+
+
+# ------------------------------------------------- maximize and AMSGrad, against the rules written out here
+
+def sgd_by_hand(theta, grads, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """PyTorch's documented SGD: g ← −∇ (maximize) or ∇, g ← g + λθ, b ← μb + (1 − τ)g (b = g on
+    the first step), θ ← θ − η(g + μb) (Nesterov) or θ − ηb. Returns θ and b."""
+    b = None
+    for grad in grads:
+        g = (-grad if maximize else grad) + weight_decay * theta
+        if momentum:
+            b = g if b is None else momentum * b + (1 - dampening) * g
+            g = g + momentum * b if nesterov else b
+        theta = theta - lr * g
+    return theta, b
+
+
+def adam_by_hand(theta, grads, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize):
+    """PyTorch's documented Adam (decoupled: AdamW): g ← −∇ (maximize) or ∇; AdamW θ ← θ(1 − ηλ),
+    Adam g ← g + λθ; m, v the moments; AMSGrad v_max ← max(v_max, v) of the raw v, and
+    v̂ = v_max / (1 − β₂ᵗ). Returns θ, m, v, v_max."""
+    m = v = v_max = np.zeros_like(theta)
+    for t, grad in enumerate(grads, start=1):
+        g = -grad if maximize else grad
+        if decoupled:
+            theta = theta * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * theta
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = np.maximum(v_max, v)
+        v_hat = (v_max if amsgrad else v) / (1 - beta2 ** t)
+        theta = theta - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v_hat) + eps)
+    return theta, m, v, v_max
+
+
+@st.composite
+def trajectories(draw, max_steps=5):
+    """A parameter's start (0-d to 2-d) and a few gradients of its shape."""
+    shape = draw(shapes(min_dims=0, max_dims=2))
+    return draw(arrays(shape)), draw(st.lists(arrays(shape), min_size=1, max_size=max_steps))
+
+
+def close(got, want, what):
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=what)
+
+
+@given(path=trajectories(), lr=st.floats(0, 1), weight_decay=st.sampled_from([0.0, 0.1]) | st.floats(0, 1),
+       maximize=st.booleans(), data=st.data())
+def test_sgd_follows_the_rule_written_out_maximizing_too(device, path, lr, weight_decay, maximize, data):
+    momentum = data.draw(st.sampled_from([0.0, 0.9]) | st.floats(0, 0.99), label="momentum")
+    nesterov = momentum > 0 and data.draw(st.booleans(), label="nesterov")
+    dampening = 0.0 if nesterov else data.draw(st.sampled_from([0.0, 0.5]) | st.floats(0, 1), label="dampening")
+    theta0, grads = path
+    p = param(theta0, device)
+    opt = optim.SGD([p], lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                    nesterov=nesterov, maximize=maximize)
+    for g in grads:
+        set_grad(p, g)
+        opt.step()
+    theta, b = sgd_by_hand(theta0, grads, lr, momentum, dampening, weight_decay, nesterov, maximize)
+    close(p.numpy(), theta, "θ")
+    assert p.shape == theta0.shape
+    if momentum:
+        close(backend.to_numpy(opt.state[p]["momentum_buffer"]), b, "momentum buffer")
+    np.testing.assert_array_equal(p.grad.numpy(), grads[-1])        # (the sign is not written into .grad)
+
+
+@pytest.mark.parametrize("name", ["AdamW", "Adam"])
+@given(path=trajectories(), lr=st.floats(0, 1), beta1=st.floats(0, 0.99), beta2=st.floats(0, 0.999),
+       eps=st.sampled_from([1e-8, 1e-3, 0.1]), weight_decay=st.sampled_from([0.0, 0.1]) | st.floats(0, 1),
+       amsgrad=st.booleans(), maximize=st.booleans(), wing=st.booleans())
+def test_adam_and_adamw_follow_the_rule_written_out_with_amsgrad_and_maximize(
+        name, device, path, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, wing):
+    """θ and the whole state (the step count, m, v and, with amsgrad only, the running maximum of v),
+    with the fast wing off or on (on a GPU: the multi-tensor kernel, or the reference it falls back to)."""
+    theta0, grads = path
+    p = param(theta0, device)
+    opt = getattr(optim, name)([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+                               amsgrad=amsgrad, maximize=maximize)
+    with tc.fast.enabled(wing):
+        for g in grads:
+            set_grad(p, g)
+            opt.step()
+    theta, m, v, v_max = adam_by_hand(theta0, grads, lr, beta1, beta2, eps, weight_decay, name == "AdamW",
+                                      amsgrad, maximize)
+    close(p.numpy(), theta, "θ")
+    state = {k: backend.to_numpy(a) if hasattr(a, "shape") else a for k, a in opt.state[p].items()}
+    assert set(state) == {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if amsgrad else set())
+    assert state["step"] == len(grads)
+    close(state["exp_avg"], m, "exp_avg")
+    close(state["exp_avg_sq"], v, "exp_avg_sq")
+    if amsgrad:
+        close(state["max_exp_avg_sq"], v_max, "max_exp_avg_sq")
+
+
+@pytest.mark.parametrize("name", ["AdamW", "Adam"])
+def test_amsgrad_keeps_the_running_maximum_of_v_and_corrects_it_by_this_steps_bias(name, device):
+    """g = 2, then 0, with β₂ = 0.5: v = 2, then 1; the maximum stays 2, and step 2 divides by
+    √(2 / (1 − 0.5²)) — PyTorch's code (and its documentation now). The maximum of the corrected
+    v̂ (PyTorch 1.10's and 1.11's documentation) would be √4; plain Adam's is √(1 / 0.75)."""
+    p = param([1.0], device)
+    opt = getattr(optim, name)([p], lr=0.1, betas=(0.9, 0.5), eps=0.0, weight_decay=0.0, amsgrad=True)
+    set_grad(p, [2.0])
+    opt.step()
+    assert p.item() == pytest.approx(1 - 0.1 * 2 / 2, rel=1e-12)          # m̂ = 0.2 / 0.1, v̂ = 2 / 0.5
+    set_grad(p, [0.0])
+    opt.step()
+    state = opt.state[p]
+    assert (state["exp_avg_sq"].item(), state["max_exp_avg_sq"].item()) == (1.0, 2.0)
+    assert p.item() == pytest.approx(0.9 - 0.1 * (0.18 / 0.19) / math.sqrt(2 / 0.75), rel=1e-12)
+    set_grad(p, [3.0])                                  # v = 0.5 + 4.5 = 5 > 2: the maximum follows v up
+    opt.step()
+    assert (state["exp_avg_sq"].item(), state["max_exp_avg_sq"].item()) == (5.0, 5.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps, maximize: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.05, maximize=maximize),
+    lambda ps, maximize: optim.SGD(ps, lr=0.1, momentum=0.5, dampening=0.3, maximize=maximize),
+    lambda ps, maximize: optim.Adam(ps, lr=0.1, weight_decay=0.05, amsgrad=True, maximize=maximize),
+    lambda ps, maximize: optim.AdamW(ps, lr=0.1, weight_decay=0.05, amsgrad=True, maximize=maximize),
+    lambda ps, maximize: optim.AdamW(ps, lr=0.1, maximize=maximize),
+], ids=["SGD-nesterov", "SGD-dampening", "Adam-amsgrad", "AdamW-amsgrad", "AdamW"])
+@given(path=trajectories(max_steps=1), steps=st.integers(1, 6))
+def test_maximizing_f_is_minimizing_minus_f(make, path, steps):
+    """f(θ) = −Σ(θ − c)², its gradient by backward: maximize=True on f takes the very steps that
+    maximize=False takes on −f (weight decay shrinking θ in both)."""
+    theta0, (c,) = path
+    thetas = []
+    for maximize, sign in ((True, 1.0), (False, -1.0)):
+        theta = param(theta0)
+        opt = make([theta], maximize)
+        for _ in range(steps):
+            opt.zero_grad()
+            f = -((theta - tc.tensor(c)) ** 2).sum()
+            (f * sign).backward()
+            opt.step()
+        thetas.append(theta.numpy())
+    np.testing.assert_array_equal(thetas[0], thetas[1])
+
+
+def test_add_param_group_takes_its_own_maximize_and_amsgrad():
+    """As in PyTorch, a group may set its own switches; the others keep the optimizer's."""
+    a, b = param([0.5, -1.0]), param([2.0])
+    opt = optim.Adam([a], lr=0.1, betas=(0.8, 0.9), weight_decay=0.1)
+    opt.add_param_group({"params": b, "amsgrad": True, "maximize": True})
+    assert [(g["amsgrad"], g["maximize"]) for g in opt.param_groups] == [(False, False), (True, True)]
+    grads_a, grads_b = [np.array([0.3, -0.2]), np.array([0.1, 0.0])], [np.array([1.0]), np.array([-0.1])]
+    for ga, gb in zip(grads_a, grads_b):
+        set_grad(a, ga), set_grad(b, gb)
+        opt.step()
+    hyper = dict(lr=0.1, beta1=0.8, beta2=0.9, eps=1e-8, weight_decay=0.1, decoupled=False)
+    close(a.numpy(), adam_by_hand(np.array([0.5, -1.0]), grads_a, **hyper, amsgrad=False, maximize=False)[0], "group 0")
+    close(b.numpy(), adam_by_hand(np.array([2.0]), grads_b, **hyper, amsgrad=True, maximize=True)[0], "group 1")
+    assert "max_exp_avg_sq" not in opt.state[a] and "max_exp_avg_sq" in opt.state[b]
+    s, t = param([1.0]), param([1.0])
+    sgd = optim.SGD([s], lr=0.1)
+    sgd.add_param_group({"params": [t], "maximize": True})
+    set_grad(s, [1.0]), set_grad(t, [1.0])
+    sgd.step()
+    assert (s.item(), t.item()) == (pytest.approx(0.9), pytest.approx(1.1))
+    with pytest.raises(TypeError, match="^SGD: maximize must be True or False, got 'yes'$"):
+        sgd.add_param_group({"params": [param([1.0])], "maximize": "yes"})
+
+
+OPTIMIZERS_WITH_SWITCHES = {
+    "SGD": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True),
+    "Adam": lambda ps: optim.Adam(ps, lr=0.05, weight_decay=0.01, amsgrad=True, maximize=True),
+    "AdamW": lambda ps: optim.AdamW([{"params": ps[:1], "amsgrad": True},            # one group with, one without
+                                     {"params": ps[1:], "maximize": True}], lr=0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS_WITH_SWITCHES))
+@given(data=st.data())
+def test_resuming_from_a_state_dict_mid_training_gives_the_same_parameters(name, data):
+    """Train k steps, save; a fresh optimizer, built with the defaults, loads the state (the saved
+    maximize and amsgrad with it, as in PyTorch) and continues: the same parameters as the run
+    that never stopped, bit for bit, and the same state (AMSGrad's maximum too)."""
+    shapes_ = data.draw(st.lists(shapes(min_dims=0, max_dims=2), min_size=2, max_size=3), label="shapes")
+    starts = [data.draw(arrays(s)) for s in shapes_]
+    grads = [[data.draw(arrays(s)) for s in shapes_] for _ in range(data.draw(st.integers(2, 6), label="steps"))]
+    k = data.draw(st.integers(1, len(grads) - 1), label="saved after")
+    ps = [param(a) for a in starts]
+    opt = OPTIMIZERS_WITH_SWITCHES[name](ps)
+    for t, step_grads in enumerate(grads):
+        if t == k:
+            saved = opt.state_dict()
+            resumed_ps = [param(p.numpy()) for p in ps]
+            resumed = getattr(optim, name)(resumed_ps if name != "AdamW" else
+                                           [{"params": resumed_ps[:1]}, {"params": resumed_ps[1:]}])
+            resumed.load_state_dict(saved)
+            assert [{k_: v for k_, v in g.items() if k_ != "params"} for g in resumed.param_groups] == \
+                [{k_: v for k_, v in g.items() if k_ != "params"} for g in opt.param_groups]
+        for p, g in zip(ps, step_grads):
+            set_grad(p, g)
+        opt.step()
+        if t >= k:
+            for p, g in zip(resumed_ps, step_grads):
+                set_grad(p, g)
+            resumed.step()
+    for p, q in zip(ps, resumed_ps):
+        np.testing.assert_array_equal(q.numpy(), p.numpy())
+        assert opt.state[p].keys() == resumed.state[q].keys()
+        for key, value in opt.state[p].items():
+            np.testing.assert_array_equal(resumed.state[q][key], value, err_msg=key)
+    if name != "SGD":                               # the first parameter's group has amsgrad, AdamW's second not
+        assert "max_exp_avg_sq" in resumed.state[resumed_ps[0]]
+        assert ("max_exp_avg_sq" in resumed.state[resumed_ps[1]]) == (name == "Adam")
+
+
+def test_load_state_dict_holds_an_amsgrad_group_to_its_running_maximum():
+    """A parameter's state is checked against its group's settings as loaded: a group saved with
+    amsgrad=True and a state without the maximum is refused, and nothing changes."""
+    p = param([1.0, 2.0])
+    plain = optim.AdamW([p], lr=0.1)
+    set_grad(p, [0.1, 0.2])
+    plain.step()
+    saved = plain.state_dict()
+    bad = {**saved, "param_groups": [{**saved["param_groups"][0], "amsgrad": True}]}
+    target = optim.AdamW([param([1.0, 2.0])], lr=0.5)
+    message = ("parameter 0's state holds ['exp_avg', 'exp_avg_sq', 'step'], but AdamW keeps "
+               "['step', 'exp_avg', 'exp_avg_sq', 'max_exp_avg_sq']")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        target.load_state_dict(bad)
+    assert target.param_groups[0]["lr"] == 0.5 and not target.param_groups[0]["amsgrad"] and target.state == {}
+    target.load_state_dict(saved)                               # as saved: without amsgrad, without the maximum
+    assert set(next(iter(target.state.values()))) == {"step", "exp_avg", "exp_avg_sq"}
+
+
+def test_amsgrad_switched_on_after_steps_without_it_is_refused_before_anything_changes():
+    a, b = param([1.0]), param([2.0])
+    opt = optim.Adam([{"params": [a]}, {"params": [b]}], lr=0.1)
+    set_grad(a, [1.0]), set_grad(b, [1.0])
+    opt.step()
+    before = (a.item(), b.item(), opt.state[a]["step"])
+    opt.param_groups[1]["amsgrad"] = True
+    with pytest.raises(ValueError, match=r"^Adam: a group has amsgrad=True, but a parameter of it has taken steps "
+                                         r"without it \(its state has no 'max_exp_avg_sq'\): set amsgrad before "
+                                         r"the first step$"):
+        opt.step()
+    assert (a.item(), b.item(), opt.state[a]["step"]) == before

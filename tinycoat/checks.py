@@ -51,6 +51,14 @@ def check_number(owner: str, name: str, value, high=math.inf, low_open=False, hi
     return value
 
 
+def check_bool(owner: str, name: str, value) -> bool:
+    """``value`` if it is True or False: a switch given as a string ("False") or a number would
+    otherwise count as on or off by its truth, silently."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return value
+
+
 def check_float_input(owner: str, x) -> None:
     """Refuse an input that is not floating point (a TypeError naming its dtype), as PyTorch's layers
     do: NumPy would quietly compute uint8 images with float weights, unscaled and unnormalized."""

@@ -80,8 +80,8 @@ TWINS = [
     (matrix_product,                  None,                           gemm.matrix_product),
 ]
 # Where a GPU twin handles only some inputs, the reference runs for the others (gemm.py's: only
-# while a CUDA graph is captured).
-_GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.kernel_accepts,
+# while a CUDA graph is captured; AdamW's: not with amsgrad).
+_GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.adamw_accepts,
                 multi_tensor.clip_gradients_: multi_tensor.kernel_accepts, gemm.matrix_product: gemm.accepts}
 
 for _reference, _cpu, _gpu in TWINS:

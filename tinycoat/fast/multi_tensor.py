@@ -12,6 +12,10 @@ transfer per call (the gradients are new arrays every step, so their addresses a
 
     AdamW:    1 launch                                            (was ~14 per parameter)
     clipping: Σx² in partial sums, their sum, √ — and 1 rescale    (was 1 per gradient and a copy)
+
+AMSGrad (``amsgrad=True``: a running maximum of the second moments) is not in the kernel:
+``adamw_accepts`` declines it, and the reference runs. (``maximize`` needs nothing here: the
+optimizer hands over the negated gradients.)
 """
 from __future__ import annotations
 
@@ -30,6 +34,11 @@ def kernel_accepts(*lists, **params):
     arrays = [a for group in lists for a in group]
     return (bool(arrays) and cuda_kernels.available(*arrays) and len({a.dtype.char for a in arrays}) == 1
             and all(a.flags.c_contiguous for a in arrays))
+
+
+def adamw_accepts(ps, gs, ms, vs, v_maxes=None, **params):
+    """Where the AdamW kernel applies: kernel_accepts's arrays, without AMSGrad's ``v_maxes``."""
+    return v_maxes is None and kernel_accepts(ps, gs, ms, vs)
 
 
 def _bits(value: float) -> int:
@@ -85,8 +94,12 @@ def _upload(values):
     return device
 
 
-def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps):
-    """optim/adamw.py::adamw_update_each in one launch: every p, m and v read, then written, in place."""
+def adamw_update_each(ps, gs, ms, vs, lr, beta1, beta2, eps, weight_decay, steps, v_maxes=None):
+    """optim/adamw.py::adamw_update_each in one launch: every p, m and v read, then written, in place.
+    Without AMSGrad only (``adamw_accepts``: with it the reference runs)."""
+    if v_maxes is not None:
+        raise ValueError("the AdamW kernel has no AMSGrad: its running maximum runs in the reference "
+                         "(optim/adamw.py::adamw_update_each), which twins.pick chooses for it")
     if cuda_graph.capturing():
         raise RuntimeError("AdamW's update cannot be part of a CUDA graph: its learning rate and bias corrections "
                            "change every step. Call optimizer.step() after the graphed step (cuda_graph.py)")

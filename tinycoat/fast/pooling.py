@@ -11,15 +11,18 @@ from tinycoat.backend import get_array_module
 from tinycoat.fast.blocks import map_blocks
 from tinycoat.fast.layout import empty_like_layout
 from tinycoat.nn.functional import pooling
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted
+from tinycoat.nn.functional.im2col import shifted
+from tinycoat.nn.functional.pooling import overhang, pad_pool, pool_col2im, pool_output_size
 
 
 class MaxPool2d(pooling.MaxPool2d):
-    # Block by block over the batch, on every core (blocks.py).
-    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+    # Block by block over the batch, on every core (blocks.py). ceil_mode as in the reference: the
+    # input padded further by the overhang, where the last windows reach past the padding.
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False):
         xp = get_array_module(x)
-        (kh, kw), hw = kernel, x.shape[2:]
-        out_hw = output_size(*hw, kernel, stride, padding)
+        (kh, kw), (h, w) = kernel, x.shape[2:]
+        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode)
+        self.extra = overhang(h, w, kernel, stride, padding, out_hw)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
         y = empty_like_layout(x, x.shape[:2] + out_hw)
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
@@ -27,7 +30,7 @@ class MaxPool2d(pooling.MaxPool2d):
         self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
 
         def pool_block(x_block, y_block, winner):
-            x_pad = pad2d(x_block, padding, value=-float("inf"))
+            x_pad = pad_pool(x_block, padding, self.extra, value=-float("inf"))
             y_block[...] = shifted(x_pad, 0, 0, stride, out_hw)
             for a in range(1, kh * kw):
                 candidate = shifted(x_pad, a // kw, a % kw, stride, out_hw)
@@ -44,8 +47,8 @@ class MaxPool2d(pooling.MaxPool2d):
         kw = self.kernel[1]
 
         def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
-            gx_block[...] = col2im(lambda a, b: g_block * (winner == a * kw + b),
-                                   gx_block.shape, self.kernel, self.stride, self.padding, like=g_block)
+            gx_block[...] = pool_col2im(lambda a, b: g_block * (winner == a * kw + b), gx_block.shape,
+                                        self.kernel, self.stride, self.padding, self.extra, like=g_block)
         gx = empty_like_layout(g, self.x_shape)
         map_blocks(unpool_block, g, self.winner, gx)
         return gx

@@ -29,8 +29,9 @@ def _settings(kernel, stride, padding):
 
 
 class Conv2d(Module):
-    """2-D convolution (a cross-correlation, as in PyTorch) of (N, C_in, H, W) maps: weight
-    (C_out, C_in, kh, kw), bias (C_out,), computed as im2col and one matrix product (lesson 04).
+    """2-D convolution (a cross-correlation, as in PyTorch) of (N, C_in, H, W) maps, or of one image
+    (C_in, H, W) to (C_out, H', W'): weight (C_out, C_in, kh, kw), bias (C_out,), computed as
+    im2col and one matrix product (lesson 04).
 
     PyTorch's arguments in PyTorch's order; dilation and groups other than 1 are not implemented
     and are refused rather than ignored (one group per channel is ``DepthwiseConv2d``)."""
@@ -63,8 +64,9 @@ class Conv2d(Module):
 
 
 class DepthwiseConv2d(Module):
-    """One kh×kw filter per channel (PyTorch's ``Conv2d`` with groups = channels): weight
-    (C, 1, kh, kw), bias (C,). The spatial half of MBConv (lesson 05)."""
+    """One kh×kw filter per channel (PyTorch's ``Conv2d`` with groups = channels) of (N, C, H, W)
+    maps or one (C, H, W) image: weight (C, 1, kh, kw), bias (C,). The spatial half of MBConv
+    (lesson 05)."""
 
     def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, *, dtype=None, device="cpu"):
         super().__init__()

@@ -1,38 +1,61 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), GlobalAvgPool2d and AdaptiveAvgPool2d."""
+"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), GlobalAvgPool2d and AdaptiveAvgPool2d.
+
+MaxPool2d and AvgPool2d take (N, C, H, W) or one image (C, H, W), and PyTorch's arguments in
+PyTorch's order, checked when the layer is built (tinycoat/nn/functional/pooling.py has the math).
+"""
 from __future__ import annotations
 
-from tinycoat.checks import check_pair
+from tinycoat.checks import check_bool
 import tinycoat.nn.functional as F
+from tinycoat.nn.functional.pooling import check_divisor, check_pool_input, max_pool_unimplemented, pool_arguments
 from tinycoat.nn.module import Module
 
 
 class MaxPool2d(Module):
-    """The largest value of each kernel_size window (stride: the kernel size unless given)."""
+    """The largest value of each kernel_size window (stride: the kernel size unless given).
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    dilation other than 1 and return_indices=True are not implemented and are refused rather
+    than ignored."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         name = type(self).__name__
-        self.kernel_size = check_pair(name, "kernel_size", kernel_size)
-        self.stride = self.kernel_size if stride is None else check_pair(name, "stride", stride)
-        self.padding = check_pair(name, "padding", padding, positive=False)
-        if self.padding[0] > self.kernel_size[0] // 2 or self.padding[1] > self.kernel_size[1] // 2:
-            raise ValueError(f"{name}: padding must be at most half the kernel_size {self.kernel_size} (else a "
-                             f"window could hold nothing but padding), got {padding!r}")
+        max_pool_unimplemented(name, dilation, return_indices)
+        self.kernel_size, self.stride, self.padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
+        self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        _check(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.padding)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        check_pool_input(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.stride,
+                         self.padding, self.ceil_mode)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
 
     def extra_repr(self):
-        return f"k={self.kernel_size[0]}, s={self.stride[0]}" + (f", p={self.padding[0]}" if any(self.padding) else "")
+        return _window_repr(self)
 
 
-class AvgPool2d(MaxPool2d):
-    """The mean of each kernel_size window (padding counts as zeros, as PyTorch's default)."""
+class AvgPool2d(Module):
+    """The mean of each kernel_size window: padding counts as zeros (count_include_pad=True, as
+    PyTorch's default) or not at all (False); divisor_override divides every window's sum by that
+    number instead."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size, self.stride, self.padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = check_bool(name, "count_include_pad", count_include_pad)
+        self.divisor_override = check_divisor(name, divisor_override)
 
     def forward(self, x):
-        _check(f"AvgPool2d({self.extra_repr()})", x, self.kernel_size, self.padding)
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        check_pool_input(f"AvgPool2d({self.extra_repr()})", x, self.kernel_size, self.stride, self.padding,
+                         self.ceil_mode)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
+
+    def extra_repr(self):
+        return (_window_repr(self) + ("" if self.count_include_pad else ", count_include_pad=False")
+                + ("" if self.divisor_override is None else f", divisor_override={self.divisor_override}"))
 
 
 class GlobalAvgPool2d(Module):
@@ -63,9 +86,6 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-def _check(name, x, kernel, padding):
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected input (N, C, H, W), got {tuple(x.shape)}")
-    if x.shape[2] + 2 * padding[0] < kernel[0] or x.shape[3] + 2 * padding[1] < kernel[1]:
-        raise ValueError(f"{name}: expected input (N, C, H, W) with H, W >= {kernel[0] - 2 * padding[0]}, "
-                         f"{kernel[1] - 2 * padding[1]}, got {tuple(x.shape)}")
+def _window_repr(layer):
+    return (f"k={layer.kernel_size[0]}, s={layer.stride[0]}" + (f", p={layer.padding[0]}" if any(layer.padding) else "")
+            + (", ceil_mode=True" if layer.ceil_mode else ""))

@@ -2,7 +2,7 @@
 
     optimizer.py  Optimizer (param groups, hyper-parameter checks, state, checkpoints), weight_decay_groups
     sgd.py        SGD with momentum / Nesterov
-    adamw.py      AdamW (decoupled weight decay), Adam (coupled)
+    adamw.py      AdamW (decoupled weight decay), Adam (coupled); AMSGrad for both
     clip.py       clip_grad_norm_, clip_grad_value_
     schedule.py   linear warm-up + cosine learning-rate schedule
     lr_scheduler.py  PyTorch's schedulers (StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR,

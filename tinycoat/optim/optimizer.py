@@ -16,7 +16,7 @@ from tinycoat.tensor import Tensor
 
 class Optimizer:
     STATE_KEYS = ()     # the names of a parameter's state, all of them or none (each update rule's own;
-    #                     a rule that names none is not checked)
+    #                     a rule that names none is not checked; state_keys adds those a setting keeps)
 
     def __init__(self, params, defaults: dict):
         params = list(params)
@@ -51,6 +51,11 @@ class Optimizer:
 
     def check_group(self, group: dict):
         """Raise a clear error for a bad hyper-parameter of ``group`` (each update rule checks its own)."""
+
+    def state_keys(self, group: dict) -> tuple:
+        """The names of the state of a parameter in ``group``: STATE_KEYS, and any that one of the
+        group's settings keeps besides (AdamW's ``amsgrad``: its running maximum)."""
+        return self.STATE_KEYS
 
     def zero_grad(self, set_to_none: bool = True):
         for group in self.param_groups:
@@ -96,26 +101,29 @@ class Optimizer:
                              f"{[len(g['params']) for g in groups]}, this one "
                              f"{[len(g['params']) for g in self.param_groups]}")
         name = f"{type(self).__name__}.load_state_dict"
-        params = [p for g in self.param_groups for p in g["params"]]
+        merged = [{**mine, **{k: v for k, v in saved.items() if k != "params"}}
+                  for mine, saved in zip(self.param_groups, groups)]
+        for group in merged:                # the saved settings meet the same checks as typed ones
+            self.check_group(group)
+        # Each parameter's state is checked against its group's settings as loaded: a group saved with
+        # amsgrad=True keeps one more array per parameter than one without.
+        params = [(p, group) for group in merged for p in group["params"]]
         state = {}
         for i, s in state_dict["state"].items():
             if not (str(i).isdigit() and int(i) < len(params)):
                 raise ValueError(f"{name}: state for parameter {i!r}, but parameters are numbered 0 to "
                                  f"{len(params) - 1}")
-            if not isinstance(s, dict) or (s and self.STATE_KEYS and set(s) != set(self.STATE_KEYS)):
+            p, group = params[int(i)]
+            keys = self.state_keys(group)
+            if not isinstance(s, dict) or (s and keys and set(s) != set(keys)):
                 raise ValueError(f"{name}: parameter {i}'s state holds {sorted(s) if isinstance(s, dict) else s!r}, "
-                                 f"but {type(self).__name__} keeps {list(self.STATE_KEYS)} (a state saved by "
-                                 "another optimizer?)")
-            p = params[int(i)]
+                                 f"but {type(self).__name__} keeps {list(keys)} (a state saved by another "
+                                 "optimizer, or with other settings?)")
             for key, v in s.items():
                 if hasattr(v, "shape") and v.shape not in ((), p.shape):
                     raise ValueError(f"{name}: {key!r} of parameter {i} has shape "
                                      f"{tuple(v.shape)}, the parameter {tuple(p.shape)}")
             state[p] = {k: (_like(v, p) if hasattr(v, "shape") and v.shape == p.shape else v) for k, v in s.items()}
-        merged = [{**mine, **{k: v for k, v in saved.items() if k != "params"}}
-                  for mine, saved in zip(self.param_groups, groups)]
-        for group in merged:                # the saved settings meet the same checks as typed ones
-            self.check_group(group)
         for mine, group in zip(self.param_groups, merged):     # all checked: now change this optimizer
             mine.update(group)
         self.state = state

@@ -2,7 +2,8 @@
 
     y[n, o, r, q] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, r·s + i, q·s + j]
 
-Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,), y (N, O, Ho, Wo).
+Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,), y (N, O, Ho, Wo); one image x (C, H, W)
+gives y (O, Ho, Wo), computed as a batch of one (``batched`` below, as PyTorch takes it).
 
 The sum over (c, i, j) is a dot product between the flattened kernel W[o] and the
 flattened patch under it. ``im2col`` lays every patch out as a column, so all of
@@ -79,16 +80,28 @@ def padding_for(name, padding, kernel, stride):
 
 
 def check_conv_input(name, x, in_channels, kernel, stride, padding):
-    """Raise a clear error unless x is (N, in_channels, H, W) of floats and large enough for the kernel."""
+    """Raise a clear error unless x is (N, in_channels, H, W) or one image (in_channels, H, W), of
+    floats and large enough for the kernel."""
     check_float_input(name, x)
-    expected = f"expected input (N, {in_channels}, H, W)"
-    if x.ndim != 4 or x.shape[1] != in_channels:
+    expected = f"expected input (N, {in_channels}, H, W) or ({in_channels}, H, W)"
+    if x.ndim not in (3, 4) or x.shape[-3] != in_channels:
         raise ValueError(f"{name}: {expected}, got {tuple(x.shape)}")
-    ho, wo = output_size(x.shape[2], x.shape[3], kernel, stride, padding)
+    ho, wo = output_size(x.shape[-2], x.shape[-1], kernel, stride, padding)
     if ho < 1 or wo < 1:
         raise ValueError(f"{name}: input {tuple(x.shape)} is too small for kernel {pair(kernel)} with "
                          f"padding {pair(padding)}: {expected} with H + 2·padding >= kernel height "
                          f"and W + 2·padding >= kernel width")
+
+
+def batched(op, x, *args, **params):
+    """``op(x, *args, **params)`` of an (N, C, H, W) batch, and of one (C, H, W) image too, as
+    PyTorch's unbatched input: the image becomes a batch of one and the result loses that axis
+    again, (C, H, W) -> (1, C, H, W) -> op -> (1, C', H', W') -> (C', H', W'). unsqueeze and
+    squeeze are reshapes in the graph, so the gradient flows back through them unchanged, and
+    the ops themselves only ever see four axes."""
+    if x.ndim == 3:
+        return op(x.unsqueeze(0), *args, **params).squeeze(0)
+    return op(x, *args, **params)
 
 
 def check_conv_arguments(name, stride, padding, bias, out_channels):
@@ -100,7 +113,8 @@ def check_conv_arguments(name, stride, padding, bias, out_channels):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D convolution of x (N, C, H, W) with weight (O, C, kh, kw) and optional bias (O,)."""
+    """2-D convolution of x (N, C, H, W), or one image (C, H, W), with weight (O, C, kh, kw) and
+    optional bias (O,)."""
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
     o, c, kh, kw = weight.shape
@@ -109,4 +123,4 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     check_conv_arguments("conv2d", stride, padding, bias, o)
     check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding)
+    return batched(Conv2d.apply, *inputs, stride=stride, padding=padding)

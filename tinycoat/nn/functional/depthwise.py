@@ -22,7 +22,8 @@ Backward: the same sum read in the other direction. With g = dL/dy,
                                                               where its pixel came from
 
 — the second line is col2im (lesson 04) with slot gradient w[:, a, b] ⊙ g; the padding's
-share is cropped away. Shapes: x (N, C, H, W), w (C, 1, kh, kw), y (N, C, Ho, Wo). Like
+share is cropped away. Shapes: x (N, C, H, W), w (C, 1, kh, kw), y (N, C, Ho, Wo) (one image
+(C, H, W) gives (C, Ho, Wo), as a batch of one: conv.py's ``batched``). Like
 every deep-learning "convolution" (PyTorch's too) this is a cross-correlation: the weight
 stored at kernel position (a, b) is the paper's w_{i−j} for the offset i − j = (pad − a,
 pad − b), i.e. the paper's kernel flipped in both axes. It equals ``conv2d`` with a
@@ -34,7 +35,7 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.checks import check_pair
 from tinycoat.backend import get_array_module
-from tinycoat.nn.functional.conv import check_conv_arguments, check_conv_input, padding_for
+from tinycoat.nn.functional.conv import batched, check_conv_arguments, check_conv_input, padding_for
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted
 
 
@@ -73,7 +74,8 @@ class DepthwiseConv2d(Function):
 
 
 def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
-    """Per-channel convolution of x (N, C, H, W) with weight (C, 1, kh, kw), bias (C,)."""
+    """Per-channel convolution of x (N, C, H, W), or one image (C, H, W), with weight (C, 1, kh, kw),
+    bias (C,)."""
     if weight.ndim != 4 or weight.shape[1] != 1:
         raise ValueError(f"depthwise_conv2d: weight must be (channels, 1, kh, kw), got {tuple(weight.shape)}")
     c, _, kh, kw = weight.shape
@@ -83,4 +85,4 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0):
     check_conv_arguments("depthwise_conv2d", stride, padding, bias, c)
     check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return DepthwiseConv2d.apply(*inputs, stride=stride, padding=padding)
+    return batched(DepthwiseConv2d.apply, *inputs, stride=stride, padding=padding)

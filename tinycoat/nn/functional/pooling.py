@@ -4,30 +4,98 @@ Both are written with lesson 04's views of the windows (im2col.py). For kernel o
 (a, b), ``shift_{a,b}(x_pad)`` is the view of the input that every window sees there:
 
     max:  y = max_{a,b} shift_{a,b}(x_pad)      dL/dx: g goes to the one pixel that won
-    mean: y = Σ_{a,b} shift_{a,b}(x_pad) / (k_h·k_w)   dL/dx: g/(k_h·k_w) to every pixel
+    mean: y = Σ_{a,b} shift_{a,b}(x_pad) / d    dL/dx: g/d to every pixel of the window
 
 The max lays the k_h·k_w slots of every window side by side (``windows``) and takes the
 maximum and the winning slot along them; the mean adds the k_h·k_w shifted views. Both
 backward passes are col2im: each slot's gradient goes back to the pixel it read.
 
 Shapes: (N, C, H, W) -> (N, C, Ho, Wo), stride defaulting to the kernel size
-(non-overlapping windows). Max pooling pads with −∞ so a pad never wins; average pooling
-pads with 0 and still divides by k_h·k_w (PyTorch's count_include_pad=True).
+(non-overlapping windows); one image (C, H, W) -> (C, Ho, Wo), as a batch of one (conv.py's
+``batched``). Max pooling pads with −∞ so a pad never wins; average pooling pads with 0.
+PyTorch's settings, with PyTorch's defaults:
+
+* ``ceil_mode``: Ho = ⌈(H + 2p − k)/s⌉ + 1 windows instead of ⌊·⌋ + 1, so that the last rows
+  are not left out: the last window may reach past the bottom (right) padding. Here the input
+  is padded that much further (``overhang``), and floor-mode windows over it are ceil mode's.
+* ``count_include_pad`` (True): the mean's divisor d counts the padding in the window (k_h·k_w
+  unless ceil_mode's last window overhangs; the overhang past the padding never counts);
+  False counts only the input's own pixels, so a window at the border is the mean of its
+  pixels. ``divisor_override``: d is that number, for every window.
 """
 from __future__ import annotations
 
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
-from tinycoat.checks import check_float_input, check_pair, is_int
-from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted, windows
+from tinycoat.checks import check_bool, check_float_input, check_pair, is_int
+from tinycoat.nn.functional.conv import batched
+from tinycoat.nn.functional.im2col import col2im, shifted, windows
 from tinycoat.tensor import Tensor
 
 
+def pool_output_size(h, w, kernel, stride, padding, ceil_mode=False):
+    """(Ho, Wo): how many windows there are along each axis, counted as PyTorch counts them.
+
+    Floor mode: Ho = ⌊(H + 2p − k)/s⌋ + 1, the windows inside the padded input (im2col.py's
+    ``output_size``). Ceil mode: Ho = ⌈(H + 2p − k)/s⌉ + 1, one more where rows would be left
+    over — but not a window that would start in the bottom padding, (Ho − 1)·s >= H + p, as it
+    would hold padding alone (PyTorch's rule). So every window, in either mode, holds a pixel of
+    the input (its start is below H, and the top padding is at most k/2).
+    """
+    def count(n, k, s, p):
+        if not ceil_mode:
+            return (n + 2 * p - k) // s + 1
+        out = -(-(n + 2 * p - k) // s) + 1                          # ⌈(n + 2p − k)/s⌉ + 1
+        return out - 1 if (out - 1) * s >= n + p else out
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    return count(h, kh, sh, ph), count(w, kw, sw, pw)
+
+
+def overhang(h, w, kernel, stride, padding, out_hw):
+    """(rows, columns) that the last windows reach past the padded input: the end of the last
+    window, (Ho − 1)·s + k, less H + 2p. 0 but for ceil mode's extra window."""
+    return tuple(max(0, (o - 1) * s + k - (n + 2 * p))
+                 for n, k, s, p, o in zip((h, w), kernel, stride, padding, out_hw))
+
+
+def pad_pool(x, padding, extra, value):
+    """x padded by ``padding`` on every side and by the overhang ``extra`` more at the bottom and
+    right, all with ``value``: floor-mode windows over that are ceil mode's windows over x."""
+    (ph, pw), (eh, ew) = padding, extra
+    if not (ph or pw or eh or ew):
+        return x
+    xp = get_array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), mode="constant", constant_values=value)
+
+
+def pool_col2im(slot_grad, x_shape, kernel, stride, padding, extra, like):
+    """col2im over the input extended by the overhang ``extra``, cropped back to x: the gradient
+    of the overhang, like that of the padding, goes nowhere."""
+    n, c, h, w = x_shape
+    grad = col2im(slot_grad, (n, c, h + extra[0], w + extra[1]), kernel, stride, padding, like=like)
+    return grad[:, :, :h, :w]
+
+
+def window_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad):
+    """(rows, cols): the pixels that each window of the mean counts, per axis; window (r, q)
+    divides by d[r, q] = rows[r]·cols[q]. Along an axis, window r covers rows r·s − p to
+    r·s − p + k − 1 of the input; it counts those inside the padded input, [−p, H + p), with
+    count_include_pad, else the input's own, [0, H). (Only ceil mode's extra window reaches past
+    H + p, and that part is never counted, as in PyTorch.)"""
+    def counts(n, k, s, p, o):
+        low, high = (-p, n + p) if count_include_pad else (0, n)
+        return [min(r * s - p + k, high) - max(r * s - p, low) for r in range(o)]
+    return tuple(counts(*axis) for axis in zip((h, w), kernel, stride, padding, out_hw))
+
+
 class MaxPool2d(Function):
-    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
-        (kh, kw) = kernel
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False):
+        (kh, kw), (h, w) = kernel, x.shape[2:]
+        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode)
+        self.extra = overhang(h, w, kernel, stride, padding, out_hw)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
-        patches = windows(pad2d(x, padding, value=-float("inf")), kernel, stride)   # (N, C, kh, kw, Ho, Wo)
+        x_pad = pad_pool(x, padding, self.extra, value=-float("inf"))
+        patches = windows(x_pad, kernel, stride)                    # (N, C, kh, kw, Ho, Wo)
         n, c, _, _, ho, wo = patches.shape
         patches = patches.reshape(n, c, kh * kw, ho, wo)            # window slot a·kw + b (a copy)
         # which slot won, for the backward (the first one on ties, as in PyTorch)
@@ -37,55 +105,107 @@ class MaxPool2d(Function):
     def backward(self, g):
         kw = self.kernel[1]
         # slot (a, b) of each window receives g where it won, and col2im adds the slots up
-        return col2im(lambda a, b: g * (self.winner == a * kw + b),
-                      self.x_shape, self.kernel, self.stride, self.padding, like=g)
+        return pool_col2im(lambda a, b: g * (self.winner == a * kw + b),
+                           self.x_shape, self.kernel, self.stride, self.padding, self.extra, like=g)
 
 
 class AvgPool2d(Function):
-    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
         xp = get_array_module(x)
-        (kh, kw), hw = kernel, x.shape[2:]
-        out_hw = output_size(*hw, kernel, stride, padding)
-        x_pad = pad2d(x, padding)
+        (kh, kw), (h, w) = kernel, x.shape[2:]
+        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode)
+        self.extra = overhang(h, w, kernel, stride, padding, out_hw)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
+        # 1/d: a number where every window has the same d (the override; k_h·k_w by default), else
+        # one per window, an (Ho, Wo) array that broadcasts over (N, C)
+        rows, cols = window_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad)
+        if divisor_override is not None:
+            self.scale = 1.0 / divisor_override
+        elif len(set(rows)) == 1 and len(set(cols)) == 1:
+            self.scale = 1.0 / (rows[0] * cols[0])
+        else:
+            self.scale = 1.0 / (xp.asarray(rows, dtype=x.dtype)[:, None] * xp.asarray(cols, dtype=x.dtype))
+        x_pad = pad_pool(x, padding, self.extra, value=0.0)
         y = xp.zeros(x.shape[:2] + out_hw, dtype=x.dtype)
         for a in range(kh):
             for b in range(kw):
                 y += shifted(x_pad, a, b, stride, out_hw)
-        y *= 1.0 / (kh * kw)
+        y *= self.scale
         return y
 
     def backward(self, g):
-        kh, kw = self.kernel
-        share = g * (1.0 / (kh * kw))  # every pixel of a window gets an equal share
-        return col2im(lambda a, b: share, self.x_shape, self.kernel, self.stride, self.padding, like=g)
+        share = g * self.scale        # every pixel of a window gets an equal share, 1/d of its g
+        return pool_col2im(lambda a, b: share, self.x_shape, self.kernel, self.stride, self.padding, self.extra,
+                           like=g)
 
 
-def _pool_args(name, x, kernel_size, stride, padding):
+def pool_arguments(name, kernel_size, stride, padding, ceil_mode):
+    """(kernel, stride, padding) as pairs, stride defaulting to the kernel, each checked, and
+    ceil_mode a bool: a clear error naming the argument and the form it takes."""
     kernel = check_pair(name, "kernel_size", kernel_size)
     stride = kernel if stride is None else check_pair(name, "stride", stride)
-    padding = check_pair(name, "padding", padding, positive=False)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel {kernel} "
-                         "(else a window could hold nothing but padding)")
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected input (N, C, H, W), got {tuple(x.shape)}")
+    pads = check_pair(name, "padding", padding, positive=False)
+    if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding must be at most half the kernel_size {kernel} (else a window could "
+                         f"hold nothing but padding), got {padding!r}")
+    check_bool(name, "ceil_mode", ceil_mode)
+    return kernel, stride, pads
+
+
+def max_pool_unimplemented(name, dilation, return_indices):
+    """PyTorch's dilation and return_indices are not implemented: refused rather than ignored."""
+    if check_pair(name, "dilation", dilation) != (1, 1):
+        raise ValueError(f"{name}: dilation {dilation!r} is not implemented (only 1)")
+    if check_bool(name, "return_indices", return_indices):
+        raise ValueError(f"{name}: return_indices=True is not implemented (only False)")
+
+
+def check_divisor(name, divisor_override):
+    """None, or a nonzero int (negative too, as PyTorch takes it)."""
+    if divisor_override is not None and not (is_int(divisor_override) and divisor_override != 0):
+        raise (ValueError if is_int(divisor_override) else TypeError)(
+            f"{name}: divisor_override must be None or a nonzero int, got {divisor_override!r}")
+    return divisor_override
+
+
+def check_pool_input(name, x, kernel, stride, padding, ceil_mode):
+    """Raise a clear error unless x is (N, C, H, W) or one image (C, H, W) of floats, with room for
+    a window: H + 2p >= k (floor mode), or H + 2p − k > −s (ceil mode: one window starting in
+    the input)."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
     check_float_input(name, x)          # (a mean of integers is no integer; max pads with −inf)
-    ho, wo = output_size(x.shape[2], x.shape[3], kernel, stride, padding)
+    ho, wo = pool_output_size(x.shape[-2], x.shape[-1], kernel, stride, padding, ceil_mode)
     if ho < 1 or wo < 1:
-        raise ValueError(f"{name}: input {tuple(x.shape)} is smaller than the kernel {kernel} "
-                         f"(with padding {padding}): expected H, W >= kernel − 2·padding")
-    return dict(kernel=kernel, stride=stride, padding=padding)
+        least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(kernel, stride, padding)]
+        how = f"padding {padding}" + (f", stride {stride} and ceil_mode" if ceil_mode else "")
+        raise ValueError(f"{name}: input {tuple(x.shape)} is smaller than the kernel {kernel} (with {how}): "
+                         f"expected (N, C, H, W) or (C, H, W) with H, W >= {least[0]}, {least[1]}")
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Maximum over each window; stride defaults to kernel_size."""
-    return MaxPool2d.apply(x, **_pool_args(f"max_pool2d(k={kernel_size})", x, kernel_size, stride, padding))
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Maximum over each window of x (N, C, H, W) or (C, H, W); stride defaults to kernel_size.
+    PyTorch's arguments in PyTorch's order; dilation and return_indices are not implemented."""
+    name = f"max_pool2d(k={kernel_size})"
+    max_pool_unimplemented(name, dilation, return_indices)
+    kernel, stride, padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
+    check_pool_input(name, x, kernel, stride, padding, ceil_mode)
+    return batched(MaxPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over each window (pads count as zeros); stride defaults to kernel_size."""
-    return AvgPool2d.apply(x, **_pool_args(f"avg_pool2d(k={kernel_size})", x, kernel_size, stride, padding))
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over each window of x (N, C, H, W) or (C, H, W) (pads count as zeros unless
+    count_include_pad=False; divisor_override divides every window's sum by that number instead);
+    stride defaults to kernel_size."""
+    name = f"avg_pool2d(k={kernel_size})"
+    kernel, stride, padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
+    check_bool(name, "count_include_pad", count_include_pad)
+    check_divisor(name, divisor_override)
+    check_pool_input(name, x, kernel, stride, padding, ceil_mode)
+    return batched(AvgPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                   count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
 def global_avg_pool2d(x, keepdims=False):
