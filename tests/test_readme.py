@@ -73,10 +73,42 @@ def test_the_full_runs_progress_is_what_its_kept_checkpoint_records():
     assert [row["epoch"] for row in history] == list(range(1, meta["epoch"] + 1))
     assert (config["dataset"], config["epochs"], config["subset"]) == ("fashion-mnist", 20, None)
     readme = " ".join((ROOT / "README.md").read_text().split())
+    last = history[-1]
     if meta["epoch"] < config["epochs"]:
-        last = history[-1]
         said = f"after {last['epoch']} epochs its test accuracy is {100 * last['test_acc']:.1f} %"
         assert said in readme, f"README should say the full run's progress: '{said}'"
+    else:
+        said = f"ends at {100 * last['test_acc']:.1f} % test accuracy"
+        assert said in readme, f"README should say where the finished full run ended: '{said}'"
+
+
+def test_the_kept_checkpoint_makes_the_mistakes_its_evaluation_recorded():
+    """The kept checkpoint is the one whose evaluation (train_cifar.py --eval-only, recorded in
+    lessons/figures/fashion_full/predictions.json) lesson 10 shows: on the test images up to the last
+    recorded mistake it is wrong exactly there, saying the recorded class with the recorded confidence."""
+    record = ROOT / "lessons" / "figures" / "fashion_full" / "predictions.json"
+    real = pathlib.Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+    if not (FULL_RUN_CHECKPOINT.exists() and record.exists() and real.is_file()):
+        pytest.skip("needs checkpoints/fashion_full.npz, the finished run's record and the real Fashion-MNIST")
+    import json
+
+    import tinycoat as tc
+    from tinycoat.data import DataLoader, load_dataset
+    spec = importlib.util.spec_from_file_location("predict_model", ROOT / "predict.py")
+    predict = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(predict)
+    model, config, classes = predict.load_model(FULL_RUN_CHECKPOINT)
+    mistakes = json.loads(record.read_text())["mistakes"]
+    test = load_dataset(config["dataset"], train=False, download=False).part(slice(0, mistakes[-1]["index"] + 1))
+    images, labels = next(iter(DataLoader(test, batch_size=len(test))))
+    with tc.no_grad():
+        probabilities = tc.softmax(model(tc.tensor(images)), 1).numpy()
+    said = probabilities.argmax(1)
+    assert [i for i in range(len(test)) if said[i] != labels[i]] == [m["index"] for m in mistakes]
+    for m in mistakes:
+        i = m["index"]
+        assert (classes[labels[i]], classes[said[i]]) == (m["true"], m["predicted"])
+        assert probabilities[i, said[i]] == pytest.approx(m["confidence"], rel=1e-4)
 
 
 def test_the_predict_example_is_what_the_kept_checkpoint_prints(tmp_path, capsys):
