@@ -29,7 +29,7 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.checks import check_bool, check_float_input, check_pair, is_int
 from tinycoat.nn.functional.conv import batched
-from tinycoat.nn.functional.im2col import col2im, shifted, windows
+from tinycoat.nn.functional.im2col import col2im, output_size, shifted, windows
 from tinycoat.tensor import Tensor
 
 
@@ -42,9 +42,10 @@ def pool_output_size(h, w, kernel, stride, padding, ceil_mode=False):
     would hold padding alone (PyTorch's rule). So every window, in either mode, holds a pixel of
     the input (its start is below H, and the top padding is at most k/2).
     """
+    if not ceil_mode:
+        return output_size(h, w, kernel, stride, padding)
+
     def count(n, k, s, p):
-        if not ceil_mode:
-            return (n + 2 * p - k) // s + 1
         out = -(-(n + 2 * p - k) // s) + 1                          # ⌈(n + 2p − k)/s⌉ + 1
         return out - 1 if (out - 1) * s >= n + p else out
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
