@@ -879,7 +879,6 @@ def record_run(out_dir=None, full=False):
             # this repository's CPU runs shared the cores with other runs
             "machine": report.get("machine", backend.describe(device))
             + (" (shared with other work while it ran)" if device == "cpu" else ""),
-            "wall_time_s": report.get("wall_time_s"),
             "epochs_time_s": round(seconds), "train_images": train_images, "test_images": test_images,
             "test_acc": rows[-1]["test_acc"], "config": config}
     (folder / "run.json").write_text(json.dumps(info, indent=1) + "\n")
@@ -948,7 +947,7 @@ def fig10_mistakes():
         tiles.append(tile)
     rows = [stack(tiles[k:k + 6], gap=6) for k in range(0, len(tiles), 6)]
     note = (f"the first {len(tiles)} mistakes of {record['checkpoint']} (epoch {record['epoch']}) on the "
-            f"{record['test_images']} test images: {100 * record['accuracy']:.2f} % correct")
+            f"{record['test_images']:,} test images: {100 * record['accuracy']:.2f} % correct")
     save(captioned(stack(rows, horizontal=False, gap=6), "what the model gets wrong", note=note),
          "10_mistakes.png")
 
@@ -1020,12 +1019,13 @@ def fig10_curves():
                     size=(470, 320), title="accuracy", xlabel="epoch", ylabel="% correct", markers=True,
                     legend="lower right")
     minutes = (info.get("epochs_time_s") or info.get("wall_time_s") or 0) / 60
+    took = f"{minutes / 60:.1f} hours" if minutes > 120 else f"{minutes:.0f} minutes"
     full = folder == FULL_RUN_DIR
     train_images = info.get("train_images", 2000)
     test_images = info.get("test_images", 500)
     note = (f"a real run: {info['command']}\n"
             f"coatnet_cifar_nano (1.5 M parameters), {train_images:,} training / {test_images:,} test images of "
-            f"Fashion-MNIST; {minutes:.0f} minutes on {info['machine']}\n"
+            f"Fashion-MNIST; {took} on {info['machine']}\n"
             f"final test accuracy {100 * rows[-1]['test_acc']:.1f}%"
             + ("" if full else " — a demonstration of the loop, far from what longer training on all 60,000 "
                                "images reaches"))
