@@ -358,6 +358,7 @@ NAN, INF = float("nan"), float("inf")
     (lambda ps: optim.SGD(ps, lr=None), TypeError, "SGD: lr must be a finite number >= 0, got None"),
     # a switch given as a string or a number would be on or off by its truth, silently
     (lambda ps: optim.SGD(ps, maximize="False"), TypeError, "SGD: maximize must be True or False, got 'False'"),
+    (lambda ps: optim.SGD(ps, momentum=0.9, nesterov="no"), TypeError, "SGD: nesterov must be True or False, got 'no'"),
     (lambda ps: optim.AdamW(ps, amsgrad=1), TypeError, "AdamW: amsgrad must be True or False, got 1"),
     (lambda ps: optim.Adam(ps, maximize=None), TypeError, "Adam: maximize must be True or False, got None"),
     # a group's own hyper-parameters are checked too (weight_decay_groups sets weight_decay per group)
