@@ -99,10 +99,11 @@ def conv_case(draw):
         kernel = (draw(side(1, 3)), draw(side(1, 3)))
         stride = (draw(side(1, 2)), draw(side(1, 2)))
         padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    h = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 6))
-    w = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 6))
+    dilation = (draw(side(1, 3)), draw(side(1, 3))) if draw(st.booleans()) else (1, 1)
+    least = [max(1, d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dilation, padding)]
+    h, w = draw(st.integers(least[0], max(least[0], 6))), draw(st.integers(least[1], max(least[1], 6)))
     inputs = [draw(arrays((n, c, h, w))), draw(arrays((o, c) + kernel))] + ([draw(arrays((o,)))] if draw(st.booleans()) else [])
-    return Case(lambda *t: F.conv2d(*t, stride=stride, padding=padding), inputs)
+    return Case(lambda *t: F.conv2d(*t, stride=stride, padding=padding, dilation=dilation), inputs)
 
 
 @st.composite
@@ -168,11 +169,14 @@ def max_pool_case(draw):
     stride = (draw(side(1, 3)), draw(side(1, 3)))
     padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
     ceil_mode = draw(st.booleans())
-    least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(kernel, stride, padding)]
-    shape = (draw(side(1, 3)), draw(side(1, 3)), draw(st.integers(least[0], 6)), draw(st.integers(least[1], 6)))
+    dilation = (draw(side(1, 3)), draw(side(1, 3))) if draw(st.booleans()) else (1, 1)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(spans, stride, padding)]
+    shape = (draw(side(1, 3)), draw(side(1, 3)), draw(st.integers(least[0], max(least[0], 6))),
+             draw(st.integers(least[1], max(least[1], 6))))
     ties = st.integers(-8, 8).map(lambda v: v / 4)                  # many equal values: ties go to the first
     x = draw(hnp.arrays(np.float64, shape, elements=ties))
-    return Case(lambda t: F.max_pool2d(t, kernel, stride, padding, ceil_mode=ceil_mode), [x])
+    return Case(lambda t: F.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode=ceil_mode), [x])
 
 
 @st.composite
@@ -512,6 +516,19 @@ def test_twins_run_only_while_the_wing_is_on():
     with tc.fast.enabled(True):
         assert type(F.gelu(x.double().requires_grad_())._ctx) is twins.registered()[(GELU, "cpu")]
     assert not tc.fast.is_enabled()
+
+
+def test_a_dilated_depthwise_convolution_runs_the_reference_while_the_wing_is_on():
+    """The depthwise twin has no dilation: for a dilated kernel it declines (its ``accepts``), and
+    the reference runs, on the wing's side too; an undilated one still runs the twin."""
+    x, w = tc.randn(2, 3, 7, 6, dtype="float64"), tc.randn(3, 1, 3, 2, dtype="float64", requires_grad=True)
+    with tc.fast.enabled(False):
+        want = F.depthwise_conv2d(x, w, padding=2, dilation=(2, 3))
+    with tc.fast.enabled(True):
+        got = F.depthwise_conv2d(x, w, padding=2, dilation=(2, 3))
+        assert type(got._ctx) is DepthwiseConv2d
+        assert type(F.depthwise_conv2d(x, w, padding=1)._ctx) is twins.registered()[(DepthwiseConv2d, "cpu")]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 def test_a_planted_error_is_caught(monkeypatch):

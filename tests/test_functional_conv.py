@@ -6,7 +6,8 @@ block-diagonal weight (and lesson 05's loop over the paper's formula).
 
 Shapes are drawn by Hypothesis at the edges: batch 1–2, 1×1 images (where the kernel
 fits with its padding), odd and even, non-square sizes, kernels 1–3 (odd and even, non-
-square), strides 1–3 and paddings 0–2 per axis.
+square), strides 1–3, paddings 0–2 and dilations 1–3 per axis. A dilated kernel is also met
+as the undilated one with zeros between its taps (``spread_taps``).
 """
 import numpy as np
 import pytest
@@ -25,33 +26,46 @@ def leaf(a, device):
 
 @st.composite
 def conv_case(draw, depthwise=False, max_side=5):
-    """(x, weight, bias or None, stride, padding) for a convolution whose output is at least 1×1."""
+    """(x, weight, bias or None, stride, padding, dilation) for a convolution whose output is at
+    least 1×1 (dilation (1, 1) half the time, as most convolutions are)."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     o = c if depthwise else draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    h = draw(st.integers(max(1, kh - 2 * padding[0]), max_side))
-    w = draw(st.integers(max(1, kw - 2 * padding[1]), max_side))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if draw(st.booleans()) else (1, 1)
+    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    h = draw(st.integers(max(1, span_h - 2 * padding[0]), max(max_side, span_h - 2 * padding[0])))
+    w = draw(st.integers(max(1, span_w - 2 * padding[1]), max(max_side, span_w - 2 * padding[1])))
     x = draw(arrays((n, c, h, w)))
     weight = draw(arrays((o, 1 if depthwise else c, kh, kw)))
     bias = draw(st.none() | arrays((o,)))
-    return x, weight, bias, stride, padding
+    return x, weight, bias, stride, padding, dilation
 
 
-def naive_conv2d(x, w, b, stride, padding):
-    """The definition, one output entry at a time."""
-    (sh, sw), (ph, pw) = stride, padding
+def naive_conv2d(x, w, b, stride, padding, dilation=(1, 1)):
+    """The definition, one output entry at a time: the taps of window (r, q) are every d-th pixel."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
-    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    ho, wo = (xp.shape[2] - span_h) // sh + 1, (xp.shape[3] - span_w) // sw + 1
     y = np.zeros((n, o, ho, wo))
     for i in range(n):
         for j in range(o):
             for r in range(ho):
                 for q in range(wo):
-                    y[i, j, r, q] = np.sum(xp[i, :, r * sh:r * sh + kh, q * sw:q * sw + kw] * w[j])
+                    taps = xp[i, :, r * sh:r * sh + span_h:dh, q * sw:q * sw + span_w:dw]
+                    y[i, j, r, q] = np.sum(taps * w[j])
     return y if b is None else y + b.reshape(-1, 1, 1)
+
+
+def spread_taps(w, dilation):
+    """The kernel with d − 1 zeros between neighbouring taps: (…, kh, kw) -> (…, d(kh−1)+1, d(kw−1)+1)."""
+    (dh, dw), (kh, kw) = dilation, w.shape[2:]
+    spread = np.zeros(w.shape[:2] + (dh * (kh - 1) + 1, dw * (kw - 1) + 1))
+    spread[:, :, ::dh, ::dw] = w
+    return spread
 
 
 def as_tensors(x, w, b, device, grad=False):
@@ -63,16 +77,35 @@ def as_tensors(x, w, b, device, grad=False):
 
 @given(case=conv_case())
 def test_conv2d_matches_naive_loops(case, device):
-    x, w, b, stride, padding = case
-    y = F.conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
-    np.testing.assert_allclose(y.numpy(), naive_conv2d(x, w, b, stride, padding), rtol=1e-10, atol=1e-12)
+    x, w, b, stride, padding, dilation = case
+    y = F.conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(y.numpy(), naive_conv2d(x, w, b, stride, padding, dilation), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+@given(data=st.data())
+def test_a_dilated_kernel_is_the_kernel_with_zeros_between_its_taps(data, depthwise, device):
+    """Dilation d: the same sum as an undilated kernel d·(k − 1) + 1 wide whose taps are the kernel's,
+    d apart, with zeros in between — for the output and for the gradient of the input."""
+    x, w, b, stride, padding, dilation = data.draw(conv_case(depthwise=depthwise))
+    conv = F.depthwise_conv2d if depthwise else F.conv2d
+    x1, x2 = leaf(x, device), leaf(x, device)
+    y = conv(x1, tc.tensor(w, device=device), None if b is None else tc.tensor(b, device=device), stride, padding,
+             dilation)
+    y_spread = conv(x2, tc.tensor(spread_taps(w, dilation), device=device),
+                    None if b is None else tc.tensor(b, device=device), stride, padding)
+    np.testing.assert_allclose(y.numpy(), y_spread.numpy(), rtol=1e-10, atol=1e-12)
+    g = np.cos(np.arange(y.numpy().size)).reshape(y.shape)
+    y.backward(tc.tensor(g, device=device))
+    y_spread.backward(tc.tensor(g, device=device))
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @given(case=conv_case(max_side=4))
 def test_conv2d_gradcheck(case, device):
-    x, w, b, stride, padding = case
+    x, w, b, stride, padding, dilation = case
     inputs = [t for t in as_tensors(x, w, b, device, grad=True) if t is not None]
-    fn = (lambda x_, w_, b_=None: F.conv2d(x_, w_, b_, stride=stride, padding=padding))
+    fn = (lambda x_, w_, b_=None: F.conv2d(x_, w_, b_, stride=stride, padding=padding, dilation=dilation))
     assert tc.gradcheck(fn, *inputs)
 
 
@@ -111,17 +144,17 @@ def test_conv2d_keeps_float32(device):
 @given(data=st.data())
 def test_im2col_and_col2im_are_adjoint(data, device):
     """⟨windows(x), G⟩ = ⟨x, col2im(G)⟩: col2im is exactly the backward of taking patches."""
-    x, w, _, stride, padding = data.draw(conv_case())
+    x, w, _, stride, padding, dilation = data.draw(conv_case())
     kernel = w.shape[2:]
     xt = tc.tensor(x, device=device).data
-    patches = windows(pad2d(xt, padding), kernel, stride)            # (N, C, kh, kw, Ho, Wo)
+    patches = windows(pad2d(xt, padding), kernel, stride, dilation)   # (N, C, kh, kw, Ho, Wo)
     g = data.draw(arrays(patches.shape))
     gt = tc.tensor(g, device=device).data
-    back = col2im(lambda i, j: gt[:, :, i, j], x.shape, kernel, stride, padding, like=gt)
+    back = col2im(lambda i, j: gt[:, :, i, j], x.shape, kernel, stride, padding, like=gt, dilation=dilation)
     lhs = float((tc.tensor(patches).numpy() * g).sum())
     rhs = float((x * tc.tensor(back).numpy()).sum())
     assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
-    cols = tc.tensor(im2col(xt, kernel, stride, padding)).numpy()   # the same patches, as a matrix
+    cols = tc.tensor(im2col(xt, kernel, stride, padding, dilation)).numpy()   # the same patches, as a matrix
     n, c, kh, kw, ho, wo = patches.shape
     np.testing.assert_array_equal(cols, tc.tensor(patches).numpy().transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, -1))
 
@@ -146,20 +179,20 @@ def test_conv2d_shape_errors(shape, message):
 @given(case=conv_case(depthwise=True))
 def test_depthwise_equals_conv2d_with_block_diagonal_weight(case, device):
     """Depthwise = a dense conv whose weight is zero between different channels."""
-    x, w, b, stride, padding = case
+    x, w, b, stride, padding, dilation = case
     c = x.shape[1]
     dense = np.zeros((c, c) + w.shape[2:])
     dense[np.arange(c), np.arange(c)] = w[:, 0]
-    y_dw = F.depthwise_conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding)
-    y_dense = F.conv2d(*as_tensors(x, dense, b, device), stride=stride, padding=padding)
+    y_dw = F.depthwise_conv2d(*as_tensors(x, w, b, device), stride=stride, padding=padding, dilation=dilation)
+    y_dense = F.conv2d(*as_tensors(x, dense, b, device), stride=stride, padding=padding, dilation=dilation)
     np.testing.assert_allclose(y_dw.numpy(), y_dense.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @given(case=conv_case(depthwise=True, max_side=4))
 def test_depthwise_gradcheck(case, device):
-    x, w, b, stride, padding = case
+    x, w, b, stride, padding, dilation = case
     inputs = [t for t in as_tensors(x, w, b, device, grad=True) if t is not None]
-    fn = (lambda x_, w_, b_=None: F.depthwise_conv2d(x_, w_, b_, stride=stride, padding=padding))
+    fn = (lambda x_, w_, b_=None: F.depthwise_conv2d(x_, w_, b_, stride=stride, padding=padding, dilation=dilation))
     assert tc.gradcheck(fn, *inputs)
 
 
@@ -167,14 +200,14 @@ def test_depthwise_gradcheck(case, device):
 def test_depthwise_gradients_do_not_depend_on_which_are_wanted(case, device):
     """The backward shares one patch matrix between dL/dx and dL/dw; asking for one alone
     (a frozen kernel, or an input that needs none) gives the same numbers."""
-    x, w, _, stride, padding = case
+    x, w, _, stride, padding, dilation = case
     g = np.random.default_rng(0).standard_normal(
-        F.depthwise_conv2d(tc.tensor(x), tc.tensor(w), stride=stride, padding=padding).shape)
+        F.depthwise_conv2d(tc.tensor(x), tc.tensor(w), stride=stride, padding=padding, dilation=dilation).shape)
 
     def grads(want_x, want_w):
         xt = leaf(x, device) if want_x else tc.tensor(x, device=device)
         wt = leaf(w, device) if want_w else tc.tensor(w, device=device)
-        F.depthwise_conv2d(xt, wt, stride=stride, padding=padding).backward(tc.tensor(g, device=device))
+        F.depthwise_conv2d(xt, wt, stride=stride, padding=padding, dilation=dilation).backward(tc.tensor(g, device=device))
         return xt.grad, wt.grad
     gx, gw = grads(True, True)
     np.testing.assert_allclose(grads(True, False)[0].numpy(), gx.numpy(), rtol=1e-12, atol=1e-12)
@@ -221,3 +254,46 @@ def test_padding_same_keeps_the_map_size_and_valid_is_none(kh, kw, h, w, depthwi
 def test_padding_words_that_cannot_be_kept_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@given(k=st.integers(1, 4), d=st.integers(1, 3), h=st.integers(1, 6), depthwise=st.booleans())
+def test_padding_same_with_dilation_pads_half_the_span(k, d, h, depthwise):
+    """'same' pads d·(k − 1)/2 on each side, the half of the span beyond its centre; an even span
+    would need one side more than the other, and is refused naming the span."""
+    x = tc.randn(1, 3, h, h + 1, dtype="float64")
+    weight = tc.randn(3, 1, k, k, dtype="float64") if depthwise else tc.randn(2, 3, k, k, dtype="float64")
+    conv = F.depthwise_conv2d if depthwise else F.conv2d
+    span = d * (k - 1) + 1
+    if span % 2 == 0:
+        spans = rf" \(dilation \({d}, {d}\): it spans \({span}, {span}\)\)" if d > 1 else ""
+        with pytest.raises(ValueError, match=rf"even kernel \({k}, {k}\){spans} would need more padding"):
+            conv(x, weight, padding="same", dilation=d)
+        return
+    same = conv(x, weight, padding="same", dilation=d)
+    assert same.shape[2:] == (h, h + 1)
+    np.testing.assert_array_equal(same.numpy(), conv(x, weight, padding=(span - 1) // 2, dilation=d).numpy())
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: F.conv2d(tc.zeros(1, 3, 4, 4), tc.zeros(2, 3, 3, 3), dilation=2), ValueError,
+     r"^conv2d\(3→2, k=3×3\): input \(1, 3, 4, 4\) is too small for kernel \(3, 3\) with dilation \(2, 2\) "
+     r"\(spanning \(5, 5\)\) and padding \(0, 0\)"),
+    (lambda: F.depthwise_conv2d(tc.zeros(3, 9, 4), tc.zeros(3, 1, 2, 2), dilation=(1, 4)), ValueError,
+     r"input \(3, 9, 4\) is too small for kernel \(2, 2\) with dilation \(1, 4\) \(spanning \(2, 5\)\)"),
+    (lambda: F.conv2d(tc.zeros(1, 3, 4, 4), tc.zeros(2, 3, 3, 3), dilation=0), ValueError, r"^conv2d: dilation"),
+    (lambda: nn.Conv2d(3, 2, 3, dilation=(2, 0)), ValueError, r"^Conv2d: dilation"),
+    (lambda: nn.DepthwiseConv2d(3, 3, dilation=1.5), TypeError, r"^DepthwiseConv2d: dilation"),
+])
+def test_dilation_errors_name_the_span(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_dilated_layers_say_so_and_compute_what_the_functions_do():
+    conv, depthwise = nn.Conv2d(3, 4, 3, padding=2, dilation=2), nn.DepthwiseConv2d(3, 3, padding="same", dilation=3)
+    assert "d=2" in repr(conv) and depthwise.padding == (3, 3) and "d=3" in repr(depthwise)
+    x = tc.randn(2, 3, 7, 6)
+    np.testing.assert_array_equal(conv(x).numpy(), F.conv2d(x, conv.weight, conv.bias, 1, 2, 2).numpy())
+    np.testing.assert_array_equal(depthwise(x).numpy(),
+                                  F.depthwise_conv2d(x, depthwise.weight, depthwise.bias, 1, 3, 3).numpy())
+    assert conv(x).shape == (2, 4, 7, 6) and depthwise(x).shape == (2, 3, 7, 6)

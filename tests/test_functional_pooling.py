@@ -24,19 +24,23 @@ from strategies import arrays, distinct
 
 
 @st.composite
-def pool_case(draw, values=arrays, max_side=5):
-    """(x, kernel, stride or None, padding, ceil_mode): strides past the kernel, 1-pixel maps and,
-    in ceil mode, maps smaller than the kernel where one window still starts in the input."""
+def pool_case(draw, values=arrays, max_side=5, dilated=False):
+    """(x, kernel, stride or None, padding, ceil_mode), and with ``dilated`` the dilation (max
+    pooling's): strides past the kernel, 1-pixel maps and, in ceil mode, maps smaller than the
+    kernel where one window still starts in the input."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))        # k = 4 allows padding 2
     stride = draw(st.none() | st.tuples(st.integers(1, 4), st.integers(1, 4)))
     padding = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
     ceil = draw(st.booleans())
-    s = stride or k
-    # the least side with a window: H + 2p >= k, or in ceil mode H + 2p − k > −s
-    h = draw(st.integers(max(1, k[0] - 2 * padding[0] - (s[0] - 1 if ceil else 0)), max_side))
-    w = draw(st.integers(max(1, k[1] - 2 * padding[1] - (s[1] - 1 if ceil else 0)), max_side))
-    return draw(values((n, c, h, w))), k, stride, padding, ceil
+    d = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilated and draw(st.booleans()) else (1, 1)
+    s, span = stride or k, [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+    # the least side with a window: H + 2p >= k, or in ceil mode H + 2p − k > −s (k: the span)
+    least = [max(1, sp - 2 * p - (si - 1 if ceil else 0)) for sp, p, si in zip(span, padding, s)]
+    h = draw(st.integers(least[0], max(least[0], max_side)))
+    w = draw(st.integers(least[1], max(least[1], max_side)))
+    case = draw(values((n, c, h, w))), k, stride, padding, ceil
+    return case + (d,) if dilated else case
 
 
 def window_starts(n, k, s, p, ceil_mode):
@@ -51,9 +55,12 @@ def window_starts(n, k, s, p, ceil_mode):
     return starts
 
 
-def naive_pool(x, k, stride, padding, reduce, ceil_mode=False, count_include_pad=True, divisor_override=None):
-    """max (reduce=np.max) or mean (np.mean) of every window, one output entry at a time."""
-    (kh, kw), (sh, sw), (ph, pw), (h, w) = k, stride or k, padding, x.shape[2:]
+def naive_pool(x, k, stride, padding, reduce, ceil_mode=False, count_include_pad=True, divisor_override=None,
+               dilation=(1, 1)):
+    """max (reduce=np.max) or mean (np.mean) of every window, one output entry at a time; with
+    dilation d the window spans d·(k − 1) + 1 pixels and reads every d-th (max pooling's)."""
+    (dh, dw), (sh, sw), (ph, pw), (h, w) = dilation, stride or k, padding, x.shape[2:]
+    kh, kw = dh * (k[0] - 1) + 1, dw * (k[1] - 1) + 1                  # the spans
     rows, cols = window_starts(h, kh, sh, ph, ceil_mode), window_starts(w, kw, sw, pw, ceil_mode)
     hp, wp = max(h + 2 * ph, rows[-1] + kh), max(w + 2 * pw, cols[-1] + kw)   # room for the last windows
     big = np.zeros(x.shape[:2] + (hp, wp))
@@ -65,7 +72,7 @@ def naive_pool(x, k, stride, padding, reduce, ceil_mode=False, count_include_pad
     y = np.zeros(x.shape[:2] + (len(rows), len(cols)))
     for i, r in enumerate(rows):
         for j, q in enumerate(cols):
-            window = (Ellipsis, slice(r, r + kh), slice(q, q + kw))
+            window = (Ellipsis, slice(r, r + kh, dh), slice(q, q + kw, dw))
             if reduce is np.max:                            # padding is −∞: it never wins
                 y[:, :, i, j] = np.where(own[window], big[window], -np.inf).max(axis=(2, 3))
             else:
@@ -74,13 +81,20 @@ def naive_pool(x, k, stride, padding, reduce, ceil_mode=False, count_include_pad
     return y
 
 
-@given(case=pool_case(values=distinct))
+@given(case=pool_case(values=distinct, dilated=True))
 def test_max_pool_matches_naive_and_gradcheck(case, device):
-    x, k, stride, padding, ceil = case
-    y = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding, ceil_mode=ceil)
-    np.testing.assert_array_equal(y.numpy(), naive_pool(x, k, stride, padding, np.max, ceil))
+    """(A dilated window can step from padding over the input to padding: its maximum is −∞, as in
+    PyTorch, and no pixel's change moves it; the gradient check needs finite outputs.)"""
+    x, k, stride, padding, ceil, dilation = case
+    y = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding, dilation, ceil_mode=ceil)
+    np.testing.assert_array_equal(y.numpy(), naive_pool(x, k, stride, padding, np.max, ceil, dilation=dilation))
     xt = tc.tensor(x, requires_grad=True, device=device)
-    assert tc.gradcheck(lambda a: F.max_pool2d(a, k, stride, padding, ceil_mode=ceil), xt)
+    if np.isfinite(y.numpy()).all():
+        assert tc.gradcheck(lambda a: F.max_pool2d(a, k, stride, padding, dilation, ceil_mode=ceil), xt)
+    else:
+        assert dilation != (1, 1)                   # only a dilated window can miss every pixel
+        F.max_pool2d(xt, k, stride, padding, dilation, ceil_mode=ceil).sum().backward()
+        assert np.isfinite(xt.grad.numpy()).all()
 
 
 @given(case=pool_case(), count_include_pad=st.booleans(), divisor_override=st.none() | st.sampled_from([-3, 1, 2, 7]))
@@ -251,12 +265,17 @@ def test_pooling_keeps_float32_and_checks_shapes(device):
      "avg_pool2d(k=2): divisor_override must be None or a nonzero int, got 0"),
     (lambda: F.avg_pool2d(tc.zeros(1, 4, 4), 2, divisor_override=1.5), TypeError,
      "avg_pool2d(k=2): divisor_override must be None or a nonzero int, got 1.5"),
-    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, dilation=2), ValueError,
-     "max_pool2d(k=2): dilation 2 is not implemented (only 1)"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 3, dilation=2), ValueError,
+     "max_pool2d(k=3): input (1, 4, 4) is smaller than the kernel (3, 3) (with dilation (2, 2), spanning (5, 5), "
+     "padding (0, 0)): expected (N, C, H, W) or (C, H, W) with H, W >= 5, 5"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, dilation=0), ValueError,
+     "max_pool2d(k=2): dilation must be a positive int or a pair of them, got 0"),
     (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, return_indices=True), ValueError,
      "max_pool2d(k=2): return_indices=True is not implemented (only False)"),
     (lambda: nn.MaxPool2d(2, ceil_mode="yes"), TypeError, "MaxPool2d: ceil_mode must be True or False, got 'yes'"),
-    (lambda: nn.MaxPool2d(2, 2, 0, (1, 2)), ValueError, "MaxPool2d: dilation (1, 2) is not implemented (only 1)"),
+    (lambda: nn.MaxPool2d(2, 2, 0, (1, 2))(tc.zeros(1, 2, 2)), ValueError,
+     "MaxPool2d(k=2, s=2, d=(1, 2)): input (1, 2, 2) is smaller than the kernel (2, 2) (with dilation (1, 2), "
+     "spanning (2, 3), padding (0, 0)): expected (N, C, H, W) or (C, H, W) with H, W >= 2, 3"),
     (lambda: nn.AvgPool2d(2, count_include_pad=None), TypeError,
      "AvgPool2d: count_include_pad must be True or False, got None"),
     (lambda: nn.AvgPool2d(2, divisor_override=0), ValueError,

@@ -79,14 +79,16 @@ TWINS = [
     (clip_gradients_,                 None,                           multi_tensor.clip_gradients_),
     (matrix_product,                  None,                           gemm.matrix_product),
 ]
-# Where a GPU twin handles only some inputs, the reference runs for the others (gemm.py's: only
-# while a CUDA graph is captured; AdamW's: not with amsgrad).
+# Where a twin handles only some inputs, the reference runs for the others (gemm.py's: only
+# while a CUDA graph is captured; AdamW's: not with amsgrad; the depthwise one: not dilated).
 _GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.adamw_accepts,
-                multi_tensor.clip_gradients_: multi_tensor.kernel_accepts, gemm.matrix_product: gemm.accepts}
+                multi_tensor.clip_gradients_: multi_tensor.kernel_accepts, gemm.matrix_product: gemm.accepts,
+                depthwise.DepthwiseConv2d: depthwise.accepts}
+_CPU_ACCEPTS = {depthwise.DepthwiseConv2d: depthwise.accepts}
 
 for _reference, _cpu, _gpu in TWINS:
     if _cpu is not None:
-        twins.register(_reference, _cpu, "cpu")
+        twins.register(_reference, _cpu, "cpu", accepts=_CPU_ACCEPTS.get(_cpu))
     if _gpu is not None:
         twins.register(_reference, _gpu, "gpu", accepts=_GPU_ACCEPTS.get(_gpu))
 

@@ -11,7 +11,8 @@ The reference builds the patch matrix ``cols`` for every kernel. Two cases need 
   channel-major again — so an MBConv stage stays channel-major from the stem on.
 
 On a GPU, im2col and col2im are one CUDA kernel each (cuda_kernels.py) where the array code
-pads, copies and adds kh·kw strided slices. The bias is added in place.
+pads, copies and adds kh·kw strided slices (undilated kernels: a dilated one takes the array
+code). The bias is added in place.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from tinycoat.nn.functional.im2col import col2im, im2col, output_size
 
 
 class Conv2d(conv.Conv2d):
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         o, c, kh, kw = weight.shape
         n, _, h, w = x.shape
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
-        self.has_bias = bias is not None
+        self.dilation, self.has_bias = dilation, bias is not None
+        self.cuda_columns = dilation == (1, 1)                      # (the CUDA im2col/col2im have no dilation)
         self.precision = autocast_dtype()
         mm = self._matmul
         pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0)
@@ -40,13 +42,13 @@ class Conv2d(conv.Conv2d):
             self.x3 = x3 if self.needs_input_grad[1] else None
             y = mm(w2, x3).reshape(n, o, h, w)                      # (O, C) @ (N, C, HW) -> (N, O, HW)
         else:
-            ho, wo = output_size(h, w, (kh, kw), stride, padding)
+            ho, wo = output_size(h, w, (kh, kw), stride, padding, dilation)
             if own_columns:
                 cols = channel_rows(x).reshape(c, n * h * w)         # a view: (C, N·H·W)
-            elif cuda_kernels.available(x):                         # on a GPU: one kernel
+            elif self.cuda_columns and cuda_kernels.available(x):   # on a GPU: one kernel
                 cols = cuda_kernels.im2col(x, (kh, kw), stride, padding, (ho, wo))
             else:
-                cols = im2col(x, (kh, kw), stride, padding)         # (C·kh·kw, N·Ho·Wo)
+                cols = im2col(x, (kh, kw), stride, padding, dilation)   # (C·kh·kw, N·Ho·Wo)
             self.cols = cols if self.needs_input_grad[1] else None
             y = mm(w2, cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
         return y if bias is None else add_channel_bias(y, bias)
@@ -73,11 +75,11 @@ class Conv2d(conv.Conv2d):
                 dcols = mm(self.w2.T, g2).reshape(c, kh, kw, n, ho, wo)
                 if self.own_columns:
                     gx = dcols.reshape(c, n, ho, wo).transpose(1, 0, 2, 3)     # col2im of a 1×1 is itself
-                elif cuda_kernels.available(dcols):
+                elif self.cuda_columns and cuda_kernels.available(dcols):
                     gx = cuda_kernels.col2im(dcols, self.x_shape, (kh, kw), self.stride, self.padding)
                 else:
                     gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),
-                                self.x_shape, (kh, kw), self.stride, self.padding, like=g)
+                                self.x_shape, (kh, kw), self.stride, self.padding, like=g, dilation=self.dilation)
         if self.has_bias and self.needs_input_grad[2]:
             gb = g.sum(axis=(0, 2, 3))
         return (gx, gw, gb) if self.has_bias else (gx, gw)

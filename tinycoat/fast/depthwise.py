@@ -95,10 +95,16 @@ def _patches(source, offsets, length, step):
     return patches
 
 
+def accepts(*arrays, dilation=(1, 1), **params):
+    """The twin takes undilated kernels; for a dilated one the reference runs (twins.register)."""
+    return dilation == (1, 1)
+
+
 class DepthwiseConv2d(depthwise.DepthwiseConv2d):
     # Both directions run block by block over the batch (blocks.py): the passes below then
     # sweep a slice that stays in cache, and the slices share the cores.
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+        # (dilation is always (1, 1) here: ``accepts`` leaves dilated kernels to the reference)
         xp = get_array_module(x)
         n, c = x.shape[:2]
         kh, kw = weight.shape[2:]

@@ -18,12 +18,13 @@ from tinycoat.nn.functional.pooling import overhang, pad_pool, pool_col2im, pool
 class MaxPool2d(pooling.MaxPool2d):
     # Block by block over the batch, on every core (blocks.py). ceil_mode as in the reference: the
     # input padded further by the overhang, where the last windows reach past the padding.
-    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False):
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, dilation=(1, 1)):
         xp = get_array_module(x)
-        (kh, kw), (h, w) = kernel, x.shape[2:]
-        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode)
-        self.extra = overhang(h, w, kernel, stride, padding, out_hw)
+        (kh, kw), (h, w), (dh, dw) = kernel, x.shape[2:], dilation
+        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode, dilation)
+        self.extra = overhang(h, w, kernel, stride, padding, out_hw, dilation)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
+        self.dilation = dilation
         y = empty_like_layout(x, x.shape[:2] + out_hw)
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
         # (the first one on ties, as in PyTorch): the backward routes g through it.
@@ -33,7 +34,7 @@ class MaxPool2d(pooling.MaxPool2d):
             x_pad = pad_pool(x_block, padding, self.extra, value=-float("inf"))
             y_block[...] = shifted(x_pad, 0, 0, stride, out_hw)
             for a in range(1, kh * kw):
-                candidate = shifted(x_pad, a // kw, a % kw, stride, out_hw)
+                candidate = shifted(x_pad, dh * (a // kw), dw * (a % kw), stride, out_hw)
                 # winner = a where the candidate is larger, written branch-free: winner + [better]·(a − winner)
                 # (wraps around in unsigned integers and still lands on a); a masked write is ~20× slower.
                 step = xp.subtract(a, winner, dtype=winner.dtype)
@@ -48,7 +49,8 @@ class MaxPool2d(pooling.MaxPool2d):
 
         def unpool_block(g_block, winner, gx_block):        # g goes to the pixel that won
             gx_block[...] = pool_col2im(lambda a, b: g_block * (winner == a * kw + b), gx_block.shape,
-                                        self.kernel, self.stride, self.padding, self.extra, like=g_block)
+                                        self.kernel, self.stride, self.padding, self.extra, like=g_block,
+                                        dilation=self.dilation)
         gx = empty_like_layout(g, self.x_shape)
         map_blocks(unpool_block, g, self.winner, gx)
         return gx

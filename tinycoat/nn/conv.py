@@ -15,17 +15,20 @@ from tinycoat.nn.functional.conv import check_conv_input, padding_for
 from tinycoat.nn.module import Module, uniform_parameter
 
 
-def _check_window(owner, kernel_size, stride, padding):
-    """The kernel, stride and padding as pairs: kernel and stride > 0, padding >= 0 (or 'same', 'valid')."""
+def _check_window(owner, kernel_size, stride, padding, dilation):
+    """The kernel, stride, padding and dilation as pairs: kernel, stride and dilation > 0, padding >= 0
+    (or 'same', 'valid')."""
     kernel, stride = check_pair(owner, "kernel_size", kernel_size), check_pair(owner, "stride", stride)
-    return kernel, stride, check_pair(owner, "padding", padding_for(owner, padding, kernel, stride), positive=False)
+    dilation = check_pair(owner, "dilation", dilation)
+    padding = check_pair(owner, "padding", padding_for(owner, padding, kernel, stride, dilation), positive=False)
+    return kernel, stride, padding, dilation
 
 
-def _settings(kernel, stride, padding):
+def _settings(kernel, stride, padding, dilation):
+    def setting(letter, value, default):
+        return "" if value == default else f", {letter}={value[0]}" if value[0] == value[1] else f", {letter}={value}"
     k = f"k={kernel[0]}" if kernel[0] == kernel[1] else f"k={kernel[0]}×{kernel[1]}"
-    s = "" if stride == (1, 1) else f", s={stride[0]}" if stride[0] == stride[1] else f", s={stride}"
-    p = "" if padding == (0, 0) else f", p={padding[0]}" if padding[0] == padding[1] else f", p={padding}"
-    return k + s + p
+    return k + setting("s", stride, (1, 1)) + setting("p", padding, (0, 0)) + setting("d", dilation, (1, 1))
 
 
 class Conv2d(Module):
@@ -33,21 +36,20 @@ class Conv2d(Module):
     (C_in, H, W) to (C_out, H', W'): weight (C_out, C_in, kh, kw), bias (C_out,), computed as
     im2col and one matrix product (lesson 04).
 
-    PyTorch's arguments in PyTorch's order; dilation and groups other than 1 are not implemented
-    and are refused rather than ignored (one group per channel is ``DepthwiseConv2d``)."""
+    PyTorch's arguments in PyTorch's order; groups other than 1 are not implemented and are
+    refused rather than ignored (one group per channel is ``DepthwiseConv2d``)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
-        if dilation not in (1, (1, 1)):
-            raise ValueError(f"{name}: dilation {dilation!r} is not implemented (only 1)")
         if groups != 1:
             raise ValueError(f"{name}: groups={groups!r} is not implemented (only 1); one group per channel is "
                              "nn.DepthwiseConv2d")
         self.in_channels = check_int(name, "in_channels", in_channels)
         self.out_channels = check_int(name, "out_channels", out_channels)
-        self.kernel_size, self.stride, self.padding = _check_window(name, kernel_size, stride, padding)
+        self.kernel_size, self.stride, self.padding, self.dilation = _check_window(name, kernel_size, stride, padding,
+                                                                                   dilation)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(in_channels * kh * kw)
         self.weight = uniform_parameter((out_channels, in_channels, kh, kw), bound, dtype, device)
@@ -55,24 +57,27 @@ class Conv2d(Module):
 
     def forward(self, x):
         check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels,
-                         self.kernel_size, self.stride, self.padding)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+                         self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self, bias=True):
-        text = f"{self.in_channels}→{self.out_channels}, {_settings(self.kernel_size, self.stride, self.padding)}"
+        text = (f"{self.in_channels}→{self.out_channels}, "
+                f"{_settings(self.kernel_size, self.stride, self.padding, self.dilation)}")
         return text + (", bias=False" if bias and self.bias is None else "")
 
 
 class DepthwiseConv2d(Module):
     """One kh×kw filter per channel (PyTorch's ``Conv2d`` with groups = channels) of (N, C, H, W)
     maps or one (C, H, W) image: weight (C, 1, kh, kw), bias (C,). The spatial half of MBConv
-    (lesson 05)."""
+    (lesson 05). Its arguments are Conv2d's with in_channels = out_channels = groups = channels."""
 
-    def __init__(self, channels, kernel_size, stride=1, padding=0, bias=True, *, dtype=None, device="cpu"):
+    def __init__(self, channels, kernel_size, stride=1, padding=0, dilation=1, bias=True, *, dtype=None,
+                 device="cpu"):
         super().__init__()
         name = type(self).__name__
         self.channels = check_int(name, "channels", channels)
-        self.kernel_size, self.stride, self.padding = _check_window(name, kernel_size, stride, padding)
+        self.kernel_size, self.stride, self.padding, self.dilation = _check_window(name, kernel_size, stride, padding,
+                                                                                   dilation)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(kh * kw)
         self.weight = uniform_parameter((channels, 1, kh, kw), bound, dtype, device)
@@ -80,9 +85,9 @@ class DepthwiseConv2d(Module):
 
     def forward(self, x):
         check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels,
-                         self.kernel_size, self.stride, self.padding)
-        return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, self.padding)
+                         self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self, bias=True):
-        text = f"{self.channels}, {_settings(self.kernel_size, self.stride, self.padding)}"
+        text = f"{self.channels}, {_settings(self.kernel_size, self.stride, self.padding, self.dilation)}"
         return text + (", bias=False" if bias and self.bias is None else "")

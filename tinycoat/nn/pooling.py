@@ -5,29 +5,29 @@ PyTorch's order, checked when the layer is built (tinycoat/nn/functional/pooling
 """
 from __future__ import annotations
 
-from tinycoat.checks import check_bool
+from tinycoat.checks import check_bool, check_pair
 import tinycoat.nn.functional as F
 from tinycoat.nn.functional.pooling import check_divisor, check_pool_input, max_pool_unimplemented, pool_arguments
 from tinycoat.nn.module import Module
 
 
 class MaxPool2d(Module):
-    """The largest value of each kernel_size window (stride: the kernel size unless given).
+    """The largest value of each kernel_size window (stride: the kernel size unless given; its taps
+    ``dilation`` pixels apart).
 
-    dilation other than 1 and return_indices=True are not implemented and are refused rather
-    than ignored."""
+    return_indices=True is not implemented and is refused rather than ignored."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         name = type(self).__name__
-        max_pool_unimplemented(name, dilation, return_indices)
+        max_pool_unimplemented(name, return_indices)
         self.kernel_size, self.stride, self.padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
-        self.ceil_mode = ceil_mode
+        self.dilation, self.ceil_mode = check_pair(name, "dilation", dilation), ceil_mode
 
     def forward(self, x):
         check_pool_input(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.stride,
-                         self.padding, self.ceil_mode)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+                         self.padding, self.ceil_mode, self.dilation)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode)
 
     def extra_repr(self):
         return _window_repr(self)
@@ -87,5 +87,6 @@ class AdaptiveAvgPool2d(Module):
 
 
 def _window_repr(layer):
+    dilation = getattr(layer, "dilation", (1, 1))                   # (max pooling's only)
     return (f"k={layer.kernel_size[0]}, s={layer.stride[0]}" + (f", p={layer.padding[0]}" if any(layer.padding) else "")
-            + (", ceil_mode=True" if layer.ceil_mode else ""))
+            + ("" if dilation == (1, 1) else f", d={dilation[0]}" if dilation[0] == dilation[1] else f", d={dilation}") + (", ceil_mode=True" if layer.ceil_mode else ""))

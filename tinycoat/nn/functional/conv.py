@@ -1,6 +1,8 @@
 """conv2d: a dense 2-D convolution as im2col followed by one matrix product.
 
-    y[n, o, r, q] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, r·s + i, q·s + j]
+    y[n, o, r, q] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, r·s + d·i, q·s + d·j]
+
+(d: the dilation, 1 unless asked; im2col.py says what it does.)
 
 Shapes: x (N, C, H, W), W (O, C, kh, kw), b (O,), y (N, O, Ho, Wo); one image x (C, H, W)
 gives y (O, Ho, Wo), computed as a batch of one (``batched`` below, as PyTorch takes it).
@@ -26,17 +28,17 @@ from __future__ import annotations
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
 from tinycoat.checks import check_float_input, check_pair
-from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair
+from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair, span
 
 
 class Conv2d(Function):
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         o, c, kh, kw = weight.shape
-        ho, wo = output_size(*x.shape[2:], (kh, kw), stride, padding)
+        ho, wo = output_size(*x.shape[2:], (kh, kw), stride, padding, dilation)
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
-        self.has_bias = bias is not None
+        self.dilation, self.has_bias = dilation, bias is not None
         self.precision = autocast_dtype()                               # float16 products inside amp.autocast
-        cols = im2col(x, (kh, kw), stride, padding)                     # (C·kh·kw, N·Ho·Wo)
+        cols = im2col(x, (kh, kw), stride, padding, dilation)           # (C·kh·kw, N·Ho·Wo)
         w2 = weight.reshape(o, c * kh * kw)                              # W₂
         y = autocast_matmul(w2, cols, self.precision)                   # Y = W₂ @ cols: (O, N·Ho·Wo)
         # dx needs W₂, dW needs cols: keep each only for the gradient that is wanted
@@ -53,7 +55,7 @@ class Conv2d(Function):
         if self.needs_input_grad[0]:
             dcols = autocast_matmul(self.w2.T, g2, self.precision).reshape(c, kh, kw, n, ho, wo)
             gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),     # slot (i, j): (N, C, Ho, Wo)
-                        self.x_shape, (kh, kw), self.stride, self.padding, like=g)
+                        self.x_shape, (kh, kw), self.stride, self.padding, like=g, dilation=self.dilation)
         if self.needs_input_grad[1]:
             gw = autocast_matmul(g2, self.cols.T, self.precision).reshape(self.w_shape)
         if self.has_bias and self.needs_input_grad[2]:
@@ -61,36 +63,43 @@ class Conv2d(Function):
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
-def padding_for(name, padding, kernel, stride):
-    """PyTorch's padding words as numbers: 'valid' is none, 'same' (stride 1, odd kernels) the
-    (k − 1)/2 on each side that keeps H×W; a number or pair passes through."""
+def padding_for(name, padding, kernel, stride, dilation=1):
+    """PyTorch's padding words as numbers: 'valid' is none, 'same' (stride 1) the d·(k − 1)/2 on
+    each side that keeps H×W, for a kernel whose span d·(k − 1) + 1 is odd; a number or pair passes
+    through."""
     if not isinstance(padding, str):
         return padding
     if padding == "valid":
         return 0
     if padding != "same":
         raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    (kh, kw), stride = pair(kernel), pair(stride)
+    (kh, kw), stride = span(kernel, dilation), pair(stride)
     if stride != (1, 1):
         raise ValueError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
     if kh % 2 == 0 or kw % 2 == 0:
-        raise ValueError(f"{name}: padding='same' with the even kernel {(kh, kw)} would need more padding on one "
-                         "side than the other, which tinycoat does not do: use an odd kernel")
+        raise ValueError(f"{name}: padding='same' with the even kernel {pair(kernel)}"
+                         + (f" (dilation {pair(dilation)}: it spans {(kh, kw)})" if pair(dilation) != (1, 1) else "")
+                         + " would need more padding on one side than the other, which tinycoat does not do: "
+                         "use an odd kernel")
     return (kh - 1) // 2, (kw - 1) // 2
 
 
-def check_conv_input(name, x, in_channels, kernel, stride, padding):
+def check_conv_input(name, x, in_channels, kernel, stride, padding, dilation=1):
     """Raise a clear error unless x is (N, in_channels, H, W) or one image (in_channels, H, W), of
-    floats and large enough for the kernel."""
+    floats and large enough for the kernel (its span, when dilated)."""
     check_float_input(name, x)
     expected = f"expected input (N, {in_channels}, H, W) or ({in_channels}, H, W)"
     if x.ndim not in (3, 4) or x.shape[-3] != in_channels:
         raise ValueError(f"{name}: {expected}, got {tuple(x.shape)}")
-    ho, wo = output_size(x.shape[-2], x.shape[-1], kernel, stride, padding)
+    ho, wo = output_size(x.shape[-2], x.shape[-1], kernel, stride, padding, dilation)
     if ho < 1 or wo < 1:
-        raise ValueError(f"{name}: input {tuple(x.shape)} is too small for kernel {pair(kernel)} with "
-                         f"padding {pair(padding)}: {expected} with H + 2·padding >= kernel height "
-                         f"and W + 2·padding >= kernel width")
+        if pair(dilation) == (1, 1):
+            raise ValueError(f"{name}: input {tuple(x.shape)} is too small for kernel {pair(kernel)} with "
+                             f"padding {pair(padding)}: {expected} with H + 2·padding >= kernel height "
+                             f"and W + 2·padding >= kernel width")
+        raise ValueError(f"{name}: input {tuple(x.shape)} is too small for kernel {pair(kernel)} with dilation "
+                         f"{pair(dilation)} (spanning {span(kernel, dilation)}) and padding {pair(padding)}: "
+                         f"{expected} with H + 2·padding >= the span's height and W + 2·padding >= its width")
 
 
 def batched(op, x, *args, **params):
@@ -112,15 +121,16 @@ def check_conv_arguments(name, stride, padding, bias, out_channels):
         raise ValueError(f"{name}: bias must have shape ({out_channels},), got {tuple(bias.shape)}")
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution of x (N, C, H, W), or one image (C, H, W), with weight (O, C, kh, kw) and
-    optional bias (O,)."""
+    optional bias (O,); its taps ``dilation`` pixels apart."""
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
     o, c, kh, kw = weight.shape
-    stride = check_pair("conv2d", "stride", stride)
-    padding = check_pair("conv2d", "padding", padding_for("conv2d", padding, (kh, kw), stride), positive=False)
+    stride, dilation = check_pair("conv2d", "stride", stride), check_pair("conv2d", "dilation", dilation)
+    padding = check_pair("conv2d", "padding", padding_for("conv2d", padding, (kh, kw), stride, dilation),
+                         positive=False)
     check_conv_arguments("conv2d", stride, padding, bias, o)
-    check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding)
+    check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return batched(Conv2d.apply, *inputs, stride=stride, padding=padding)
+    return batched(Conv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation)

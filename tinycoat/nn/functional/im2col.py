@@ -20,6 +20,11 @@ into every window slot that covers it, so its gradient is the *sum* of the gradi
 of those slots. We add them slot offset by slot offset: for each of the k_h·k_w
 kernel offsets (i, j), the slots form a strided slice of the image (``shifted``).
 That is a loop over the (few) kernel offsets, never over pixels.
+
+*Dilation* d spreads the kernel's taps d pixels apart (an "atrous" kernel): offset (i, j)
+reads the padded input at row r·s + d·i, so a k-tap kernel spans d·(k − 1) + 1 pixels, and
+that span takes k's place in Ho = (H + 2p − d·(k − 1) − 1) // s + 1. In the view, a step
+along i moves d rows: strides (sN, sC, d·sH, d·sW, s·sH, s·sW). d = 1 is the ordinary kernel.
 """
 from __future__ import annotations
 
@@ -30,10 +35,15 @@ def pair(v):
     return (int(v), int(v)) if not isinstance(v, (tuple, list)) else (int(v[0]), int(v[1]))
 
 
-def output_size(h, w, kernel, stride, padding):
+def output_size(h, w, kernel, stride, padding, dilation=1):
     """(Ho, Wo) of a kernel sliding over an h×w image (0 or less: the kernel does not fit)."""
-    (kh, kw), (sh, sw), (ph, pw) = pair(kernel), pair(stride), pair(padding)
+    (kh, kw), (sh, sw), (ph, pw) = span(kernel, dilation), pair(stride), pair(padding)
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def span(kernel, dilation=1):
+    """The pixels a kernel covers along each axis, d·(k − 1) + 1: k itself when d = 1."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(pair(kernel), pair(dilation)))
 
 
 def pad2d(x, padding, value=0.0):
@@ -57,19 +67,19 @@ def shifted(x_padded, i, j, stride, out_hw):
     return x_padded[..., i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
 
 
-def windows(x_padded, kernel, stride):
+def windows(x_padded, kernel, stride, dilation=1):
     """All k_h×k_w patches of a padded (N, C, Hp, Wp) array: a (N, C, kh, kw, Ho, Wo) view."""
     xp = get_array_module(x_padded)
-    (kh, kw), (sh, sw) = pair(kernel), pair(stride)
+    (kh, kw), (sh, sw), (dh, dw) = pair(kernel), pair(stride), pair(dilation)
     n, c, hp, wp = x_padded.shape
-    ho, wo = output_size(hp, wp, (kh, kw), (sh, sw), 0)
+    ho, wo = output_size(hp, wp, (kh, kw), (sh, sw), 0, (dh, dw))
     sn, sc, s_row, s_col = x_padded.strides
     return xp.lib.stride_tricks.as_strided(
         x_padded, shape=(n, c, kh, kw, ho, wo),
-        strides=(sn, sc, s_row, s_col, sh * s_row, sw * s_col))
+        strides=(sn, sc, dh * s_row, dw * s_col, sh * s_row, sw * s_col))
 
 
-def im2col(x, kernel, stride, padding):
+def im2col(x, kernel, stride, padding, dilation=1):
     """(N, C, H, W) -> columns (C·kh·kw, N·Ho·Wo), one column per output pixel (a copy).
 
     Rows are ordered (c, i, j), matching ``weight.reshape(O, C·kh·kw)``; columns are
@@ -77,12 +87,12 @@ def im2col(x, kernel, stride, padding):
     axes stay the image's (Ho, Wo), so the copy reads memory nearly in order.
     """
     (kh, kw) = pair(kernel)
-    patches = windows(pad2d(x, padding), (kh, kw), stride)          # (N, C, kh, kw, Ho, Wo)
+    patches = windows(pad2d(x, padding), (kh, kw), stride, dilation)    # (N, C, kh, kw, Ho, Wo)
     n, c, _, _, ho, wo = patches.shape
     return patches.transpose(1, 2, 3, 0, 4, 5).reshape(c * kh * kw, n * ho * wo)
 
 
-def col2im(slot_grad, x_shape, kernel, stride, padding, like):
+def col2im(slot_grad, x_shape, kernel, stride, padding, like, dilation=1):
     """The gradient of the input from the gradient of its window slots (adjoint of ``windows``).
 
     ``slot_grad(i, j)`` returns the (N, C, Ho, Wo) gradient of the slots at kernel
@@ -92,11 +102,11 @@ def col2im(slot_grad, x_shape, kernel, stride, padding, like):
     the end: the gradient of a pad value goes nowhere. ``like`` (an array) gives the
     array module and dtype of the result.
     """
-    (kh, kw), (ph, pw) = pair(kernel), pair(padding)
+    (kh, kw), (ph, pw), (dh, dw) = pair(kernel), pair(padding), pair(dilation)
     n, c, h, w = x_shape
     grad = get_array_module(like).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=like.dtype)
-    out_hw = output_size(h, w, (kh, kw), stride, (ph, pw))
+    out_hw = output_size(h, w, (kh, kw), stride, (ph, pw), (dh, dw))
     for i in range(kh):
-        for j in range(kw):
-            shifted(grad, i, j, stride, out_hw)[...] += slot_grad(i, j)
+        for j in range(kw):                     # tap (i, j) lies (d·i, d·j) into its window
+            shifted(grad, dh * i, dw * j, stride, out_hw)[...] += slot_grad(i, j)
     return grad[:, :, ph:ph + h, pw:pw + w]

@@ -22,6 +22,8 @@ PyTorch's settings, with PyTorch's defaults:
   unless ceil_mode's last window overhangs; the overhang past the padding never counts);
   False counts only the input's own pixels, so a window at the border is the mean of its
   pixels. ``divisor_override``: d is that number, for every window.
+* ``dilation`` (max pooling only, as in PyTorch): the window's k taps lie d pixels apart
+  (im2col.py), so each counts as a window of span d·(k − 1) + 1 in the sizes below.
 """
 from __future__ import annotations
 
@@ -29,34 +31,35 @@ from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.checks import check_bool, check_float_input, check_pair, is_int
 from tinycoat.nn.functional.conv import batched
-from tinycoat.nn.functional.im2col import col2im, output_size, shifted, windows
+from tinycoat.nn.functional.im2col import col2im, output_size, shifted, span, windows
 from tinycoat.tensor import Tensor
 
 
-def pool_output_size(h, w, kernel, stride, padding, ceil_mode=False):
+def pool_output_size(h, w, kernel, stride, padding, ceil_mode=False, dilation=(1, 1)):
     """(Ho, Wo): how many windows there are along each axis, counted as PyTorch counts them.
 
     Floor mode: Ho = ⌊(H + 2p − k)/s⌋ + 1, the windows inside the padded input (im2col.py's
     ``output_size``). Ceil mode: Ho = ⌈(H + 2p − k)/s⌉ + 1, one more where rows would be left
     over — but not a window that would start in the bottom padding, (Ho − 1)·s >= H + p, as it
-    would hold padding alone (PyTorch's rule). So every window, in either mode, holds a pixel of
-    the input (its start is below H, and the top padding is at most k/2).
+    would hold padding alone (PyTorch's rule). So every undilated window, in either mode, holds a
+    pixel of the input (its start is below H, and the top padding is at most k/2). A dilated one
+    can step over the input's pixels from padding to padding: its maximum is −∞, as in PyTorch.
     """
     if not ceil_mode:
-        return output_size(h, w, kernel, stride, padding)
+        return output_size(h, w, kernel, stride, padding, dilation)
 
     def count(n, k, s, p):
         out = -(-(n + 2 * p - k) // s) + 1                          # ⌈(n + 2p − k)/s⌉ + 1
         return out - 1 if (out - 1) * s >= n + p else out
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    (kh, kw), (sh, sw), (ph, pw) = span(kernel, dilation), stride, padding
     return count(h, kh, sh, ph), count(w, kw, sw, pw)
 
 
-def overhang(h, w, kernel, stride, padding, out_hw):
+def overhang(h, w, kernel, stride, padding, out_hw, dilation=(1, 1)):
     """(rows, columns) that the last windows reach past the padded input: the end of the last
-    window, (Ho − 1)·s + k, less H + 2p. 0 but for ceil mode's extra window."""
+    window, (Ho − 1)·s + k (k: the span, if dilated), less H + 2p. 0 but for ceil mode's extra window."""
     return tuple(max(0, (o - 1) * s + k - (n + 2 * p))
-                 for n, k, s, p, o in zip((h, w), kernel, stride, padding, out_hw))
+                 for n, k, s, p, o in zip((h, w), span(kernel, dilation), stride, padding, out_hw))
 
 
 def pad_pool(x, padding, extra, value):
@@ -69,11 +72,12 @@ def pad_pool(x, padding, extra, value):
     return xp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), mode="constant", constant_values=value)
 
 
-def pool_col2im(slot_grad, x_shape, kernel, stride, padding, extra, like):
+def pool_col2im(slot_grad, x_shape, kernel, stride, padding, extra, like, dilation=(1, 1)):
     """col2im over the input extended by the overhang ``extra``, cropped back to x: the gradient
     of the overhang, like that of the padding, goes nowhere."""
     n, c, h, w = x_shape
-    grad = col2im(slot_grad, (n, c, h + extra[0], w + extra[1]), kernel, stride, padding, like=like)
+    grad = col2im(slot_grad, (n, c, h + extra[0], w + extra[1]), kernel, stride, padding, like=like,
+                  dilation=dilation)
     return grad[:, :, :h, :w]
 
 
@@ -90,13 +94,14 @@ def window_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad):
 
 
 class MaxPool2d(Function):
-    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False):
+    def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, dilation=(1, 1)):
         (kh, kw), (h, w) = kernel, x.shape[2:]
-        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode)
-        self.extra = overhang(h, w, kernel, stride, padding, out_hw)
+        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode, dilation)
+        self.extra = overhang(h, w, kernel, stride, padding, out_hw, dilation)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
+        self.dilation = dilation
         x_pad = pad_pool(x, padding, self.extra, value=-float("inf"))
-        patches = windows(x_pad, kernel, stride)                    # (N, C, kh, kw, Ho, Wo)
+        patches = windows(x_pad, kernel, stride, dilation)          # (N, C, kh, kw, Ho, Wo)
         n, c, _, _, ho, wo = patches.shape
         patches = patches.reshape(n, c, kh * kw, ho, wo)            # window slot a·kw + b (a copy)
         # which slot won, for the backward (the first one on ties, as in PyTorch)
@@ -107,7 +112,8 @@ class MaxPool2d(Function):
         kw = self.kernel[1]
         # slot (a, b) of each window receives g where it won, and col2im adds the slots up
         return pool_col2im(lambda a, b: g * (self.winner == a * kw + b),
-                           self.x_shape, self.kernel, self.stride, self.padding, self.extra, like=g)
+                           self.x_shape, self.kernel, self.stride, self.padding, self.extra, like=g,
+                           dilation=self.dilation)
 
 
 class AvgPool2d(Function):
@@ -154,10 +160,8 @@ def pool_arguments(name, kernel_size, stride, padding, ceil_mode):
     return kernel, stride, pads
 
 
-def max_pool_unimplemented(name, dilation, return_indices):
-    """PyTorch's dilation and return_indices are not implemented: refused rather than ignored."""
-    if check_pair(name, "dilation", dilation) != (1, 1):
-        raise ValueError(f"{name}: dilation {dilation!r} is not implemented (only 1)")
+def max_pool_unimplemented(name, return_indices):
+    """PyTorch's return_indices is not implemented: refused rather than ignored."""
     if check_bool(name, "return_indices", return_indices):
         raise ValueError(f"{name}: return_indices=True is not implemented (only False)")
 
@@ -170,29 +174,34 @@ def check_divisor(name, divisor_override):
     return divisor_override
 
 
-def check_pool_input(name, x, kernel, stride, padding, ceil_mode):
+def check_pool_input(name, x, kernel, stride, padding, ceil_mode, dilation=(1, 1)):
     """Raise a clear error unless x is (N, C, H, W) or one image (C, H, W) of floats, with room for
     a window: H + 2p >= k (floor mode), or H + 2p − k > −s (ceil mode: one window starting in
-    the input)."""
+    the input); k the window's span where it is dilated."""
     if x.ndim not in (3, 4):
         raise ValueError(f"{name}: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
     check_float_input(name, x)          # (a mean of integers is no integer; max pads with −inf)
-    ho, wo = pool_output_size(x.shape[-2], x.shape[-1], kernel, stride, padding, ceil_mode)
+    ho, wo = pool_output_size(x.shape[-2], x.shape[-1], kernel, stride, padding, ceil_mode, dilation)
     if ho < 1 or wo < 1:
-        least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(kernel, stride, padding)]
-        how = f"padding {padding}" + (f", stride {stride} and ceil_mode" if ceil_mode else "")
+        spans = span(kernel, dilation)
+        least = [max(1, k - 2 * p - (s - 1 if ceil_mode else 0)) for k, s, p in zip(spans, stride, padding)]
+        how = ((f"dilation {dilation}, spanning {spans}, " if dilation != (1, 1) else "") + f"padding {padding}"
+               + (f", stride {stride} and ceil_mode" if ceil_mode else ""))
         raise ValueError(f"{name}: input {tuple(x.shape)} is smaller than the kernel {kernel} (with {how}): "
                          f"expected (N, C, H, W) or (C, H, W) with H, W >= {least[0]}, {least[1]}")
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """Maximum over each window of x (N, C, H, W) or (C, H, W); stride defaults to kernel_size.
-    PyTorch's arguments in PyTorch's order; dilation and return_indices are not implemented."""
+    """Maximum over each window of x (N, C, H, W) or (C, H, W), its taps ``dilation`` pixels apart;
+    stride defaults to kernel_size. PyTorch's arguments in PyTorch's order; return_indices is not
+    implemented."""
     name = f"max_pool2d(k={kernel_size})"
-    max_pool_unimplemented(name, dilation, return_indices)
+    max_pool_unimplemented(name, return_indices)
     kernel, stride, padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
-    check_pool_input(name, x, kernel, stride, padding, ceil_mode)
-    return batched(MaxPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    dilation = check_pair(name, "dilation", dilation)
+    check_pool_input(name, x, kernel, stride, padding, ceil_mode, dilation)
+    return batched(MaxPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                   dilation=dilation)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
