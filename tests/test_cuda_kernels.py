@@ -298,9 +298,9 @@ def test_batch_norm_per_channel_kernels_match_the_array_code(host, data, dtype):
     np.testing.assert_allclose(sum_g_xhat.reshape(-1), wt.grad.numpy(), **tol)
 
 
-@given(case=conv_case(depthwise=True), dtype=st.sampled_from(["float64", "float32"]))
+@given(case=conv_case(depthwise=True, dilated=False), dtype=st.sampled_from(["float64", "float32"]))
 def test_depthwise_kernels_match_numpy(host, case, dtype):
-    x, w, _, stride, padding = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
+    x, w, _, stride, padding, _ = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
     xt, wt = tc.tensor(x, requires_grad=True), tc.tensor(w, requires_grad=True)
     y = F.depthwise_conv2d(xt, wt, stride=stride, padding=padding)
     g = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
@@ -317,10 +317,10 @@ def test_depthwise_kernels_match_numpy(host, case, dtype):
     np.testing.assert_allclose(partial.sum(axis=0).reshape(w.shape), wt.grad.numpy(), **tol)
 
 
-@given(case=conv_case(), dtype=st.sampled_from(["float64", "float32"]))
+@given(case=conv_case(dilated=False), dtype=st.sampled_from(["float64", "float32"]))
 def test_im2col_and_col2im_kernels_match_numpy(host, case, dtype):
     from tinycoat.nn.functional.im2col import col2im, im2col, output_size
-    x, w, _, stride, padding = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
+    x, w, _, stride, padding, _ = (np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else v for v in case)
     (n, c, h, wd), (kh, kw) = x.shape, w.shape[2:]
     ho, wo = output_size(h, wd, (kh, kw), stride, padding)
     geometry = (n, c, h, wd, ho, wo, kh, kw) + tuple(stride) + tuple(padding)

@@ -531,6 +531,19 @@ def test_a_dilated_depthwise_convolution_runs_the_reference_while_the_wing_is_on
     np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
+def test_a_grouped_convolution_runs_the_reference_while_the_wing_is_on():
+    """The conv2d twin has one group: for groups > 1 it declines, and the reference runs."""
+    x, w = tc.randn(2, 6, 5, 4, dtype="float64"), tc.randn(4, 3, 3, 3, dtype="float64", requires_grad=True)
+    with tc.fast.enabled(False):
+        want = F.conv2d(x, w, padding=1, groups=2)
+    with tc.fast.enabled(True):
+        got = F.conv2d(x, w, padding=1, groups=2)
+        assert type(got._ctx) is Conv2d
+        dense = F.conv2d(x, tc.randn(4, 6, 3, 3, dtype="float64", requires_grad=True))
+        assert type(dense._ctx) is twins.registered()[(Conv2d, "cpu")]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 def test_a_planted_error_is_caught(monkeypatch):
     """A twin whose forward is off by one part in a million fails the comparison."""
     twin = twins.registered()[(GELU, "cpu")]

@@ -25,15 +25,15 @@ def leaf(a, device):
 
 
 @st.composite
-def conv_case(draw, depthwise=False, max_side=5):
+def conv_case(draw, depthwise=False, max_side=5, dilated=True):
     """(x, weight, bias or None, stride, padding, dilation) for a convolution whose output is at
-    least 1×1 (dilation (1, 1) half the time, as most convolutions are)."""
+    least 1×1 (dilation (1, 1) half the time, as most convolutions are; always without ``dilated``)."""
     n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     o = c if depthwise else draw(st.integers(1, 3))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if draw(st.booleans()) else (1, 1)
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if dilated and draw(st.booleans()) else (1, 1)
     span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     h = draw(st.integers(max(1, span_h - 2 * padding[0]), max(max_side, span_h - 2 * padding[0])))
     w = draw(st.integers(max(1, span_w - 2 * padding[1]), max(max_side, span_w - 2 * padding[1])))
@@ -297,3 +297,83 @@ def test_dilated_layers_say_so_and_compute_what_the_functions_do():
     np.testing.assert_array_equal(depthwise(x).numpy(),
                                   F.depthwise_conv2d(x, depthwise.weight, depthwise.bias, 1, 3, 3).numpy())
     assert conv(x).shape == (2, 4, 7, 6) and depthwise(x).shape == (2, 3, 7, 6)
+
+
+# ------------------------------------------------------------------------------- groups
+
+@st.composite
+def grouped_case(draw):
+    """(x, weight (O, C/g, kh, kw), bias or None, stride, padding, dilation, groups) with g of 1–3."""
+    groups = draw(st.integers(1, 3))
+    x, w, b, stride, padding, dilation = draw(conv_case())
+    n, c_group, h, wd = x.shape
+    o_group = w.shape[0]
+    x = draw(arrays((n, c_group * groups, h, wd)))
+    w = draw(arrays((o_group * groups, c_group) + w.shape[2:]))
+    b = None if b is None else draw(arrays((o_group * groups,)))
+    return x, w, b, stride, padding, dilation, groups
+
+
+@given(case=grouped_case())
+def test_a_grouped_convolution_is_one_dense_convolution_per_group(case, device):
+    """groups g: output group k is the dense convolution of input group k with weight group k, by
+    the naive loops, group by group, the outputs side by side."""
+    x, w, b, stride, padding, dilation, groups = case
+    y = F.conv2d(*as_tensors(x, w, b, device), stride, padding, dilation, groups)
+    c, o = x.shape[1] // groups, w.shape[0] // groups
+    want = np.concatenate([naive_conv2d(x[:, k * c:(k + 1) * c], w[k * o:(k + 1) * o], None if b is None
+                                        else b[k * o:(k + 1) * o], stride, padding, dilation) for k in range(groups)],
+                          axis=1)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+@given(case=grouped_case())
+def test_grouped_conv2d_gradcheck(case, device):
+    x, w, b, stride, padding, dilation, groups = case
+    inputs = [t for t in as_tensors(x[:, :, :4, :4] if min(x.shape[2:]) > 4 and dilation == (1, 1) else x, w, b,
+                                    device, grad=True) if t is not None]
+    assert tc.gradcheck(lambda x_, w_, b_=None: F.conv2d(x_, w_, b_, stride, padding, dilation, groups), *inputs)
+
+
+@given(case=conv_case(depthwise=True))
+def test_depthwise_is_conv2d_with_one_group_per_channel(case, device):
+    """DepthwiseConv2d is PyTorch's Conv2d with groups = channels; gradients included."""
+    x, w, b, stride, padding, dilation = case
+    x1, w1, b1 = as_tensors(x, w, b, device, grad=True)
+    x2, w2, b2 = as_tensors(x, w, b, device, grad=True)
+    y1 = F.depthwise_conv2d(x1, w1, b1, stride, padding, dilation)
+    y2 = F.conv2d(x2, w2, b2, stride, padding, dilation, groups=x.shape[1])
+    np.testing.assert_allclose(y1.numpy(), y2.numpy(), rtol=1e-10, atol=1e-12)
+    g = np.sin(np.arange(y1.numpy().size)).reshape(y1.shape)
+    y1.backward(tc.tensor(g, device=device))
+    y2.backward(tc.tensor(g, device=device))
+    for a, c in [(x1, x2), (w1, w2)] + ([] if b is None else [(b1, b2)]):
+        np.testing.assert_allclose(a.grad.numpy(), c.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: F.conv2d(tc.zeros(1, 6, 4, 4), tc.zeros(5, 3, 3, 3), groups=2), ValueError,
+     r"^conv2d: the weight's 5 output channels do not split into groups=2"),
+    (lambda: F.conv2d(tc.zeros(1, 4, 4, 4), tc.zeros(4, 3, 3, 3), groups=2), ValueError,
+     r"^conv2d\(6→4, k=3×3, groups=2\): expected input \(N, 6, H, W\) or \(6, H, W\), got \(1, 4, 4, 4\)"),
+    (lambda: F.conv2d(tc.zeros(1, 4, 4, 4), tc.zeros(4, 2, 3, 3), groups=0), ValueError,
+     r"^conv2d: groups must be a positive int, got 0"),
+    (lambda: nn.Conv2d(6, 4, 3, groups=4), ValueError,
+     r"^Conv2d: in_channels \(6\) and out_channels \(4\) must both be divisible by groups \(4\)"),
+    (lambda: nn.Conv2d(6, 4, 3, groups=2.0), TypeError, r"^Conv2d: groups must be a positive int, got 2.0"),
+])
+def test_group_errors_say_what_divides_what(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_grouped_layer_has_pytorchs_weight_and_initialization():
+    """weight (C_out, C_in/g, kh, kw), bounded by 1/√fan_in with fan_in = (C_in/g)·kh·kw, as PyTorch's."""
+    tc.manual_seed(0)
+    layer = nn.Conv2d(8, 6, 3, padding=1, groups=2)
+    assert layer.weight.shape == (6, 4, 3, 3) and layer.bias.shape == (6,) and "groups=2" in repr(layer)
+    bound = 1 / np.sqrt(4 * 9)
+    assert np.abs(layer.weight.numpy()).max() <= bound and np.abs(layer.weight.numpy()).max() > 0.9 * bound
+    x = tc.randn(2, 8, 5, 5)
+    np.testing.assert_array_equal(layer(x).numpy(),
+                                  F.conv2d(x, layer.weight, layer.bias, 1, 1, 1, 2).numpy())

@@ -65,12 +65,11 @@ def test_norm_initialization_and_bias_flags():
 
 def test_layers_take_pytorchs_positional_arguments_or_refuse_them():
     """Conv2d(in, out, k, stride, padding, dilation, groups, bias): PyTorch's dilation lands where it
-    should; a grouped convolution is refused, not built as a plain one with a 'bias' of 2; device and
+    should, and groups too, not as a plain one with a 'bias' of 2; device and
     dtype are keywords everywhere (PyTorch's order differs: a positional one would land in the other)."""
     assert nn.Conv2d(2, 4, 3, 1, 1, 1, 1, False).bias is None                  # bias in PyTorch's place
     assert nn.Conv2d(3, 8, 3, 1, 2, 2).dilation == (2, 2)
-    with pytest.raises(ValueError, match=r"groups=3 is not implemented .*nn\.DepthwiseConv2d"):
-        nn.Conv2d(3, 3, 3, groups=3)
+    assert nn.Conv2d(3, 6, 3, 1, 1, 1, 3).weight.shape == (6, 1, 3, 3)        # groups in PyTorch's place
     assert nn.BatchNorm2d(2, 1e-5, 0.1, False).weight is None                   # affine in PyTorch's place
     for build in (lambda: nn.Linear(2, 2, True, "cpu"), lambda: nn.BatchNorm2d(2, 1e-5, 0.1, True, True, "cpu"),
                   lambda: nn.LayerNorm(2, 1e-5, True, False), lambda: nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "cpu")):

@@ -80,11 +80,12 @@ TWINS = [
     (matrix_product,                  None,                           gemm.matrix_product),
 ]
 # Where a twin handles only some inputs, the reference runs for the others (gemm.py's: only
-# while a CUDA graph is captured; AdamW's: not with amsgrad; the depthwise one: not dilated).
+# while a CUDA graph is captured; AdamW's: not with amsgrad; the depthwise one: not dilated; the
+# convolution's: one group).
 _GPU_ACCEPTS = {activations.SiLU: cuda_kernels.available, multi_tensor.adamw_update_each: multi_tensor.adamw_accepts,
                 multi_tensor.clip_gradients_: multi_tensor.kernel_accepts, gemm.matrix_product: gemm.accepts,
-                depthwise.DepthwiseConv2d: depthwise.accepts}
-_CPU_ACCEPTS = {depthwise.DepthwiseConv2d: depthwise.accepts}
+                depthwise.DepthwiseConv2d: depthwise.accepts, conv.Conv2d: conv.accepts}
+_CPU_ACCEPTS = {depthwise.DepthwiseConv2d: depthwise.accepts, conv.Conv2d: conv.accepts}
 
 for _reference, _cpu, _gpu in TWINS:
     if _cpu is not None:

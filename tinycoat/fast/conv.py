@@ -23,8 +23,14 @@ from tinycoat.nn.functional import conv
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size
 
 
+def accepts(*arrays, groups=1, **params):
+    """The twin takes one group; a grouped convolution runs the reference (twins.register)."""
+    return groups == 1
+
+
 class Conv2d(conv.Conv2d):
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+        # (groups is always 1 here: ``accepts`` leaves grouped convolutions to the reference)
         o, c, kh, kw = weight.shape
         n, _, h, w = x.shape
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding

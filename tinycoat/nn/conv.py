@@ -2,8 +2,8 @@
 
 The convolutions themselves are in tinycoat/nn/functional (conv.py, depthwise.py).
 Initialization is PyTorch's default, Uniform(±1/√fan_in) for weights and biases, where
-fan_in = (input channels per group) · kh · kw: C·kh·kw for a dense conv, kh·kw for a
-depthwise one (each output channel sees one input channel).
+fan_in = (input channels per group) · kh · kw: C·kh·kw for a dense conv, (C/groups)·kh·kw for a
+grouped one, kh·kw for a depthwise one (each output channel sees one input channel).
 """
 from __future__ import annotations
 
@@ -36,33 +36,36 @@ class Conv2d(Module):
     (C_in, H, W) to (C_out, H', W'): weight (C_out, C_in, kh, kw), bias (C_out,), computed as
     im2col and one matrix product (lesson 04).
 
-    PyTorch's arguments in PyTorch's order; groups other than 1 are not implemented and are
-    refused rather than ignored (one group per channel is ``DepthwiseConv2d``)."""
+    PyTorch's arguments in PyTorch's order: with ``groups`` g, weight (C_out, C_in/g, kh, kw), each
+    group of C_out/g outputs sees its own C_in/g inputs (one group per channel, as MBConv uses it, is
+    also ``DepthwiseConv2d``)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
-        if groups != 1:
-            raise ValueError(f"{name}: groups={groups!r} is not implemented (only 1); one group per channel is "
-                             "nn.DepthwiseConv2d")
         self.in_channels = check_int(name, "in_channels", in_channels)
         self.out_channels = check_int(name, "out_channels", out_channels)
+        self.groups = check_int(name, "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                             f"divisible by groups ({groups})")
         self.kernel_size, self.stride, self.padding, self.dilation = _check_window(name, kernel_size, stride, padding,
                                                                                    dilation)
         kh, kw = self.kernel_size
-        bound = 1.0 / math.sqrt(in_channels * kh * kw)
-        self.weight = uniform_parameter((out_channels, in_channels, kh, kw), bound, dtype, device)
+        bound = 1.0 / math.sqrt(in_channels // groups * kh * kw)
+        self.weight = uniform_parameter((out_channels, in_channels // groups, kh, kw), bound, dtype, device)
         self.register_parameter("bias", uniform_parameter((out_channels,), bound, dtype, device) if bias else None)
 
     def forward(self, x):
         check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels,
                          self.kernel_size, self.stride, self.padding, self.dilation)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self, bias=True):
         text = (f"{self.in_channels}→{self.out_channels}, "
-                f"{_settings(self.kernel_size, self.stride, self.padding, self.dilation)}")
+                f"{_settings(self.kernel_size, self.stride, self.padding, self.dilation)}"
+                + (f", groups={self.groups}" if self.groups > 1 else ""))
         return text + (", bias=False" if bias and self.bias is None else "")
 
 

@@ -22,25 +22,36 @@ Backward, with G = dL/dY in the same (O, N·Ho·Wo) layout:
 
 Y's columns run over (n, r, q), so Y reshaped to (O, N, Ho, Wo) and transposed is y: a view,
 no copy. (The fast wing's twin, tinycoat/fast/conv.py, skips the patches of 1×1 kernels.)
+
+*Groups* g (PyTorch's ``groups``): the C input and O output channels are cut into g groups, and
+output group k sees input group k alone; W is (O, C/g, kh, kw). The rows of cols run over
+(c, i, j), channel first, so group k's patches are its k-th block of rows, and the product is one
+per group, a batched matmul:
+
+    Y_k = W₂,k @ cols_k,    W₂ (g, O/g, C/g·kh·kw),  cols (g, C/g·kh·kw, N·Ho·Wo)
+
+(the backward's products likewise, per group). g = 1 is the dense convolution above; g = C = O is
+the depthwise one (depthwise.py: a test checks they agree).
 """
 from __future__ import annotations
 
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
-from tinycoat.checks import check_float_input, check_pair
+from tinycoat.checks import check_float_input, check_int, check_pair
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair, span
 
 
 class Conv2d(Function):
-    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-        o, c, kh, kw = weight.shape
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+        o, c_group, kh, kw = weight.shape                               # c_group = C / groups
         ho, wo = output_size(*x.shape[2:], (kh, kw), stride, padding, dilation)
         self.x_shape, self.w_shape, self.stride, self.padding = x.shape, weight.shape, stride, padding
-        self.dilation, self.has_bias = dilation, bias is not None
+        self.dilation, self.groups, self.has_bias = dilation, groups, bias is not None
         self.precision = autocast_dtype()                               # float16 products inside amp.autocast
         cols = im2col(x, (kh, kw), stride, padding, dilation)           # (C·kh·kw, N·Ho·Wo)
-        w2 = weight.reshape(o, c * kh * kw)                              # W₂
-        y = autocast_matmul(w2, cols, self.precision)                   # Y = W₂ @ cols: (O, N·Ho·Wo)
+        cols = cols.reshape(groups, c_group * kh * kw, -1)              # cols_k: group k's rows
+        w2 = weight.reshape(groups, o // groups, c_group * kh * kw)     # W₂,k
+        y = autocast_matmul(w2, cols, self.precision)                   # Y_k = W₂,k @ cols_k: (g, O/g, N·Ho·Wo)
         # dx needs W₂, dW needs cols: keep each only for the gradient that is wanted
         self.w2 = w2 if self.needs_input_grad[0] else None
         self.cols = cols if self.needs_input_grad[1] else None
@@ -48,16 +59,17 @@ class Conv2d(Function):
         return y + bias.reshape(o, 1, 1) if bias is not None else y
 
     def backward(self, g):
-        o, c, kh, kw = self.w_shape
+        (o, c_group, kh, kw), groups = self.w_shape, self.groups
         n, _, ho, wo = g.shape
-        g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)            # G: (O, N·Ho·Wo)
+        g2 = g.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * ho * wo)     # G_k: (g, O/g, N·Ho·Wo)
         gx = gw = gb = None
-        if self.needs_input_grad[0]:
-            dcols = autocast_matmul(self.w2.T, g2, self.precision).reshape(c, kh, kw, n, ho, wo)
+        if self.needs_input_grad[0]:                                    # dcols_k = W₂,kᵀ @ G_k
+            dcols = autocast_matmul(self.w2.swapaxes(1, 2), g2, self.precision)
+            dcols = dcols.reshape(groups * c_group, kh, kw, n, ho, wo)
             gx = col2im(lambda i, j: dcols[:, i, j].transpose(1, 0, 2, 3),     # slot (i, j): (N, C, Ho, Wo)
                         self.x_shape, (kh, kw), self.stride, self.padding, like=g, dilation=self.dilation)
-        if self.needs_input_grad[1]:
-            gw = autocast_matmul(g2, self.cols.T, self.precision).reshape(self.w_shape)
+        if self.needs_input_grad[1]:                                    # dW₂,k = G_k @ cols_kᵀ
+            gw = autocast_matmul(g2, self.cols.swapaxes(1, 2), self.precision).reshape(self.w_shape)
         if self.has_bias and self.needs_input_grad[2]:
             gb = g.sum(axis=(0, 2, 3))
         return (gx, gw, gb) if self.has_bias else (gx, gw)
@@ -121,16 +133,21 @@ def check_conv_arguments(name, stride, padding, bias, out_channels):
         raise ValueError(f"{name}: bias must have shape ({out_channels},), got {tuple(bias.shape)}")
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D convolution of x (N, C, H, W), or one image (C, H, W), with weight (O, C, kh, kw) and
-    optional bias (O,); its taps ``dilation`` pixels apart."""
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution of x (N, C, H, W), or one image (C, H, W), with weight (O, C/groups, kh, kw)
+    and optional bias (O,); its taps ``dilation`` pixels apart, in ``groups`` groups of channels."""
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be (out, in, kh, kw), got {tuple(weight.shape)}")
-    o, c, kh, kw = weight.shape
+        raise ValueError(f"conv2d: weight must be (out, in/groups, kh, kw), got {tuple(weight.shape)}")
+    o, c_group, kh, kw = weight.shape
     stride, dilation = check_pair("conv2d", "stride", stride), check_pair("conv2d", "dilation", dilation)
+    groups = check_int("conv2d", "groups", groups)
+    if o % groups:
+        raise ValueError(f"conv2d: the weight's {o} output channels do not split into groups={groups} "
+                         f"(weight (out, in/groups, kh, kw) = {tuple(weight.shape)})")
     padding = check_pair("conv2d", "padding", padding_for("conv2d", padding, (kh, kw), stride, dilation),
                          positive=False)
     check_conv_arguments("conv2d", stride, padding, bias, o)
-    check_conv_input(f"conv2d({c}→{o}, k={kh}×{kw})", x, c, (kh, kw), stride, padding, dilation)
+    name = f"conv2d({c_group * groups}→{o}, k={kh}×{kw}" + (f", groups={groups})" if groups > 1 else ")")
+    check_conv_input(name, x, c_group * groups, (kh, kw), stride, padding, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return batched(Conv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation)
+    return batched(Conv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation, groups=groups)
