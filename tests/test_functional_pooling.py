@@ -16,6 +16,7 @@ import re
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinycoat as tc
 import tinycoat.nn.functional as F
@@ -270,8 +271,8 @@ def test_pooling_keeps_float32_and_checks_shapes(device):
      "padding (0, 0)): expected (N, C, H, W) or (C, H, W) with H, W >= 5, 5"),
     (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, dilation=0), ValueError,
      "max_pool2d(k=2): dilation must be a positive int or a pair of them, got 0"),
-    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, return_indices=True), ValueError,
-     "max_pool2d(k=2): return_indices=True is not implemented (only False)"),
+    (lambda: F.max_pool2d(tc.zeros(1, 4, 4), 2, return_indices=1), TypeError,
+     "max_pool2d(k=2): return_indices must be True or False, got 1"),
     (lambda: nn.MaxPool2d(2, ceil_mode="yes"), TypeError, "MaxPool2d: ceil_mode must be True or False, got 'yes'"),
     (lambda: nn.MaxPool2d(2, 2, 0, (1, 2))(tc.zeros(1, 2, 2)), ValueError,
      "MaxPool2d(k=2, s=2, d=(1, 2)): input (1, 2, 2) is smaller than the kernel (2, 2) (with dilation (1, 2), "
@@ -343,3 +344,96 @@ def test_window_arguments_are_checked_in_the_functional_ops_too():
             call()
     assert F.conv2d(x, w, stride=[2]).shape == F.conv2d(x, w, stride=2).shape == (1, 1, 2, 2)
     assert F.max_pool2d(x, [2]).shape == (1, 1, 2, 2)
+
+
+# ------------------------------------------------------------------ where the maxima lie, and back
+
+def naive_indices(x, k, stride, padding, ceil_mode, dilation):
+    """For every window, by loops: the flat index r·W + q of its first largest pixel (taps in row-major
+    order within the window, as max_pool2d breaks ties), −1 where it holds no pixel."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (h, w) = k, stride or k, padding, dilation, x.shape[2:]
+    rows = window_starts(h, dh * (kh - 1) + 1, sh, ph, ceil_mode)
+    cols = window_starts(w, dw * (kw - 1) + 1, sw, pw, ceil_mode)
+    out = np.full(x.shape[:2] + (len(rows), len(cols)), -1)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i, r in enumerate(rows):
+                for j, q in enumerate(cols):
+                    taps = [(r - ph + dh * a, q - pw + dw * b) for a in range(kh) for b in range(kw)]
+                    taps = [(u, v) for u, v in taps if 0 <= u < h and 0 <= v < w]
+                    if taps:
+                        u, v = max(taps, key=lambda t: (x[n, c, t[0], t[1]], -taps.index(t)))
+                        out[n, c, i, j] = u * w + v
+    return out
+
+
+@given(case=pool_case(values=distinct, dilated=True))
+def test_return_indices_says_where_each_maximum_lies(case, device):
+    x, k, stride, padding, ceil, dilation = case
+    y, indices = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding, dilation, ceil, return_indices=True)
+    assert indices.dtype == tc.int64 and indices.shape == y.shape
+    np.testing.assert_array_equal(indices.numpy(), naive_indices(x, k, stride, padding, ceil, dilation))
+    found = indices.numpy() >= 0                       # the value at the index is the maximum
+    picked = np.take_along_axis(x.reshape(*x.shape[:2], -1), np.maximum(indices.numpy(), 0).reshape(*x.shape[:2], -1),
+                                axis=2).reshape(y.shape)
+    np.testing.assert_array_equal(picked[found], y.numpy()[found])
+    # one image: its own indices, the batch's first
+    one, one_indices = F.max_pool2d(tc.tensor(x[0], device=device), k, stride, padding, dilation, ceil, True)
+    np.testing.assert_array_equal(one_indices.numpy(), indices.numpy()[0])
+
+
+@given(data=st.data())
+def test_max_unpool_puts_each_value_at_its_index_and_gradchecks(data, device):
+    """Indices drawn at random, repeats included: where two values name one pixel the output keeps
+    one, and the gradient check (against finite differences) holds the backward to that."""
+    n, c, h, w = [data.draw(st.integers(1, 2)) for _ in range(2)] + [data.draw(st.integers(1, 4)) for _ in range(2)]
+    k, s = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    size = ((h - 1) * s + k, (w - 1) * s + k)
+    indices = data.draw(hnp.arrays(np.int64, (n, c, h, w), elements=st.integers(0, size[0] * size[1] - 1)))
+    x = data.draw(arrays((n, c, h, w)))
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    y = F.max_unpool2d(xt, tc.tensor(indices, device=device), k, s)
+    assert y.shape == (n, c) + size
+    for a in range(n):
+        for b in range(c):
+            plane = y.numpy()[a, b].ravel()
+            for value, index in zip(x[a, b].ravel(), indices[a, b].ravel()):
+                assert plane[index] in x[a, b].ravel()[indices[a, b].ravel() == index]   # one of those given there
+                if (indices[a, b] == index).sum() == 1:
+                    assert plane[index] == value
+            assert (np.delete(plane, indices[a, b].ravel()) == 0).all()                   # zeros elsewhere
+    assert tc.gradcheck(lambda t: F.max_unpool2d(t, tc.tensor(indices, device=device), k, s), xt)
+
+
+def test_unpooling_the_pooled_maxima_puts_them_back():
+    x = tc.tensor(np.random.default_rng(3).permutation(2 * 3 * 6 * 5).reshape(2, 3, 6, 5).astype(np.float64))
+    pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    y, indices = pool(x)
+    back = unpool(y, indices, output_size=x.shape)                  # (N, C, h, w) as PyTorch takes it
+    maxima = back.numpy() != 0
+    assert back.shape == x.shape and maxima.sum() == y.numpy().size
+    np.testing.assert_array_equal(back.numpy()[maxima], x.numpy()[maxima])
+    assert maxima[..., 4].sum() == 0                                 # the last column, in no window
+    assert repr(unpool) == "MaxUnpool2d(k=2, s=2)"
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 24\) for the \(6, 4\) output"):
+        unpool(y, indices)             # the default size, (3 − 1)·2 + 2 = 6 by 4: the 5th column's indices need (6, 5)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.max_unpool2d(tc.zeros(1, 2, 3, 3), tc.zeros(1, 2, 3, 3), 2),
+     "max_unpool2d(k=2): indices must be an integer tensor of the input's shape (1, 2, 3, 3) (max_pool2d(..., "
+     "return_indices=True) gives it), got float32 (1, 2, 3, 3)"),
+    (lambda: F.max_unpool2d(tc.zeros(1, 2, 3, 3), tc.zeros(1, 2, 3, dtype="int64"), 2),
+     "max_unpool2d(k=2): indices must be an integer tensor of the input's shape (1, 2, 3, 3) (max_pool2d(..., "
+     "return_indices=True) gives it), got int64 (1, 2, 3)"),
+    (lambda: F.max_unpool2d(tc.zeros(1, 1, 2, 2), tc.tensor([[[[0, 1], [2, 16]]]]), 2),
+     "max_unpool2d(k=2): indices must lie in [0, 16) for the (4, 4) output, got 0 to 16"),
+    (lambda: F.max_unpool2d(tc.zeros(1, 1, 2, 2), tc.zeros(1, 1, 2, 2, dtype="int64"), 2, output_size=(6, 4)),
+     "max_unpool2d(k=2): output_size must be (h, w) or (N, C, h, w) with h, w within the stride (2, 2) of (4, 4) "
+     "(exclusive), got (6, 4)"),
+    (lambda: F.max_unpool2d(tc.zeros(2, 2), tc.zeros(2, 2, dtype="int64"), 2),
+     "max_unpool2d(k=2): expected input (N, C, H, W) or (C, H, W), got (2, 2)"),
+])
+def test_max_unpool_errors_say_what_it_expects(call, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        call()

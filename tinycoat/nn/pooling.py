@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), GlobalAvgPool2d and AdaptiveAvgPool2d.
+"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), MaxUnpool2d, GlobalAvgPool2d and
+AdaptiveAvgPool2d.
 
 MaxPool2d and AvgPool2d take (N, C, H, W) or one image (C, H, W), and PyTorch's arguments in
 PyTorch's order, checked when the layer is built (tinycoat/nn/functional/pooling.py has the math).
@@ -7,27 +8,26 @@ from __future__ import annotations
 
 from tinycoat.checks import check_bool, check_pair
 import tinycoat.nn.functional as F
-from tinycoat.nn.functional.pooling import check_divisor, check_pool_input, max_pool_unimplemented, pool_arguments
+from tinycoat.nn.functional.pooling import check_divisor, check_pool_input, pool_arguments
 from tinycoat.nn.module import Module
 
 
 class MaxPool2d(Module):
     """The largest value of each kernel_size window (stride: the kernel size unless given; its taps
-    ``dilation`` pixels apart).
-
-    return_indices=True is not implemented and is refused rather than ignored."""
+    ``dilation`` pixels apart); with return_indices, (values, where they lie), for MaxUnpool2d."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         name = type(self).__name__
-        max_pool_unimplemented(name, return_indices)
         self.kernel_size, self.stride, self.padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
         self.dilation, self.ceil_mode = check_pair(name, "dilation", dilation), ceil_mode
+        self.return_indices = check_bool(name, "return_indices", return_indices)
 
     def forward(self, x):
         check_pool_input(f"{type(self).__name__}({self.extra_repr()})", x, self.kernel_size, self.stride,
                          self.padding, self.ceil_mode, self.dilation)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode,
+                            return_indices=self.return_indices)
 
     def extra_repr(self):
         return _window_repr(self)
@@ -56,6 +56,24 @@ class AvgPool2d(Module):
     def extra_repr(self):
         return (_window_repr(self) + ("" if self.count_include_pad else ", count_include_pad=False")
                 + ("" if self.divisor_override is None else f", divisor_override={self.divisor_override}"))
+
+
+class MaxUnpool2d(Module):
+    """MaxPool2d undone as far as it goes: each value put back where the pooling's indices say it
+    came from, zeros elsewhere (``forward(x, indices, output_size=None)``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = check_pair(name, "kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else check_pair(name, "stride", stride)
+        self.padding = check_pair(name, "padding", padding, positive=False)
+
+    def forward(self, x, indices, output_size=None):
+        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"k={self.kernel_size[0]}, s={self.stride[0]}" + (f", p={self.padding[0]}" if any(self.padding) else "")
 
 
 class GlobalAvgPool2d(Module):

@@ -93,20 +93,26 @@ def window_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad):
     return tuple(counts(*axis) for axis in zip((h, w), kernel, stride, padding, out_hw))
 
 
+def window_maxima(x, kernel, stride, padding, ceil_mode=False, dilation=(1, 1)):
+    """(y, winner, overhang): the maximum of every window of x (N, C, H, W), the slot a·kw + b of
+    the window that holds it (the first one on ties, as in PyTorch), and ceil mode's overhang."""
+    (kh, kw), (h, w) = kernel, x.shape[2:]
+    out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode, dilation)
+    extra = overhang(h, w, kernel, stride, padding, out_hw, dilation)
+    x_pad = pad_pool(x, padding, extra, value=-float("inf"))
+    patches = windows(x_pad, kernel, stride, dilation)              # (N, C, kh, kw, Ho, Wo)
+    n, c, _, _, ho, wo = patches.shape
+    patches = patches.reshape(n, c, kh * kw, ho, wo)                # window slot a·kw + b (a copy)
+    return patches.max(axis=2), patches.argmax(axis=2), extra
+
+
 class MaxPool2d(Function):
     def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False, dilation=(1, 1)):
-        (kh, kw), (h, w) = kernel, x.shape[2:]
-        out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode, dilation)
-        self.extra = overhang(h, w, kernel, stride, padding, out_hw, dilation)
+        # which slot won is kept for the backward
+        y, self.winner, self.extra = window_maxima(x, kernel, stride, padding, ceil_mode, dilation)
         self.x_shape, self.kernel, self.stride, self.padding = x.shape, kernel, stride, padding
         self.dilation = dilation
-        x_pad = pad_pool(x, padding, self.extra, value=-float("inf"))
-        patches = windows(x_pad, kernel, stride, dilation)          # (N, C, kh, kw, Ho, Wo)
-        n, c, _, _, ho, wo = patches.shape
-        patches = patches.reshape(n, c, kh * kw, ho, wo)            # window slot a·kw + b (a copy)
-        # which slot won, for the backward (the first one on ties, as in PyTorch)
-        self.winner = patches.argmax(axis=2)
-        return patches.max(axis=2)
+        return y
 
     def backward(self, g):
         kw = self.kernel[1]
@@ -160,12 +166,6 @@ def pool_arguments(name, kernel_size, stride, padding, ceil_mode):
     return kernel, stride, pads
 
 
-def max_pool_unimplemented(name, return_indices):
-    """PyTorch's return_indices is not implemented: refused rather than ignored."""
-    if check_bool(name, "return_indices", return_indices):
-        raise ValueError(f"{name}: return_indices=True is not implemented (only False)")
-
-
 def check_divisor(name, divisor_override):
     """None, or a nonzero int (negative too, as PyTorch takes it)."""
     if divisor_override is not None and not (is_int(divisor_override) and divisor_override != 0):
@@ -193,15 +193,35 @@ def check_pool_input(name, x, kernel, stride, padding, ceil_mode, dilation=(1, 1
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Maximum over each window of x (N, C, H, W) or (C, H, W), its taps ``dilation`` pixels apart;
-    stride defaults to kernel_size. PyTorch's arguments in PyTorch's order; return_indices is not
-    implemented."""
+    stride defaults to kernel_size. PyTorch's arguments in PyTorch's order; with return_indices,
+    also where each maximum lies (``max_indices``), for max_unpool2d."""
     name = f"max_pool2d(k={kernel_size})"
-    max_pool_unimplemented(name, return_indices)
     kernel, stride, padding = pool_arguments(name, kernel_size, stride, padding, ceil_mode)
     dilation = check_pair(name, "dilation", dilation)
+    check_bool(name, "return_indices", return_indices)
     check_pool_input(name, x, kernel, stride, padding, ceil_mode, dilation)
-    return batched(MaxPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                   dilation=dilation)
+    y = batched(MaxPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                dilation=dilation)
+    if not return_indices:
+        return y
+    images = x.data if x.ndim == 4 else x.data[None]
+    _, winner, _ = window_maxima(images, kernel, stride, padding, ceil_mode, dilation)
+    indices = max_indices(winner, images.shape[2:], kernel, stride, padding, dilation)
+    return y, Tensor(indices if x.ndim == 4 else indices[0])
+
+
+def max_indices(winner, hw, kernel, stride, padding, dilation):
+    """PyTorch's pooling indices: where each window's maximum lies in its image, as the flat index
+    row·W + column of its (H, W) plane. Window (r, q) starts at (r·s − p, q·s − p), and its slot
+    a·kw + b lies d·(a, b) further. −1 where the maximum is not a pixel of the input: a dilated
+    window that holds only padding (or one whose pixels are all −∞)."""
+    xp = get_array_module(winner)
+    (h, w), kw, (sh, sw), (ph, pw), (dh, dw) = hw, kernel[1], stride, padding, dilation
+    ho, wo = winner.shape[2:]
+    rows = xp.arange(ho)[:, None] * sh - ph + dh * (winner // kw)
+    cols = xp.arange(wo)[None, :] * sw - pw + dw * (winner % kw)
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    return xp.where(inside, rows * w + cols, -1).astype("int64")
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -216,6 +236,64 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     check_pool_input(name, x, kernel, stride, padding, ceil_mode)
     return batched(AvgPool2d.apply, x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
                    count_include_pad=count_include_pad, divisor_override=divisor_override)
+
+
+class MaxUnpool2d(Function):
+    """Each value back at the pixel its index names, zeros elsewhere: y[n, c].flat[i[n, c, r, q]] =
+    x[n, c, r, q]. Backward: each value's gradient is read back from its pixel, dx = dy.flat[i].
+    Where two values name one pixel, the output keeps one of them and only that one gets the
+    gradient (``kept``), so that the backward is the forward's own derivative."""
+
+    def forward(self, x, indices=None, out_hw=(1, 1)):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        at = (xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None], indices)   # (n, c, index)
+        # which value each pixel keeps: write every value's own number there, read it back
+        number = xp.arange(x.size).reshape(x.shape)
+        owner = xp.full((n, c, out_hw[0] * out_hw[1]), -1, dtype=number.dtype)
+        owner[at] = number
+        self.kept, self.at = owner[at] == number, at
+        y = xp.zeros((n, c, out_hw[0] * out_hw[1]), dtype=x.dtype)
+        y[tuple(xp.broadcast_to(a, x.shape)[self.kept] for a in at)] = x[self.kept]
+        return y.reshape(n, c, *out_hw)
+
+    def backward(self, g):
+        g = g.reshape(g.shape[0], g.shape[1], -1)
+        return g[self.at] * self.kept
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d as far as it goes: each value of x (N, C, H, W) or (C, H, W) put back
+    where ``indices`` (max_pool2d's, of x's shape) say it came from, zeros elsewhere. The output is
+    (H − 1)·s − 2p + k high (likewise wide), or ``output_size`` ((h, w), or with N and C in front)
+    where the pooling left rows out: within s of that size, as in PyTorch."""
+    name = f"max_unpool2d(k={kernel_size})"
+    kernel = check_pair(name, "kernel_size", kernel_size)
+    stride = kernel if stride is None else check_pair(name, "stride", stride)
+    padding = check_pair(name, "padding", padding, positive=False)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    check_float_input(name, x)
+    if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu" or tuple(indices.shape) != tuple(x.shape):
+        got = (f"{indices.dtype} {tuple(indices.shape)}" if isinstance(indices, Tensor) else type(indices).__name__)
+        raise ValueError(f"{name}: indices must be an integer tensor of the input's shape {tuple(x.shape)} "
+                         f"(max_pool2d(..., return_indices=True) gives it), got {got}")
+    default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[-2:], stride, padding, kernel)]
+    size = default if output_size is None else [int(v) for v in tuple(output_size)[-2:]]
+    if output_size is not None and (len(tuple(output_size)) not in (2, 4) or not all(
+            d - s < v < d + s for v, d, s in zip(size, default, stride))):
+        raise ValueError(f"{name}: output_size must be (h, w) or (N, C, h, w) with h, w within the stride "
+                         f"{stride} of {tuple(default)} (exclusive), got {output_size!r}")
+    if min(size) < 1:
+        raise ValueError(f"{name}: the output would be {tuple(size)}: expected a larger input or output_size")
+    xp = get_array_module(indices.data)
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= size[0] * size[1]):
+        raise ValueError(f"{name}: indices must lie in [0, {size[0] * size[1]}) for the {tuple(size)} output, got "
+                         f"{int(indices.data.min())} to {int(indices.data.max())}")
+    index = xp.asarray(indices.data, dtype="int64")
+    if x.ndim == 3:
+        return MaxUnpool2d.apply(x.unsqueeze(0), indices=index[None], out_hw=tuple(size)).squeeze(0)
+    return MaxUnpool2d.apply(x, indices=index, out_hw=tuple(size))
 
 
 def global_avg_pool2d(x, keepdims=False):
