@@ -172,6 +172,9 @@ UNBATCHED = {   # name: (op on one (C, H, W) image or a batch, the parameters it
     "max_pool2d": lambda: (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), []),
     "avg_pool2d": lambda: (lambda x: F.avg_pool2d(x, (2, 3), 2, 1, True, False), []),
     "MaxPool2d": lambda: (nn.MaxPool2d(2, ceil_mode=True).double(), []),
+    "adaptive_avg_pool2d": lambda: (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), []),
+    "AdaptiveAvgPool2d": lambda: (nn.AdaptiveAvgPool2d(1), []),
+    "max_unpool2d": lambda: (lambda x: F.max_unpool2d(x, tc.zeros(*x.shape, dtype="int64"), 2), []),
     "AvgPool2d": lambda: (nn.AvgPool2d(3, 1, 1, count_include_pad=False).double(), []),
     "Conv2d": lambda: (lambda m: (m, [m.weight, m.bias]))(nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=1,
                                                                       dtype="float64")),
@@ -316,8 +319,8 @@ def test_adaptive_avg_pool_keeps_float32_and_checks_its_arguments():
     assert F.adaptive_avg_pool2d(x, (2, 3)).dtype == tc.float32
     np.testing.assert_allclose(tc.nn.AdaptiveAvgPool2d(1)(x).numpy(), x.numpy().mean(axis=(2, 3), keepdims=True),
                                rtol=1e-6)
-    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\)"):
-        F.adaptive_avg_pool2d(tc.randn(3, 5, 4), 2)
+    with pytest.raises(ValueError, match=r"expected input \(N, C, H, W\) or \(C, H, W\), got \(5, 4\)"):
+        F.adaptive_avg_pool2d(tc.randn(5, 4), 2)
     with pytest.raises(ValueError, match="output_size must be a positive int"):
         F.adaptive_avg_pool2d(x, 0)
     assert F.adaptive_avg_pool2d(x, np.int64(2)).shape == (2, 3, 2, 2)

@@ -316,16 +316,17 @@ def _window_means(n_in, n_out, like):
 
 def adaptive_avg_pool2d(x, output_size):
     """Mean over windows sized so that the output is ``output_size`` (an int, or (h, w); None keeps
-    that side): y = A_h · x · A_wᵀ per channel, with the averaging matrices above; two matrix
-    products, so the backward is theirs (each output's gradient shared among its window)."""
-    if x.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+    that side) of x (N, C, H, W) or one image (C, H, W): y = A_h · x · A_wᵀ per channel, with the
+    averaging matrices above; two matrix products, so the backward is theirs (each output's
+    gradient shared among its window)."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
     check_float_input("adaptive_avg_pool2d", x)
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2 or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
         raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of them "
                          f"(None keeps a side), got {output_size!r}")
-    (h, w), (oh, ow) = x.shape[2:], (int(s) if s is not None else n for s, n in zip(sizes, x.shape[2:]))
+    (h, w), (oh, ow) = x.shape[-2:], (int(s) if s is not None else n for s, n in zip(sizes, x.shape[-2:]))
     if (oh, ow) == (1, 1):
-        return global_avg_pool2d(x, keepdims=True)
-    return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T
+        return batched(global_avg_pool2d, x, keepdims=True)
+    return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T      # (the products broadcast over N, C)
