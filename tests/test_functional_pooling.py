@@ -174,6 +174,7 @@ UNBATCHED = {   # name: (op on one (C, H, W) image or a batch, the parameters it
     "MaxPool2d": lambda: (nn.MaxPool2d(2, ceil_mode=True).double(), []),
     "adaptive_avg_pool2d": lambda: (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), []),
     "AdaptiveAvgPool2d": lambda: (nn.AdaptiveAvgPool2d(1), []),
+    "AdaptiveMaxPool2d": lambda: (nn.AdaptiveMaxPool2d((3, 2)), []),
     "max_unpool2d": lambda: (lambda x: F.max_unpool2d(x, tc.zeros(*x.shape, dtype="int64"), 2), []),
     "AvgPool2d": lambda: (nn.AvgPool2d(3, 1, 1, count_include_pad=False).double(), []),
     "Conv2d": lambda: (lambda m: (m, [m.weight, m.bias]))(nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=1,
@@ -440,3 +441,42 @@ def test_unpooling_the_pooled_maxima_puts_them_back():
 def test_max_unpool_errors_say_what_it_expects(call, message):
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         call()
+
+
+def naive_adaptive_max(x, out):
+    """PyTorch's adaptive windows by its stated rule, each window's maximum and the flat index of its
+    first largest pixel (row by row), one output entry at a time."""
+    (h, w), (oh, ow) = x.shape[2:], out
+    y, where = np.zeros(x.shape[:2] + out), np.zeros(x.shape[:2] + out, dtype=np.int64)
+    for i in range(oh):
+        r0, r1 = int(np.floor(i * h / oh)), int(np.ceil((i + 1) * h / oh))
+        for j in range(ow):
+            q0, q1 = int(np.floor(j * w / ow)), int(np.ceil((j + 1) * w / ow))
+            for n in range(x.shape[0]):
+                for c in range(x.shape[1]):
+                    window = x[n, c, r0:r1, q0:q1]
+                    r, q = np.unravel_index(np.argmax(window), window.shape)
+                    y[n, c, i, j], where[n, c, i, j] = window[r, q], (r0 + r) * w + q0 + q
+    return y, where
+
+
+@given(x=distinct(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 6), st.integers(1, 6))),
+       out=st.tuples(st.integers(1, 7), st.integers(1, 7)))
+def test_adaptive_max_pool_matches_the_windows_by_loops_and_gradchecks(x, out, device):
+    """Outputs larger than the input too (windows of one pixel, repeated: their gradients add up)."""
+    y, where = F.adaptive_max_pool2d(tc.tensor(x, device=device), out, return_indices=True)
+    want_y, want_where = naive_adaptive_max(x, out)
+    np.testing.assert_array_equal(y.numpy(), want_y)
+    np.testing.assert_array_equal(where.numpy(), want_where)
+    assert tc.gradcheck(lambda t: F.adaptive_max_pool2d(t, out), tc.tensor(x, requires_grad=True, device=device))
+    layer = nn.AdaptiveMaxPool2d((out[0], None))
+    assert layer(tc.tensor(x[0], device=device)).shape == (x.shape[1], out[0], x.shape[3])   # one image
+
+
+def test_adaptive_max_pool_checks_its_arguments():
+    with pytest.raises(ValueError, match=r"^adaptive_max_pool2d: expected input \(N, C, H, W\) or \(C, H, W\), got \(5,\)"):
+        F.adaptive_max_pool2d(tc.zeros(5), 2)
+    with pytest.raises(ValueError, match=r"^adaptive_max_pool2d: output_size must be a positive int"):
+        F.adaptive_max_pool2d(tc.zeros(1, 2, 3, 3), (0, 2))
+    with pytest.raises(TypeError, match=r"^AdaptiveMaxPool2d: return_indices must be True or False, got 'yes'"):
+        nn.AdaptiveMaxPool2d(2, return_indices="yes")

@@ -1,5 +1,5 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), MaxUnpool2d, GlobalAvgPool2d and
-AdaptiveAvgPool2d.
+"""Pooling layers: MaxPool2d, AvgPool2d (stride defaults to the kernel), MaxUnpool2d, GlobalAvgPool2d,
+AdaptiveAvgPool2d and AdaptiveMaxPool2d.
 
 MaxPool2d and AvgPool2d take (N, C, H, W) or one image (C, H, W), and PyTorch's arguments in
 PyTorch's order, checked when the layer is built (tinycoat/nn/functional/pooling.py has the math).
@@ -99,6 +99,22 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Maxima over windows sized to give an ``output_size`` map whatever the input's size (PyTorch's
+    layer); with return_indices, (values, where they lie)."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = check_bool(type(self).__name__, "return_indices", return_indices)
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"

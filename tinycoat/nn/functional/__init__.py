@@ -7,7 +7,7 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum of shifted maps
-    pooling.py        max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d
+    pooling.py        max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg/max_pool2d
     padding.py        pad: PyTorch's order of pads (last axis first) for the core op
     resize.py         interpolate: y = R_h x R_wᵀ (nearest, bilinear)
     normalization.py  batch_norm, layer_norm, group_norm: standardize, with the closed-form backward
@@ -29,7 +29,7 @@ from tinycoat.nn.functional.linear import linear  # noqa: F401
 from tinycoat.nn.functional.conv import conv2d  # noqa: F401
 from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
 from tinycoat.nn.functional.pooling import (  # noqa: F401
-    max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d)
+    max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)
 from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.resize import interpolate  # noqa: F401
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm, group_norm  # noqa: F401

@@ -303,15 +303,81 @@ def global_avg_pool2d(x, keepdims=False):
     return x.mean(axis=(2, 3), keepdims=keepdims)  # a core op: its backward spreads g / (H·W)
 
 
-def _window_means(n_in, n_out, like):
-    """The (n_out, n_in) matrix A of PyTorch's adaptive windows: row i averages the inputs from
+def adaptive_windows(n_in, n_out):
+    """PyTorch's adaptive windows along an axis, as (start, stop): window i covers the inputs from
     ⌊i·n_in / n_out⌋ to ⌈(i+1)·n_in / n_out⌉ − 1, so the windows cover the axis (overlapping by
     one where n_out does not divide n_in)."""
+    return [((i * n_in) // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
+
+
+def _window_means(n_in, n_out, like):
+    """The (n_out, n_in) matrix A whose row i averages adaptive window i."""
     a = like.xp.zeros((n_out, n_in), dtype=like.dtype)
-    for i in range(n_out):
-        start, stop = (i * n_in) // n_out, -(-(i + 1) * n_in // n_out)
+    for i, (start, stop) in enumerate(adaptive_windows(n_in, n_out)):
         a[i, start:stop] = 1.0 / (stop - start)
     return Tensor(a)
+
+
+def adaptive_output_size(name, x, output_size):
+    """(h, w) from an int, a pair, or a pair with None (that side kept), checked."""
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2 or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
+        raise ValueError(f"{name}: output_size must be a positive int or a pair of them "
+                         f"(None keeps a side), got {output_size!r}")
+    return tuple(int(s) if s is not None else n for s, n in zip(sizes, x.shape[-2:]))
+
+
+def adaptive_maxima(x, out_hw):
+    """(y, where): the maximum of every adaptive window of x (N, C, H, W), and where it lies, as the
+    flat index r·W + q of its (H, W) plane (the window's first largest pixel, row by row)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    y = xp.empty((n, c) + out_hw, dtype=x.dtype)
+    where = xp.empty((n, c) + out_hw, dtype="int64")
+    for i, (r0, r1) in enumerate(adaptive_windows(h, out_hw[0])):
+        for j, (q0, q1) in enumerate(adaptive_windows(w, out_hw[1])):
+            window = x[:, :, r0:r1, q0:q1].reshape(n, c, -1)
+            k = window.argmax(axis=2)
+            y[:, :, i, j] = window.max(axis=2)
+            where[:, :, i, j] = (r0 + k // (q1 - q0)) * w + q0 + k % (q1 - q0)
+    return y, where
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[..., i, j] = the largest pixel of adaptive window (i, j); its gradient goes to that pixel
+    (windows that overlap can pick the same one: their gradients add)."""
+
+    def forward(self, x, out_hw=(1, 1)):
+        y, self.where = adaptive_maxima(x, out_hw)
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        n, c, h, w = self.x_shape
+        gx = xp.zeros((n, c, h * w), dtype=g.dtype)
+        at = (xp.arange(n)[:, None], xp.arange(c)[None, :])
+        for i in range(g.shape[2]):
+            for j in range(g.shape[3]):        # one window at a time: within it each (n, c) has one pixel
+                gx[at + (self.where[:, :, i, j],)] += g[:, :, i, j]
+        return gx.reshape(self.x_shape)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """Maximum over windows sized so that the output is ``output_size`` (an int, or (h, w); None
+    keeps that side) of x (N, C, H, W) or one image (C, H, W); with return_indices, also where
+    each maximum lies (flat r·W + q, as max_pool2d's)."""
+    name = "adaptive_max_pool2d"
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    check_float_input(name, x)
+    check_bool(name, "return_indices", return_indices)
+    out_hw = adaptive_output_size(name, x, output_size)
+    y = batched(AdaptiveMaxPool2d.apply, x, out_hw=out_hw)
+    if not return_indices:
+        return y
+    _, where = adaptive_maxima(x.data if x.ndim == 4 else x.data[None], out_hw)
+    return y, Tensor(where if x.ndim == 4 else where[0])
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -322,11 +388,7 @@ def adaptive_avg_pool2d(x, output_size):
     if x.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
     check_float_input("adaptive_avg_pool2d", x)
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    if len(sizes) != 2 or not all(s is None or (is_int(s) and s >= 1) for s in sizes):
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or a pair of them "
-                         f"(None keeps a side), got {output_size!r}")
-    (h, w), (oh, ow) = x.shape[-2:], (int(s) if s is not None else n for s, n in zip(sizes, x.shape[-2:]))
+    (h, w), (oh, ow) = x.shape[-2:], adaptive_output_size("adaptive_avg_pool2d", x, output_size)
     if (oh, ow) == (1, 1):
         return batched(global_avg_pool2d, x, keepdims=True)
     return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T      # (the products broadcast over N, C)
