@@ -10,21 +10,34 @@ from strategies import arrays
 
 
 def longhand(layer, query, key, value, hide=None):
-    """NumPy: q, k, v from in_proj's rows, per head softmax(q kᵀ/√d − ∞·hide) v, heads concatenated,
-    out_proj. Batch-first arrays (N, L, E); ``hide`` (N, L, S) True where a query may not look."""
+    """NumPy: q, k, v from in_proj's rows (or q/k/v_proj_weight), bias_k and bias_v appended to the
+    keys and values, a zero key and value appended to each head's (add_zero_attn), per head
+    softmax(q kᵀ/√d − ∞·hide) v, heads concatenated, out_proj. Batch-first arrays (N, L, E);
+    ``hide`` (N, L, S) True where a query may not look (never at an appended key)."""
     e, h = layer.embed_dim, layer.num_heads
     d = e // h
-    w, b = layer.in_proj_weight.numpy(), layer.in_proj_bias.numpy()
-    q, k, v = (x @ w[i * e:(i + 1) * e].T + b[i * e:(i + 1) * e] for i, x in enumerate((query, key, value)))
+    if layer.in_proj_weight is not None:
+        w = [layer.in_proj_weight.numpy()[i * e:(i + 1) * e] for i in range(3)]
+    else:
+        w = [layer.q_proj_weight.numpy(), layer.k_proj_weight.numpy(), layer.v_proj_weight.numpy()]
+    b = layer.in_proj_bias.numpy()
+    q, k, v = (x @ w[i].T + b[i * e:(i + 1) * e] for i, x in enumerate((query, key, value)))
     n, length = query.shape[:2]
+    hide = np.zeros((n, length, key.shape[1]), dtype=bool) if hide is None else np.broadcast_to(hide, (n, length, key.shape[1]))
+    if layer.bias_k is not None:
+        k = np.concatenate([k, np.broadcast_to(layer.bias_k.numpy(), (n, 1, e))], axis=1)
+        v = np.concatenate([v, np.broadcast_to(layer.bias_v.numpy(), (n, 1, e))], axis=1)
+        hide = np.concatenate([hide, np.zeros((n, length, 1), dtype=bool)], axis=2)
+    if layer.add_zero_attn:
+        k, v = (np.concatenate([t, np.zeros((n, 1, e))], axis=1) for t in (k, v))   # zeros in every head's slice
+        hide = np.concatenate([hide, np.zeros((n, length, 1), dtype=bool)], axis=2)
     out = np.zeros((n, length, e))
-    weights = np.zeros((n, h, length, key.shape[1]))
+    weights = np.zeros((n, h, length, k.shape[1]))
     for s in range(n):
         for head in range(h):
             cols = slice(head * d, (head + 1) * d)
             logits = q[s, :, cols] @ k[s, :, cols].T / np.sqrt(d)
-            if hide is not None:
-                logits = np.where(hide[s], -np.inf, logits)
+            logits = np.where(hide[s], -np.inf, logits)
             a = np.exp(logits - logits.max(-1, keepdims=True))
             a /= a.sum(-1, keepdims=True)
             weights[s, head] = a
@@ -140,8 +153,6 @@ def test_pytorchs_names_dropout_and_clear_errors():
     assert list(nn.MultiheadAttention(4, 1, bias=False).state_dict()) == ["in_proj_weight", "out_proj.weight"]
     with pytest.raises(ValueError, match=r"embed_dim \(8\) must be divisible by num_heads \(3\)"):
         nn.MultiheadAttention(8, 3)
-    with pytest.raises(ValueError, match=r"kdim=4, vdim=None"):
-        nn.MultiheadAttention(8, 2, kdim=4)
     with pytest.raises(ValueError, match=r"expected query, key and value \(L, N, E\), or \(L, E\) for one sequence, "
                                          r"with E = 8"):
         layer(tc.randn(3, 2, 6), x, x)
@@ -155,5 +166,45 @@ def test_pytorchs_names_dropout_and_clear_errors():
         layer(x.long(), x, x)
     with pytest.raises(ValueError, match="query holds 2 sequences but key and value 1"):
         layer(x, x[:, :1], x[:, :1])
-    with pytest.raises(TypeError):
-        nn.MultiheadAttention(8, 2, 0.0, True, True)                   # (PyTorch's 5th is add_bias_kv: by name here)
+    assert nn.MultiheadAttention(8, 2, 0.0, True, True).bias_k.shape == (1, 1, 8)    # PyTorch's 5th: add_bias_kv
+    with pytest.raises(TypeError, match="MultiheadAttention: add_zero_attn must be True or False, got 'no'"):
+        nn.MultiheadAttention(8, 2, add_zero_attn="no")
+    with pytest.raises(ValueError, match=r"with E = 8 \(key 4 wide, value 8\) \(key and value of one length\)"):
+        nn.MultiheadAttention(8, 2, kdim=4)(x, x, x)
+
+
+@given(data=st.data(), batch_first=st.booleans())
+def test_other_widths_and_appended_keys_equal_the_longhand(data, batch_first, device):
+    """kdim/vdim (three projection matrices, PyTorch's names), add_bias_kv (a learned key and value
+    after every sequence's) and add_zero_attn (a zero key and value in every head), with masks that
+    hide some of the sequence's own keys but never the appended ones; gradients by finite differences."""
+    heads, d = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    e, kdim, vdim = heads * d, data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    n, length, source = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    options = dict(kdim=kdim, vdim=vdim, add_bias_kv=data.draw(st.booleans()), add_zero_attn=data.draw(st.booleans()))
+    layer = make(e, heads, device, batch_first=batch_first, **options)
+    assert (layer.in_proj_weight is None) == ((kdim, vdim) != (e, e))
+    q, k, v = data.draw(arrays((n, length, e))), data.draw(arrays((n, source, kdim))), data.draw(arrays((n, source, vdim)))
+    hide_keys = data.draw(arrays((n, source), -1, 1)) > 0.3
+    hide_keys[:, 0] = False
+    as_input = ((lambda a: tc.tensor(a, device=device)) if batch_first
+                else (lambda a: tc.tensor(a.transpose(1, 0, 2).copy(), device=device)))
+    y, weights = layer(as_input(q), as_input(k), as_input(v), key_padding_mask=tc.tensor(hide_keys, device=device),
+                       average_attn_weights=False)
+    want_y, want_w = longhand(layer, q, k, v, np.broadcast_to(hide_keys[:, None], (n, length, source)))
+    got = y.detach().numpy() if batch_first else y.detach().numpy().transpose(1, 0, 2)
+    np.testing.assert_allclose(got, want_y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weights.detach().numpy(), want_w, rtol=1e-10, atol=1e-12)
+    assert weights.shape[-1] == source + options["add_bias_kv"] + options["add_zero_attn"]
+    inputs = [tc.tensor(a, requires_grad=True, device=device) for a in (q, k, v)]
+    assert tc.gradcheck(lambda a, b, c: layer(*(t if batch_first else t.transpose(0, 1) for t in (a, b, c)))[0], *inputs)
+
+
+def test_pytorchs_parameter_names_for_the_options():
+    layer = nn.MultiheadAttention(8, 2, 0.0, True, True, True, 4, 6)      # PyTorch's positional order
+    assert list(layer.state_dict()) == ["q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias", "bias_k",
+                                        "bias_v", "out_proj.weight", "out_proj.bias"]
+    assert (layer.k_proj_weight.shape, layer.v_proj_weight.shape, layer.bias_v.shape) == ((8, 4), (8, 6), (1, 1, 8))
+    assert "kdim=4, vdim=6, add_bias_kv=True, add_zero_attn=True" in repr(layer)
+    assert list(nn.MultiheadAttention(8, 2, bias=False, add_bias_kv=True).state_dict()) == [
+        "in_proj_weight", "bias_k", "bias_v", "out_proj.weight"]
