@@ -1,6 +1,6 @@
 """einsum (tinycoat/ops/einsum.py) on equations Hypothesis writes: random indices and sizes, one to
-three operands, indices summed away or kept, some only in one operand, '...' and size-1 axes that
-broadcast. Values against numpy.einsum (on the equation with every axis named and the arrays
+three operands, indices summed away or kept, some only in one operand, some named twice in one
+(a diagonal), '...' and size-1 axes that broadcast. Values against numpy.einsum (on the equation with every axis named and the arrays
 broadcast beforehand), gradients by tc.gradcheck (float64 central differences)."""
 import numpy as np
 import pytest
@@ -18,6 +18,10 @@ def equations(draw):
     count = draw(st.integers(1, 3))
     inputs = [draw(st.permutations(letters).map(lambda p: "".join(p[:draw(st.integers(0, len(p)))])))
               for _ in range(count)]
+    for k, part in enumerate(inputs):          # sometimes an index named twice in one operand: its diagonal
+        if part and draw(st.integers(0, 3)) == 0:
+            at = draw(st.integers(0, len(part)))
+            inputs[k] = part[:at] + draw(st.sampled_from(part)) + part[at:]
     used = sorted(set("".join(inputs)))
     output = "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
     arrays = [draw(hnp.arrays(FLOAT, tuple(sizes[c] for c in s), elements=values(-2, 2))) for s in inputs]
@@ -107,7 +111,8 @@ def test_einsum_with_dots_examples():
 @pytest.mark.parametrize("equation, shapes, message", [
     ("......i->i", [(2, 3)], "at most one '...'"),
     ("...ijk->i", [(2, 3)], "operand 0 has 2 axes, but '...ijk' names 3 .* fewer than 0"),
-    ("ii->i", [(2, 2)], "none twice"),
+    ("ii->ii", [(2, 2)], "the output's none twice"),
+    ("ij,jj->i", [(2, 3), (3, 4)], "operand 1 names index 'j' twice, for axes of sizes 3 and 4: a diagonal needs"),
     ("ij,jk->ik", [(2, 3), (4, 5)], "index 'j' has size 3 in one operand and 4 in operand 1, and neither is 1"),
     ("ij,jk->ik", [(2, 3)], "subscripts for 2 operands, got 1"),
     ("ij->iz", [(2, 3)], "names z, which no operand has"),
@@ -129,3 +134,10 @@ def test_bmm_refuses_what_is_not_two_batches_of_matrices():
 def test_einsum_letters_are_ascii():
     with pytest.raises(ValueError, match="letters a-z, A-Z"):
         tc.einsum("éj->j", tc.zeros(2, 2))
+
+
+def test_an_index_named_twice_reads_the_diagonal(device):
+    m = tc.arange(9.0, device=device).reshape(3, 3)
+    assert tc.einsum("ii->i", m).tolist() == [0.0, 4.0, 8.0]
+    assert tc.einsum("ii", m).item() == 12.0                             # implicit output: the trace
+    assert tc.einsum("bii->b", tc.stack([m, 2 * m])).tolist() == [12.0, 24.0]

@@ -157,3 +157,26 @@ def test_top5_accuracy_reads_as_in_pytorch():
     top5 = logits.topk(5, dim=1).indices
     assert top5.tolist() == [[3, 9, 8, 7, 6], [8, 9, 7, 6, 5]]
     assert (top5 == labels.unsqueeze(1)).any(dim=1).tolist() == [False, True]
+
+
+@given(a=arrays(shapes(min_dims=2, max_dims=4)), data=st.data())
+def test_diagonal_reads_x_i_i_plus_offset_and_its_gradient_goes_back_there(a, data, device):
+    """As numpy.diagonal (the diagonal as the last axis), for offsets past either side too (an empty
+    diagonal), negative dims and the two axes in either order; float64 gradient check."""
+    dim1, dim2 = data.draw(st.lists(st.integers(-a.ndim, a.ndim - 1), min_size=2, max_size=2, unique_by=lambda d: d % a.ndim))
+    offset = data.draw(st.integers(-5, 5))
+    y = tc.diagonal(tc.tensor(a, device=device), offset, dim1, dim2)
+    np.testing.assert_array_equal(y.numpy(), np.diagonal(a, offset, dim1 % a.ndim, dim2 % a.ndim))
+    np.testing.assert_array_equal(tc.tensor(a).diagonal(offset, dim1, dim2).numpy(), y.numpy())
+    x = tc.tensor(a, requires_grad=True, device=device)
+    assert tc.gradcheck(lambda t: tc.diagonal(t, offset, dim1, dim2), x)
+    g = np.arange(1, y.numpy().size + 1, dtype=float).reshape(y.shape)
+    tc.diagonal(x, offset, dim1, dim2).backward(tc.tensor(g, device=device))
+    assert x.grad.numpy().sum() == g.sum() and np.count_nonzero(x.grad.numpy()) == g.size   # each once, on it
+
+
+def test_diagonal_refuses_one_axis_twice_and_a_non_int_offset():
+    with pytest.raises(ValueError, match=r"diagonal: dim1 and dim2 must be two different axes, got 0 and -2 of 2"):
+        tc.diagonal(tc.zeros(2, 2), 0, 0, -2)
+    with pytest.raises(TypeError, match=r"diagonal: offset must be an int, got 1.5"):
+        tc.diagonal(tc.zeros(2, 2), 1.5)

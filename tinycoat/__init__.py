@@ -30,7 +30,7 @@ from tinycoat.ops import (  # noqa: F401
     add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, einsum, maximum, minimum, exp, log, log1p, expm1, sqrt, rsqrt, sin, cos, tanh,
     sigmoid, relu, abs, clip, norm, cumsum,
     reshape, clone, flatten, permute, transpose, split, chunk, concatenate, cat, stack, pad, where,
-    flip, roll, gather, sort, topk, argsort)
+    flip, roll, gather, diagonal, sort, topk, argsort)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 from tinycoat.tensor import function_of as _function_of, randperm  # noqa: F401
 from tinycoat.autograd import set_grad_enabled  # noqa: F401

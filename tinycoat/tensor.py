@@ -705,6 +705,7 @@ class Tensor:
     def where(self, condition, other): return ops.where(condition, self, other)   # (torch's x.where(c, y))
     def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
     def gather(self, dim, index): return ops.gather(self, dim, index)
+    def diagonal(self, offset=0, dim1=0, dim2=1): return ops.diagonal(self, offset, dim1, dim2)
     def sort(self, dim=-1, descending=False, stable=True): return ops.sort(self, dim, descending)
     def argsort(self, dim=-1, descending=False, stable=True): return ops.argsort(self, dim, descending)
     def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)  # noqa: A002

@@ -6,7 +6,7 @@
     reduction.py    sum mean max min var norm prod, and cumsum
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
                     where tril triu, device copies
-    reorder.py      flip roll gather, and sort topk argsort (gather at the sorted places)
+    reorder.py      flip roll gather diagonal, and sort topk argsort (gather at the sorted places)
 """
 from tinycoat.ops.arithmetic import (  # noqa: F401
     add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, maximum, minimum)
@@ -16,4 +16,4 @@ from tinycoat.ops.reduction import sum, mean, max, min, var, norm, prod, cumsum 
 from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
     stack, pad, where, tril, triu, to, compare)
-from tinycoat.ops.reorder import flip, roll, gather, sort, topk, argsort  # noqa: F401
+from tinycoat.ops.reorder import flip, roll, gather, diagonal, sort, topk, argsort  # noqa: F401

@@ -8,6 +8,10 @@ einsum: y is linear in x_k, with the other factors as its coefficients, so
 
 An index that only x_k has was summed away in the forward: every entry along it met ȳ the same
 way, so its gradient is the same all along it (the einsum leaves the index out, then broadcasts).
+
+An index that one operand names twice ("ii->i", "ii" the trace) reads its diagonal: x[i, i]. That
+is taken first, by ``diagonal`` (reorder.py, with its own backward), so that the einsum itself only
+ever meets each index once per operand.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import string
 
 from tinycoat.autograd import Function
 from tinycoat.backend import DeviceError, get_array_module
+from tinycoat.ops.reorder import diagonal
 from tinycoat.ops.shape import _joined
 
 
@@ -57,11 +62,11 @@ def _parse(equation, ndims):
     inputs = left.split(",")
     if len(inputs) != len(ndims):
         raise ValueError(f"einsum: {equation!r} has subscripts for {len(inputs)} operands, got {len(ndims)} operands")
-    for part in inputs + [output]:
+    for part, once in [(part, False) for part in inputs] + [(output, True)]:     # (inputs may repeat an index)
         named = part.replace("...", "", 1)
-        if not all(c in string.ascii_letters for c in named) or len(set(named)) != len(named):
-            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z, none twice (a diagonal "
-                             "is not supported here), and at most one '...'")
+        if not all(c in string.ascii_letters for c in named) or (once and len(set(named)) != len(named)):
+            raise ValueError(f"einsum: in {equation!r}, {part!r} must be letters a-z, A-Z (the output's none "
+                             "twice), and at most one '...'")
     dots = []                                  # how many axes each operand's '...' stands for
     for i, (part, ndim) in enumerate(zip(inputs, ndims)):
         named = len(part) - 3 * ("..." in part)
@@ -85,11 +90,26 @@ def _parse(equation, ndims):
     return tuple(inputs), output
 
 
+def _diagonals(x, subscripts, i):
+    """x with every index it names twice taken along its diagonal ("iij" -> "ji": x[i, i, j], the
+    diagonal as the last axis, where ``diagonal`` puts it), and its subscripts to match."""
+    while len(set(subscripts)) < len(subscripts):
+        c = next(c for c in subscripts if subscripts.count(c) > 1)
+        first = subscripts.index(c)
+        second = subscripts.index(c, first + 1)
+        if x.shape[first] != x.shape[second]:
+            raise ValueError(f"einsum: operand {i} names index {c!r} twice, for axes of sizes {x.shape[first]} and "
+                             f"{x.shape[second]}: a diagonal needs them equal")
+        x = diagonal(x, 0, first, second)
+        subscripts = subscripts[:first] + subscripts[first + 1:second] + subscripts[second + 1:] + c
+    return x, subscripts
+
+
 def einsum(equation, *operands):
     """Sum of products over named indices (torch.einsum / numpy.einsum): ``einsum("ij,jk->ik", a, b)``
     (or the operands as one list), with '...' for unnamed leading or trailing axes. Differentiable in
-    every operand. An index of size 1 in one operand and n in another is broadcast (as in PyTorch); no
-    repeated index within one operand (no diagonal)."""
+    every operand. An index of size 1 in one operand and n in another is broadcast (as in PyTorch); one
+    that an operand names twice reads its diagonal ("ii->i", "ii" the trace)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
@@ -99,6 +119,7 @@ def einsum(equation, *operands):
     if len(devices) > 1:
         raise DeviceError(f"einsum: the operands are on different devices {sorted(devices)}")
     inputs, output = _parse(equation, [x.ndim for x in operands])
+    operands, inputs = zip(*(_diagonals(x, s, i) for i, (x, s) in enumerate(zip(operands, inputs))))
     sizes = {}
     for i, (x, subscripts) in enumerate(zip(operands, inputs)):
         for c, n in zip(subscripts, x.shape):

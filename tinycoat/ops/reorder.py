@@ -1,5 +1,5 @@
 """Ops whose every output entry is one input entry, read from a place the op knows: flip, roll,
-gather, and sort and topk, which are gather at the places argsort finds.
+gather, diagonal, and sort and topk, which are gather at the places argsort finds.
 
 Each backward sends every gradient entry back to the place its entry was read from: flip the
 gradient again, roll it back, or (gather) add it into zeros at the index it was read from; an
@@ -52,6 +52,24 @@ class Gather(Function):
     def backward(self, g):
         gx = get_array_module(g).zeros(self.shape, dtype=g.dtype)
         return backend.scatter_add(gx, self.where, g)      # (add, not assign: an entry read twice)
+
+
+class Diagonal(Function):
+    """y[..., i] = x[..., i, i + offset] over the axes ``axis1``, ``axis2`` (the diagonal last, as in
+    NumPy and PyTorch; offset < 0: below the main one). Backward: each ȳ entry back at its place on
+    the diagonal, zeros off it."""
+
+    def forward(self, x, offset=0, axis1=0, axis2=1):
+        self.shape, self.where = x.shape, (offset, axis1, axis2)
+        return get_array_module(x).diagonal(x, offset, axis1, axis2).copy()      # (NumPy's is read-only)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        offset, axis1, axis2 = self.where
+        gx = xp.zeros(self.shape, dtype=g.dtype)
+        i = xp.arange(g.shape[-1])
+        xp.moveaxis(gx, (axis1, axis2), (-2, -1))[..., i + max(-offset, 0), i + max(offset, 0)] = g   # (a view of gx)
+        return gx
 
 
 def _positions(index, axis):
@@ -115,6 +133,17 @@ def gather(x, dim, index):
     if not all_in_range(index.data, x.shape[axis]):
         raise IndexError(f"gather: index values must lie in [0, {x.shape[axis]}) for axis {axis} of shape {x.shape}")
     return Gather.apply(x, index=index.data, axis=axis)
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The entries x[..., i, i + offset] of the two axes dim1, dim2, as a last axis (torch.diagonal;
+    a copy, where PyTorch's is a view). offset > 0: above the main diagonal, < 0: below."""
+    if not is_int(offset):
+        raise TypeError(f"diagonal: offset must be an int, got {offset!r}")
+    axis1, axis2 = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
+    if axis1 == axis2:
+        raise ValueError(f"diagonal: dim1 and dim2 must be two different axes, got {dim1} and {dim2} of {x.ndim}")
+    return Diagonal.apply(x, offset=int(offset), axis1=axis1, axis2=axis2)
 
 
 def argsort(x, dim=-1, descending=False, stable=True):
