@@ -46,13 +46,13 @@ CATEGORIES = {
     "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
     "matmul": ("MatMul", "Linear", "Einsum"),
     "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
-    "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool"),
+    "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool", "AdaptiveMaxPool2d", "MaxUnpool2d"),
     "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Log1p", "Expm1", "Remainder", "Sin", "Cos", "Softplus", "BinaryCrossEntropy",
                     "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
                     "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To",
-              "Flip", "Roll", "Gather"),
+              "Flip", "Roll", "Gather", "Diagonal"),
     "reduction": ("Sum", "Mean", "Max", "Min", "Var", "Norm", "Cumsum", "Prod"),
 }
 

@@ -175,7 +175,8 @@ UNBATCHED = {   # name: (op on one (C, H, W) image or a batch, the parameters it
     "adaptive_avg_pool2d": lambda: (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), []),
     "AdaptiveAvgPool2d": lambda: (nn.AdaptiveAvgPool2d(1), []),
     "AdaptiveMaxPool2d": lambda: (nn.AdaptiveMaxPool2d((3, 2)), []),
-    "max_unpool2d": lambda: (lambda x: F.max_unpool2d(x, tc.zeros(*x.shape, dtype="int64"), 2), []),
+    "max_unpool2d": lambda: (lambda x: F.max_unpool2d(x, tc.tensor(np.random.default_rng(x.numel()).permutation(
+        4 * x.shape[-2] * x.shape[-1])[:x.shape[-2] * x.shape[-1]].reshape(x.shape[-2:])).expand(*x.shape), 2), []),
     "AvgPool2d": lambda: (nn.AvgPool2d(3, 1, 1, count_include_pad=False).double(), []),
     "Conv2d": lambda: (lambda m: (m, [m.weight, m.bias]))(nn.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=1,
                                                                       dtype="float64")),
@@ -371,16 +372,31 @@ def naive_indices(x, k, stride, padding, ceil_mode, dilation):
     return out
 
 
-@given(case=pool_case(values=distinct, dilated=True))
+def ties_and_minus_inf(shape):
+    """Few values, so windows tie, and −∞ (a masked pixel), so some windows hold nothing else."""
+    return hnp.arrays(np.float64, shape, elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0]))
+
+
+@given(case=pool_case(values=ties_and_minus_inf, dilated=True))
 def test_return_indices_says_where_each_maximum_lies(case, device):
+    """The first largest pixel on ties (its first pixel for a window of −∞ pixels, as PyTorch), −1 for
+    a window with none; the gradient goes exactly where the indices say."""
     x, k, stride, padding, ceil, dilation = case
-    y, indices = F.max_pool2d(tc.tensor(x, device=device), k, stride, padding, dilation, ceil, return_indices=True)
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    y, indices = F.max_pool2d(xt, k, stride, padding, dilation, ceil, return_indices=True)
     assert indices.dtype == tc.int64 and indices.shape == y.shape
     np.testing.assert_array_equal(indices.numpy(), naive_indices(x, k, stride, padding, ceil, dilation))
     found = indices.numpy() >= 0                       # the value at the index is the maximum
     picked = np.take_along_axis(x.reshape(*x.shape[:2], -1), np.maximum(indices.numpy(), 0).reshape(*x.shape[:2], -1),
                                 axis=2).reshape(y.shape)
     np.testing.assert_array_equal(picked[found], y.numpy()[found])
+    upstream = np.arange(1.0, y.numpy().size + 1).reshape(y.shape)
+    y.backward(tc.tensor(upstream, device=device))
+    routed = np.zeros(x.shape[:2] + (x.shape[2] * x.shape[3],))
+    for (n, c, r, q), index in np.ndenumerate(indices.numpy()):
+        if index >= 0:
+            routed[n, c, index] += upstream[n, c, r, q]
+    np.testing.assert_array_equal(xt.grad.numpy(), routed.reshape(x.shape))
     # one image: its own indices, the batch's first
     one, one_indices = F.max_pool2d(tc.tensor(x[0], device=device), k, stride, padding, dilation, ceil, True)
     np.testing.assert_array_equal(one_indices.numpy(), indices.numpy()[0])
@@ -389,7 +405,8 @@ def test_return_indices_says_where_each_maximum_lies(case, device):
 @given(data=st.data())
 def test_max_unpool_puts_each_value_at_its_index_and_gradchecks(data, device):
     """Indices drawn at random, repeats included: where two values name one pixel the output keeps
-    one, and the gradient check (against finite differences) holds the backward to that."""
+    the last (row by row, as PyTorch's CPU loop), and the gradient check (against finite
+    differences) holds the backward to that."""
     n, c, h, w = [data.draw(st.integers(1, 2)) for _ in range(2)] + [data.draw(st.integers(1, 4)) for _ in range(2)]
     k, s = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     size = ((h - 1) * s + k, (w - 1) * s + k)
@@ -401,10 +418,8 @@ def test_max_unpool_puts_each_value_at_its_index_and_gradchecks(data, device):
     for a in range(n):
         for b in range(c):
             plane = y.numpy()[a, b].ravel()
-            for value, index in zip(x[a, b].ravel(), indices[a, b].ravel()):
-                assert plane[index] in x[a, b].ravel()[indices[a, b].ravel() == index]   # one of those given there
-                if (indices[a, b] == index).sum() == 1:
-                    assert plane[index] == value
+            for index in set(indices[a, b].ravel().tolist()):
+                assert plane[index] == x[a, b].ravel()[indices[a, b].ravel() == index][-1]   # the last given there
             assert (np.delete(plane, indices[a, b].ravel()) == 0).all()                   # zeros elsewhere
     assert tc.gradcheck(lambda t: F.max_unpool2d(t, tc.tensor(indices, device=device), k, s), xt)
 
@@ -433,14 +448,19 @@ def test_unpooling_the_pooled_maxima_puts_them_back():
     (lambda: F.max_unpool2d(tc.zeros(1, 1, 2, 2), tc.tensor([[[[0, 1], [2, 16]]]]), 2),
      "max_unpool2d(k=2): indices must lie in [0, 16) for the (4, 4) output, got 0 to 16"),
     (lambda: F.max_unpool2d(tc.zeros(1, 1, 2, 2), tc.zeros(1, 1, 2, 2, dtype="int64"), 2, output_size=(6, 4)),
-     "max_unpool2d(k=2): output_size must be (h, w) or (N, C, h, w) with h, w within the stride (2, 2) of (4, 4) "
-     "(exclusive), got (6, 4)"),
+     "max_unpool2d(k=2): output_size must have h, w within the stride (2, 2) of (4, 4) (exclusive), got (6, 4)"),
     (lambda: F.max_unpool2d(tc.zeros(2, 2), tc.zeros(2, 2, dtype="int64"), 2),
      "max_unpool2d(k=2): expected input (N, C, H, W) or (C, H, W), got (2, 2)"),
 ])
 def test_max_unpool_errors_say_what_it_expects(call, message):
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         call()
+
+
+@pytest.mark.parametrize("output_size", [4, (None, None), "44", (4.7, 4), (1, 4, 4)])
+def test_max_unpool_output_size_is_ints_h_w_or_n_c_h_w(output_size):
+    with pytest.raises(TypeError, match=r"^max_unpool2d\(k=2\): output_size must be \(h, w\) or \(N, C, h, w\), ints, got "):
+        F.max_unpool2d(tc.zeros(1, 1, 2, 2), tc.zeros(1, 1, 2, 2, dtype="int64"), 2, output_size=output_size)
 
 
 def naive_adaptive_max(x, out):

@@ -223,7 +223,8 @@ def test_integer_inputs_are_refused_naming_the_dtype(layer, shape, name, dtype):
     (lambda: nn.AvgPool2d(2, stride=0), ValueError,
      "AvgPool2d: stride must be a positive int or a pair of them, got 0"),
     (lambda: nn.MaxPool2d(2, padding=2), ValueError, "MaxPool2d: padding must be at most half the kernel_size "
-                                                     "(2, 2) (else a window could hold nothing but padding), got 2"),
+                                                     "(2, 2) (PyTorch's rule: more would let a window hold nothing "
+                                                     "but padding), got 2"),
     (lambda: nn.Dropout(1.5), ValueError, "Dropout: p must be a finite number in [0, 1], got 1.5"),
     (lambda: nn.DropPath("0.1"), TypeError, "DropPath: p must be a finite number in [0, 1], got '0.1'"),
 ])

@@ -12,7 +12,7 @@ from tinycoat.fast.blocks import map_blocks
 from tinycoat.fast.layout import empty_like_layout
 from tinycoat.nn.functional import pooling
 from tinycoat.nn.functional.im2col import shifted
-from tinycoat.nn.functional.pooling import overhang, pad_pool, pool_col2im, pool_output_size
+from tinycoat.nn.functional.pooling import first_pixel_slots, overhang, pad_pool, pool_col2im, pool_output_size
 
 
 class MaxPool2d(pooling.MaxPool2d):
@@ -29,6 +29,9 @@ class MaxPool2d(pooling.MaxPool2d):
         # winner[n, c, r, q] = the offset number a·kw + b whose pixel is the maximum
         # (the first one on ties, as in PyTorch): the backward routes g through it.
         self.winner = xp.zeros(y.shape, dtype="uint8" if kh * kw < 256 else "int32")
+        # (as the reference: a window whose pixels are all −∞ names its first pixel, not its padding)
+        first = first_pixel_slots((h, w), kernel, stride, padding, dilation, out_hw, xp)
+        first_ok = first >= 0
 
         def pool_block(x_block, y_block, winner):
             x_pad = pad_pool(x_block, padding, self.extra, value=-float("inf"))
@@ -41,6 +44,7 @@ class MaxPool2d(pooling.MaxPool2d):
                 step *= candidate > y_block
                 winner += step
                 xp.maximum(y_block, candidate, out=y_block)
+            xp.copyto(winner, first, where=(y_block == -float("inf")) & first_ok, casting="unsafe")
         map_blocks(pool_block, x, y, self.winner)
         return y
 

@@ -30,7 +30,7 @@ class MaxPool2d(Module):
                             return_indices=self.return_indices)
 
     def extra_repr(self):
-        return _window_repr(self)
+        return _window_repr(self) + (", return_indices=True" if self.return_indices else "")
 
 
 class AvgPool2d(Module):

@@ -28,7 +28,7 @@ PyTorch's settings, with PyTorch's defaults:
 from __future__ import annotations
 
 from tinycoat.autograd import Function
-from tinycoat.backend import get_array_module
+from tinycoat.backend import DeviceError, get_array_module
 from tinycoat.checks import check_bool, check_float_input, check_pair, is_int
 from tinycoat.nn.functional.conv import batched
 from tinycoat.nn.functional.im2col import col2im, output_size, shifted, span, windows
@@ -96,6 +96,7 @@ def window_divisors(h, w, kernel, stride, padding, out_hw, count_include_pad):
 def window_maxima(x, kernel, stride, padding, ceil_mode=False, dilation=(1, 1)):
     """(y, winner, overhang): the maximum of every window of x (N, C, H, W), the slot a·kw + b of
     the window that holds it (the first one on ties, as in PyTorch), and ceil mode's overhang."""
+    xp = get_array_module(x)
     (kh, kw), (h, w) = kernel, x.shape[2:]
     out_hw = pool_output_size(h, w, kernel, stride, padding, ceil_mode, dilation)
     extra = overhang(h, w, kernel, stride, padding, out_hw, dilation)
@@ -103,7 +104,24 @@ def window_maxima(x, kernel, stride, padding, ceil_mode=False, dilation=(1, 1)):
     patches = windows(x_pad, kernel, stride, dilation)              # (N, C, kh, kw, Ho, Wo)
     n, c, _, _, ho, wo = patches.shape
     patches = patches.reshape(n, c, kh * kw, ho, wo)                # window slot a·kw + b (a copy)
-    return patches.max(axis=2), patches.argmax(axis=2), extra
+    y, winner = patches.max(axis=2), patches.argmax(axis=2)
+    # Pixels that are all −∞ tie with the padding, and argmax may name a padding slot: name the
+    # window's first pixel instead, as PyTorch does (a window with none keeps its slot 0).
+    first = first_pixel_slots((h, w), kernel, stride, padding, dilation, out_hw, xp)
+    return y, xp.where((y == -float("inf")) & (first >= 0), first, winner), extra
+
+
+def first_pixel_slots(hw, kernel, stride, padding, dilation, out_hw, xp):
+    """(Ho, Wo): the slot a·kw + b of each window's first pixel of the input, −1 for a window with
+    none (a dilated one that steps over the input). Along an axis, window r starts at r·s − p and
+    tap a lies at r·s − p + d·a: the first tap at or past 0 is a = ⌈max(0, p − r·s)/d⌉, a pixel if
+    a < k and it lies before the end of the input."""
+    def first(n, k, s, p, d, o):
+        start = xp.arange(o) * s - p
+        a = (xp.maximum(0, -start) + d - 1) // d
+        return xp.where((a < k) & (start + d * a < n), a, -1)
+    rows, cols = (first(*axis) for axis in zip(hw, kernel, stride, padding, dilation, out_hw))
+    return xp.where((rows[:, None] >= 0) & (cols[None, :] >= 0), rows[:, None] * kernel[1] + cols[None, :], -1)
 
 
 class MaxPool2d(Function):
@@ -160,8 +178,8 @@ def pool_arguments(name, kernel_size, stride, padding, ceil_mode):
     stride = kernel if stride is None else check_pair(name, "stride", stride)
     pads = check_pair(name, "padding", padding, positive=False)
     if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
-        raise ValueError(f"{name}: padding must be at most half the kernel_size {kernel} (else a window could "
-                         f"hold nothing but padding), got {padding!r}")
+        raise ValueError(f"{name}: padding must be at most half the kernel_size {kernel} (PyTorch's rule: "
+                         f"more would let a window hold nothing but padding), got {padding!r}")
     check_bool(name, "ceil_mode", ceil_mode)
     return kernel, stride, pads
 
@@ -213,8 +231,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 def max_indices(winner, hw, kernel, stride, padding, dilation):
     """PyTorch's pooling indices: where each window's maximum lies in its image, as the flat index
     row·W + column of its (H, W) plane. Window (r, q) starts at (r·s − p, q·s − p), and its slot
-    a·kw + b lies d·(a, b) further. −1 where the maximum is not a pixel of the input: a dilated
-    window that holds only padding (or one whose pixels are all −∞)."""
+    a·kw + b lies d·(a, b) further. −1 for a window that holds no pixel of the input (a dilated
+    one that steps over it)."""
     xp = get_array_module(winner)
     (h, w), kw, (sh, sw), (ph, pw), (dh, dw) = hw, kernel[1], stride, padding, dilation
     ho, wo = winner.shape[2:]
@@ -241,25 +259,30 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 class MaxUnpool2d(Function):
     """Each value back at the pixel its index names, zeros elsewhere: y[n, c].flat[i[n, c, r, q]] =
     x[n, c, r, q]. Backward: each value's gradient is read back from its pixel, dx = dy.flat[i].
-    Where two values name one pixel, the output keeps one of them and only that one gets the
-    gradient (``kept``), so that the backward is the forward's own derivative."""
+    Where two values name one pixel, the output keeps the last of them (row by row, as PyTorch's
+    CPU loop writes them) and only that one gets the gradient (``kept``): the backward is the
+    forward's own derivative."""
 
     def forward(self, x, indices=None, out_hw=(1, 1)):
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        at = (xp.arange(n)[:, None, None, None], xp.arange(c)[None, :, None, None], indices)   # (n, c, index)
-        # which value each pixel keeps: write every value's own number there, read it back
-        number = xp.arange(x.size).reshape(x.shape)
-        owner = xp.full((n, c, out_hw[0] * out_hw[1]), -1, dtype=number.dtype)
-        owner[at] = number
-        self.kept, self.at = owner[at] == number, at
-        y = xp.zeros((n, c, out_hw[0] * out_hw[1]), dtype=x.dtype)
-        y[tuple(xp.broadcast_to(a, x.shape)[self.kept] for a in at)] = x[self.kept]
+        plane = out_hw[0] * out_hw[1]
+        pixel = (xp.arange(n * c).reshape(n, c, 1, 1) * plane + indices).ravel()   # each value's pixel in y
+        # The last value of each pixel, in an order that does not depend on how a GPU schedules
+        # its writes: sort by pixel, then by the values' own order (one key, as both are unique
+        # together); the last of each run of one pixel is kept.
+        order = xp.argsort(pixel * x.size + xp.arange(x.size))
+        last = xp.ones(x.size, dtype=bool)
+        last[:-1] = pixel[order][1:] != pixel[order][:-1]
+        kept = xp.empty(x.size, dtype=bool)
+        kept[order] = last
+        self.kept, self.pixel = kept.reshape(x.shape), pixel
+        y = xp.zeros(n * c * plane, dtype=x.dtype)
+        y[pixel[kept]] = x.ravel()[kept]
         return y.reshape(n, c, *out_hw)
 
     def backward(self, g):
-        g = g.reshape(g.shape[0], g.shape[1], -1)
-        return g[self.at] * self.kept
+        return g.ravel()[self.pixel].reshape(self.kept.shape) * self.kept
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -278,12 +301,18 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         got = (f"{indices.dtype} {tuple(indices.shape)}" if isinstance(indices, Tensor) else type(indices).__name__)
         raise ValueError(f"{name}: indices must be an integer tensor of the input's shape {tuple(x.shape)} "
                          f"(max_pool2d(..., return_indices=True) gives it), got {got}")
+    if indices.device != x.device:
+        raise DeviceError(f"{name}: indices are on '{indices.device}', the input on '{x.device}': move them together")
     default = [(n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[-2:], stride, padding, kernel)]
-    size = default if output_size is None else [int(v) for v in tuple(output_size)[-2:]]
-    if output_size is not None and (len(tuple(output_size)) not in (2, 4) or not all(
-            d - s < v < d + s for v, d, s in zip(size, default, stride))):
-        raise ValueError(f"{name}: output_size must be (h, w) or (N, C, h, w) with h, w within the stride "
-                         f"{stride} of {tuple(default)} (exclusive), got {output_size!r}")
+    size = default
+    if output_size is not None:
+        if not (isinstance(output_size, (tuple, list)) and len(output_size) in (2, 4)
+                and all(is_int(v) for v in output_size)):
+            raise TypeError(f"{name}: output_size must be (h, w) or (N, C, h, w), ints, got {output_size!r}")
+        size = [int(v) for v in output_size[-2:]]
+        if not all(d - s < v < d + s for v, d, s in zip(size, default, stride)):
+            raise ValueError(f"{name}: output_size must have h, w within the stride {stride} of {tuple(default)} "
+                             f"(exclusive), got {tuple(output_size)}")
     if min(size) < 1:
         raise ValueError(f"{name}: the output would be {tuple(size)}: expected a larger input or output_size")
     xp = get_array_module(indices.data)
