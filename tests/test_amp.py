@@ -57,6 +57,15 @@ def test_conv_and_matmul_follow_the_rule_and_plain_code_does_not(device):
         y = F.conv2d(xt, wt, padding=1).numpy()
     np.testing.assert_allclose(y, expected, rtol=2e-3, atol=2e-3)
     assert y.dtype == np.float32
+    # a grouped convolution: one product per group (3-D operands), under the same rule
+    wg = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
+    x3 = np.concatenate([x, x[:, :1]], axis=1)                                   # 4 channels, 4 groups
+    expected = F.conv2d(tc.tensor(rounded(x3)), tc.tensor(rounded(wg)), padding=1, groups=4).numpy()
+    with tc.amp.autocast():
+        y = F.conv2d(tc.tensor(x3, device=device), tc.tensor(wg, device=device), padding=1, groups=4).numpy()
+    np.testing.assert_allclose(y, expected, rtol=2e-3, atol=2e-3)
+    assert not np.allclose(F.conv2d(tc.tensor(x3), tc.tensor(wg), padding=1, groups=4).numpy(), expected,
+                           rtol=1e-6, atol=0)                                   # (the rounding shows)
 
 
 def test_float64_is_untouched_and_gradcheck_still_holds(device):
