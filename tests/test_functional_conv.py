@@ -247,9 +247,9 @@ def test_padding_same_keeps_the_map_size_and_valid_is_none(kh, kw, h, w, depthwi
 
 @pytest.mark.parametrize("make,message", [
     (lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"), r"padding='same' needs stride 1 \(as in PyTorch\)"),
-    (lambda: nn.DepthwiseConv2d(3, (3, 2), padding="same"), r"padding='same' with the even kernel \(3, 2\)"),
     (lambda: nn.Conv2d(3, 4, 3, padding="full"), r"padding must be an int, a pair, 'same' or 'valid', got 'full'"),
-    (lambda: F.conv2d(tc.randn(1, 3, 4, 4), tc.randn(4, 3, 2, 2), padding="same"), r"^conv2d: padding='same' with"),
+    (lambda: F.conv2d(tc.randn(1, 3, 4, 4), tc.randn(4, 3, 2, 2), padding="same", stride=2),
+     r"^conv2d: padding='same' needs stride 1"),
 ])
 def test_padding_words_that_cannot_be_kept_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
@@ -257,21 +257,22 @@ def test_padding_words_that_cannot_be_kept_are_refused(make, message):
 
 
 @given(k=st.integers(1, 4), d=st.integers(1, 3), h=st.integers(1, 6), depthwise=st.booleans())
-def test_padding_same_with_dilation_pads_half_the_span(k, d, h, depthwise):
-    """'same' pads d·(k − 1)/2 on each side, the half of the span beyond its centre; an even span
-    would need one side more than the other, and is refused naming the span."""
+def test_padding_same_pads_the_span_less_one_the_odd_one_at_the_end(k, d, h, depthwise):
+    """'same' pads s − 1 in all for a kernel of span s = d·(k − 1) + 1: ⌊(s − 1)/2⌋ on each side, and
+    where s is even the odd one at the bottom and right, as PyTorch; the layers as the functions."""
     x = tc.randn(1, 3, h, h + 1, dtype="float64")
     weight = tc.randn(3, 1, k, k, dtype="float64") if depthwise else tc.randn(2, 3, k, k, dtype="float64")
     conv = F.depthwise_conv2d if depthwise else F.conv2d
     span = d * (k - 1) + 1
-    if span % 2 == 0:
-        spans = rf" \(dilation \({d}, {d}\): it spans \({span}, {span}\)\)" if d > 1 else ""
-        with pytest.raises(ValueError, match=rf"even kernel \({k}, {k}\){spans} would need more padding"):
-            conv(x, weight, padding="same", dilation=d)
-        return
     same = conv(x, weight, padding="same", dilation=d)
     assert same.shape[2:] == (h, h + 1)
-    np.testing.assert_array_equal(same.numpy(), conv(x, weight, padding=(span - 1) // 2, dilation=d).numpy())
+    padded = F.pad(x, (0, 1 - span % 2, 0, 1 - span % 2))              # the odd one, at the end
+    np.testing.assert_array_equal(same.numpy(), conv(padded, weight, padding=(span - 1) // 2, dilation=d).numpy())
+    layer = (nn.DepthwiseConv2d(3, k, padding="same", dilation=d, dtype="float64") if depthwise
+             else nn.Conv2d(3, 2, k, padding="same", dilation=d, dtype="float64"))
+    layer.weight.data = weight.data
+    np.testing.assert_array_equal(layer(x).numpy(), conv(x, weight, layer.bias, padding="same", dilation=d).numpy())
+    assert ("p=same" in repr(layer)) == (span % 2 == 0)
 
 
 @pytest.mark.parametrize("call,error,message", [

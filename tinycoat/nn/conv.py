@@ -11,24 +11,28 @@ import math
 
 from tinycoat.checks import check_int, check_pair
 import tinycoat.nn.functional as F
-from tinycoat.nn.functional.conv import check_conv_input, padding_for
+from tinycoat.nn.functional.conv import check_conv_input, pad_at_end, padding_for, same_extra
 from tinycoat.nn.module import Module, uniform_parameter
 
 
 def _check_window(owner, kernel_size, stride, padding, dilation):
     """The kernel, stride, padding and dilation as pairs: kernel, stride and dilation > 0, padding >= 0
-    (or 'same', 'valid')."""
+    (or 'same', 'valid'); and padding='same''s extra row and column at the end (conv.py)."""
     kernel, stride = check_pair(owner, "kernel_size", kernel_size), check_pair(owner, "stride", stride)
     dilation = check_pair(owner, "dilation", dilation)
+    extra = same_extra(padding, kernel, dilation)
     padding = check_pair(owner, "padding", padding_for(owner, padding, kernel, stride, dilation), positive=False)
-    return kernel, stride, padding, dilation
+    return kernel, stride, padding, dilation, extra
 
 
-def _settings(kernel, stride, padding, dilation):
+def _settings(layer):
     def setting(letter, value, default):
         return "" if value == default else f", {letter}={value[0]}" if value[0] == value[1] else f", {letter}={value}"
-    k = f"k={kernel[0]}" if kernel[0] == kernel[1] else f"k={kernel[0]}×{kernel[1]}"
-    return k + setting("s", stride, (1, 1)) + setting("p", padding, (0, 0)) + setting("d", dilation, (1, 1))
+    kh, kw = layer.kernel_size
+    k = f"k={kh}" if kh == kw else f"k={kh}×{kw}"
+    p = ", p=same" if any(layer.same_extra) else setting("p", layer.padding, (0, 0))
+    return k + setting("s", layer.stride, (1, 1)) + p + setting("d", layer.dilation, (1, 1))
+
 
 
 class Conv2d(Module):
@@ -50,21 +54,21 @@ class Conv2d(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                              f"divisible by groups ({groups})")
-        self.kernel_size, self.stride, self.padding, self.dilation = _check_window(name, kernel_size, stride, padding,
-                                                                                   dilation)
+        self.kernel_size, self.stride, self.padding, self.dilation, self.same_extra = _check_window(
+            name, kernel_size, stride, padding, dilation)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(in_channels // groups * kh * kw)
         self.weight = uniform_parameter((out_channels, in_channels // groups, kh, kw), bound, dtype, device)
         self.register_parameter("bias", uniform_parameter((out_channels,), bound, dtype, device) if bias else None)
 
     def forward(self, x):
-        check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels,
-                         self.kernel_size, self.stride, self.padding, self.dilation)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels, self.kernel_size, self.stride,
+                         [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
+        return F.conv2d(pad_at_end(x, self.same_extra), self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def extra_repr(self, bias=True):
-        text = (f"{self.in_channels}→{self.out_channels}, "
-                f"{_settings(self.kernel_size, self.stride, self.padding, self.dilation)}"
+        text = (f"{self.in_channels}→{self.out_channels}, {_settings(self)}"
                 + (f", groups={self.groups}" if self.groups > 1 else ""))
         return text + (", bias=False" if bias and self.bias is None else "")
 
@@ -79,18 +83,19 @@ class DepthwiseConv2d(Module):
         super().__init__()
         name = type(self).__name__
         self.channels = check_int(name, "channels", channels)
-        self.kernel_size, self.stride, self.padding, self.dilation = _check_window(name, kernel_size, stride, padding,
-                                                                                   dilation)
+        self.kernel_size, self.stride, self.padding, self.dilation, self.same_extra = _check_window(
+            name, kernel_size, stride, padding, dilation)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(kh * kw)
         self.weight = uniform_parameter((channels, 1, kh, kw), bound, dtype, device)
         self.register_parameter("bias", uniform_parameter((channels,), bound, dtype, device) if bias else None)
 
     def forward(self, x):
-        check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels,
-                         self.kernel_size, self.stride, self.padding, self.dilation)
-        return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels, self.kernel_size,
+                         self.stride, [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
+        return F.depthwise_conv2d(pad_at_end(x, self.same_extra), self.weight, self.bias, self.stride, self.padding,
+                                  self.dilation)
 
     def extra_repr(self, bias=True):
-        text = f"{self.channels}, {_settings(self.kernel_size, self.stride, self.padding, self.dilation)}"
+        text = f"{self.channels}, {_settings(self)}"
         return text + (", bias=False" if bias and self.bias is None else "")

@@ -39,6 +39,7 @@ from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function
 from tinycoat.checks import check_float_input, check_int, check_pair
 from tinycoat.nn.functional.im2col import col2im, im2col, output_size, pair, span
+from tinycoat.nn.functional.padding import pad
 
 
 class Conv2d(Function):
@@ -76,9 +77,9 @@ class Conv2d(Function):
 
 
 def padding_for(name, padding, kernel, stride, dilation=1):
-    """PyTorch's padding words as numbers: 'valid' is none, 'same' (stride 1) the d·(k − 1)/2 on
-    each side that keeps H×W, for a kernel whose span d·(k − 1) + 1 is odd; a number or pair passes
-    through."""
+    """PyTorch's padding words as numbers: 'valid' is none, 'same' (stride 1) the ⌊(s − 1)/2⌋ on each
+    side that, for a kernel of span s = d·(k − 1) + 1, keeps H×W — with one more row (column) at the
+    end where s is even (``same_extra``), as PyTorch puts it; a number or pair passes through."""
     if not isinstance(padding, str):
         return padding
     if padding == "valid":
@@ -88,12 +89,21 @@ def padding_for(name, padding, kernel, stride, dilation=1):
     (kh, kw), stride = span(kernel, dilation), pair(stride)
     if stride != (1, 1):
         raise ValueError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
-    if kh % 2 == 0 or kw % 2 == 0:
-        raise ValueError(f"{name}: padding='same' with the even kernel {pair(kernel)}"
-                         + (f" (dilation {pair(dilation)}: it spans {(kh, kw)})" if pair(dilation) != (1, 1) else "")
-                         + " would need more padding on one side than the other, which tinycoat does not do: "
-                         "use an odd kernel")
     return (kh - 1) // 2, (kw - 1) // 2
+
+
+def same_extra(padding, kernel, dilation=1):
+    """(rows, columns) that padding='same' adds at the bottom (right) beyond ``padding_for``'s: 1
+    where the span is even, so that the padding, s − 1 in all, is odd; else 0. (0, 0) for any other
+    padding."""
+    if not (isinstance(padding, str) and padding == "same"):
+        return (0, 0)
+    return tuple(1 - s % 2 for s in span(kernel, dilation))
+
+
+def pad_at_end(x, extra):
+    """x with ``extra`` = (rows, columns) of zeros added below and to the right: padding='same''s odd one."""
+    return x if extra == (0, 0) else pad(x, (0, extra[1], 0, extra[0]))
 
 
 def check_conv_input(name, x, in_channels, kernel, stride, padding, dilation=1):
@@ -144,10 +154,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if o % groups:
         raise ValueError(f"conv2d: the weight's {o} output channels do not split into groups={groups} "
                          f"(weight (out, in/groups, kh, kw) = {tuple(weight.shape)})")
+    extra = same_extra(padding, (kh, kw), dilation)
     padding = check_pair("conv2d", "padding", padding_for("conv2d", padding, (kh, kw), stride, dilation),
                          positive=False)
     check_conv_arguments("conv2d", stride, padding, bias, o)
     name = f"conv2d({c_group * groups}→{o}, k={kh}×{kw}" + (f", groups={groups})" if groups > 1 else ")")
-    check_conv_input(name, x, c_group * groups, (kh, kw), stride, padding, dilation)
+    check_conv_input(name, x, c_group * groups, (kh, kw), stride, [p + e for p, e in zip(padding, extra)],
+                     dilation)                                                # (with 'same''s extra: it always fits)
+    x = pad_at_end(x, extra)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return batched(Conv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation, groups=groups)

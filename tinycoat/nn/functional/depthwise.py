@@ -36,7 +36,8 @@ from __future__ import annotations
 from tinycoat.autograd import Function
 from tinycoat.checks import check_pair
 from tinycoat.backend import get_array_module
-from tinycoat.nn.functional.conv import batched, check_conv_arguments, check_conv_input, padding_for
+from tinycoat.nn.functional.conv import (batched, check_conv_arguments, check_conv_input, pad_at_end, padding_for,
+                                         same_extra)
 from tinycoat.nn.functional.im2col import col2im, output_size, pad2d, shifted
 
 
@@ -83,8 +84,11 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     c, _, kh, kw = weight.shape
     name = "depthwise_conv2d"
     stride, dilation = check_pair(name, "stride", stride), check_pair(name, "dilation", dilation)
+    extra = same_extra(padding, (kh, kw), dilation)
     padding = check_pair(name, "padding", padding_for(name, padding, (kh, kw), stride, dilation), positive=False)
     check_conv_arguments(name, stride, padding, bias, c)
-    check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding, dilation)
+    check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride,
+                     [p + e for p, e in zip(padding, extra)], dilation)      # (with 'same''s extra: it always fits)
+    x = pad_at_end(x, extra)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return batched(DepthwiseConv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation)
