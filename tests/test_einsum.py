@@ -81,7 +81,10 @@ def equations_with_dots(draw):
         out_short, out_full = kept[:at] + "..." + kept[at:], kept[:at] + present + kept[at:]
     else:                            # an arrow without '...': PyTorch sums those axes away
         out_short, out_full = kept, kept
-    shapes = [tuple(draw(st.sampled_from([1, sizes[c]])) for c in part) for part in full]
+    shapes = []
+    for part in full:                # (an index named twice in one operand has one size in it: its diagonal's)
+        size = {c: draw(st.sampled_from([1, sizes[c]])) for c in dict.fromkeys(part)}
+        shapes.append(tuple(size[c] for c in part))
     arrays = [draw(hnp.arrays(FLOAT, shape, elements=values(-2, 2))) for shape in shapes]
     widest = {c: max(n for part, shape in zip(full, shapes) for d, n in zip(part, shape) if d == c) for c in letters}
     broadcast = [np.broadcast_to(a, tuple(widest[c] for c in part)) for a, part in zip(arrays, full)]
