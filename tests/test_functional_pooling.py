@@ -174,6 +174,8 @@ UNBATCHED = {   # name: (op on one (C, H, W) image or a batch, the parameters it
     "MaxPool2d": lambda: (nn.MaxPool2d(2, ceil_mode=True).double(), []),
     "adaptive_avg_pool2d": lambda: (lambda x: F.adaptive_avg_pool2d(x, (2, 3)), []),
     "AdaptiveAvgPool2d": lambda: (nn.AdaptiveAvgPool2d(1), []),
+    "GlobalAvgPool2d": lambda: (nn.GlobalAvgPool2d(keepdims=True), []),
+    "global_avg_pool2d": lambda: (lambda x: F.global_avg_pool2d(x), []),
     "AdaptiveMaxPool2d": lambda: (nn.AdaptiveMaxPool2d((3, 2)), []),
     "max_unpool2d": lambda: (lambda x: F.max_unpool2d(x, tc.tensor(np.random.default_rng(x.numel()).permutation(
         4 * x.shape[-2] * x.shape[-1])[:x.shape[-2] * x.shape[-1]].reshape(x.shape[-2:])).expand(*x.shape), 2), []),

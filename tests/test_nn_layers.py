@@ -170,7 +170,7 @@ def test_simple_layers(device):
                                      r"\(2, 2\) \(with padding \(0, 0\)\): expected \(N, C, H, W\) or \(C, H, W\) "
                                      r"with H, W >= 2, 2"),
     (nn.MaxPool2d(2), (2, 3, 4, 4, 1), r"^MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) or \(C, H, W\)"),
-    (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\), got \(2, 3\)"),
+    (nn.GlobalAvgPool2d(), (2, 3), r"^GlobalAvgPool2d: expected input \(N, C, H, W\) or \(C, H, W\), got \(2, 3\)"),
 ])
 def test_shape_errors_name_the_layer_and_the_expected_shape(layer, shape, message):
     with pytest.raises(ValueError, match=message):

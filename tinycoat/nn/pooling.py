@@ -77,15 +77,16 @@ class MaxUnpool2d(Module):
 
 
 class GlobalAvgPool2d(Module):
-    """(N, C, H, W) -> (N, C): the mean of every channel (keepdims=True: (N, C, 1, 1))."""
+    """(N, C, H, W) -> (N, C): the mean of every channel (keepdims=True: (N, C, 1, 1)); one image
+    (C, H, W) -> (C,) or (C, 1, 1)."""
 
     def __init__(self, keepdims=False):
         super().__init__()
-        self.keepdims = keepdims
+        self.keepdims = check_bool(type(self).__name__, "keepdims", keepdims)
 
     def forward(self, x):
-        if x.ndim != 4:
-            raise ValueError(f"GlobalAvgPool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
+        if x.ndim not in (3, 4):
+            raise ValueError(f"GlobalAvgPool2d: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
         return F.global_avg_pool2d(x, keepdims=self.keepdims)
 
 

@@ -326,10 +326,11 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 
 
 def global_avg_pool2d(x, keepdims=False):
-    """Mean over all pixels: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims."""
-    if x.ndim != 4:
-        raise ValueError(f"global_avg_pool2d: expected input (N, C, H, W), got {tuple(x.shape)}")
-    return x.mean(axis=(2, 3), keepdims=keepdims)  # a core op: its backward spreads g / (H·W)
+    """Mean over all pixels: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims; one image (C, H, W)
+    -> (C,) or (C, 1, 1)."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"global_avg_pool2d: expected input (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    return x.mean(axis=(-2, -1), keepdims=keepdims)  # a core op: its backward spreads g / (H·W)
 
 
 def adaptive_windows(n_in, n_out):
@@ -419,5 +420,5 @@ def adaptive_avg_pool2d(x, output_size):
     check_float_input("adaptive_avg_pool2d", x)
     (h, w), (oh, ow) = x.shape[-2:], adaptive_output_size("adaptive_avg_pool2d", x, output_size)
     if (oh, ow) == (1, 1):
-        return batched(global_avg_pool2d, x, keepdims=True)
+        return global_avg_pool2d(x, keepdims=True)
     return _window_means(h, oh, x) @ x @ _window_means(w, ow, x).T      # (the products broadcast over N, C)
