@@ -44,7 +44,9 @@ class MaxPool2d(pooling.MaxPool2d):
                 step *= candidate > y_block
                 winner += step
                 xp.maximum(y_block, candidate, out=y_block)
-            xp.copyto(winner, first, where=(y_block == -float("inf")) & first_ok, casting="unsafe")
+            masked = y_block == -float("inf")
+            if masked.any():                                  # (rare: one pass to find none)
+                xp.copyto(winner, first, where=masked & first_ok, casting="unsafe")
         map_blocks(pool_block, x, y, self.winner)
         return y
 
