@@ -378,3 +378,29 @@ def test_a_grouped_layer_has_pytorchs_weight_and_initialization():
     x = tc.randn(2, 8, 5, 5)
     np.testing.assert_array_equal(layer(x).numpy(),
                                   F.conv2d(x, layer.weight, layer.bias, 1, 1, 1, 2).numpy())
+
+
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 1), "same"])
+def test_padding_mode_pads_with_the_inputs_own_entries_first(padding_mode, padding):
+    """PyTorch's layers: padding_mode pads by F.pad with that mode (all of 'same''s padding too, the odd
+    one at the end), then the convolution pads nothing more; gradients by finite differences."""
+    x = tc.randn(2, 3, 5, 6, dtype="float64", requires_grad=True)
+    conv = nn.Conv2d(3, 4, (3, 2), padding=padding, dilation=(1, 2), padding_mode=padding_mode, dtype="float64")
+    depthwise = nn.DepthwiseConv2d(3, (3, 2), padding=padding, dilation=(1, 2), padding_mode=padding_mode,
+                                   dtype="float64")
+    (ph, pw), (eh, ew) = conv.padding, conv.same_extra
+    padded = F.pad(x, (pw, pw + ew, ph, ph + eh), mode=padding_mode)
+    np.testing.assert_array_equal(conv(x).numpy(), F.conv2d(padded, conv.weight, conv.bias, dilation=(1, 2)).numpy())
+    np.testing.assert_array_equal(depthwise(x).numpy(),
+                                  F.depthwise_conv2d(padded, depthwise.weight, depthwise.bias, dilation=(1, 2)).numpy())
+    assert f"padding_mode={padding_mode}" in repr(conv) and f"padding_mode={padding_mode}" in repr(depthwise)
+    assert tc.gradcheck(lambda t: conv(t), x)
+    if padding == "same":
+        assert conv(x).shape == x.shape[:1] + (4,) + x.shape[2:]
+
+
+def test_an_unknown_padding_mode_is_named():
+    with pytest.raises(ValueError, match=r"^Conv2d: padding_mode must be one of 'zeros', 'reflect', 'replicate', "
+                                         r"'circular', got 'mirror'"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")

@@ -87,8 +87,31 @@ def test_pad_says_what_it_needs():
         F.pad(x, (1, 1, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="negative pads"):
         F.pad(x, (-1, 0))
-    with pytest.raises(ValueError, match="mode='constant'"):
-        F.pad(x, (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="mode must be 'constant', 'reflect', 'replicate' or 'circular', got 'edge'"):
+        F.pad(x, (1, 1), mode="edge")
+    with pytest.raises(ValueError, match=r"mode='reflect' pads with the input's own entries and takes no value"):
+        F.pad(x, (1, 1), mode="reflect", value=0.0)
+    with pytest.raises(ValueError, match=r"mode='reflect' needs pads less than the axis' size; axis 1 has 3 entries"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(ValueError, match=r"mode='circular' needs pads at most the axis' size; axis 0 has 2 entries"):
+        F.pad(x, (0, 0, 0, 3), mode="circular")
+
+
+@given(data=st.data(), mode=st.sampled_from(["reflect", "replicate", "circular"]))
+def test_pad_modes_fill_with_the_inputs_own_entries_as_numpy_pad(data, mode, device):
+    """reflect, replicate, circular are numpy.pad's 'reflect', 'edge', 'wrap'; the gradient of each
+    padded place goes back into the entry it copied (a float64 gradient check)."""
+    x = data.draw(arrays(shapes(min_dims=1, max_dims=4)))
+    axes = data.draw(st.integers(1, x.ndim))
+    limit = {"reflect": lambda n: n - 1, "replicate": lambda n: 3, "circular": lambda n: n}[mode]
+    widths = [(0, 0)] * (x.ndim - axes)
+    for n in x.shape[x.ndim - axes:]:
+        widths.append((data.draw(st.integers(0, min(3, limit(n)))), data.draw(st.integers(0, min(3, limit(n))))))
+    pads = tuple(v for pair in widths[::-1][:axes] for v in pair)            # PyTorch's order: last axis first
+    out = F.pad(tc.tensor(x, device=device), pads, mode=mode)
+    np.testing.assert_array_equal(out.numpy(), np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                                                      "circular": "wrap"}[mode]))
+    assert tc.gradcheck(lambda t: F.pad(t, pads, mode=mode) ** 2, leaf(x, device))
 
 
 @pytest.mark.parametrize("reduction", sorted(REDUCE))

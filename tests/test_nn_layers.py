@@ -72,9 +72,12 @@ def test_layers_take_pytorchs_positional_arguments_or_refuse_them():
     assert nn.Conv2d(3, 6, 3, 1, 1, 1, 3).weight.shape == (6, 1, 3, 3)        # groups in PyTorch's place
     assert nn.BatchNorm2d(2, 1e-5, 0.1, False).weight is None                   # affine in PyTorch's place
     for build in (lambda: nn.Linear(2, 2, True, "cpu"), lambda: nn.BatchNorm2d(2, 1e-5, 0.1, True, True, "cpu"),
-                  lambda: nn.LayerNorm(2, 1e-5, True, False), lambda: nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "cpu")):
+                  lambda: nn.LayerNorm(2, 1e-5, True, False),
+                  lambda: nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "zeros", "cpu")):
         with pytest.raises(TypeError, match="positional argument"):
             build()
+    with pytest.raises(ValueError, match="padding_mode must be one of .* got 'cpu'"):   # PyTorch's 9th: padding_mode
+        nn.Conv2d(2, 2, 1, 1, 0, 1, 1, True, "cpu")
 
 
 @given(data=st.data())

@@ -25,13 +25,34 @@ def _check_window(owner, kernel_size, stride, padding, dilation):
     return kernel, stride, padding, dilation, extra
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _padded(layer, x):
+    """x padded as the layer says, and the padding left to the convolution: with padding_mode 'zeros',
+    only padding='same''s odd row and column now, the rest by the convolution; with 'reflect',
+    'replicate' or 'circular' (PyTorch's), all of it now, from the input's own entries (F.pad)."""
+    (ph, pw), (eh, ew) = layer.padding, layer.same_extra
+    if layer.padding_mode == "zeros":
+        return pad_at_end(x, layer.same_extra), layer.padding
+    return F.pad(x, (pw, pw + ew, ph, ph + eh), mode=layer.padding_mode), (0, 0)
+
+
+def _check_padding_mode(owner, padding_mode):
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"{owner}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                         f"got {padding_mode!r}")
+    return padding_mode
+
+
 def _settings(layer):
     def setting(letter, value, default):
         return "" if value == default else f", {letter}={value[0]}" if value[0] == value[1] else f", {letter}={value}"
     kh, kw = layer.kernel_size
     k = f"k={kh}" if kh == kw else f"k={kh}×{kw}"
     p = ", p=same" if any(layer.same_extra) else setting("p", layer.padding, (0, 0))
-    return k + setting("s", layer.stride, (1, 1)) + p + setting("d", layer.dilation, (1, 1))
+    mode = "" if layer.padding_mode == "zeros" else f", padding_mode={layer.padding_mode}"
+    return k + setting("s", layer.stride, (1, 1)) + p + setting("d", layer.dilation, (1, 1)) + mode
 
 
 
@@ -45,9 +66,10 @@ class Conv2d(Module):
     also ``DepthwiseConv2d``)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, *, dtype=None, device="cpu"):
+                 bias=True, padding_mode="zeros", *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
+        self.padding_mode = _check_padding_mode(name, padding_mode)
         self.in_channels = check_int(name, "in_channels", in_channels)
         self.out_channels = check_int(name, "out_channels", out_channels)
         self.groups = check_int(name, "groups", groups)
@@ -64,8 +86,8 @@ class Conv2d(Module):
     def forward(self, x):
         check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels, self.kernel_size, self.stride,
                          [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
-        return F.conv2d(pad_at_end(x, self.same_extra), self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        x, padding = _padded(self, x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self, bias=True):
         text = (f"{self.in_channels}→{self.out_channels}, {_settings(self)}"
@@ -78,10 +100,11 @@ class DepthwiseConv2d(Module):
     maps or one (C, H, W) image: weight (C, 1, kh, kw), bias (C,). The spatial half of MBConv
     (lesson 05). Its arguments are Conv2d's with in_channels = out_channels = groups = channels."""
 
-    def __init__(self, channels, kernel_size, stride=1, padding=0, dilation=1, bias=True, *, dtype=None,
-                 device="cpu"):
+    def __init__(self, channels, kernel_size, stride=1, padding=0, dilation=1, bias=True, padding_mode="zeros", *,
+                 dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
+        self.padding_mode = _check_padding_mode(name, padding_mode)
         self.channels = check_int(name, "channels", channels)
         self.kernel_size, self.stride, self.padding, self.dilation, self.same_extra = _check_window(
             name, kernel_size, stride, padding, dilation)
@@ -93,8 +116,8 @@ class DepthwiseConv2d(Module):
     def forward(self, x):
         check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels, self.kernel_size,
                          self.stride, [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
-        return F.depthwise_conv2d(pad_at_end(x, self.same_extra), self.weight, self.bias, self.stride, self.padding,
-                                  self.dilation)
+        x, padding = _padded(self, x)
+        return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation)
 
     def extra_repr(self, bias=True):
         text = f"{self.channels}, {_settings(self)}"
