@@ -1,9 +1,12 @@
-"""F.pad: PyTorch's spelling of constant padding, for the core op ``ops.pad``.
+"""F.pad: PyTorch's spelling of padding: constant padding by the core op ``ops.pad``, and the modes
+that fill the border with the input's own entries (reflect, replicate, circular) as a gather.
 
 PyTorch lists the pads from the *last* axis backwards, two numbers per axis:
 ``(left, right)`` pads W, ``(left, right, top, bottom)`` pads W then H, and so on; the axes
 it does not reach are left alone. ``ops.pad`` takes NumPy's form, one (before, after) pair per
-axis from the first; this file only translates (the op's backward crops the border away).
+axis from the first; for a constant this file only translates (the op's backward crops the
+border away). The other modes read every padded place from an entry of the input
+(``border_sources``), so their backward adds each place's gradient into that entry.
 """
 from __future__ import annotations
 
