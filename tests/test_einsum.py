@@ -1,7 +1,8 @@
 """einsum (tinycoat/ops/einsum.py) on equations Hypothesis writes: random indices and sizes, one to
 three operands, indices summed away or kept, some only in one operand, some named twice in one
-(a diagonal), '...' and size-1 axes that broadcast. Values against numpy.einsum (on the equation with every axis named and the arrays
-broadcast beforehand), gradients by tc.gradcheck (float64 central differences)."""
+(a diagonal), '...' and size-1 axes that broadcast. Values against numpy.einsum (on the equation
+with every axis named and the arrays broadcast beforehand), gradients by tc.gradcheck (float64
+central differences)."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st

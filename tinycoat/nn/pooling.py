@@ -122,6 +122,7 @@ class AdaptiveMaxPool2d(Module):
 
 
 def _window_repr(layer):
-    dilation = getattr(layer, "dilation", (1, 1))                   # (max pooling's only)
+    d = getattr(layer, "dilation", (1, 1))                          # (max pooling's only)
     return (f"k={layer.kernel_size[0]}, s={layer.stride[0]}" + (f", p={layer.padding[0]}" if any(layer.padding) else "")
-            + ("" if dilation == (1, 1) else f", d={dilation[0]}" if dilation[0] == dilation[1] else f", d={dilation}") + (", ceil_mode=True" if layer.ceil_mode else ""))
+            + ("" if d == (1, 1) else f", d={d[0]}" if d[0] == d[1] else f", d={d}")
+            + (", ceil_mode=True" if layer.ceil_mode else ""))

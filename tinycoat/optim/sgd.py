@@ -28,7 +28,8 @@ class SGD(Optimizer):
             check_number(type(self).__name__, name, group[name])
         check_number(type(self).__name__, "dampening", group["dampening"], high=1)
         check_bool(type(self).__name__, "maximize", group["maximize"])
-        if check_bool(type(self).__name__, "nesterov", group["nesterov"]) and (group["momentum"] == 0 or group["dampening"] != 0):
+        nesterov = check_bool(type(self).__name__, "nesterov", group["nesterov"])
+        if nesterov and (group["momentum"] == 0 or group["dampening"] != 0):
             raise ValueError(f"{type(self).__name__}: Nesterov momentum needs momentum > 0 and dampening 0")
 
     def step(self):
