@@ -95,6 +95,8 @@ def test_pad_says_what_it_needs():
         F.pad(x, (3, 0), mode="reflect")
     with pytest.raises(ValueError, match=r"mode='circular' needs pads at most the axis' size; axis 0 has 2 entries"):
         F.pad(x, (0, 0, 0, 3), mode="circular")
+    with pytest.raises(ValueError, match=r"mode='replicate' copies the input's own entries, and axis 1 has none"):
+        F.pad(tc.zeros(2, 0), (1, 1), mode="replicate")
 
 
 @given(data=st.data(), mode=st.sampled_from(["reflect", "replicate", "circular"]))

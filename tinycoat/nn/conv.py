@@ -85,7 +85,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         check_conv_input(f"Conv2d({self.extra_repr(bias=False)})", x, self.in_channels, self.kernel_size, self.stride,
-                         [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
+                         self.padding, self.dilation, self.same_extra)
         x, padding = _padded(self, x)
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
@@ -115,7 +115,7 @@ class DepthwiseConv2d(Module):
 
     def forward(self, x):
         check_conv_input(f"DepthwiseConv2d({self.extra_repr(bias=False)})", x, self.channels, self.kernel_size,
-                         self.stride, [p + e for p, e in zip(self.padding, self.same_extra)], self.dilation)
+                         self.stride, self.padding, self.dilation, self.same_extra)
         x, padding = _padded(self, x)
         return F.depthwise_conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation)
 

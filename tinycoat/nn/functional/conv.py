@@ -106,14 +106,15 @@ def pad_at_end(x, extra):
     return x if extra == (0, 0) else pad(x, (0, extra[1], 0, extra[0]))
 
 
-def check_conv_input(name, x, in_channels, kernel, stride, padding, dilation=1):
+def check_conv_input(name, x, in_channels, kernel, stride, padding, dilation=1, extra=(0, 0)):
     """Raise a clear error unless x is (N, in_channels, H, W) or one image (in_channels, H, W), of
-    floats and large enough for the kernel (its span, when dilated)."""
+    floats and large enough for the kernel (its span, when dilated), once padded (``extra``:
+    padding='same''s odd row and column at the end, ``same_extra``)."""
     check_float_input(name, x)
     expected = f"expected input (N, {in_channels}, H, W) or ({in_channels}, H, W)"
     if x.ndim not in (3, 4) or x.shape[-3] != in_channels:
         raise ValueError(f"{name}: {expected}, got {tuple(x.shape)}")
-    ho, wo = output_size(x.shape[-2], x.shape[-1], kernel, stride, padding, dilation)
+    ho, wo = output_size(x.shape[-2] + extra[0], x.shape[-1] + extra[1], kernel, stride, padding, dilation)
     if ho < 1 or wo < 1:
         if pair(dilation) == (1, 1):
             raise ValueError(f"{name}: input {tuple(x.shape)} is too small for kernel {pair(kernel)} with "
@@ -159,8 +160,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          positive=False)
     check_conv_arguments("conv2d", stride, padding, bias, o)
     name = f"conv2d({c_group * groups}→{o}, k={kh}×{kw}" + (f", groups={groups})" if groups > 1 else ")")
-    check_conv_input(name, x, c_group * groups, (kh, kw), stride, [p + e for p, e in zip(padding, extra)],
-                     dilation)                                                # (with 'same''s extra: it always fits)
+    check_conv_input(name, x, c_group * groups, (kh, kw), stride, padding, dilation, extra)
     x = pad_at_end(x, extra)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return batched(Conv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation, groups=groups)

@@ -87,8 +87,8 @@ def depthwise_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     extra = same_extra(padding, (kh, kw), dilation)
     padding = check_pair(name, "padding", padding_for(name, padding, (kh, kw), stride, dilation), positive=False)
     check_conv_arguments(name, stride, padding, bias, c)
-    check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride,
-                     [p + e for p, e in zip(padding, extra)], dilation)      # (with 'same''s extra: it always fits)
+    check_conv_input(f"depthwise_conv2d({c} channels, k={kh}×{kw})", x, c, (kh, kw), stride, padding, dilation,
+                     extra)
     x = pad_at_end(x, extra)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return batched(DepthwiseConv2d.apply, *inputs, stride=stride, padding=padding, dilation=dilation)

@@ -48,8 +48,10 @@ def border_sources(xp, n, before, after, mode, axis):
 
     A gather (index_select), so the backward adds each padded place's gradient into its source."""
     longest = max(before, after)
-    if n == 0 or (mode == "reflect" and longest >= n) or (mode == "circular" and longest > n):
-        most = {"reflect": "less than", "circular": "at most", "replicate": "any, but"}[mode]
+    if n == 0:
+        raise ValueError(f"pad: mode={mode!r} copies the input's own entries, and axis {axis} has none")
+    if (mode == "reflect" and longest >= n) or (mode == "circular" and longest > n):
+        most = "less than" if mode == "reflect" else "at most"
         raise ValueError(f"pad: mode={mode!r} needs pads {most} the axis' size; axis {axis} has {n} entries, "
                          f"pads ({before}, {after})")
     p = xp.arange(-before, n + after)

@@ -320,9 +320,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         raise ValueError(f"{name}: indices must lie in [0, {size[0] * size[1]}) for the {tuple(size)} output, got "
                          f"{int(indices.data.min())} to {int(indices.data.max())}")
     index = xp.asarray(indices.data, dtype="int64")
-    if x.ndim == 3:
-        return MaxUnpool2d.apply(x.unsqueeze(0), indices=index[None], out_hw=tuple(size)).squeeze(0)
-    return MaxUnpool2d.apply(x, indices=index, out_hw=tuple(size))
+    return batched(MaxUnpool2d.apply, x, indices=index if x.ndim == 4 else index[None], out_hw=tuple(size))
 
 
 def global_avg_pool2d(x, keepdims=False):
