@@ -179,9 +179,7 @@ class MPICommunicator:
         self._wait(self.comm.Ibarrier(), "barrier")
 
     def abort(self, code=1):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        self.comm.Abort(code)
+        abort_world(code)
 
 
 class NCCLCommunicator(MPICommunicator):
@@ -246,6 +244,9 @@ def abort_world(code=1):
     if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized():
         sys.stdout.flush()
         sys.stderr.flush()
+        # mpiexec tears the job down at once and may drop output it has not forwarded yet; a
+        # moment first lets it pass on why this rank stops.
+        time.sleep(0.2)
         MPI.COMM_WORLD.Abort(code)
 
 
