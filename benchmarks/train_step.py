@@ -41,7 +41,7 @@ from tinycoat.nn import functional as F
 
 # Function class name → op type. Unlisted classes count as "other".
 CATEGORIES = {
-    "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1", "Unfold", "Fold"),
+    "conv": ("Conv2d", "Conv2dFunction", "Conv", "Im2Col", "Conv1x1", "Unfold", "Fold", "ConvTranspose2d"),
     "depthwise": ("DepthwiseConv2d", "Depthwise"),
     "attention": ("Softmax", "RelativeBias", "RelativeAttention"),
     "matmul": ("MatMul", "Linear", "Einsum"),

@@ -66,6 +66,13 @@ def test_conv_and_matmul_follow_the_rule_and_plain_code_does_not(device):
     np.testing.assert_allclose(y, expected, rtol=2e-3, atol=2e-3)
     assert not np.allclose(F.conv2d(tc.tensor(x3), tc.tensor(wg), padding=1, groups=4).numpy(), expected,
                            rtol=1e-6, atol=0)                                   # (the rounding shows)
+    # the transposed convolution: its stamps are one product, under the same rule
+    v = rng.standard_normal((2, 4, 3, 4)).astype(np.float32)                    # 4 channels back to 3
+    expected = F.conv_transpose2d(tc.tensor(rounded(v)), tc.tensor(rounded(w)), stride=2).numpy()
+    with tc.amp.autocast():
+        y = F.conv_transpose2d(tc.tensor(v, device=device), wt, stride=2).numpy()
+    np.testing.assert_allclose(y, expected, rtol=2e-3, atol=2e-3)
+    assert y.dtype == np.float32
 
 
 def test_float64_is_untouched_and_gradcheck_still_holds(device):

@@ -6,6 +6,7 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     im2col.py         patches as strided views; im2col / col2im (the one in the code base)
     linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product
+    conv_transpose.py conv_transpose2d: conv2d's adjoint, col2im of one product (learnable upsampling)
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum of shifted maps
     pooling.py        max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg/max_pool2d
     padding.py        pad: PyTorch's order of pads (last axis first) for the core op
@@ -27,6 +28,7 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
 from tinycoat.ops import relu, sigmoid, tanh  # noqa: F401  (core primitives, re-exported)
 from tinycoat.nn.functional.linear import linear  # noqa: F401
 from tinycoat.nn.functional.conv import conv2d  # noqa: F401
+from tinycoat.nn.functional.conv_transpose import conv_transpose2d  # noqa: F401
 from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
 from tinycoat.nn.functional.pooling import (  # noqa: F401
     max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)
