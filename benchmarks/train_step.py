@@ -48,7 +48,7 @@ CATEGORIES = {
     "norm": ("BatchNorm", "BatchNormEval", "LayerNorm", "BatchNorm2d", "SyncBatchNorm"),
     "pool": ("MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "MaxPool", "AvgPool", "AdaptiveMaxPool2d", "MaxUnpool2d"),
     "elementwise": ("Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Log1p", "Expm1", "Remainder", "Sin", "Cos", "Softplus", "BinaryCrossEntropy",
-                    "ReLU", "GELU", "GELUTanh", "SiLU", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
+                    "ReLU", "GELU", "GELUTanh", "SiLU", "Hardtanh", "Abs", "Clip", "Where", "Maximum", "Minimum", "DropPath",
                     "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To",

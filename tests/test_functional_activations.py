@@ -1,4 +1,5 @@
-"""erf, gelu, silu, softmax stability, cross_entropy, dropout and drop_path."""
+"""erf, gelu, silu, the piecewise and smooth activations (elu to softshrink, their slopes at the
+kinks as PyTorch's), softmax stability, cross_entropy, dropout and drop_path."""
 import math
 
 import numpy as np
@@ -70,6 +71,121 @@ def test_elu_hardsigmoid_hardswish(x, alpha, device):
     smooth = tc.tensor(np.where(near_a_kink, 1.5, x), requires_grad=True, device=device)   # (moved off them)
     for f in (lambda a: F.elu(a, alpha), F.hardsigmoid, F.hardswish):
         assert tc.gradcheck(f, smooth)
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def numpy_softplus(x):
+    return np.logaddexp(0, x)
+
+
+# name: (tinycoat's function, its definition in NumPy, the kinks where a finite difference fails)
+DEFINITIONS = {
+    "hardtanh": (lambda a: F.hardtanh(a, -1.5, 0.5), lambda x: np.clip(x, -1.5, 0.5), (-1.5, 0.5)),
+    "relu6": (F.relu6, lambda x: np.clip(x, 0, 6), (0, 6)),
+    "celu": (lambda a: F.celu(a, 0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(np.minimum(x, 0) / 0.7)), ()),
+    "selu": (F.selu, lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))), (0,)),
+    "mish": (F.mish, lambda x: x * np.tanh(numpy_softplus(x)), ()),
+    "logsigmoid": (F.logsigmoid, lambda x: -numpy_softplus(-x), ()),
+    "softsign": (F.softsign, lambda x: x / (1 + np.abs(x)), ()),
+    "threshold": (lambda a: F.threshold(a, 0.5, -2.0), lambda x: np.where(x > 0.5, x, -2.0), (0.5,)),
+    "tanhshrink": (F.tanhshrink, lambda x: x - np.tanh(x), ()),
+    "hardshrink": (lambda a: F.hardshrink(a, 0.7), lambda x: np.where(np.abs(x) > 0.7, x, 0), (-0.7, 0.7)),
+    "softshrink": (lambda a: F.softshrink(a, 0.7),
+                   lambda x: np.where(x > 0.7, x - 0.7, np.where(x < -0.7, x + 0.7, 0)), (-0.7, 0.7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+@given(x=arrays(shapes(), -8.0, 8.0))
+def test_activations_meet_their_definitions_and_gradcheck(name, x, device):
+    """Each against NumPy from its definition; gradchecked with entries moved off its kinks (a finite
+    difference across a kink measures neither side's slope)."""
+    function, definition, kinks = DEFINITIONS[name]
+    xt = tc.tensor(x, device=device)
+    np.testing.assert_allclose(function(xt).numpy(), definition(x), rtol=1e-12, atol=1e-15)
+    near_a_kink = np.zeros(x.shape, bool)
+    for k in kinks:
+        near_a_kink |= np.abs(x - k) < 1e-2
+    assert tc.gradcheck(function, tc.tensor(np.where(near_a_kink, 0.3, x), requires_grad=True, device=device))
+
+
+def test_slopes_at_the_kinks_are_pytorchs(device):
+    """At a kink itself, the slope PyTorch takes: hardtanh (so relu6 and hardsigmoid) 0 at both ends,
+    hardswish 0 at −3 and 1 at 3, the shrinks 0 at ±λ, threshold 0 at t, prelu a at 0."""
+    def slopes(function, points):
+        x = tc.tensor(points, dtype="float64", requires_grad=True, device=device)
+        function(x).sum().backward()
+        return x.grad.tolist()
+    assert slopes(F.hardtanh, [-1.0, 1.0, 0.0]) == [0.0, 0.0, 1.0]
+    assert slopes(F.relu6, [0.0, 6.0, 3.0]) == [0.0, 0.0, 1.0]
+    assert slopes(F.hardsigmoid, [-3.0, 3.0, 0.0]) == [0.0, 0.0, 1 / 6]
+    assert slopes(F.hardswish, [-3.0, 3.0, 0.0]) == [0.0, 1.0, 0.5]
+    assert slopes(F.hardshrink, [-0.5, 0.5, 0.6]) == [0.0, 0.0, 1.0]
+    assert slopes(F.softshrink, [-0.5, 0.5, 0.0, -0.6]) == [0.0, 0.0, 0.0, 1.0]
+    assert slopes(lambda a: F.threshold(a, 1.0, 5.0), [1.0, 1.5]) == [0.0, 1.0]
+    assert slopes(lambda a: F.prelu(a, tc.tensor([0.25], dtype="float64", device=device)),
+                  [0.0, 1.0, -1.0]) == [0.25, 1.0, 0.25]
+
+
+@given(data=st.data())
+def test_prelu_learns_a_slope_per_channel(data, device):
+    """x for x > 0, else a_c·x with a_c the slope of x's channel (axis 1), or one slope for all;
+    gradchecked for x and the slopes."""
+    shape = data.draw(shapes(min_dims=1, max_dims=4))
+    channels = shape[1] if len(shape) >= 2 and data.draw(st.booleans()) else 1
+    x, a = data.draw(arrays(shape)), data.draw(arrays((channels,)))
+    slope = a.reshape((-1,) + (1,) * (len(shape) - 2)) if channels > 1 else a
+    xt, at = (tc.tensor(v, requires_grad=True, device=device) for v in (np.where(np.abs(x) < 1e-2, 0.3, x), a))
+    np.testing.assert_allclose(F.prelu(xt, at).numpy(), np.where(xt.numpy() > 0, xt.numpy(), slope * xt.numpy()),
+                               rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(F.prelu, xt, at)
+
+
+@given(data=st.data())
+def test_glu_gates_one_half_by_the_other(data, device):
+    shape = list(data.draw(shapes(min_dims=1, max_dims=3)))
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    shape[dim] *= 2
+    x = data.draw(arrays(tuple(shape)))
+    a, b = np.split(x, 2, axis=dim)
+    xt = tc.tensor(x, requires_grad=True, device=device)
+    np.testing.assert_allclose(F.glu(xt, dim).numpy(), a / (1 + np.exp(-b)), rtol=1e-12, atol=1e-15)
+    assert tc.gradcheck(lambda t: F.glu(t, dim), xt)
+
+
+def test_the_activation_layers_and_their_errors(device):
+    x = tc.tensor([[-7.0, -1.0, 0.5, 7.0]], device=device)
+    assert tc.nn.ReLU6()(x).tolist() == [[0.0, 0.0, 0.5, 6.0]] and repr(tc.nn.ReLU6()) == "ReLU6()"
+    assert tc.nn.Hardtanh(-2, 2)(x).tolist() == [[-2.0, -1.0, 0.5, 2.0]]
+    assert repr(tc.nn.Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    prelu = tc.nn.PReLU(4, init=0.1, device=device)
+    assert [p.shape for p in prelu.parameters()] == [(4,)] and repr(prelu) == "PReLU(num_parameters=4)"
+    np.testing.assert_allclose(prelu(x).numpy(), [[-0.7, -0.1, 0.5, 7.0]], rtol=1e-6)
+    prelu(x).sum().backward()
+    np.testing.assert_allclose(prelu.weight.grad.numpy(), [-7.0, -1.0, 0.0, 0.0])
+    for layer, function in [
+            (tc.nn.SELU(), F.selu), (tc.nn.Mish(), F.mish), (tc.nn.LogSigmoid(), F.logsigmoid),
+            (tc.nn.Softsign(), F.softsign), (tc.nn.Tanhshrink(), F.tanhshrink), (tc.nn.CELU(0.5), lambda a: F.celu(a, .5)),
+            (tc.nn.Softshrink(1), lambda a: F.softshrink(a, 1)), (tc.nn.Hardshrink(1), lambda a: F.hardshrink(a, 1)),
+            (tc.nn.Threshold(0, -1), lambda a: F.threshold(a, 0, -1)), (tc.nn.GLU(1), lambda a: F.glu(a, 1))]:
+        np.testing.assert_array_equal(layer(x).numpy(), function(x).numpy())
+    assert repr(tc.nn.Softshrink()) == "Softshrink(0.5)" and repr(tc.nn.CELU()) == "CELU(alpha=1.0)"
+    assert F.logsigmoid(tc.tensor([-1e4, 1e4], device=device)).tolist() == [-1e4, 0.0]     # no overflow
+    for call, message in [
+            (lambda: F.hardtanh(x, 1.0, 1.0), r"^hardtanh: min_val must be below max_val, got 1.0 and 1.0"),
+            (lambda: tc.nn.Hardtanh(2, -2), r"^Hardtanh: min_val must be below max_val"),
+            (lambda: F.glu(tc.zeros(2, 3), 1), r"^glu: x's dim 1 must have an even size, to be halved; got \(2, 3\)"),
+            (lambda: F.prelu(tc.zeros(2, 3, 4), tc.zeros(4)),
+             r"^prelu: weight must be \(1,\) or \(channels,\) = \(3,\) for input \(2, 3, 4\), got \(4,\)"),
+            (lambda: F.celu(x, 0.0), r"^celu: alpha must not be 0"),
+            (lambda: tc.nn.Softshrink(-1), r"^Softshrink: lambd must be >= 0, got -1")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    for function in (F.relu6, F.hardtanh, F.mish, F.selu, F.logsigmoid, F.softsign, F.tanhshrink, F.softshrink,
+                     F.hardshrink, F.celu, lambda a: F.glu(a, 1), lambda a: F.prelu(a, tc.ones(4))):
+        assert function(tc.randn(2, 4, device=device)).dtype == tc.float32
 
 
 def test_elu_far_out_and_the_layers(device):

@@ -7,7 +7,8 @@
     norm.py            BatchNorm2d, BatchNorm1d, LayerNorm, GroupNorm
     pooling.py         MaxPool2d, MaxUnpool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
     activation.py      GELU, SiLU, ReLU, LeakyReLU, ELU, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softplus, Softmax,
-                       LogSoftmax, Dropout, DropPath
+                       LogSoftmax, Dropout, DropPath, Hardtanh, ReLU6, PReLU (a learned slope), CELU, SELU, Mish,
+                       LogSigmoid, Softsign, GLU, Threshold, Tanhshrink, Hardshrink, Softshrink
     loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss,
                        BCEWithLogitsLoss, BCELoss
     resize.py          Upsample
@@ -29,7 +30,8 @@ from tinycoat.nn.pooling import (MaxPool2d, MaxUnpool2d, AvgPool2d, GlobalAvgPoo
                                  AdaptiveMaxPool2d)
 from tinycoat.nn.activation import (  # noqa: F401
     GELU, SiLU, ReLU, LeakyReLU, ELU, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax,
-    Dropout, DropPath)
+    Dropout, DropPath, Hardtanh, ReLU6, PReLU, CELU, SELU, Mish, LogSigmoid, Softsign, GLU, Threshold, Tanhshrink,
+    Hardshrink, Softshrink)
 from tinycoat.nn.loss import (  # noqa: F401
     CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss, BCEWithLogitsLoss, BCELoss)
 from tinycoat.nn.resize import Upsample  # noqa: F401

@@ -1,9 +1,10 @@
-"""Parameter-free element-wise layers: activations, dropout and drop-path."""
+"""Element-wise layers: activations (PReLU alone learns a parameter), dropout and drop-path."""
 from __future__ import annotations
 
 import tinycoat.nn.functional as F
-from tinycoat.checks import check_number
-from tinycoat.nn.module import Module
+from tinycoat.checks import check_int, check_number
+from tinycoat.nn.module import Module, Parameter
+from tinycoat.tensor import full
 
 
 class GELU(Module):
@@ -163,3 +164,153 @@ class LogSoftmax(Softmax):
 
     def forward(self, x):
         return F.log_softmax(x, axis=self.dim)
+
+
+class Hardtanh(Module):
+    """x clamped to [min_val, max_val]."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):     # (inplace: no effect here)
+        super().__init__()
+        if not min_val < max_val:
+            raise ValueError(f"{type(self).__name__}: min_val must be below max_val, got {min_val!r} and {max_val!r}")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6) (MobileNetV2's)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self):
+        return ""
+
+
+class PReLU(Module):
+    """x for x > 0, else a·x, with the slope a learned: one for all channels (num_parameters=1) or
+    one per channel (num_parameters = C, the input's axis 1), starting at ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, *, dtype=None, device="cpu"):
+        super().__init__()
+        self.num_parameters = check_int("PReLU", "num_parameters", num_parameters)
+        self.weight = Parameter(full((self.num_parameters,), float(init), dtype=dtype, device=device))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class CELU(Module):
+    """x for x > 0, else α(e^{x/α} − 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha must not be 0 (it divides x)")
+        self.alpha = alpha
+
+    def forward(self, x):
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class GLU(Module):
+    """a ⊙ σ(b), a and b the halves of x along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """x for x > threshold, else value."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value = threshold, value
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}"
+
+
+class Hardshrink(Module):
+    """x for |x| > λ, else 0."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x moved λ toward 0, stopping at 0."""
+
+    def __init__(self, lambd=0.5):
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
+        super().__init__(lambd)
+
+    def forward(self, x):
+        return F.softshrink(x, self.lambd)
+
+
+class SELU(Module):
+    """λ · elu(x, α), SELU's fixed λ and α."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, x):
+        return F.selu(x)
+
+
+class Mish(SELU):
+    """x · tanh(softplus(x))."""
+
+    def forward(self, x):
+        return F.mish(x)
+
+
+class LogSigmoid(Module):
+    """log σ(x)."""
+
+    def forward(self, x):
+        return F.logsigmoid(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x):
+        return F.softsign(x)
+
+
+class Tanhshrink(Module):
+    """x − tanh(x)."""
+
+    def forward(self, x):
+        return F.tanhshrink(x)

@@ -13,8 +13,9 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     resize.py         interpolate: y = R_h x R_wᵀ (nearest, bilinear)
     normalization.py  batch_norm, layer_norm, group_norm: standardize, with the closed-form backward
     erf.py            erf / erfc for arrays (NumPy has none)
-    activations.py    gelu (exact or tanh), silu, leaky_relu, elu, hardsigmoid, hardswish, softplus, normalize;
-                      relu, sigmoid, tanh are core ops
+    activations.py    gelu (exact or tanh), silu, leaky_relu, elu, celu, selu, prelu, hardtanh, relu6,
+                      hardsigmoid, hardswish, softplus, mish, logsigmoid, softsign, glu, threshold,
+                      tanhshrink, hardshrink, softshrink, normalize; relu, sigmoid, tanh are core ops
     softmax.py        softmax, log_softmax (numerically stable)
     channel_scale.py  scale_channels: x ⊙ s per channel (squeeze-excitation's gate)
     loss.py           cross_entropy (integer or soft targets, label smoothing), nll_loss, one_hot
@@ -36,7 +37,8 @@ from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.resize import interpolate  # noqa: F401
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm, group_norm  # noqa: F401
 from tinycoat.nn.functional.activations import (  # noqa: F401
-    gelu, silu, leaky_relu, elu, hardsigmoid, hardswish, softplus, normalize)
+    gelu, silu, leaky_relu, elu, celu, selu, prelu, hardtanh, relu6, hardsigmoid, hardswish, softplus, mish,
+    logsigmoid, softsign, glu, threshold, tanhshrink, hardshrink, softshrink, normalize)
 from tinycoat.nn.functional.softmax import softmax, log_softmax  # noqa: F401
 from tinycoat.nn.functional.channel_scale import scale_channels  # noqa: F401
 from tinycoat.nn.functional.loss import cross_entropy, nll_loss, one_hot  # noqa: F401

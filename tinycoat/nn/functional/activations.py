@@ -19,10 +19,18 @@ own file (softmax.py). They are re-exported from ``tinycoat.nn.functional``. Wri
 primitives (so their backward is autograd's):
 
     leaky_relu(x) = x for x > 0, else a·x        normalize(x) = x / max(‖x‖, ε)
-    elu(x) = x for x > 0, else α(eˣ − 1)          hardsigmoid(x) = clamp(x/6 + ½, 0, 1)
-    hardswish(x) = x · hardsigmoid(x)             (MobileNetV3's cheap σ and SiLU: no exp)
+    elu(x) = x for x > 0, else α(eˣ − 1)          celu(x) = x for x > 0, else α(e^{x/α} − 1)
+    selu(x) = λ · elu(x, α)  (λ, α fixed: activations that keep mean 0 and variance 1)
+    hardswish(x) = x · hardsigmoid(x)             (MobileNetV3's cheap SiLU: no exp)
+    prelu(x) = x for x > 0, else a_c·x (a learned slope per channel)
+    mish(x) = x · tanh(softplus(x))              logsigmoid(x) = −softplus(−x)
+    softsign(x) = x / (1 + |x|)                   glu(x) = a ⊙ σ(b), x's halves a, b along dim
+    threshold(x) = x for x > t, else v            tanhshrink(x) = x − tanh(x)
+    hardshrink(x) = x for |x| > λ, else 0         softshrink(x) = x ∓ λ for |x| > λ, else 0
 
-and softplus(x) = log(1 + eˣ), whose derivative is σ(x), as a Function of its own.
+hardtanh (clamp to [min, max]) is a Function: PyTorch's slope at min and max themselves is 0 (a
+clamp's is 1), and relu6 (MobileNetV2's, where MBConv comes from) and hardsigmoid = hardtanh(x/6 +
+½, 0, 1) are made of it. softplus(x) = log(1 + eˣ), whose derivative is σ(x), is one too.
 """
 from __future__ import annotations
 
@@ -102,15 +110,117 @@ def elu(x, alpha=1.0):
     return where(x > 0, x, alpha * clip(x, None, 0.0).expm1())
 
 
+class Hardtanh(Function):
+    """clamp(x, lo, hi), with slope 1 strictly between lo and hi and 0 elsewhere (at lo and hi too)."""
+
+    def forward(self, x, lo=-1.0, hi=1.0):
+        self.inside = (x > lo) & (x < hi)
+        return get_array_module(x).clip(x, lo, hi)
+
+    def backward(self, g):
+        return g * self.inside
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """x clamped to [min_val, max_val] (slope 0 at the ends, as PyTorch's)."""
+    if not min_val < max_val:
+        raise ValueError(f"hardtanh: min_val must be below max_val, got {min_val!r} and {max_val!r}")
+    return Hardtanh.apply(_float(x), lo=float(min_val), hi=float(max_val))
+
+
+def relu6(x):
+    """min(max(x, 0), 6): MobileNetV2's bounded ReLU."""
+    return hardtanh(x, 0.0, 6.0)
+
+
 def hardsigmoid(x):
-    """clamp(x/6 + ½, 0, 1): σ's shape from three straight pieces (slope 1/6 on (−3, 3))."""
-    return clip(_float(x) * (1 / 6) + 0.5, 0.0, 1.0)
+    """clamp(x/6 + ½, 0, 1): σ's shape from three straight pieces (slope 1/6 on (−3, 3), 0 at ±3)."""
+    return hardtanh(_float(x) * (1 / 6) + 0.5, 0.0, 1.0)
 
 
 def hardswish(x):
-    """x · hardsigmoid(x): 0 below −3, x above 3, x(x + 3)/6 between."""
+    """x · hardsigmoid(x): 0 below −3, x above 3, x(x + 3)/6 between (slopes 0 and 1 at −3 and 3)."""
     x = _float(x)
     return x * hardsigmoid(x)
+
+
+def celu(x, alpha=1.0):
+    """x where x > 0, else α(e^{x/α} − 1): ELU scaled so that its slope is 1 at 0 from both sides."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides x)")
+    x = _float(x)
+    return where(x > 0, x, alpha * (clip(x, None, 0.0) * (1 / alpha)).expm1())
+
+
+# SELU's constants (Klambauer et al. 2017): the fixed point of mean 0, variance 1 for normal inputs
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """λ · elu(x, α) with SELU's fixed α and λ."""
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def prelu(x, weight):
+    """x where x > 0, else a·x, with ``weight`` a (one slope) or (C,) (one per channel, axis 1)."""
+    if weight.ndim != 1 or (weight.shape[0] != 1 and (x.ndim < 2 or weight.shape[0] != x.shape[1])):
+        channels = f"{x.shape[1]}" if x.ndim >= 2 else "1 (no channel axis)"
+        raise ValueError(f"prelu: weight must be (1,) or (channels,) = ({channels},) for input {tuple(x.shape)}, "
+                         f"got {tuple(weight.shape)}")
+    x = _float(x)
+    slope = weight.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim >= 2 and weight.shape[0] > 1 else weight
+    return where(x > 0, x, x * slope)
+
+
+def mish(x):
+    """x · tanh(softplus(x)) (Misra 2019): smooth, unbounded above, a small dip below 0."""
+    x = _float(x)
+    return x * softplus(x).tanh()
+
+
+def logsigmoid(x):
+    """log σ(x) = −softplus(−x), with no overflow for large |x|."""
+    return -softplus(-_float(x))
+
+
+def softsign(x):
+    """x / (1 + |x|): tanh's shape, approached polynomially."""
+    x = _float(x)
+    return x / (x.abs() + 1.0)
+
+
+def glu(x, dim=-1):
+    """The gated linear unit: a ⊙ σ(b), a and b the first and second halves of x along ``dim``."""
+    if x.shape[dim] % 2:
+        raise ValueError(f"glu: x's dim {dim} must have an even size, to be halved; got {tuple(x.shape)}")
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def threshold(x, threshold, value):  # noqa: A002 - PyTorch's name
+    """x where x > threshold, else value."""
+    x = _float(x)
+    return where(x > threshold, x, value)
+
+
+def tanhshrink(x):
+    """x − tanh(x)."""
+    x = _float(x)
+    return x - x.tanh()
+
+
+def hardshrink(x, lambd=0.5):
+    """x where |x| > λ, else 0."""
+    x = _float(x)
+    return where(x.abs() > lambd, x, 0.0)
+
+
+def softshrink(x, lambd=0.5):
+    """x − λ above λ, x + λ below −λ, else 0: x moved λ toward 0, stopping at 0."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd!r}")
+    x = _float(x)
+    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
 
 
 class Softplus(Function):
