@@ -1,5 +1,5 @@
-"""batch_norm, layer_norm and group_norm: forward against NumPy, running statistics, float64 gradient
-checks."""
+"""batch_norm, layer_norm, group_norm and instance_norm: forward against NumPy, running statistics,
+float64 gradient checks."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -166,3 +166,61 @@ def test_group_norm_refuses_groups_that_do_not_divide_the_channels():
         F.group_norm(tc.zeros(2, 6, 3), 4)
     with pytest.raises(ValueError, match=r"group_norm: weight must have shape \(6,\)"):
         F.group_norm(tc.zeros(2, 6, 3), 3, tc.ones(3))
+
+
+@given(x=arrays(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)).filter(
+    lambda s: s[2] * s[3] >= 2)), momentum=st.sampled_from([0.1, 0.5]), data=st.data())
+def test_instance_norm_standardizes_each_map_and_averages_the_samples_statistics(x, momentum, data, device):
+    """Each (n, c) map over its own pixels, then γ, β per channel; the running statistics move toward
+    the N samples' average mean and unbiased variance; gradchecked for x, γ and β."""
+    n, c = x.shape[:2]
+    w, b = data.draw(arrays((c,))), data.draw(arrays((c,)))
+    rm0, rv0 = data.draw(arrays((c,))), data.draw(positive((c,)))
+    rm, rv = t64(rm0.copy(), device), t64(rv0.copy(), device)          # updated in place
+    y = F.instance_norm(t64(x, device), rm, rv, t64(w, device), t64(b, device), momentum=momentum)
+    mean, var = x.mean((2, 3), keepdims=True), x.var((2, 3), keepdims=True)
+    np.testing.assert_allclose(y.numpy(), (x - mean) / np.sqrt(var + EPS) * w.reshape(1, c, 1, 1) + b.reshape(1, c, 1, 1),
+                               rtol=1e-9, atol=1e-9)
+    m = x.shape[2] * x.shape[3]
+    scale = 1e-12 * max(np.abs(x).max(), np.abs(rm0).max(), 1e-300)
+    np.testing.assert_allclose(rm.numpy(), (1 - momentum) * rm0 + momentum * mean.mean((0, 2, 3)), rtol=1e-12, atol=scale)
+    np.testing.assert_allclose(rv.numpy(), (1 - momentum) * rv0 + momentum * var.mean((0, 2, 3)) * m / (m - 1), rtol=1e-12)
+    assert tc.gradcheck(lambda a, k, s: F.instance_norm(a, weight=k, bias=s), t64(x, device, True), t64(w, device, True),
+                        t64(b, device, True))
+    # the running statistics in place of the input's: a fixed affine map per channel
+    fixed = F.instance_norm(t64(x, device), rm, rv, use_input_stats=False).numpy()
+    np.testing.assert_allclose(fixed, (x - rm.numpy().reshape(1, c, 1, 1)) / np.sqrt(rv.numpy().reshape(1, c, 1, 1) + EPS),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_instance_norm_layers_follow_pytorchs_defaults(device):
+    """No γ, β and no running statistics unless asked (the input's own in eval too); one unbatched
+    sample is a batch of one; with track_running_stats, eval uses them; num_batches_tracked stays 0
+    and momentum=None leaves the statistics alone (as PyTorch's)."""
+    x = tc.randn(2, 3, 4, 5, dtype="float64", device=device) * 3 + 1
+    plain = tc.nn.InstanceNorm2d(3)
+    assert list(plain.state_dict()) == [] and repr(plain) == ("InstanceNorm2d(3, eps=1e-05, momentum=0.1, "
+                                                              "affine=False, track_running_stats=False)")
+    np.testing.assert_array_equal(plain.eval()(x).numpy(), F.instance_norm(x).numpy())
+    np.testing.assert_allclose(plain(x[1]).numpy(), F.instance_norm(x).numpy()[1], rtol=1e-12, atol=1e-12)
+    tracked = tc.nn.InstanceNorm1d(3, affine=True, track_running_stats=True, dtype="float64", device=device)
+    assert sorted(tracked.state_dict()) == ["bias", "num_batches_tracked", "running_mean", "running_var", "weight"]
+    seq = x.reshape(2, 3, 20)
+    tracked(seq)
+    np.testing.assert_allclose(tracked.running_mean.numpy(), 0.1 * seq.numpy().mean((0, 2)), rtol=1e-12)
+    assert tracked.num_batches_tracked.item() == 0
+    tracked.eval()
+    np.testing.assert_array_equal(tracked(seq).numpy(), F.instance_norm(seq, tracked.running_mean, tracked.running_var,
+                                                                        tracked.weight, tracked.bias, False).numpy())
+    frozen = tc.nn.InstanceNorm2d(3, momentum=None, track_running_stats=True, device=device)
+    frozen(x.float())
+    assert frozen.running_mean.tolist() == [0.0] * 3 and frozen.running_var.tolist() == [1.0] * 3
+    for call, message in [
+            (lambda: plain(tc.zeros(2, 4, 5, 5)), r"^InstanceNorm2d\(3\): expected input \(N, 3, H, W\) or \(3, H, W\), "
+                                                  r"got \(2, 4, 5, 5\)"),
+            (lambda: plain(tc.zeros(2, 3, 1, 1)), r"^instance_norm: expected more than 1 pixel per map"),
+            (lambda: F.instance_norm(tc.zeros(2, 3)), r"^instance_norm: expected input \(N, C, \.\.\.\) with at least one "
+                                                       r"pixel axis, got \(2, 3\)"),
+            (lambda: F.instance_norm(tc.zeros(2, 3, 4), weight=tc.ones(2)), r"^instance_norm: weight must have shape \(3,\)")]:
+        with pytest.raises(ValueError, match=message):
+            call()

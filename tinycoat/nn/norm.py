@@ -1,5 +1,5 @@
-"""BatchNorm2d (and 1d), LayerNorm and GroupNorm layers: γ = 1, β = 0 at the start, plus
-BatchNorm's running stats.
+"""BatchNorm2d (and 1d), InstanceNorm2d (and 1d), LayerNorm and GroupNorm layers: γ = 1, β = 0 at
+the start, plus BatchNorm's running stats (and InstanceNorm's, when asked).
 
 The normalizations themselves (and their backward) are in functional/normalization.py.
 BatchNorm2d keeps buffers (saved in the state_dict, not trained): running_mean (0 at the
@@ -71,6 +71,45 @@ class BatchNorm1d(_BatchNorm):
     N (and L)."""
 
     input_ndims, input_form = (2, 3), "(N, {c}) or (N, {c}, L)"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Each map of each sample normalized over its own pixels (functional/normalization.py's
+    instance_norm), then γ ⊙ x̂ + β per channel. PyTorch's defaults: no γ, β (``affine=False``) and no
+    running statistics (``track_running_stats=False``: the input's own, in eval too); with them, eval
+    mode uses the running average of the samples' statistics. One unbatched sample is a batch of one."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *,
+                 dtype=None, device="cpu"):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype, device=device)
+
+    pixel_axes = 0          # (the subclasses': 2 for H, W; 1 for L)
+
+    def forward(self, x):
+        channel_axis = -self.pixel_axes - 1
+        if x.ndim not in (self.pixel_axes + 1, self.pixel_axes + 2) or x.shape[channel_axis] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input "
+                             f"{self.input_form.format(c=self.num_features)}, got {tuple(x.shape)}")
+        if x.ndim == self.pixel_axes + 1:                       # one sample: a batch of one
+            return self.forward(x.unsqueeze(0)).squeeze(0)
+        use_input_stats = self.training or not self.track_running_stats
+        # As PyTorch's: num_batches_tracked is not counted here, and momentum=None leaves the running
+        # statistics as they are (weight 0), not BatchNorm's running average.
+        momentum = 0.0 if self.momentum is None else self.momentum
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                               momentum, self.eps)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) maps or one (C, H, W) image: each map over its H·W pixels."""
+
+    pixel_axes, input_form = 2, "(N, {c}, H, W) or ({c}, H, W)"
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of sequences (N, C, L) or one (C, L): each channel of each over its L steps."""
+
+    pixel_axes, input_form = 1, "(N, {c}, L) or ({c}, L)"
 
 
 class GroupNorm(Module):

@@ -10,7 +10,10 @@ LayerNorm  (..., *D):    statistics per sample, over the m entries of the traili
            γ, β have shape D.
 GroupNorm  (N, C, ...):  statistics per sample and group of C/G channels, over the group's
            channels and pixels: LayerNorm of x reshaped to (N, G, C/G·H·W); γ, β have shape (C,).
-           G = 1 is a LayerNorm over (C, H, W), G = C normalizes each map alone ("instance norm").
+           G = 1 is a LayerNorm over (C, H, W), G = C normalizes each map alone:
+InstanceNorm (N, C, ...): statistics per sample and channel, over its pixels: BatchNorm of the
+           N·C maps as the channels of one sample, (1, N·C, H, W) (so it may keep running statistics,
+           the average of the N samples'); γ, β have shape (C,).
 
 Backward. γ and β are easy: dβ = Σ g and dγ = Σ g ⊙ x̂ over the axes they are shared
 along. For x, write ĝ = γ ⊙ g (the gradient reaching x̂). x̂ depends on x directly and
@@ -177,5 +180,38 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)}")
     groups = x.reshape(n, num_groups, -1)                             # (N, G, C/G·H·W)
     y = layer_norm(groups, groups.shape[-1], eps=eps).reshape(x.shape)
+    y = y if weight is None else y * weight.reshape(per_channel)
+    return y if bias is None else y + bias.reshape(per_channel)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalize each map of x (N, C, ...) over its own pixels (Ulyanov et al.; PyTorch's F.instance_norm),
+    then γ, β per channel. use_input_stats=False normalizes by running_mean and running_var instead;
+    with them given and use_input_stats=True, they are updated in place by the samples' average."""
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected input (N, C, ...) with at least one pixel axis, "
+                         f"got {tuple(x.shape)}")
+    check_float_input("instance_norm", x)
+    n, c = x.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} must have shape ({c},) for input {tuple(x.shape)}, "
+                             f"got {tuple(t.shape)}")
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
+    if x.numel() // (n * c) < 2:
+        raise ValueError(f"instance_norm: expected more than 1 pixel per map when using the input's statistics, "
+                         f"got input {tuple(x.shape)}")
+    xp, tracked = x.xp, running_mean is not None and running_var is not None
+    # each sample's maps as channels of their own; the running statistics repeated for each sample
+    repeated = [Tensor(xp.tile(t.data, n)) if tracked else None for t in (running_mean, running_var)]
+    y = batch_norm(x.reshape((1, n * c) + x.shape[2:]), *repeated, training=True, momentum=momentum, eps=eps)
+    if tracked:                             # the N samples' updates, averaged
+        running_mean.data[...] = repeated[0].data.reshape(n, c).mean(axis=0)
+        running_var.data[...] = repeated[1].data.reshape(n, c).mean(axis=0)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    y = y.reshape(x.shape)
     y = y if weight is None else y * weight.reshape(per_channel)
     return y if bias is None else y + bias.reshape(per_channel)
