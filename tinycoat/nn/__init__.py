@@ -11,7 +11,8 @@
                        LogSigmoid, Softsign, GLU, Threshold, Tanhshrink, Hardshrink, Softshrink
     loss.py            CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss,
                        BCEWithLogitsLoss, BCELoss
-    resize.py          Upsample
+    resize.py          Upsample, PixelShuffle, PixelUnshuffle
+    padding.py         ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d (and 1d)
     unfold.py          Unfold, Fold (im2col and its adjoint as layers)
     squeeze_excite.py  SqueezeExcite
     mbconv.py          MBConv (the convolution block of CoAtNet's S1, S2)
@@ -35,7 +36,10 @@ from tinycoat.nn.activation import (  # noqa: F401
     Hardshrink, Softshrink)
 from tinycoat.nn.loss import (  # noqa: F401
     CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, HuberLoss, SmoothL1Loss, KLDivLoss, BCEWithLogitsLoss, BCELoss)
-from tinycoat.nn.resize import Upsample  # noqa: F401
+from tinycoat.nn.resize import Upsample, PixelShuffle, PixelUnshuffle  # noqa: F401
+from tinycoat.nn.padding import (  # noqa: F401
+    ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d, CircularPad2d, ZeroPad1d, ConstantPad1d,
+    ReflectionPad1d, ReplicationPad1d, CircularPad1d)
 from tinycoat.nn.unfold import Unfold, Fold  # noqa: F401
 from tinycoat.nn.squeeze_excite import SqueezeExcite  # noqa: F401
 from tinycoat.nn.mbconv import MBConv  # noqa: F401

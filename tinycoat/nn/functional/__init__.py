@@ -11,6 +11,7 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     pooling.py        max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg/max_pool2d
     padding.py        pad: PyTorch's order of pads (last axis first) for the core op
     resize.py         interpolate: y = R_h x R_wᵀ (nearest, bilinear)
+    pixel_shuffle.py  pixel_shuffle / pixel_unshuffle: r² channels traded for an r×r block of pixels
     normalization.py  batch_norm, layer_norm, group_norm, instance_norm: standardize, with the closed-form
                       backward
     erf.py            erf / erfc for arrays (NumPy has none)
@@ -36,6 +37,7 @@ from tinycoat.nn.functional.pooling import (  # noqa: F401
     max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)
 from tinycoat.nn.functional.padding import pad  # noqa: F401
 from tinycoat.nn.functional.resize import interpolate  # noqa: F401
+from tinycoat.nn.functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from tinycoat.nn.functional.normalization import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
 from tinycoat.nn.functional.activations import (  # noqa: F401
     gelu, silu, leaky_relu, elu, celu, selu, prelu, hardtanh, relu6, hardsigmoid, hardswish, softplus, mish,
