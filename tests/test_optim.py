@@ -368,6 +368,13 @@ NAN, INF = float("nan"), float("inf")
      "SGD: lr must be a finite number >= 0, got nan"),
     (lambda ps: optim.AdamW([{"params": ps, "amsgrad": "yes"}]), TypeError,
      "AdamW: amsgrad must be True or False, got 'yes'"),
+    (lambda ps: optim.RMSprop(ps, alpha=1.5), ValueError, "RMSprop: alpha must be a finite number in [0, 1], got 1.5"),
+    (lambda ps: optim.RMSprop(ps, momentum=-0.1), ValueError,
+     "RMSprop: momentum must be a finite number >= 0, got -0.1"),
+    (lambda ps: optim.RMSprop(ps, centered=1), TypeError, "RMSprop: centered must be True or False, got 1"),
+    (lambda ps: optim.Adagrad(ps, lr_decay=NAN), ValueError, "Adagrad: lr_decay must be a finite number >= 0, got nan"),
+    (lambda ps: optim.Adagrad(ps, initial_accumulator_value=-1), ValueError,
+     "Adagrad: initial_accumulator_value must be a finite number >= 0, got -1"),
 ])
 def test_optimizers_refuse_bad_hyperparameters_at_construction(make, error, message):
     with pytest.raises(error, match="^" + re.escape(message) + "$"):
@@ -600,7 +607,9 @@ def test_amsgrad_keeps_the_running_maximum_of_v_and_corrects_it_by_this_steps_bi
     lambda ps, maximize: optim.Adam(ps, lr=0.1, weight_decay=0.05, amsgrad=True, maximize=maximize),
     lambda ps, maximize: optim.AdamW(ps, lr=0.1, weight_decay=0.05, amsgrad=True, maximize=maximize),
     lambda ps, maximize: optim.AdamW(ps, lr=0.1, maximize=maximize),
-], ids=["SGD-nesterov", "SGD-dampening", "Adam-amsgrad", "AdamW-amsgrad", "AdamW"])
+    lambda ps, maximize: optim.RMSprop(ps, lr=0.1, momentum=0.5, centered=True, weight_decay=0.05, maximize=maximize),
+    lambda ps, maximize: optim.Adagrad(ps, lr=0.1, lr_decay=0.1, weight_decay=0.05, maximize=maximize),
+], ids=["SGD-nesterov", "SGD-dampening", "Adam-amsgrad", "AdamW-amsgrad", "AdamW", "RMSprop", "Adagrad"])
 @given(path=trajectories(max_steps=1), steps=st.integers(1, 6))
 def test_maximizing_f_is_minimizing_minus_f(make, path, steps):
     """f(θ) = −Σ(θ − c)², its gradient by backward: maximize=True on f takes the very steps that
@@ -720,3 +729,113 @@ def test_amsgrad_switched_on_after_steps_without_it_is_refused_before_anything_c
                                          r"the first step$"):
         opt.step()
     assert (a.item(), b.item(), opt.state[a]["step"]) == before
+
+
+# ------------------------------------------------- RMSprop and Adagrad, against the rules written out here
+
+def rmsprop_by_hand(theta, grads, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    """PyTorch's documented RMSprop: g ← −∇ (maximize) or ∇, g ← g + λθ; v ← αv + (1 − α)g²; centered:
+    ḡ ← αḡ + (1 − α)g, ṽ = v − ḡ²; b ← μb + g/(√ṽ + ε), θ ← θ − ηb (μ = 0: θ ← θ − ηg/(√ṽ + ε))."""
+    v = g_avg = b = np.zeros_like(theta)
+    for grad in grads:
+        g = (-grad if maximize else grad) + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g * g
+        g_avg = alpha * g_avg + (1 - alpha) * g
+        scaled = g / (np.sqrt(v - g_avg * g_avg if centered else v) + eps)
+        b = momentum * b + scaled
+        theta = theta - lr * (b if momentum > 0 else scaled)
+    return theta, v, g_avg, b
+
+
+def adagrad_by_hand(theta, grads, lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize):
+    """PyTorch's documented Adagrad: η_t = η/(1 + (t − 1)·lr_decay); g ← −∇ or ∇, g ← g + λθ; s ← s + g²
+    (from initial_accumulator_value); θ ← θ − η_t·g/(√s + ε)."""
+    s = np.full_like(theta, initial_accumulator_value)
+    for t, grad in enumerate(grads, start=1):
+        g = (-grad if maximize else grad) + weight_decay * theta
+        s = s + g * g
+        theta = theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+    return theta, s
+
+
+@given(path=trajectories(), lr=st.floats(0, 1), alpha=st.sampled_from([0.99, 0.5]) | st.floats(0, 1),
+       eps=st.sampled_from([1e-8, 1e-3, 0.1]), weight_decay=st.sampled_from([0.0, 0.1]),
+       momentum=st.sampled_from([0.0, 0.9]) | st.floats(0, 0.99), centered=st.booleans(), maximize=st.booleans())
+def test_rmsprop_follows_the_rule_written_out(device, path, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    """θ and the whole state (PyTorch's names: square_avg, momentum_buffer with momentum, grad_avg when
+    centered)."""
+    theta0, grads = path
+    if centered:
+        # ṽ = v − ḡ² cancels: its relative rounding error grows as ε_machine/α (α → 0 leaves ṽ ≈ α·g²), and
+        # a ṽ of about 0 divided by a tiny ε magnifies it; two correct orders of rounding then differ
+        alpha, eps = max(alpha, 0.01), max(eps, 1e-3)
+    p = param(theta0, device)
+    opt = optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                        centered=centered, maximize=maximize)
+    for g in grads:
+        set_grad(p, g)
+        opt.step()
+    theta, v, g_avg, b = rmsprop_by_hand(theta0, grads, lr, alpha, eps, weight_decay, momentum, centered, maximize)
+    close(p.numpy(), theta, "θ")
+    state = {k: backend.to_numpy(a) if hasattr(a, "shape") else a for k, a in opt.state[p].items()}
+    assert set(state) == ({"step", "square_avg"} | ({"momentum_buffer"} if momentum > 0 else set())
+                          | ({"grad_avg"} if centered else set()))
+    assert state["step"] == len(grads)
+    close(state["square_avg"], v, "square_avg")
+    if momentum > 0:
+        close(state["momentum_buffer"], b, "momentum_buffer")
+    if centered:
+        close(state["grad_avg"], g_avg, "grad_avg")
+
+
+@given(path=trajectories(), lr=st.floats(0, 1), lr_decay=st.sampled_from([0.0, 0.5]) | st.floats(0, 2),
+       weight_decay=st.sampled_from([0.0, 0.1]), initial=st.sampled_from([0.0, 0.1, 2.0]),
+       eps=st.sampled_from([1e-10, 1e-3]), maximize=st.booleans())
+def test_adagrad_follows_the_rule_written_out(device, path, lr, lr_decay, weight_decay, initial, eps, maximize):
+    theta0, grads = path
+    p = param(theta0, device)
+    opt = optim.Adagrad([p], lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, initial_accumulator_value=initial,
+                        eps=eps, maximize=maximize)
+    for g in grads:
+        set_grad(p, g)
+        opt.step()
+    theta, s = adagrad_by_hand(theta0, grads, lr, lr_decay, weight_decay, initial, eps, maximize)
+    close(p.numpy(), theta, "θ")
+    assert opt.state[p]["step"] == len(grads)
+    close(backend.to_numpy(opt.state[p]["sum"]), s, "sum")
+
+
+def test_adagrads_steps_shrink_and_rmsprops_do_not():
+    """The difference the top of rmsprop.py describes: with the same gradient every step, Adagrad's
+    step falls as 1/√t, RMSprop's settles (its mean of g² stops growing)."""
+    steps = {}
+    for name, make in [("Adagrad", lambda ps: optim.Adagrad(ps, lr=0.1)),
+                       ("RMSprop", lambda ps: optim.RMSprop(ps, lr=0.1, alpha=0.5))]:
+        p = param([0.0])
+        opt, before, sizes = make([p]), 0.0, []
+        for _ in range(40):
+            set_grad(p, [1.0])
+            opt.step()
+            sizes.append(before - p.item())
+            before = p.item()
+        steps[name] = sizes
+    assert steps["Adagrad"][-1] == pytest.approx(0.1 / math.sqrt(40), rel=1e-6)
+    assert steps["RMSprop"][-1] == pytest.approx(0.1, rel=1e-6)           # v → 1: the step → η·1/√1
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.9, centered=True),
+                                  lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.1)], ids=["RMSprop", "Adagrad"])
+def test_rmsprop_and_adagrad_state_dicts_round_trip(make):
+    p1 = param([1.0, 2.0])
+    opt = make([p1])
+    for g in ([0.1, 0.2], [0.3, -0.1]):
+        set_grad(p1, g)
+        opt.step()
+    p2 = param(p1.numpy())
+    opt2 = make([p2])
+    opt2.load_state_dict(opt.state_dict())
+    set_grad(p1, [0.2, 0.2]), set_grad(p2, [0.2, 0.2])
+    opt.step(), opt2.step()
+    np.testing.assert_array_equal(p1.numpy(), p2.numpy())
+    with pytest.raises(ValueError, match="keeps"):
+        optim.SGD([param([1.0, 2.0])], momentum=0.9).load_state_dict(opt.state_dict())

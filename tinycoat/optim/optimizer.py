@@ -68,6 +68,15 @@ class Optimizer:
     def step(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def stepped(self, group):
+        """(parameter, its state dict) for each parameter of ``group`` that has a gradient, in order —
+        the ones an update rule moves — each counted as changed in place (``_bump_version``: a graph
+        that kept it now refuses to backward)."""
+        for p in group["params"]:
+            if p.grad is not None:
+                p._bump_version()
+                yield p, self.state.setdefault(p, {})
+
     # ----------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
         """{'state': {index: {name: array or number}}, 'param_groups': [hyper-parameters]}.
