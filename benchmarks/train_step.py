@@ -52,7 +52,7 @@ CATEGORIES = {
                     "Dropout", "ScaleChannels"),
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To",
-              "Flip", "Roll", "Gather", "Diagonal"),
+              "Flip", "Roll", "Gather", "Diagonal", "Bundle"),
     "reduction": ("Sum", "Mean", "Max", "Min", "Var", "Norm", "Cumsum", "Prod"),
 }
 

@@ -22,7 +22,9 @@ from collections import OrderedDict, namedtuple
 from collections.abc import MutableMapping
 
 from tinycoat import backend
+from tinycoat.autograd import is_grad_enabled
 from tinycoat.checks import is_int
+from tinycoat.nn.backward_hooks import HookedCall
 from tinycoat.nn.init import normal_values, uniform_values
 from tinycoat.tensor import RemovableHandle, Tensor
 
@@ -79,6 +81,8 @@ class Module:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())      # buffers left out of the state_dict
 
     # ------------------------------------------------------------------ registration
@@ -183,11 +187,16 @@ class Module:
                 args, kwargs = replaced
             elif replaced is not None:                                # new inputs (one, or a tuple)
                 args = replaced if isinstance(replaced, tuple) else (replaced,)
+        hooked = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            hooked = HookedCall(self, [h for h, _ in self._backward_hooks.values()],
+                                [h for h, _ in self._backward_pre_hooks.values()])
+            args = hooked.inputs(args)
         output = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_hooks.values()):
             replaced = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             output = output if replaced is None else replaced
-        return output
+        return output if hooked is None else hooked.output(output)
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False) -> "RemovableHandle":
         """Call ``hook(module, inputs, output)`` after every forward of this module, as PyTorch does:
@@ -202,6 +211,17 @@ class Module:
         returns something replaces the inputs with it (a tuple, or one value for a single input).
         ``with_kwargs``: ``hook(module, inputs, kwargs)``, returning None or (inputs, kwargs)."""
         return _added_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False) -> "RemovableHandle":
+        """Call ``hook(module, grad_input, grad_output)`` in every backward() through this module, once
+        the gradients w.r.t. its positional inputs are known (PyTorch's): tuples, None where an input
+        (an output) has none. A hook that returns a tuple replaces grad_input. (backward_hooks.py)"""
+        return _added_hook(self._backward_hooks, hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False) -> "RemovableHandle":
+        """Call ``hook(module, grad_output)`` in every backward() through this module, before the
+        gradient enters it (PyTorch's); one that returns a tuple replaces grad_output."""
+        return _added_hook(self._backward_pre_hooks, hook, prepend, False)
 
     # ------------------------------------------------------------------ walking the tree
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
