@@ -4,6 +4,7 @@
     linear.py          Linear
     embedding.py       Embedding (a learned vector per index)
     conv.py            Conv2d, DepthwiseConv2d, ConvTranspose2d
+    one_dimensional.py Conv1d, ConvTranspose1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d
     norm.py            BatchNorm2d, BatchNorm1d, InstanceNorm2d, InstanceNorm1d, LayerNorm, GroupNorm
     pooling.py         MaxPool2d, MaxUnpool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
     activation.py      GELU, SiLU, ReLU, LeakyReLU, ELU, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softplus, Softmax,
@@ -26,6 +27,8 @@ from tinycoat.nn.module import (  # noqa: F401
 from tinycoat.nn.linear import Linear  # noqa: F401
 from tinycoat.nn.embedding import Embedding  # noqa: F401
 from tinycoat.nn.conv import Conv2d, ConvTranspose2d, DepthwiseConv2d  # noqa: F401
+from tinycoat.nn.one_dimensional import (  # noqa: F401
+    Conv1d, ConvTranspose1d, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d)
 from tinycoat.nn.norm import (  # noqa: F401
     BatchNorm2d, BatchNorm1d, InstanceNorm2d, InstanceNorm1d, LayerNorm, GroupNorm)
 from tinycoat.nn.pooling import (MaxPool2d, MaxUnpool2d, AvgPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d,  # noqa: F401

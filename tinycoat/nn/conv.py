@@ -39,6 +39,12 @@ def _padded(layer, x):
     return F.pad(x, (pw, pw + ew, ph, ph + eh), mode=layer.padding_mode), (0, 0)
 
 
+def _check_transposed_padding_mode(owner, padding_mode):
+    if padding_mode != "zeros":
+        raise ValueError(f"{owner}: padding_mode must be 'zeros' (the only one PyTorch takes for a transposed "
+                         f"convolution), got {padding_mode!r}")
+
+
 def _check_padding_mode(owner, padding_mode):
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{owner}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
@@ -145,9 +151,7 @@ class ConvTranspose2d(Module):
                  bias=True, dilation=1, padding_mode="zeros", *, dtype=None, device="cpu"):
         super().__init__()
         name = type(self).__name__
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: padding_mode must be 'zeros' (the only one PyTorch takes for a transposed "
-                             f"convolution), got {padding_mode!r}")
+        _check_transposed_padding_mode(name, padding_mode)
         if isinstance(padding, str):
             raise ValueError(f"{name}: padding must be an int or a pair (no 'same' or 'valid', as in PyTorch), "
                              f"got {padding!r}")

@@ -7,6 +7,8 @@ backward. The fast twins of some of them are in tinycoat/fast/, in files of the 
     linear.py         linear: x Wᵀ + b (the fully connected layer)
     conv.py           conv2d: im2col + one matrix product
     conv_transpose.py conv_transpose2d: conv2d's adjoint, col2im of one product (learnable upsampling)
+    one_dimensional.py  conv1d, conv_transpose1d, max/avg_pool1d, adaptive_avg/max_pool1d: the 2-D ops
+                      on an image one row high
     depthwise.py      depthwise_conv2d: y_i = Σ_j w_{i−j} ⊙ x_j, a sum of shifted maps
     pooling.py        max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg/max_pool2d
     padding.py        pad: PyTorch's order of pads (last axis first) for the core op
@@ -32,6 +34,8 @@ from tinycoat.ops import relu, sigmoid, tanh  # noqa: F401  (core primitives, re
 from tinycoat.nn.functional.linear import linear  # noqa: F401
 from tinycoat.nn.functional.conv import conv2d  # noqa: F401
 from tinycoat.nn.functional.conv_transpose import conv_transpose2d  # noqa: F401
+from tinycoat.nn.functional.one_dimensional import (  # noqa: F401
+    conv1d, conv_transpose1d, max_pool1d, avg_pool1d, adaptive_avg_pool1d, adaptive_max_pool1d)
 from tinycoat.nn.functional.depthwise import depthwise_conv2d  # noqa: F401
 from tinycoat.nn.functional.pooling import (  # noqa: F401
     max_pool2d, max_unpool2d, avg_pool2d, global_avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)
