@@ -37,7 +37,7 @@ import numpy as np
 import tinycoat as tc
 from tinycoat import backend, distributed, optim
 from tinycoat.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinycoat.data import DATASETS, DataLoader, DatasetError, load_dataset, mixup
+from tinycoat.data import DATASETS, DataLoader, DatasetError, RandAugment, load_dataset, mixup
 from tinycoat.distributed import (all_reduce_gradients, broadcast_module, convert_sync_batchnorm, shard,
                                   shard_bounds)
 from tinycoat.files import atomic_write, remove_stale_temporaries
@@ -115,6 +115,9 @@ def make_parser():
                         "random horizontal flips)")
     p.add_argument("--augment", dest="no_augment", action="store_false",
                    help="augment the images (the default; turns it back on when resuming a --no-augment run)")
+    p.add_argument("--randaugment", default=None, metavar="N,M",
+                   help="also RandAugment: N operations per image at magnitude M of 0..30 (the paper's ImageNet "
+                        "recipe: 2,15; 'off' turns it off when resuming)")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights for evaluation (0 = off)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="gpu needs CuPy (pip install -e '.[gpu]')")
     p.add_argument("--seed", type=int, default=0,
@@ -201,6 +204,17 @@ def _check_range(name, value, low, high, low_in=True, high_in=True):
         raise TrainingError(f"{option} must be a number in {interval}, got {value}")
 
 
+def _randaugment_setting(value):
+    """--randaugment N,M as the string "N,M" (N operations, magnitude M in 0..30), or None for off."""
+    if value is None or value == "off":
+        return None
+    parts = value.split(",")
+    if not (len(parts) == 2 and all(p.strip().isdigit() for p in parts) and int(parts[1]) <= 30):
+        raise TrainingError(f"--randaugment must be N,M (N operations per image, magnitude M from 0 to 30, e.g. "
+                            f"2,15) or off, got {value!r}")
+    return f"{int(parts[0])},{int(parts[1])}"
+
+
 def _check_args(args):
     if args.model not in MODEL_CONFIGS:
         raise TrainingError(f"unknown model {args.model!r}: expected one of {', '.join(MODEL_CONFIGS)}")
@@ -210,6 +224,9 @@ def _check_args(args):
         if getattr(args, name) is not None:
             _check_range(name, getattr(args, name), *bounds)
     settle_min_lr(args)
+    args.randaugment = _randaugment_setting(args.randaugment)
+    if args.randaugment and args.no_augment and {"randaugment", "no_augment"} <= args.typed:
+        raise TrainingError("--randaugment is an augmentation: it does not go with --no-augment")
     if args.eval_train and not args.eval_only:
         raise TrainingError("--eval-train goes with --eval-only (training reports its running training loss)")
     if args.eval_only and not args.resume:
@@ -290,8 +307,11 @@ def build(args, train):
 def make_loaders(args, train, test):
     """Every rank draws the same global training batches (same seed: one shared permutation) and
     trains on its shard of each; the test set is split once, each rank evaluating its part."""
+    randaugment = RandAugment(*map(int, args.randaugment.split(","))) if args.randaugment and not args.no_augment \
+        else None
     train_loader = DataLoader(train, args.batch_size, shuffle=True, drop_last=len(train) >= args.batch_size,
-                              seed=args.seed, train_transforms=not args.no_augment, prefetch=True)
+                              seed=args.seed, train_transforms=not args.no_augment, prefetch=True,
+                              randaugment=randaugment)
     test_loader = DataLoader(rank_part(test, args.comm), max(args.batch_size, 256), shuffle=False)
     return train_loader, test_loader
 
@@ -379,7 +399,7 @@ def clear_previous_run(args):
 FIXED_BY_CHECKPOINT = ("model", "layout", "dataset", "image_size", "batch_size", "subset", "seed")
 SCHEDULE = ("epochs", "lr", "min_lr", "warmup", "weight_decay")
 CARRIED_BY_CHECKPOINT = ("label_smoothing", "mixup", "drop_path", "clip_grad", "ema", "amp", "test_subset",
-                         "no_augment")
+                         "no_augment", "randaugment")
 NEEDED_FOR_EVALUATION = ("model", "layout", "dataset", "image_size")
 
 
@@ -404,8 +424,9 @@ def adopt_settings(args, ck):
             args.replan += [key] if key in SCHEDULE else []
             how = "the schedule is re-planned with it from the resumed step on" if key in SCHEDULE else \
                 "it applies from the resumed step on"
+            shown = (lambda v: "off" if v is None else repr(v)) if key == "randaugment" else repr
             now, then = ((_as_typed(key, value), _as_typed(key, saved[key])) if key in SWITCHES
-                         else (f"{option} {value!r}", repr(saved[key])))
+                         else (f"{option} {shown(value)}", shown(saved[key])))
             print(f"note: resuming with {now} (the checkpoint's run used {then}): {how}", file=sys.stderr)
     settle_min_lr(args)                                  # a typed --lr under the checkpoint's --min-lr
     if args.cuda_graph and args.amp:                     # (_check_args saw only what was typed)

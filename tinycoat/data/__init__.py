@@ -21,11 +21,12 @@ from .idx import read_idx
 from .image_folder import load_image_folder
 from .loader import DataLoader
 from .paths import default_root
+from .randaugment import RandAugment
 from .transforms import (STATS, mixup, normalize, random_crop, random_hflip, stats_for)
 
 __all__ = [
     "ArrayDataset", "DATASETS", "DataLoader", "DatasetError", "STATS", "default_root",
     "download", "file_digest", "load_cifar10", "load_cifar100", "load_dataset",
-    "load_fashion_mnist", "load_image_folder", "mixup", "normalize", "random_crop",
+    "load_fashion_mnist", "load_image_folder", "mixup", "normalize", "RandAugment", "random_crop",
     "random_hflip", "read_idx", "safe_extract_tar", "stats_for", "TensorDataset", "verify_checksum",
 ]

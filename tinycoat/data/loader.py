@@ -36,7 +36,7 @@ class DataLoader:
     shuffle: a fresh random order every epoch (off by default, as in PyTorch: a test set is read
         in order; a training loader passes shuffle=True).
     train_transforms: apply random crop (``padding``) and, if ``flip``, random
-        horizontal flips; use False for evaluation.
+        horizontal flips, then ``randaugment`` (a RandAugment, or None); use False for evaluation.
     mean, std: per-channel normalisation in 0..1 units; default: the constants for
         ``dataset.name`` (see transforms.STATS).
     prefetch: build the next batch in a background thread (same batches, same order).
@@ -50,7 +50,7 @@ class DataLoader:
     def __init__(self, dataset: ArrayDataset, batch_size: int, shuffle: bool = False,
                  drop_last: bool = False, seed: int = 0, train_transforms: bool = False,
                  padding: int = 4, flip: bool = True, mean=None, std=None,
-                 prefetch: bool = False):
+                 prefetch: bool = False, randaugment=None):
         if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if padding < 0:
@@ -72,6 +72,11 @@ class DataLoader:
         self.train_transforms = train_transforms
         self.padding = int(padding)
         self.flip = flip
+        if randaugment is not None and not (train_transforms and callable(randaugment)):
+            raise ValueError("DataLoader: randaugment (a RandAugment) is a training transform: it needs "
+                             f"train_transforms=True, got randaugment={randaugment!r} with train_transforms="
+                             f"{train_transforms!r}")
+        self.randaugment = randaugment
         self.mean, self.std = (mean, std) if mean is not None or not self.of_images else stats_for(dataset.name)
         self.prefetch = prefetch
 
@@ -128,6 +133,8 @@ class DataLoader:
                 images = random_crop(images, self.padding, rng)
             if self.flip:
                 images = random_hflip(images, rng)
+            if self.randaugment is not None:
+                images = self.randaugment(images, rng)
         return normalize(images, self.mean, self.std), self.dataset.labels[pick]
 
     # ---- exact resume ---------------------------------------------------------------
