@@ -1065,10 +1065,10 @@ def stop_every_rank(comm, code, message, detail=""):
     stop the others too (they would otherwise wait for it in their next collective)."""
     # One write: mpiexec may drop what a rank wrote in many small writes just before it aborts
     # (a traceback line by line lost its tail in 8 of 200 tries here; one write, none).
-    if comm.rank == 0:
-        print(detail + message, file=sys.stderr, flush=True)
-    else:                               # (its own stderr was silenced: rank 0 alone prints)
-        print(f"{detail}rank {comm.rank}: {message}", file=sys.__stderr__, flush=True)
+    stream, text = (sys.stderr, detail + message) if comm.rank == 0 else \
+        (sys.__stderr__, f"{detail}rank {comm.rank}: {message}")      # (its own stderr was silenced)
+    stream.write(text + "\n")
+    stream.flush()
     if comm.size > 1:
         comm.abort(code)
     return code

@@ -98,8 +98,8 @@ def test_no_input_needing_a_gradient_calls_the_hook_with_none_and_refuses_replac
     (lambda gi: gi[0], TypeError, r"^Sequential: a backward hook returned Tensor, expected None or a tuple of 1 "
                                   r"gradient\(s\), one per input"),
     (lambda gi: (gi[0], gi[0]), TypeError, r"expected None or a tuple of 1 gradient\(s\)"),
-    (lambda gi: (tc.ones(5),), ValueError, r"^Sequential: a backward hook returned a gradient of shape \(5,\) for "
-                                           r"input 0, of shape \(2, 3\)"),
+    (lambda gi: (tc.ones(5),), ValueError, r"^Sequential: a backward hook returned a gradient \(float32 of shape "
+                                           r"\(5,\)\) for input 0, a float64 of shape \(2, 3\)"),
 ])
 def test_a_bad_replacement_is_named(returned, error, message):
     m = block()
@@ -132,3 +132,42 @@ def test_mixed_dtypes_are_refused_by_name():
                                         r"\(and returns\) that require a gradient to share one dtype, got float32, "
                                         r"float64"):
         m(a, a, tc.ones(2, dtype="float64", requires_grad=True))
+
+
+def test_a_namedtuple_stays_one_and_other_outputs_pass_unhooked():
+    from collections import namedtuple
+    Pair = namedtuple("Pair", "a b")
+
+    class Twice(nn.Module):
+        def forward(self, x):
+            return Pair(x * 2, x * 3)
+
+    class Named(nn.Module):
+        def forward(self, x):
+            return {"y": x * 2}
+
+    x, seen = tc.ones(2, requires_grad=True), []
+    twice = Twice()
+    twice.register_full_backward_hook(lambda mod, gi, go: seen.append(gi[0].tolist()))
+    out = twice(x)
+    assert isinstance(out, Pair)
+    (out.a + out.b).sum().backward()
+    assert seen == [[5.0, 5.0]]
+    named = Named()
+    named.register_full_backward_pre_hook(lambda mod, go: seen.append("pre"))
+    named(x)["y"].sum().backward()                     # a dict: passed on as it is, no pre-hook call
+    assert seen == [[5.0, 5.0]]
+
+
+def test_a_replacement_of_another_dtype_or_for_no_gradient_is_named():
+    m = ThreeInputs()
+    a, b = tc.ones(2, requires_grad=True), tc.ones(2)
+    handle = m.register_full_backward_hook(lambda mod, gi, go: (gi[0].double(), None, gi[2]))
+    with pytest.raises(ValueError, match=r"^ThreeInputs: a backward hook returned a gradient \(float64 of shape "
+                                         r"\(2,\)\) for input 0, a float32 of shape \(2,\)"):
+        m(a, b, a)[0].sum().backward()
+    handle.remove()
+    m.register_full_backward_hook(lambda mod, gi, go: (gi[0], tc.ones(2), gi[2]))
+    with pytest.raises(ValueError, match=r"^ThreeInputs: a backward hook returned a gradient for input 1, which has "
+                                         r"none"):
+        m(a, b, a)[0].sum().backward()

@@ -155,6 +155,26 @@ def test_glu_gates_one_half_by_the_other(data, device):
     assert tc.gradcheck(lambda t: F.glu(t, dim), xt)
 
 
+def test_nan_stays_nan_and_passes_its_gradient(device):
+    """As PyTorch's: the piecewise functions keep a NaN (a diverging run must not look fine), and
+    hardtanh's slope at NaN is 1."""
+    nan = float("nan")
+    for f in (F.hardtanh, F.relu6, lambda a: F.threshold(a, 0.5, 20.0), F.hardshrink, F.softshrink, F.hardsigmoid):
+        x = tc.tensor([nan, 0.25], dtype="float64", requires_grad=True, device=device)
+        y = f(x)
+        assert np.isnan(y.numpy()[0]) and not np.isnan(y.numpy()[1])
+    x = tc.tensor([nan], dtype="float64", requires_grad=True, device=device)
+    F.hardtanh(x).sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def test_hardsigmoids_kinks_are_at_three_in_float32_too(device):
+    """The float32 number just below 3 is inside (−3, 3): slope 1/6 (hardswish: x/3 + ½), as PyTorch's."""
+    x = tc.tensor([np.nextafter(np.float32(3), np.float32(0))], requires_grad=True, device=device)
+    F.hardsigmoid(x).sum().backward()
+    assert x.grad.numpy()[0] == pytest.approx(1 / 6, rel=1e-6)
+
+
 def test_the_activation_layers_and_their_errors(device):
     x = tc.tensor([[-7.0, -1.0, 0.5, 7.0]], device=device)
     assert tc.nn.ReLU6()(x).tolist() == [[0.0, 0.0, 0.5, 6.0]] and repr(tc.nn.ReLU6()) == "ReLU6()"
@@ -177,10 +197,11 @@ def test_the_activation_layers_and_their_errors(device):
             (lambda: F.hardtanh(x, 1.0, 1.0), r"^hardtanh: min_val must be below max_val, got 1.0 and 1.0"),
             (lambda: tc.nn.Hardtanh(2, -2), r"^Hardtanh: min_val must be below max_val"),
             (lambda: F.glu(tc.zeros(2, 3), 1), r"^glu: x's dim 1 must have an even size, to be halved; got \(2, 3\)"),
+            (lambda: F.glu(tc.zeros(2, 4), 2), r"^glu: dim must be an axis of x, from -2 to 1, got 2 for \(2, 4\)"),
             (lambda: F.prelu(tc.zeros(2, 3, 4), tc.zeros(4)),
              r"^prelu: weight must be \(1,\) or \(channels,\) = \(3,\) for input \(2, 3, 4\), got \(4,\)"),
             (lambda: F.celu(x, 0.0), r"^celu: alpha must not be 0"),
-            (lambda: tc.nn.Softshrink(-1), r"^Softshrink: lambd must be >= 0, got -1")]:
+            (lambda: tc.nn.Softshrink(-1), r"^Softshrink: lambd must be a finite number >= 0, got -1")]:
         with pytest.raises(ValueError, match=message):
             call()
     for function in (F.relu6, F.hardtanh, F.mish, F.selu, F.logsigmoid, F.softsign, F.tanhshrink, F.softshrink,

@@ -171,3 +171,16 @@ def test_conv_transpose2d_keeps_float32(device):
     y = F.conv_transpose2d(x, w, tc.zeros(2, device=device), stride=2, padding=1, output_padding=1)
     y.sum().backward()
     assert y.dtype == x.grad.dtype == w.grad.dtype == tc.float32 and y.shape == (2, 2, 8, 9)
+
+
+def test_mixed_dtypes_promote_as_conv2d_and_empty_maps_are_refused():
+    x, w = tc.randn(1, 2, 3, 3), tc.randn(2, 1, 2, 2, dtype="float64")
+    assert F.conv_transpose2d(x, w).dtype == F.conv2d(x, w.transpose(0, 1)).dtype == tc.float64
+    with pytest.raises(ValueError, match=r"^conv_transpose2d\(2→1, k=2×2\): expected input \(N, 2, H, W\) or "
+                                         r"\(2, H, W\), H and W at least 1, got \(1, 2, 0, 3\)"):
+        F.conv_transpose2d(tc.zeros(1, 2, 0, 3), w)
+    layer = nn.ConvTranspose2d(2, 1, 3, stride=2)
+    for bad in (7, (1, 2, 3, 4, 5, 6), (7.0, 7.0)):
+        with pytest.raises(ValueError, match=r"^ConvTranspose2d: output_size must be \(H, W\), or the whole output "
+                                             r"shape \(4 ints\)"):
+            layer(tc.zeros(1, 2, 3, 3), output_size=bad)

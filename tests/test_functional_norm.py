@@ -224,3 +224,14 @@ def test_instance_norm_layers_follow_pytorchs_defaults(device):
             (lambda: F.instance_norm(tc.zeros(2, 3, 4), weight=tc.ones(2)), r"^instance_norm: weight must have shape \(3,\)")]:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_instance_norm_edges():
+    """An empty batch gives an empty result (as PyTorch); one running statistic without the other is
+    refused; the layer prints every setting, as PyTorch's."""
+    assert F.instance_norm(tc.zeros(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+    assert tc.nn.InstanceNorm2d(3)(tc.zeros(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+    with pytest.raises(ValueError, match=r"^instance_norm: pass running_mean and running_var together, or neither"):
+        F.instance_norm(tc.randn(2, 3, 4), running_mean=tc.zeros(3))
+    assert repr(tc.nn.InstanceNorm1d(4, affine=True, track_running_stats=True)) == (
+        "InstanceNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)")

@@ -77,7 +77,7 @@ def test_padding_layers_are_f_pad_with_their_mode(layer, mode, value, device):
 def test_constant_padding_layers_and_errors():
     x = tc.ones(1, 1, 2, 2)
     assert nn.ConstantPad2d((1, 0, 0, 1), 3.5)(x).tolist() == [[[[3.5, 1.0, 1.0], [3.5, 1.0, 1.0], [3.5, 3.5, 3.5]]]]
-    assert repr(nn.ConstantPad1d(2, -1)) == "ConstantPad1d(padding=(2, 2), value=-1.0)"
+    assert repr(nn.ConstantPad1d(2, -1)) == "ConstantPad1d(padding=(2, 2), value=-1)"
     for call, message in [
             (lambda: nn.ZeroPad2d((1, 2)), r"^ZeroPad2d: padding must be an int or 4 of them \(left, right, top, bottom\), "
                                            r"each >= 0, got \(1, 2\)"),

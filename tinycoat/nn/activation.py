@@ -243,6 +243,9 @@ class Threshold(Module):
 
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
+        for name, number in (("threshold", threshold), ("value", value)):
+            if not isinstance(number, (int, float)) or isinstance(number, bool):
+                raise TypeError(f"Threshold: {name} must be a number, got {number!r}")
         self.threshold, self.value = threshold, value
 
     def forward(self, x):
@@ -257,7 +260,7 @@ class Hardshrink(Module):
 
     def __init__(self, lambd=0.5):
         super().__init__()
-        self.lambd = lambd
+        self.lambd = check_number(type(self).__name__, "lambd", lambd)
 
     def forward(self, x):
         return F.hardshrink(x, self.lambd)
@@ -268,11 +271,6 @@ class Hardshrink(Module):
 
 class Softshrink(Hardshrink):
     """x moved λ toward 0, stopping at 0."""
-
-    def __init__(self, lambd=0.5):
-        if lambd < 0:
-            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd!r}")
-        super().__init__(lambd)
 
     def forward(self, x):
         return F.softshrink(x, self.lambd)

@@ -74,9 +74,13 @@ def _as_arrays(replacement, expected, what, owner):
     out = []
     for i, (new, old) in enumerate(zip(replacement, expected)):
         new = new.data if isinstance(new, Tensor) else new
-        if new is not None and old is not None and getattr(new, "shape", None) != old.shape:
-            raise ValueError(f"{owner}: a backward hook returned a gradient of shape {getattr(new, 'shape', new)} "
-                             f"for {what} {i}, of shape {old.shape}")
+        if new is not None and old is None:
+            raise ValueError(f"{owner}: a backward hook returned a gradient for {what} {i}, which has none (not a "
+                             "tensor, or one that requires no gradient): return None there")
+        if new is not None and (getattr(new, "shape", None) != old.shape or getattr(new, "dtype", None) != old.dtype):
+            got = f"{new.dtype} of shape {new.shape}" if hasattr(new, "shape") else repr(new)
+            raise ValueError(f"{owner}: a backward hook returned a gradient ({got}) for {what} {i}, a {old.dtype} "
+                             f"of shape {old.shape}")
         out.append(new)
     return out
 
@@ -106,10 +110,11 @@ class HookedCall:
         return tuple(args)
 
     def output(self, output):
-        """The output (a tensor, or a tuple holding tensors) with its tensors that require a gradient bundled."""
+        """The output (a tensor, or a tuple holding tensors) with its tensors that require a gradient
+        bundled; any other output (a dict, ...) is passed on as it is, unhooked (as in PyTorch)."""
+        self.out_positions = []
         if not isinstance(output, (Tensor, tuple)):
-            raise TypeError(f"{self.owner}: a module with backward hooks must return a tensor or a tuple, "
-                            f"got {type(output).__name__}")
+            return output
         outs = [output] if isinstance(output, Tensor) else list(output)
         self.n_outputs = len(outs)
         self.out_positions = [k for k, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
@@ -118,7 +123,9 @@ class HookedCall:
         for k, piece in zip(self.out_positions, bundled([outs[k] for k in self.out_positions], self._outputs_back,
                                                          self.owner)):
             outs[k] = piece
-        return outs[0] if isinstance(output, Tensor) else tuple(outs)
+        if isinstance(output, Tensor):
+            return outs[0]
+        return type(output)(*outs) if hasattr(output, "_fields") else tuple(outs)     # (a namedtuple stays one)
 
     def _spread(self, grads, positions, n):
         by_position = [None] * n

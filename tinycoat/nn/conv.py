@@ -176,6 +176,10 @@ class ConvTranspose2d(Module):
     def _output_padding(self, x, output_size):
         """The output_padding for which the output is ``output_size`` ((H, W), or the whole shape): one of
         the stride's sizes from the smallest, output_padding 0, to that plus stride − 1."""
+        if not (isinstance(output_size, (tuple, list)) and len(output_size) in (2, x.ndim)
+                and all(isinstance(v, int) for v in output_size)):
+            raise ValueError(f"ConvTranspose2d: output_size must be (H, W), or the whole output shape "
+                             f"({x.ndim} ints), got {output_size!r}")
         size = tuple(output_size)[-2:]
         smallest = transposed_size(*x.shape[-2:], self.kernel_size, self.stride, self.padding, (0, 0), self.dilation)
         if len(size) != 2 or any(not smallest[a] <= size[a] < smallest[a] + self.stride[a] for a in range(2)):

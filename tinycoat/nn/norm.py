@@ -100,6 +100,11 @@ class _InstanceNorm(_BatchNorm):
                                momentum, self.eps)
 
 
+    def extra_repr(self):               # (every setting, as PyTorch prints it: both defaults are False here)
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
 class InstanceNorm2d(_InstanceNorm):
     """Instance normalization of (N, C, H, W) maps or one (C, H, W) image: each map over its H·W pixels."""
 

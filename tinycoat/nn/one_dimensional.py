@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 
-from tinycoat.checks import check_bool, check_int, check_pair
+from tinycoat.checks import check_bool, check_pair
 import tinycoat.nn.functional as F
 from tinycoat.nn.conv import _check_channels, _check_padding_mode, _check_transposed_padding_mode
 from tinycoat.nn.functional.conv import padding_for, same_extra
-from tinycoat.nn.functional.one_dimensional import as_rows, single
+from tinycoat.nn.functional.conv_transpose import check_output_padding
+from tinycoat.nn.functional.one_dimensional import as_rows, pool_settings, single
 from tinycoat.nn.module import Module, uniform_parameter
 
 
@@ -28,6 +29,8 @@ class Conv1d(Module):
         k, self.stride, self.dilation = (single(name, key, v) for key, v in
                                          (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)))
         self.kernel_size = k
+        if padding == "same" and self.stride != 1:
+            raise ValueError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got stride {self.stride}")
         # 'same' and 'valid' as numbers (conv.py's rules, on the row): p on each side, e more at the end
         self.padding = check_pair(name, "padding", padding_for(name, padding, (1, k), (1, self.stride),
                                                                (1, self.dilation)), positive=False)[1]
@@ -65,12 +68,11 @@ class ConvTranspose1d(Module):
         name = type(self).__name__
         _check_transposed_padding_mode(name, padding_mode)
         self.in_channels, self.out_channels, self.groups = _check_channels(name, in_channels, out_channels, groups)
-        self.kernel_size, self.stride, self.dilation = (
-            check_int(name, key, single(name, key, v)) for key, v in
-            (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)))
-        self.padding = check_int(name, "padding", single(name, "padding", padding), positive=False)
-        self.output_padding = check_int(name, "output_padding", single(name, "output_padding", output_padding),
-                                        positive=False)
+        self.kernel_size, self.stride, self.dilation = (single(name, key, v) for key, v in (
+            ("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)))
+        self.padding = single(name, "padding", padding, positive=False)
+        self.output_padding = single(name, "output_padding", output_padding, positive=False)
+        check_output_padding(name, (self.output_padding,), (self.stride,), (self.dilation,))
         bound = 1.0 / math.sqrt(out_channels // groups * self.kernel_size)
         self.weight = uniform_parameter((in_channels, out_channels // groups, self.kernel_size), bound, dtype, device)
         self.register_parameter("bias", uniform_parameter((out_channels,), bound, dtype, device) if bias else None)
@@ -102,7 +104,8 @@ class MaxPool1d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.kernel_size, self.stride, self.padding, self.dilation = pool_settings(
+            "MaxPool1d", kernel_size, stride, padding, dilation)
         self.return_indices = check_bool("MaxPool1d", "return_indices", return_indices)
         self.ceil_mode = check_bool("MaxPool1d", "ceil_mode", ceil_mode)
 
@@ -111,7 +114,7 @@ class MaxPool1d(Module):
                             self.return_indices)
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}, "
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
@@ -120,7 +123,7 @@ class AvgPool1d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.stride, self.padding, _ = pool_settings("AvgPool1d", kernel_size, stride, padding)
         self.ceil_mode = check_bool("AvgPool1d", "ceil_mode", ceil_mode)
         self.count_include_pad = check_bool("AvgPool1d", "count_include_pad", count_include_pad)
 
@@ -128,7 +131,7 @@ class AvgPool1d(Module):
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool1d(Module):

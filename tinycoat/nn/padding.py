@@ -40,7 +40,9 @@ class ConstantPad2d(_Pad):
     """(N, C, H, W) padded with ``value`` around H and W."""
 
     def __init__(self, padding, value):
-        super().__init__(padding, float(value))
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f"{type(self).__name__}: value must be a number, got {value!r}")
+        super().__init__(padding, value)
 
     def extra_repr(self):
         return f"padding={self.padding}, value={self.value}"

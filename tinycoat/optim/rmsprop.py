@@ -12,7 +12,7 @@ RMSprop (Hinton's lecture 6e, 2012) forgets: a running *mean* of g² instead of 
 steps do not shrink for ever; ``centered`` subtracts the square of g's running mean too (dividing
 by an estimate of g's variance), and ``momentum`` accumulates the scaled steps:
 
-    v ← α·v + (1 − α)·g²,    ṽ = v − ḡ², ḡ ← α·ḡ + (1 − α)·g    (ṽ = v unless centered)
+    v ← α·v + (1 − α)·g²,    ḡ ← α·ḡ + (1 − α)·g, ṽ = v − ḡ²    (ṽ = v unless centered)
     b ← μ·b + g / (√ṽ + ε),  θ ← θ − η·b                        (μ = 0: θ ← θ − η·g / (√ṽ + ε))
 
 Adam (adamw.py) is RMSprop's v with a momentum of g itself, m, and both bias-corrected.

@@ -114,7 +114,7 @@ class Hardtanh(Function):
     """clamp(x, lo, hi), with slope 1 strictly between lo and hi and 0 elsewhere (at lo and hi too)."""
 
     def forward(self, x, lo=-1.0, hi=1.0):
-        self.inside = (x > lo) & (x < hi)
+        self.inside = ~((x <= lo) | (x >= hi))          # (a NaN is inside: its gradient passes, as PyTorch's)
         return get_array_module(x).clip(x, lo, hi)
 
     def backward(self, g):
@@ -134,8 +134,9 @@ def relu6(x):
 
 
 def hardsigmoid(x):
-    """clamp(x/6 + ½, 0, 1): σ's shape from three straight pieces (slope 1/6 on (−3, 3), 0 at ±3)."""
-    return hardtanh(_float(x) * (1 / 6) + 0.5, 0.0, 1.0)
+    """clamp(x/6 + ½, 0, 1) = hardtanh(x, −3, 3)/6 + ½: σ's shape from three straight pieces (slope 1/6
+    on (−3, 3), 0 at ±3; clamping x itself puts the kinks at exactly ±3 in float32 too)."""
+    return hardtanh(_float(x), -3.0, 3.0) * (1 / 6) + 0.5
 
 
 def hardswish(x):
@@ -191,6 +192,9 @@ def softsign(x):
 
 def glu(x, dim=-1):
     """The gated linear unit: a ⊙ σ(b), a and b the first and second halves of x along ``dim``."""
+    if not -x.ndim <= dim < x.ndim:
+        raise ValueError(f"glu: dim must be an axis of x, from {-x.ndim} to {x.ndim - 1}, got {dim} for "
+                         f"{tuple(x.shape)}")
     if x.shape[dim] % 2:
         raise ValueError(f"glu: x's dim {dim} must have an even size, to be halved; got {tuple(x.shape)}")
     a, b = x.chunk(2, dim)
@@ -200,7 +204,7 @@ def glu(x, dim=-1):
 def threshold(x, threshold, value):  # noqa: A002 - PyTorch's name
     """x where x > threshold, else value."""
     x = _float(x)
-    return where(x > threshold, x, value)
+    return where(x <= threshold, value, x)        # (NaN stays NaN: it is not <= anything)
 
 
 def tanhshrink(x):
@@ -212,7 +216,7 @@ def tanhshrink(x):
 def hardshrink(x, lambd=0.5):
     """x where |x| > λ, else 0."""
     x = _float(x)
-    return where(x.abs() > lambd, x, 0.0)
+    return where(x.abs() <= lambd, 0.0, x)        # (NaN stays NaN)
 
 
 def softshrink(x, lambd=0.5):
@@ -220,7 +224,7 @@ def softshrink(x, lambd=0.5):
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd!r}")
     x = _float(x)
-    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
+    return where(x.abs() <= lambd, 0.0, x - x.sign() * lambd)      # (NaN stays NaN)
 
 
 class Softplus(Function):

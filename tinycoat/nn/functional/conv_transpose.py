@@ -62,9 +62,10 @@ class ConvTranspose2d(Function):
         self.x2 = x2 if self.needs_input_grad[1] else None
         full_h, full_w = self.full_hw = transposed_size(h, w, self.kernel, stride, (0, 0), (0, 0), dilation)
         full = col2im(lambda i, j: cols[:, i, j].transpose(1, 0, 2, 3),     # stamp slot (i, j): (N, C_out, H, W)
-                      (n, groups * o_group, full_h, full_w), self.kernel, stride, 0, like=x, dilation=dilation)
+                      (n, groups * o_group, full_h, full_w), self.kernel, stride, 0, like=cols, dilation=dilation)
         (ph, pw), (oph, opw) = padding, output_padding
-        full = get_array_module(full).pad(full, ((0, 0), (0, 0), (0, oph), (0, opw)))  # rows no stamp reaches
+        if oph or opw:                                                  # rows no stamp reaches
+            full = get_array_module(full).pad(full, ((0, 0), (0, 0), (0, oph), (0, opw)))
         y = full[:, :, ph:full_h + oph - ph, pw:full_w + opw - pw]      # crop p off each side
         return y + bias.reshape(-1, 1, 1) if bias is not None else y
 
@@ -103,6 +104,8 @@ def check_transposed_input(name, x, in_channels, kernel, stride, padding, output
     expected = f"expected input (N, {in_channels}, H, W) or ({in_channels}, H, W)"
     if x.ndim not in (3, 4) or x.shape[-3] != in_channels:
         raise ValueError(f"{name}: {expected}, got {tuple(x.shape)}")
+    if 0 in x.shape[-2:]:
+        raise ValueError(f"{name}: {expected}, H and W at least 1, got {tuple(x.shape)}")
     ho, wo = transposed_size(*x.shape[-2:], kernel, stride, padding, output_padding, dilation)
     if ho < 1 or wo < 1:
         full = transposed_size(*x.shape[-2:], kernel, stride, (0, 0), output_padding, dilation)

@@ -199,8 +199,13 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"instance_norm: {name} must have shape ({c},) for input {tuple(x.shape)}, "
                              f"got {tuple(t.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("instance_norm: pass running_mean and running_var together, or neither (one alone "
+                         "could be neither used nor updated)")
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
+    if x.numel() == 0:
+        return x.clone()                                  # no map, nothing to normalize (as PyTorch)
     if x.numel() // (n * c) < 2:
         raise ValueError(f"instance_norm: expected more than 1 pixel per map when using the input's statistics, "
                          f"got input {tuple(x.shape)}")

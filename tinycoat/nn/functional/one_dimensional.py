@@ -19,13 +19,14 @@ from tinycoat.nn.functional.pooling import (adaptive_avg_pool2d, adaptive_max_po
                                             pool_output_size)
 
 
-def single(owner, name, value):
-    """A 1-D setting as an int (PyTorch takes an int or a 1-tuple)."""
+def single(owner, name, value, positive=True):
+    """A 1-D setting as an int > 0 (>= 0 unless ``positive``); PyTorch takes an int or a 1-tuple."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    if not is_int(value):
-        raise (ValueError if isinstance(value, (tuple, list)) else TypeError)(
-            f"{owner}: {name} must be an int (or a 1-tuple) for a 1-D op, got {value!r}")
+    if not (is_int(value) and value >= (1 if positive else 0)):
+        kind = "a positive int" if positive else "a non-negative int"
+        raise (TypeError if not is_int(value) and not isinstance(value, (tuple, list)) else ValueError)(
+            f"{owner}: {name} must be {kind} (or a 1-tuple of one) for a 1-D op, got {value!r}")
     return int(value)
 
 
@@ -77,48 +78,66 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     c_in = weight.shape[1] * groups
     name = f"conv1d({c_in}→{weight.shape[0]}, k={weight.shape[2]})"
     rows = as_rows(name, x, c_in)
-    dilation = single("conv1d", "dilation", dilation)
-    if not isinstance(padding, str):
-        padding = single("conv1d", "padding", padding)
+    stride, dilation = single("conv1d", "stride", stride), single("conv1d", "dilation", dilation)
+    if isinstance(padding, str):
+        if padding == "same" and stride != 1:
+            raise ValueError(f"conv1d: padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    else:
+        padding = single("conv1d", "padding", padding, positive=False)
         check_length(name, x, weight.shape[2], padding, dilation)
         padding = (0, padding)
-    return _row(conv2d(rows, weight.unsqueeze(2), bias, (1, single("conv1d", "stride", stride)), padding, (1, dilation),
-                       groups))
+    return _row(conv2d(rows, weight.unsqueeze(2), bias, (1, stride), padding, (1, dilation), groups))
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The transposed 1-D convolution (conv1d's adjoint) of x (N, C_in, L) or (C_in, L) with weight
-    (C_in, C_out/groups, k): conv_transpose2d of one row."""
+    (C_in, C_out/groups, k): conv_transpose2d of one row; its output is
+    (L − 1)·stride − 2·padding + dilation·(k − 1) + 1 + output_padding long."""
     if weight.ndim != 3:
         raise ValueError(f"conv_transpose1d: weight must be (in, out/groups, k), got {tuple(weight.shape)}")
-    groups = check_int("conv_transpose1d", "groups", groups)
-    x = as_rows(f"conv_transpose1d({weight.shape[0]}→{weight.shape[1] * groups}, k={weight.shape[2]})", x,
-                weight.shape[0])
-    one = (lambda name, v: (0, single("conv_transpose1d", name, v)))
-    return _row(conv_transpose2d(x, weight.unsqueeze(2), bias, (1, single("conv_transpose1d", "stride", stride)),
-                                 one("padding", padding), one("output_padding", output_padding), groups,
-                                 (1, single("conv_transpose1d", "dilation", dilation))))
+    owner = "conv_transpose1d"
+    groups = check_int(owner, "groups", groups)
+    name = f"conv_transpose1d({weight.shape[0]}→{weight.shape[1] * groups}, k={weight.shape[2]})"
+    rows = as_rows(name, x, weight.shape[0])
+    stride, dilation = single(owner, "stride", stride), single(owner, "dilation", dilation)
+    padding = single(owner, "padding", padding, positive=False)
+    output_padding = single(owner, "output_padding", output_padding, positive=False)
+    if output_padding >= max(stride, dilation):
+        raise ValueError(f"{owner}: output_padding must be smaller than the stride or the dilation, got "
+                         f"output_padding {output_padding} with stride {stride} and dilation {dilation}")
+    covered = (x.shape[-1] - 1) * stride + dilation * (weight.shape[2] - 1) + 1 + output_padding
+    if x.shape[-1] < 1 or covered - 2 * padding < 1:
+        raise ValueError(f"{name}: input {tuple(x.shape)} gives an output of length {covered - 2 * padding}: "
+                         f"padding {padding} crops 2·padding off the {covered} steps the kernel's stamps cover; "
+                         "expected 2·padding < that and L >= 1")
+    return _row(conv_transpose2d(rows, weight.unsqueeze(2), bias, (1, stride), (0, padding), (0, output_padding),
+                                 groups, (1, dilation)))
+
+
+def pool_settings(owner, kernel_size, stride, padding, dilation=1):
+    """A 1-D pooling's kernel, stride (the kernel unless given), padding and dilation, checked."""
+    k = single(owner, "kernel_size", kernel_size)
+    return (k, k if stride is None else single(owner, "stride", stride),
+            single(owner, "padding", padding, positive=False), single(owner, "dilation", dilation))
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Maximum over each window of x (N, C, L) or (C, L) (with return_indices, also where, as an index
     along L): max_pool2d of one row."""
     owner = f"max_pool1d(k={kernel_size})"
-    k = single(owner, "kernel_size", kernel_size)
-    s = k if stride is None else single(owner, "stride", stride)
-    p, d = single(owner, "padding", padding), single(owner, "dilation", dilation)
+    k, s, p, d = pool_settings(owner, kernel_size, stride, padding, dilation)
+    rows = as_rows(owner, x)
     check_pool_length(owner, x, k, s, p, ceil_mode, d)
-    return _row(max_pool2d(as_rows(owner, x), (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices))
+    return _row(max_pool2d(rows, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices))
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over each window of x (N, C, L) or (C, L): avg_pool2d of one row."""
     owner = f"avg_pool1d(k={kernel_size})"
-    k = single(owner, "kernel_size", kernel_size)
-    s = k if stride is None else single(owner, "stride", stride)
-    p = single(owner, "padding", padding)
+    k, s, p, _ = pool_settings(owner, kernel_size, stride, padding)
+    rows = as_rows(owner, x)
     check_pool_length(owner, x, k, s, p, ceil_mode)
-    return _row(avg_pool2d(as_rows(owner, x), (1, k), (1, s), (0, p), ceil_mode, count_include_pad))
+    return _row(avg_pool2d(rows, (1, k), (1, s), (0, p), ceil_mode, count_include_pad))
 
 
 def adaptive_avg_pool1d(x, output_size):
