@@ -31,6 +31,9 @@ from tinycoat.ops import (  # noqa: F401
     sigmoid, relu, abs, clip, norm, cumsum,
     reshape, clone, flatten, permute, transpose, split, chunk, concatenate, cat, stack, pad, where,
     flip, roll, gather, diagonal, sort, topk, argsort)
+from tinycoat.ops import (  # noqa: F401
+    asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, erf, erfc, erfinv, exp2, log2, log10, hypot, lerp, frac,
+    fmod, nan_to_num, xlogy, sinc)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 from tinycoat.tensor import function_of as _function_of, randperm  # noqa: F401
 from tinycoat.autograd import set_grad_enabled  # noqa: F401

@@ -6,6 +6,8 @@ in the backward pass the gradient of that input is the *sum* over those axes:
 """
 from __future__ import annotations
 
+import itertools
+
 from tinycoat.amp import autocast_dtype, autocast_matmul
 from tinycoat.autograd import Function, as_tensor, unbroadcast
 from tinycoat.backend import default_float, get_array_module
@@ -193,7 +195,8 @@ def broadcastable(name, *operands):
     pair of sizes equal or one of them 1 (numbers have shape ()). Otherwise one clear error here,
     not NumPy's from inside the forward."""
     shapes = [tuple(getattr(x, "shape", ())) for x in operands]
-    for sizes in zip(*(reversed(shape) for shape in shapes)):
+    # (a shorter shape counts as 1 on the axes it lacks: zip_longest, not zip, which would stop at it)
+    for sizes in itertools.zip_longest(*(reversed(shape) for shape in shapes), fillvalue=1):
         if len(set(sizes) - {1}) > 1:
             raise ValueError(f"{name}: shapes {' and '.join(map(str, shapes))} do not broadcast (from the last "
                              f"axis on, sizes must be equal or 1; here {' vs '.join(map(str, sizes))})")
