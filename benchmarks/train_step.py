@@ -54,7 +54,7 @@ CATEGORIES = {
                     "Xlogy", "Sinc"),
     "loss": ("LogSoftmax", "CrossEntropy"),
     "shape": ("Reshape", "Permute", "Contiguous", "Clone", "GetItem", "Expand", "Concatenate", "Stack", "Pad", "To",
-              "Flip", "Roll", "Gather", "Diagonal", "Bundle"),
+              "Flip", "Roll", "Gather", "Diagonal", "Bundle", "Scatter", "ScatterAdd", "ScatterReduce"),
     "reduction": ("Sum", "Mean", "Max", "Min", "Var", "Norm", "Cumsum", "Prod"),
 }
 

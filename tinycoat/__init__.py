@@ -34,6 +34,11 @@ from tinycoat.ops import (  # noqa: F401
 from tinycoat.ops import (  # noqa: F401
     asin, acos, atan, atan2, sinh, cosh, asinh, acosh, atanh, erf, erfc, erfinv, exp2, log2, log10, hypot, lerp, frac,
     fmod, nan_to_num, xlogy, sinc)
+from tinycoat.ops import (  # noqa: F401
+    scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_reduce, take_along_dim,
+    masked_scatter, movedim, moveaxis, swapaxes, swapdims, unflatten, atleast_1d, atleast_2d, atleast_3d, tile,
+    repeat_interleave, broadcast_shapes, broadcast_to, broadcast_tensors, meshgrid, diag, diag_embed, diagflat,
+    trace, kron, tensordot, cross, rot90)
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 from tinycoat.tensor import function_of as _function_of, randperm  # noqa: F401
 from tinycoat.autograd import set_grad_enabled  # noqa: F401

@@ -460,6 +460,36 @@ class Tensor:
     def relu(self): return ops.relu(self)
     def abs(self): return ops.abs(self)
     __abs__ = abs
+    # entries written into a copy at the places an index names (ops/scatter.py)
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return ops.scatter(self, dim, index, src, value, reduce=reduce)
+    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return ops.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+    def index_add(self, dim, index, source, *, alpha=1): return ops.index_add(self, dim, index, source, alpha=alpha)
+    def index_copy(self, dim, index, source): return ops.index_copy(self, dim, index, source)
+    def index_fill(self, dim, index, value): return ops.index_fill(self, dim, index, value)
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        return ops.index_reduce(self, dim, index, source, reduce, include_self=include_self)
+    def take_along_dim(self, indices, dim=None): return ops.take_along_dim(self, indices, dim)
+    def masked_scatter(self, mask, source): return ops.masked_scatter(self, mask, source)
+    # axes moved, entries repeated, diagonals, products (ops/arrange.py)
+    def movedim(self, source, destination): return ops.movedim(self, source, destination)
+    moveaxis = movedim
+    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
+    def swapdims(self, dim0, dim1): return ops.swapdims(self, dim0, dim1)
+    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
+    def tile(self, *dims): return ops.tile(self, _spread(dims))
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return ops.repeat_interleave(self, repeats, dim, output_size=output_size)
+    def broadcast_to(self, size): return ops.broadcast_to(self, size)
+    def diag(self, diagonal=0): return ops.diag(self, diagonal)
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1): return ops.diag_embed(self, offset, dim1, dim2)
+    def diagflat(self, offset=0): return ops.diagflat(self, offset)
+    def trace(self): return ops.trace(self)
+    def kron(self, other): return ops.kron(self, other)
+    def cross(self, other, dim=None): return ops.cross(self, other, dim)
+    def rot90(self, k=1, dims=(0, 1)): return ops.rot90(self, k, dims)
     # special functions (ops/special.py)
     def asin(self): return ops.asin(self)
     def acos(self): return ops.acos(self)

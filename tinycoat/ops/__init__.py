@@ -9,6 +9,9 @@
     shape.py        reshape contiguous clone permute expand split chunk indexing concatenate (cat) stack pad
                     where tril triu, device copies
     reorder.py      flip roll gather diagonal, and sort topk argsort (gather at the sorted places)
+    scatter.py      scatter scatter_add scatter_reduce index_add/copy/fill/reduce take_along_dim masked_scatter
+    arrange.py      movedim swapaxes unflatten atleast_nd tile repeat_interleave broadcast_to/tensors meshgrid
+                    diag diag_embed diagflat trace kron tensordot cross rot90 (compositions of the ops above)
 """
 from tinycoat.ops.arithmetic import (  # noqa: F401
     add, sub, mul, div, floor_divide, remainder, neg, pow, matmul, bmm, maximum, minimum)
@@ -22,3 +25,10 @@ from tinycoat.ops.shape import (  # noqa: F401
     getitem, setitem, reshape, contiguous, clone, flatten, permute, transpose, expand, split, chunk, concatenate, cat,
     stack, pad, where, tril, triu, to, compare)
 from tinycoat.ops.reorder import flip, roll, gather, diagonal, sort, topk, argsort  # noqa: F401
+from tinycoat.ops.arrange import (  # noqa: F401
+    movedim, moveaxis, swapaxes, swapdims, unflatten, atleast_1d, atleast_2d, atleast_3d, tile, repeat_interleave,
+    broadcast_shapes, broadcast_to, broadcast_tensors, meshgrid, diag, diag_embed, diagflat, trace, kron, tensordot,
+    cross, rot90)
+from tinycoat.ops.scatter import (  # noqa: F401
+    scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_reduce, take_along_dim,
+    masked_scatter)
