@@ -39,6 +39,8 @@ from tinycoat.ops import (  # noqa: F401
     masked_scatter, movedim, moveaxis, swapaxes, swapdims, unflatten, atleast_1d, atleast_2d, atleast_3d, tile,
     repeat_interleave, broadcast_shapes, broadcast_to, broadcast_tensors, meshgrid, diag, diag_embed, diagflat,
     trace, kron, tensordot, cross, rot90)
+from tinycoat.ops import linalg  # noqa: F401  (tc.linalg.inv, ..., as torch.linalg)
+from tinycoat.ops.linalg import inv as inverse, det, logdet, slogdet, matrix_power, pinverse  # noqa: F401
 from tinycoat.gradcheck import gradcheck, GradcheckError  # noqa: F401
 from tinycoat.tensor import function_of as _function_of, randperm  # noqa: F401
 from tinycoat.autograd import set_grad_enabled  # noqa: F401

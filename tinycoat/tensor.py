@@ -460,6 +460,13 @@ class Tensor:
     def relu(self): return ops.relu(self)
     def abs(self): return ops.abs(self)
     __abs__ = abs
+    # linear algebra (ops/linalg.py), PyTorch's method spellings
+    def inverse(self): return ops.linalg.inv(self)
+    def det(self): return ops.linalg.det(self)
+    def logdet(self): return ops.linalg.logdet(self)
+    def slogdet(self): return ops.linalg.slogdet(self)
+    def matrix_power(self, n): return ops.linalg.matrix_power(self, n)
+    def pinverse(self, rcond=1e-15): return ops.linalg.pinverse(self, rcond)
     # entries written into a copy at the places an index names (ops/scatter.py)
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):
         return ops.scatter(self, dim, index, src, value, reduce=reduce)

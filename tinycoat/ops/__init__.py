@@ -10,6 +10,7 @@
                     where tril triu, device copies
     reorder.py      flip roll gather diagonal, and sort topk argsort (gather at the sorted places)
     scatter.py      scatter scatter_add scatter_reduce index_add/copy/fill/reduce take_along_dim masked_scatter
+    linalg.py       torch.linalg: inv det slogdet solve cholesky eigh qr svd pinv, norms, matrix_power (batched)
     arrange.py      movedim swapaxes unflatten atleast_nd tile repeat_interleave broadcast_to/tensors meshgrid
                     diag diag_embed diagflat trace kron tensordot cross rot90 (compositions of the ops above)
 """
@@ -32,3 +33,4 @@ from tinycoat.ops.arrange import (  # noqa: F401
 from tinycoat.ops.scatter import (  # noqa: F401
     scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_reduce, take_along_dim,
     masked_scatter)
+from tinycoat.ops import linalg  # noqa: F401  (tc.linalg.inv, ..., as torch.linalg)
