@@ -86,11 +86,12 @@ def geometric(image: np.ndarray, op: str, v: float) -> np.ndarray:
 
 
 def grey(image: np.ndarray) -> np.ndarray:
-    """Luma, ITU-R 601 weights (PIL's "L"), (1, H, W) float; a one-channel image is its own."""
+    """Luma, ITU-R 601 weights 0.299, 0.587, 0.114, rounded to whole levels as Pillow's "L" is
+    (weights in 1/65536ths), (1, H, W) float; a one-channel image is its own."""
     if image.shape[0] == 1:
         return image.astype(np.float32)
-    r, g, b = image.astype(np.float32)
-    return (0.299 * r + 0.587 * g + 0.114 * b)[None]
+    r, g, b = image.astype(np.int64)
+    return ((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16)[None].astype(np.float32)
 
 
 def blend(image: np.ndarray, degenerate: np.ndarray, factor: float) -> np.ndarray:
@@ -132,7 +133,7 @@ def apply(image: np.ndarray, op: str, v: float) -> np.ndarray:
     if op == "Color":
         return blend(image, grey(image), 1.0 + v)
     if op == "Contrast":
-        return blend(image, np.float32(np.rint(grey(image).mean())), 1.0 + v)
+        return blend(image, np.float32(int(grey(image).mean() + 0.5)), 1.0 + v)    # the mean grey level
     if op == "Sharpness":
         return blend(image, blurred(image), 1.0 + v)
     if op == "Posterize":
