@@ -542,3 +542,24 @@ def test_slogdet_has_no_gradient_at_a_singular_matrix(device):
 def test_wrong_inputs_are_named(op, error, message, device):
     with pytest.raises(error, match=message):
         op(device)
+
+
+def test_a_negative_order_norm_with_a_zero_entry_is_zero_with_gradient_zero():
+    """Σ|x|^ord is infinite there and the norm 0; its gradient 0 (PyTorch's), not a NaN from ∞."""
+    a = tc.tensor(np.array([0.0, 2.0]), requires_grad=True)
+    y = linalg.vector_norm(a, -1)
+    y.backward()
+    assert y.item() == 0.0 and a.grad.tolist() == [0.0, 0.0]
+    b = tc.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert tc.gradcheck(lambda t: linalg.vector_norm(t, -1.5), b)
+
+
+def test_pinv_hermitian_reads_the_lower_triangle():
+    """As PyTorch's: the matrix named is tril(A) + tril(A, −1)ᵀ; the upper triangle gets no gradient."""
+    a = tc.tensor(np.array([[2.0, 5.0], [1.0, 3.0]]), requires_grad=True)
+    got = linalg.pinv(a, hermitian=True)
+    np.testing.assert_allclose(got.numpy(), np.linalg.pinv(np.array([[2.0, 1.0], [1.0, 3.0]])), rtol=1e-12)
+    got.sum().backward()
+    assert a.grad.numpy()[0, 1] == 0.0
+    with pytest.raises(ValueError, match=r"^linalg.pinv: expected square matrices"):
+        linalg.pinv(tc.ones(2, 3), hermitian=True)

@@ -428,3 +428,28 @@ def test_take_along_dim_and_masked_scatter_refuse_what_pytorch_refuses():
         masked_scatter(x, tc.ones(2, 3) > 0, tc.ones(5))
     with pytest.raises(ValueError, match=r"masked_scatter: shapes \(2, 3\), \(2,\) do not broadcast"):
         masked_scatter(x, tc.tensor([True, False]), tc.ones(5))
+
+
+def test_index_fill_wraps_negative_indices_and_names_itself():
+    x = tc.zeros(2, 4)
+    assert tc.index_fill(x, 1, tc.tensor(np.array([-1, 0])), 2.5).tolist() == [[2.5, 0, 0, 2.5]] * 2
+    with pytest.raises(IndexError, match=r"^index_fill: index values must lie in \[-4, 4\)"):
+        tc.index_fill(x, 1, tc.tensor(np.array([4])), 1.0)
+    with pytest.raises(TypeError, match=r"^index_fill: index must be an integer Tensor"):
+        tc.index_fill(x, 1, [0], 1.0)
+
+
+def test_index_add_names_a_fractional_alpha_for_integers():
+    with pytest.raises(TypeError, match=r"^index_add: alpha must be a whole number for a int64 tensor, got 0.5"):
+        tc.index_add(tc.zeros(3, dtype="int64"), 0, tc.tensor(np.array([0])), tc.ones(1, dtype="int64"), alpha=0.5)
+    assert tc.index_add(tc.zeros(3, dtype="int64"), 0, tc.tensor(np.array([2])), tc.ones(1, dtype="int64"),
+                        alpha=3).tolist() == [0, 0, 3]
+
+
+def test_a_nan_maximum_takes_its_gradient():
+    """NaN propagates through amax; the NaN entry it came from gets the result's gradient (NaN == NaN
+    is False: without care, no entry would)."""
+    src = tc.tensor(np.array([np.nan, 5.0]), requires_grad=True)
+    out = tc.scatter_reduce(tc.tensor(np.array([1.0, 2.0])), 0, tc.tensor(np.array([0, 0])), src, "amax")
+    out.sum().backward()
+    assert np.isnan(out.numpy()[0]) and src.grad.tolist() == [1.0, 0.0]

@@ -40,7 +40,7 @@ from tinycoat.ops.arithmetic import matmul
 from tinycoat.ops.arrange import trace  # noqa: F401  (tc.linalg.trace: the 2-D trace, arrange.py's)
 from tinycoat.ops.reduction import _normalize_axes, norm as _p_norm, sum as _sum
 from tinycoat.ops.reorder import diagonal
-from tinycoat.ops.shape import where
+from tinycoat.ops.shape import transpose, tril, where
 from tinycoat.tensor import Tensor
 
 SlogdetResult = collections.namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -655,9 +655,11 @@ def svdvals(A):
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The pseudo-inverse A⁺ (torch.linalg.pinv), from the SVD: singular values at most
     max(atol, rtol · s_max) count as 0. Unless given, atol is 0 and rtol is eps · max(m, n) (0 when
-    atol alone is given), PyTorch's defaults. ``hermitian`` is accepted; the SVD serves either way
-    (PyTorch then reads only the lower triangle)."""
-    A = _float_matrices("linalg.pinv", A, square=False)
+    atol alone is given), PyTorch's defaults. ``hermitian=True`` reads the lower triangle alone, as
+    PyTorch's (the matrix it names is tril(A) + tril(A, −1)ᵀ); the SVD serves either way."""
+    A = _float_matrices("linalg.pinv", A, square=bool(hermitian))       # (a Hermitian matrix is square)
+    if hermitian:
+        A = tril(A) + transpose(tril(A, -1), -2, -1)
     for name, value in (("atol", atol), ("rtol", rtol)):
         if value is not None and not (isinstance(value, (int, float)) and value >= 0):
             raise ValueError(f"linalg.pinv: {name} must be a number >= 0 (or None), got {value!r}")
@@ -709,7 +711,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if ord >= 0 or ord == -math.inf:
         return _p_norm(x, ord, dim, keepdim)
     axes = _normalize_axes(dim, x.ndim, "linalg.vector_norm")
-    return _sum(x.abs() ** float(ord), axes, keepdim) ** (1.0 / ord)
+    # A zero entry makes Σ|x|^ord infinite and the norm 0, whose gradient is 0 (PyTorch's): the powers
+    # are taken of 1 in its place, so that no ∞ enters the chain rule, and where() gives the 0.
+    zero = x.data == 0
+    has_zero = Tensor(x.xp.any(zero, axis=axes, keepdims=keepdim))
+    safe = where(Tensor(zero), 1.0, x.abs())
+    return where(has_zero, 0.0, _sum(safe ** float(ord), axes, keepdim) ** (1.0 / ord))
 
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)

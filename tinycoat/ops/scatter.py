@@ -147,7 +147,10 @@ class ScatterReduce(Function):
         elif self.reduce == "prod":
             g_entry = g_entry * _others_product(self.sorted_values, runs)
         elif self.reduce in ("amax", "amin"):
-            tie = self.sorted_values == self.result[runs.run]
+            best = self.result[runs.run]
+            # (a NaN winner — NaN propagates — ties with itself: NaN == NaN is False, which would leave
+            # the result's gradient to no entry at all)
+            tie = (self.sorted_values == best) | (xp.isnan(self.sorted_values) & xp.isnan(best))
             ties = xp.zeros(runs.place.shape, dtype=g.dtype)
             backend.scatter_add(ties, runs.run, tie.astype(g.dtype))
             g_entry = xp.where(tie, g_entry / xp.maximum(ties, 1)[runs.run], 0)
@@ -406,6 +409,8 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     ``dim`` (torch.index_add): scatter_add with the index spread over source's other axes."""
     shape = as_tensor(input).shape
     x, axis, spread, source = _along("index_add", input, dim, index, source)
+    if x.dtype.kind != "f" and not (isinstance(alpha, int) or (isinstance(alpha, float) and alpha.is_integer())):
+        raise TypeError(f"index_add: alpha must be a whole number for a {x.dtype} tensor, got {alpha!r}")
     if alpha != 1:
         source = mul(source, alpha)
     return reshape(scatter_add(x, axis, spread, source), shape)
@@ -438,7 +443,13 @@ def index_fill(input, dim, index, value):  # noqa: A002
         raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
     value = value.to(dtype=x.dtype) if isinstance(value, Tensor) else Tensor(x.xp.asarray(value, dtype=x.dtype))
     axis = _axis("index_fill", dim, x.ndim)
-    n = index.numel() if isinstance(index, Tensor) else 0
+    _check_index("index_fill", index, x)
+    length = x.shape[axis] if x.ndim else 1
+    if not all_in_range(index.data + length, 2 * length):                # −length ≤ i < length
+        raise IndexError(f"index_fill: index values must lie in [{-length}, {length}) for dim {axis} of a tensor of "
+                         f"shape {x.shape}")
+    index = Tensor(index.xp.where(index.data < 0, index.data + length, index.data))      # (−1: the last)
+    n = index.numel()
     shape = x.shape[:axis] + (n,) + x.shape[axis + 1:] if x.ndim else (n,)
     return index_copy(x, dim, index, expand(value, shape))
 
