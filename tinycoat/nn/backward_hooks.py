@@ -17,6 +17,8 @@ input. The outputs are bundled the same way, for grad_output and the pre-hooks.
 """
 from __future__ import annotations
 
+import math
+
 from tinycoat.autograd import Function
 from tinycoat.backend import get_array_module
 from tinycoat.tensor import Tensor
@@ -31,14 +33,17 @@ class Bundle(Function):
         return get_array_module(arrays[0]).concatenate([a.reshape(-1) for a in arrays])
 
     def backward(self, g):
-        pieces, start = [], 0
-        for shape in self.shapes:
-            size = 1
-            for n in shape:
-                size *= n
-            pieces.append(g[start:start + size].reshape(shape))
-            start += size
-        return tuple(self.on_backward(pieces))
+        return tuple(self.on_backward(pieces(g, self.shapes)))
+
+
+def pieces(flat, shapes):
+    """A flat array or tensor cut into consecutive pieces of ``shapes`` (Bundle's layout)."""
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(flat[start:start + size].reshape(shape))
+        start += size
+    return out
 
 
 def bundled(tensors, on_backward, owner):
@@ -56,14 +61,10 @@ def bundled(tensors, on_backward, owner):
         reached.clear()                                     # (for the next backward of a retained graph)
         return on_backward(grads)
 
-    packed = Bundle.apply(*tensors, on_backward=on_backward_of_reached)
-    pieces, start = [], 0
-    for k, t in enumerate(tensors):
-        piece = packed[start:start + t.numel()].reshape(t.shape)
+    slices = pieces(Bundle.apply(*tensors, on_backward=on_backward_of_reached), [t.shape for t in tensors])
+    for k, piece in enumerate(slices):
         piece.register_hook(lambda g, k=k: reached.add(k))
-        pieces.append(piece)
-        start += t.numel()
-    return pieces
+    return slices
 
 
 def _as_arrays(replacement, expected, what, owner):

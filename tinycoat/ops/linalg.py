@@ -18,7 +18,7 @@ tr(PᵀQ)). So one writes dX in terms of dA and moves everything but dA to the o
 
 Outputs that come in several pieces (eigh's values and vectors, QR's Q and R, ...) are computed
 by one Function as one array, the pieces side by side along a last axis (``_pack``); the user gets
-slices of it (``_unpacked``). Whatever gradients reach the slices come back to that Function as one
+slices of it (``_unpack``). Whatever gradients reach the slices come back to that Function as one
 array, zeros in a piece no gradient reached; its backward takes the pieces apart again.
 
 A matrix that an operation cannot take (a singular one for inv and solve, one that is not positive
@@ -133,18 +133,9 @@ def _pack(arrays, batch):
     return xp.concatenate([a.reshape(batch + (math.prod(a.shape[len(batch):]),)) for a in arrays], axis=-1)
 
 
-def _unpack(g, batch, shapes):
-    """The gradient of a ``_pack``ed output taken apart again: one array per piece, its own shape."""
-    pieces, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        pieces.append(g[..., start:start + size].reshape(batch + tuple(shape)))
-        start += size
-    return pieces
-
-
-def _unpacked(packed, batch, shapes):
-    """The pieces of a ``_pack``ed output as tensors: slices of it (differentiable), reshaped."""
+def _unpack(packed, batch, shapes):
+    """A ``_pack``ed output taken apart again, one piece per shape: of its gradient (arrays) in a
+    backward, of the output itself (tensors: differentiable slices, reshaped) for the user."""
     pieces, start = [], 0
     for shape in shapes:
         size = math.prod(shape)
@@ -608,7 +599,7 @@ def eigh(A, UPLO="L"):
     read). Each eigenvector's sign is arbitrary; the gradient is valid for distinct eigenvalues."""
     A = _float_matrices("linalg.eigh", A)
     n = A.shape[-1]
-    values, vectors = _unpacked(Eigh.apply(A, uplo=_uplo("linalg.eigh", UPLO), vectors=True), A.shape[:-2],
+    values, vectors = _unpack(Eigh.apply(A, uplo=_uplo("linalg.eigh", UPLO), vectors=True), A.shape[:-2],
                                 [(n,), (n, n)])
     return EighResult(values, vectors)
 
@@ -632,7 +623,7 @@ def qr(A, mode="reduced"):
         empty = Tensor(A.xp.zeros((0,), dtype=A.dtype))
         return QRResult(empty, QR.apply(A, mode="r"))
     k = m if mode == "complete" else min(m, n)
-    q, r = _unpacked(QR.apply(A, mode=mode), batch, [(m, k), (k, n)])
+    q, r = _unpack(QR.apply(A, mode=mode), batch, [(m, k), (k, n)])
     return QRResult(q, r)
 
 
@@ -644,7 +635,7 @@ def svd(A, full_matrices=True):
     m, n = A.shape[-2:]
     k = min(m, n)
     shapes = [(m, m), (k,), (n, n)] if full_matrices else [(m, k), (k,), (k, n)]
-    return SVDResult(*_unpacked(SVD.apply(A, full_matrices=bool(full_matrices)), A.shape[:-2], shapes))
+    return SVDResult(*_unpack(SVD.apply(A, full_matrices=bool(full_matrices)), A.shape[:-2], shapes))
 
 
 def svdvals(A):
