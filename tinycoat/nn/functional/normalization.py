@@ -174,14 +174,11 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
                          f"{tuple(x.shape)} and num_groups={num_groups!r}")
     check_float_input("group_norm", x)
     n, c = x.shape[:2]
-    per_channel = (1, c) + (1,) * (x.ndim - 2)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (c,):
             raise ValueError(f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)}")
     groups = x.reshape(n, num_groups, -1)                             # (N, G, C/G·H·W)
-    y = layer_norm(groups, groups.shape[-1], eps=eps).reshape(x.shape)
-    y = y if weight is None else y * weight.reshape(per_channel)
-    return y if bias is None else y + bias.reshape(per_channel)
+    return _per_channel_affine(layer_norm(groups, groups.shape[-1], eps=eps).reshape(x.shape), weight, bias)
 
 
 def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
@@ -209,14 +206,18 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     if x.numel() // (n * c) < 2:
         raise ValueError(f"instance_norm: expected more than 1 pixel per map when using the input's statistics, "
                          f"got input {tuple(x.shape)}")
-    xp, tracked = x.xp, running_mean is not None and running_var is not None
+    xp, tracked = x.xp, running_mean is not None        # (both or neither: checked above)
     # each sample's maps as channels of their own; the running statistics repeated for each sample
     repeated = [Tensor(xp.tile(t.data, n)) if tracked else None for t in (running_mean, running_var)]
     y = batch_norm(x.reshape((1, n * c) + x.shape[2:]), *repeated, training=True, momentum=momentum, eps=eps)
     if tracked:                             # the N samples' updates, averaged
         running_mean.data[...] = repeated[0].data.reshape(n, c).mean(axis=0)
         running_var.data[...] = repeated[1].data.reshape(n, c).mean(axis=0)
-    per_channel = (1, c) + (1,) * (x.ndim - 2)
-    y = y.reshape(x.shape)
+    return _per_channel_affine(y.reshape(x.shape), weight, bias)
+
+
+def _per_channel_affine(y, weight, bias):
+    """γ ⊙ y + β with γ, β (C,) along y's axis 1 (either may be None: no scale, no shift)."""
+    per_channel = (1, y.shape[1]) + (1,) * (y.ndim - 2)
     y = y if weight is None else y * weight.reshape(per_channel)
     return y if bias is None else y + bias.reshape(per_channel)
