@@ -10,7 +10,7 @@ from tinycoat.checks import check_bool, check_pair
 import tinycoat.nn.functional as F
 from tinycoat.nn.conv import _check_channels, _check_padding_mode, _check_transposed_padding_mode
 from tinycoat.nn.functional.conv import padding_for, same_extra
-from tinycoat.nn.functional.conv_transpose import check_output_padding
+from tinycoat.nn.functional.conv_transpose import check_output_padding, transposed_size
 from tinycoat.nn.functional.one_dimensional import as_rows, pool_settings, single
 from tinycoat.nn.module import Module, uniform_parameter
 
@@ -81,7 +81,8 @@ class ConvTranspose1d(Module):
         output_padding = self.output_padding
         if output_size is not None:         # the output_padding that makes the length output_size[-1]
             length = as_rows("ConvTranspose1d", x, self.in_channels).shape[-1]
-            smallest = (length - 1) * self.stride - 2 * self.padding + self.dilation * (self.kernel_size - 1) + 1
+            smallest = transposed_size(1, length, (1, self.kernel_size), (1, self.stride), (0, self.padding), (0, 0),
+                                       (1, self.dilation))[1]
             wanted = tuple(output_size)[-1] if isinstance(output_size, (tuple, list)) else output_size
             if not smallest <= wanted < smallest + self.stride:
                 raise ValueError(f"ConvTranspose1d: output_size {output_size} is not one this layer can make from "

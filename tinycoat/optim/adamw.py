@@ -89,10 +89,7 @@ class AdamW(Optimizer):
             (beta1, beta2) = group["betas"]
             wd, amsgrad = group["weight_decay"], group["amsgrad"]
             rows = []                         # (θ, g, m, v, t, v_max or None) of each parameter with a gradient
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state.setdefault(p, {})
+            for p, state in self.stepped(group):  # (each counted as changed: it is, below)
                 if "step" not in state:
                     state["step"] = 0
                     state["exp_avg"] = p.xp.zeros_like(p.data)
@@ -107,7 +104,6 @@ class AdamW(Optimizer):
                     g = g + wd * p.data          # Adam's coupled decay, after the sign: it shrinks θ either way
                 rows.append((p.data, g, state["exp_avg"], state["exp_avg_sq"], state["step"],
                              state.get("max_exp_avg_sq")))
-                p._bump_version()                # (changed below: a graph that kept p now refuses to backward)
             if not rows:
                 continue
             *lists, steps, v_maxes = (list(column) for column in zip(*rows))

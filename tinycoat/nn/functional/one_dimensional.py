@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from tinycoat.checks import check_float_input, check_int, is_int
 from tinycoat.nn.functional.conv import conv2d
-from tinycoat.nn.functional.conv_transpose import conv_transpose2d
+from tinycoat.nn.functional.conv_transpose import conv_transpose2d, transposed_size
 from tinycoat.nn.functional.pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d,
                                             pool_output_size)
 
@@ -105,7 +105,8 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if output_padding >= max(stride, dilation):
         raise ValueError(f"{owner}: output_padding must be smaller than the stride or the dilation, got "
                          f"output_padding {output_padding} with stride {stride} and dilation {dilation}")
-    covered = (x.shape[-1] - 1) * stride + dilation * (weight.shape[2] - 1) + 1 + output_padding
+    covered = transposed_size(1, x.shape[-1], (1, weight.shape[2]), (1, stride), (0, 0), (0, output_padding),
+                              (1, dilation))[1]
     if x.shape[-1] < 1 or covered - 2 * padding < 1:
         raise ValueError(f"{name}: input {tuple(x.shape)} gives an output of length {covered - 2 * padding}: "
                          f"padding {padding} crops 2·padding off the {covered} steps the kernel's stamps cover; "
